@@ -1,0 +1,64 @@
+/** Long polling on `GET /cart/status`: hold the request until the cart changes or time runs out. */
+import type { ShoppingCart } from "./cart.ts";
+import { HttpError, jsonResponse } from "./http_error.ts";
+
+/**
+ * Reads the optional `since` query parameter.
+ *
+ * @param url The request URL.
+ * @returns The version the client has, or undefined when not given.
+ * @throws {HttpError} 400 when given twice or not a whole number of zero or more.
+ *
+ * @example
+ * ```ts
+ * console.log(sinceVersion(new URL("http://x/cart/status?since=4"))); // 4
+ * ```
+ */
+export function sinceVersion(url: URL): number | undefined {
+  const values = url.searchParams.getAll("since");
+  if (values.length === 0) return undefined;
+  if (values.length > 1) {
+    throw new HttpError(400, 'Parameter "since" is given more than once');
+  }
+  const since = /^\d{1,15}$/.test(values[0]) ? Number(values[0]) : NaN;
+  if (!Number.isSafeInteger(since)) {
+    throw new HttpError(
+      400,
+      'Parameter "since" must be a whole number of zero or more',
+    );
+  }
+  return since;
+}
+
+/**
+ * Answers a long poll: at once when the client is behind, else at the next change or timeout.
+ *
+ * A client that disconnects aborts `request.signal`, which removes its waiter and its timer.
+ *
+ * @param cart The shared cart.
+ * @param request The incoming request.
+ * @param url The parsed request URL.
+ * @param timeoutMs How long to wait before answering the current state.
+ * @returns `{inventoryCount, version}` with `Cache-Control: no-store`.
+ * @throws {HttpError} 400 for a bad `since`.
+ */
+export async function longPollResponse(
+  cart: ShoppingCart,
+  request: Request,
+  url: URL,
+  timeoutMs: number,
+): Promise<Response> {
+  const since = sinceVersion(url);
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
+  const onClientGone = () => timeout.abort();
+  if (request.signal.aborted) timeout.abort();
+  request.signal.addEventListener("abort", onClientGone, { once: true });
+  try {
+    const message = await cart.nextChange(since, timeout.signal);
+    return jsonResponse(message.json);
+  } finally {
+    clearTimeout(timer);
+    request.signal.removeEventListener("abort", onClientGone);
+  }
+}

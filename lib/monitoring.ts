@@ -1,0 +1,79 @@
+/** `GET /healthz` and `GET /metrics`: liveness, and counters in Prometheus' text format. */
+import type { ShoppingCart } from "./cart.ts";
+import { jsonResponse } from "./http_error.ts";
+
+/** Live gauges read when /metrics is scraped. */
+export interface Gauges {
+  /** WebSocket subscribers connected now. */
+  websocketSubscribers: number;
+  /** SSE streams open now. */
+  sseSubscribers: number;
+  /** WebSockets closed for not reading, since start. */
+  websocketSlowClosed: number;
+}
+
+/** Counts requests by route and status and renders every metric. */
+export class Metrics {
+  readonly #requests = new Map<string, number>();
+
+  /**
+   * Counts one answered request.
+   *
+   * @param route The route's name in the routing table (never the raw path, to bound labels).
+   * @param status The HTTP status answered.
+   */
+  countRequest(route: string, status: number): void {
+    const key = `route="${route}",status="${status}"`;
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * Renders every metric in Prometheus' text exposition format.
+   *
+   * @param cart The cart, for stock, version and waiters.
+   * @param gauges Subscriber counts from the push transports.
+   * @returns The text of `/metrics`.
+   */
+  render(cart: ShoppingCart, gauges: Gauges): string {
+    const { inventoryCount, version } = cart.current.state;
+    const lines = [
+      ...gauge("inventory_count", "Units still free to add.", inventoryCount),
+      ...gauge("inventory_version", "Version of the cart state.", version),
+      ...gauge(
+        "inventory_long_poll_waiters",
+        "Long polls waiting for a change.",
+        cart.waiterCount,
+      ),
+      ...gauge(
+        "inventory_websocket_subscribers",
+        "Open status WebSockets.",
+        gauges.websocketSubscribers,
+      ),
+      ...gauge(
+        "inventory_sse_subscribers",
+        "Open status event streams.",
+        gauges.sseSubscribers,
+      ),
+      "# HELP inventory_websocket_slow_closed_total WebSockets closed for not reading.",
+      "# TYPE inventory_websocket_slow_closed_total counter",
+      `inventory_websocket_slow_closed_total ${gauges.websocketSlowClosed}`,
+      "# HELP inventory_http_requests_total Requests answered, by route and status.",
+      "# TYPE inventory_http_requests_total counter",
+      ...[...this.#requests].map(([labels, n]) => `inventory_http_requests_total{${labels}} ${n}`),
+    ];
+    return lines.join("\n") + "\n";
+  }
+}
+
+function gauge(name: string, help: string, value: number): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
+}
+
+/**
+ * Answers `GET /healthz`.
+ *
+ * @returns 200 `{"status": "ok"}`.
+ */
+export function healthResponse(): Response {
+  return jsonResponse({ status: "ok" });
+}

@@ -1,0 +1,77 @@
+/** Starts the HTTP server around a cart and stops it gracefully. */
+import { join } from "node:path";
+import { type App, createApp } from "./app.ts";
+import { ShoppingCart } from "./cart.ts";
+import type { Config } from "./config.ts";
+import { loadAssets } from "./static_assets.ts";
+
+/** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
+const ROOT = join(import.meta.dirname!, "..");
+
+/** A server that is listening. */
+export interface RunningServer {
+  /** The URL it listens on, e.g. `http://127.0.0.1:8000/`. */
+  readonly url: string;
+  /** The application, for its live counts. */
+  readonly app: App;
+  /** The shared cart. */
+  readonly cart: ShoppingCart;
+  /** Answers waiters, closes sockets with 1001, stops accepting, and resolves when done. */
+  stop(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+/**
+ * Loads the page's files, opens the cart and starts listening.
+ *
+ * @param config The validated configuration; port 0 picks a free port.
+ * @returns The running server.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer({
+ *   port: 0, hostname: "127.0.0.1", inventory: 10, pollTimeoutMs: 25_000, allowedOrigins: [],
+ * });
+ * console.log((await fetch(new URL("healthz", server.url))).status); // 200
+ * await server.stop();
+ * ```
+ */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const template = await Deno.readTextFile(
+    join(ROOT, "templates", "index.html"),
+  );
+  const assets = await loadAssets(join(ROOT, "static"));
+  const cart = new ShoppingCart(config.inventory);
+  const app = createApp(cart, {
+    pollTimeoutMs: config.pollTimeoutMs,
+    allowedOrigins: config.allowedOrigins,
+    template,
+    assets,
+  });
+  const controller = new AbortController();
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.hostname,
+    signal: controller.signal,
+    onListen: () => {},
+  }, app.handle);
+  const { hostname, port } = server.addr;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}/`,
+    app,
+    cart,
+    finished: server.finished,
+    stop() {
+      stopping ??= (async () => {
+        app.stop();
+        controller.abort();
+        await server.finished;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/** Session ids: random UUIDs that name a shopper, carried in the `sid` cookie or a request body. */
+import { validate } from "uuid";
+
+const COOKIE_NAME = "sid";
+
+/**
+ * Tells whether a value is a well-formed session id (a UUID).
+ *
+ * @param value Anything, usually a string from a cookie or body.
+ * @returns True for a UUID string.
+ */
+export function isSessionId(value: unknown): value is string {
+  return typeof value === "string" && validate(value);
+}
+
+/**
+ * Reads the session id from the request's `sid` cookie.
+ *
+ * @param request The incoming request.
+ * @returns The id, or undefined when the cookie is missing or not a UUID.
+ *
+ * @example
+ * ```ts
+ * const id = crypto.randomUUID();
+ * const request = new Request("http://x/", { headers: { cookie: `a=1; sid=${id}` } });
+ * console.log(sessionFromCookie(request) === id); // true
+ * ```
+ */
+export function sessionFromCookie(request: Request): string | undefined {
+  const header = request.headers.get("cookie");
+  if (header === null) return undefined;
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq < 0 || pair.slice(0, eq).trim() !== COOKIE_NAME) continue;
+    const value = pair.slice(eq + 1).trim();
+    if (isSessionId(value)) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the `Set-Cookie` value that gives a browser its session.
+ *
+ * @param session The session id.
+ * @param secure Adds `Secure` when the page was served over HTTPS.
+ * @returns A header value: HttpOnly, SameSite=Lax, for the whole site, for one year.
+ */
+export function sessionCookie(session: string, secure: boolean): string {
+  const attributes = [
+    `${COOKIE_NAME}=${session}`,
+    "Path=/",
+    "HttpOnly",
+    "SameSite=Lax",
+    "Max-Age=31536000",
+  ];
+  if (secure) attributes.push("Secure");
+  return attributes.join("; ");
+}

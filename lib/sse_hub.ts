@@ -1,0 +1,124 @@
+/** Server-Sent Events on `GET /cart/status`: a stream per client, conflated when it stops reading. */
+import type { ShoppingCart, StateMessage } from "./cart.ts";
+
+/** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
+export const SSE_HEARTBEAT_MS = 15_000;
+
+const encoder = new TextEncoder();
+const HEARTBEAT = encoder.encode(": heartbeat\n\n");
+
+/** One open stream: its controller, and whether it skipped a state while it was not reading. */
+interface Stream {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  stale: boolean;
+}
+
+/**
+ * Keeps the open event streams and writes each change to all of them.
+ *
+ * A frame is encoded once per change and shared by every stream. A stream whose queue is not
+ * empty (its client is not reading) is marked stale instead; when the client reads again it gets
+ * only the newest state. So a slow reader holds at most one frame of ours.
+ */
+export class SseHub {
+  readonly #streams = new Set<Stream>();
+  readonly #cart: ShoppingCart;
+  #frame: { version: number; bytes: Uint8Array } | undefined;
+  readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #unsubscribe: () => void;
+
+  /**
+   * @param cart The cart whose changes are pushed.
+   * @param heartbeatMs How often to send a comment to every idle stream.
+   */
+  constructor(cart: ShoppingCart, heartbeatMs: number = SSE_HEARTBEAT_MS) {
+    this.#cart = cart;
+    this.#unsubscribe = cart.subscribe((message) => this.#broadcast(message));
+    // One timer for every stream, not one per stream.
+    this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
+  }
+
+  /** Streams currently open. */
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  /**
+   * Opens an event stream: the current state first, unless `Last-Event-ID` already names it.
+   *
+   * @param request A request that accepts `text/event-stream`.
+   * @returns The streaming response.
+   */
+  accept(request: Request): Response {
+    const lastEventId = request.headers.get("last-event-id")?.trim();
+    let entry: Stream;
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        entry = { controller, stale: false };
+        this.#streams.add(entry);
+        const current = this.#cart.current;
+        if (lastEventId !== String(current.state.version)) {
+          controller.enqueue(this.#frameOf(current));
+        }
+      },
+      pull: () => {
+        if (entry.stale) {
+          entry.stale = false;
+          entry.controller.enqueue(this.#frameOf(this.#cart.current));
+        }
+      },
+      cancel: () => {
+        this.#streams.delete(entry);
+      },
+    }, { highWaterMark: 1 });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  /** Ends every stream and stops the heartbeat. For shutdown. */
+  close(): void {
+    this.#unsubscribe();
+    clearInterval(this.#heartbeat);
+    for (const entry of this.#streams) {
+      try {
+        entry.controller.close();
+      } catch {
+        // Already errored by a client that left.
+      }
+    }
+    this.#streams.clear();
+  }
+
+  #frameOf(message: StateMessage): Uint8Array {
+    const version = message.state.version;
+    if (this.#frame?.version !== version) {
+      this.#frame = {
+        version,
+        bytes: encoder.encode(`id: ${version}\ndata: ${message.json}\n\n`),
+      };
+    }
+    return this.#frame.bytes;
+  }
+
+  #broadcast(message: StateMessage): void {
+    const frame = this.#frameOf(message);
+    for (const entry of this.#streams) {
+      if ((entry.controller.desiredSize ?? 0) > 0) {
+        entry.controller.enqueue(frame);
+      } else entry.stale = true;
+    }
+  }
+
+  #beat(): void {
+    for (const entry of this.#streams) {
+      if ((entry.controller.desiredSize ?? 0) > 0) {
+        entry.controller.enqueue(HEARTBEAT);
+      }
+    }
+  }
+}

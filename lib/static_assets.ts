@@ -1,0 +1,111 @@
+/** The page's static files, read once at start and served from memory with strong ETags. */
+import { join } from "node:path";
+import { HttpError } from "./http_error.ts";
+
+/** One file ready to serve. */
+export interface Asset {
+  /** The file's bytes. */
+  readonly body: Uint8Array<ArrayBuffer>;
+  /** Its media type. */
+  readonly contentType: string;
+  /** A strong ETag derived from its content. */
+  readonly etag: string;
+}
+
+/** Assets by URL path below `/static/` (e.g. `app.js`). */
+export type AssetTable = ReadonlyMap<string, Asset>;
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".css": "text/css; charset=utf-8",
+  ".html": "text/html; charset=utf-8",
+  ".ico": "image/x-icon",
+  ".js": "text/javascript; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+  ".txt": "text/plain; charset=utf-8",
+  ".webmanifest": "application/manifest+json",
+};
+
+/**
+ * Reads every file below a folder (recursively) into memory.
+ *
+ * Works the same on disk and inside a `deno compile` binary, whose `--include`d files are read
+ * through the same `Deno.readDir` and `Deno.readFile` calls.
+ *
+ * @param dir The folder to read, e.g. the project's `static/`.
+ * @returns The files by their path relative to `dir`, with `/` separators.
+ *
+ * @example
+ * ```ts
+ * const assets = await loadAssets(new URL("../static", import.meta.url).pathname);
+ * console.log(assets.has("app.js")); // true
+ * ```
+ */
+export async function loadAssets(dir: string): Promise<AssetTable> {
+  const table = new Map<string, Asset>();
+  for (const relative of await listFiles(dir, "")) {
+    const body = await Deno.readFile(join(dir, relative));
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
+    const etag = `"${btoa(String.fromCharCode(...digest.slice(0, 18)))}"`;
+    const extension = relative.slice(relative.lastIndexOf("."));
+    const contentType = CONTENT_TYPES[extension] ?? "application/octet-stream";
+    table.set(relative, { body, contentType, etag });
+  }
+  return table;
+}
+
+async function listFiles(root: string, prefix: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(join(root, prefix))) {
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory) files.push(...await listFiles(root, relative));
+    else if (entry.isFile) files.push(relative);
+  }
+  return files;
+}
+
+/**
+ * Answers a request for a static asset, with 304 when the client's copy is current.
+ *
+ * Only names in the table are served, so nothing outside the folder can be reached.
+ *
+ * @param assets The table from {@linkcode loadAssets}.
+ * @param name The path below `/static/`, still percent-encoded.
+ * @param request The incoming GET or HEAD request.
+ * @returns The asset, or 304.
+ * @throws {HttpError} 404 for a name not in the table.
+ */
+export function serveAsset(
+  assets: AssetTable,
+  name: string,
+  request: Request,
+): Response {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    throw new HttpError(404, "Not found");
+  }
+  const asset = assets.get(decoded);
+  if (asset === undefined) throw new HttpError(404, "Not found");
+  const headers = {
+    "content-type": asset.contentType,
+    etag: asset.etag,
+    "cache-control": "no-cache",
+  };
+  if (matchesEtag(request.headers.get("if-none-match"), asset.etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  const body = request.method === "HEAD" ? null : asset.body;
+  return new Response(body, {
+    headers: { ...headers, "content-length": String(asset.body.byteLength) },
+  });
+}
+
+function matchesEtag(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  if (header.trim() === "*") return true;
+  // If-None-Match uses weak comparison: W/"x" matches "x".
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
+}

@@ -1,0 +1,141 @@
+/** WebSocket push on `GET /cart/status`: every open socket gets each new state, conflated for slow readers. */
+import type { ShoppingCart, StateMessage } from "./cart.ts";
+
+/** Limits that keep one slow reader from growing the server's memory. */
+export interface WebSocketHubOptions {
+  /** Above this many unsent bytes a socket is skipped and later sent only the newest state. */
+  lagBytes: number;
+  /** Above this many unsent bytes a socket is closed with 1008. */
+  maxBufferedBytes: number;
+  /** How often lagging sockets are checked for having drained, in ms. */
+  drainCheckMs: number;
+}
+
+/** Defaults: a state message is ~40 bytes, so a socket 16 KiB behind has stopped reading. */
+export const DEFAULT_WEBSOCKET_HUB_OPTIONS: WebSocketHubOptions = {
+  lagBytes: 16 * 1024,
+  maxBufferedBytes: 64 * 1024,
+  drainCheckMs: 250,
+};
+
+/** Close code for a shutting-down server. */
+export const CLOSE_GOING_AWAY = 1001;
+/** Close code for a peer that broke our policy (here: stopped reading). */
+export const CLOSE_POLICY_VIOLATION = 1008;
+
+/**
+ * Keeps the set of subscribed sockets and sends each change to all of them.
+ *
+ * One cart subscription serves every socket: the message is serialized once per change. A socket
+ * whose `bufferedAmount` shows it is not reading is skipped; when it drains it gets only the newest
+ * state. Past `maxBufferedBytes` it is closed.
+ */
+export class WebSocketHub {
+  readonly #sockets = new Set<WebSocket>();
+  readonly #lagging = new Set<WebSocket>();
+  readonly #options: WebSocketHubOptions;
+  readonly #cart: ShoppingCart;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #unsubscribe: () => void;
+  #slowClosed = 0;
+
+  /**
+   * @param cart The cart whose changes are pushed.
+   * @param options Slow-reader limits.
+   */
+  constructor(
+    cart: ShoppingCart,
+    options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS,
+  ) {
+    this.#cart = cart;
+    this.#options = options;
+    this.#unsubscribe = cart.subscribe((message) => this.#broadcast(message));
+  }
+
+  /** Sockets currently subscribed. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Sockets closed so far for not reading. */
+  get slowClosed(): number {
+    return this.#slowClosed;
+  }
+
+  /**
+   * Upgrades a request and subscribes the socket; it gets the current state as soon as it opens.
+   *
+   * @param request A request with `Upgrade: websocket`.
+   * @returns The 101 response to return from the handler.
+   */
+  accept(request: Request): Response {
+    const { socket, response } = Deno.upgradeWebSocket(request, {
+      idleTimeout: 0,
+    });
+    socket.onopen = () => {
+      this.#sockets.add(socket);
+      socket.send(this.#cart.current.json);
+    };
+    socket.onclose = () => this.#forget(socket);
+    socket.onerror = () => this.#forget(socket);
+    return response;
+  }
+
+  /** Closes every socket with 1001 and stops listening to the cart. For shutdown. */
+  close(): void {
+    this.#unsubscribe();
+    for (const socket of [...this.#sockets]) {
+      this.#close(socket, CLOSE_GOING_AWAY, "server stopping");
+    }
+  }
+
+  #broadcast(message: StateMessage): void {
+    const { lagBytes, maxBufferedBytes } = this.#options;
+    for (const socket of this.#sockets) {
+      const buffered = socket.bufferedAmount;
+      if (buffered > maxBufferedBytes) {
+        this.#slowClosed++;
+        this.#close(socket, CLOSE_POLICY_VIOLATION, "not reading");
+      } else if (buffered > lagBytes) {
+        this.#lagging.add(socket);
+      } else {
+        this.#lagging.delete(socket);
+        socket.send(message.json);
+      }
+    }
+    if (this.#lagging.size > 0) this.#scheduleDrainCheck();
+  }
+
+  #scheduleDrainCheck(): void {
+    if (this.#drainTimer !== undefined) return;
+    this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = undefined;
+      for (const socket of this.#lagging) {
+        if (socket.bufferedAmount <= this.#options.lagBytes) {
+          this.#lagging.delete(socket);
+          socket.send(this.#cart.current.json);
+        }
+      }
+      if (this.#lagging.size > 0) this.#scheduleDrainCheck();
+    }, this.#options.drainCheckMs);
+  }
+
+  #close(socket: WebSocket, code: number, reason: string): void {
+    // Deno may not fire `close` for a close we start (deno#27924): forget the socket now.
+    this.#forget(socket);
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closing.
+    }
+  }
+
+  #forget(socket: WebSocket): void {
+    this.#sockets.delete(socket);
+    this.#lagging.delete(socket);
+    if (this.#lagging.size === 0 && this.#drainTimer !== undefined) {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = undefined;
+    }
+  }
+}

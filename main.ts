@@ -1,0 +1,36 @@
+/** Entry point: flags → config, start the server, stop gracefully on SIGINT or SIGTERM. */
+import { parseConfig, USAGE } from "./lib/config.ts";
+import { startServer } from "./lib/server.ts";
+
+/** A stop must end well inside 5 s even if a connection will not close. */
+const STOP_DEADLINE_MS = 4_000;
+
+if (import.meta.main) {
+  let invocation;
+  try {
+    invocation = parseConfig(Deno.args, (name) => Deno.env.get(name));
+  } catch (error) {
+    console.error(`error: ${(error as Error).message} (see --help)`);
+    Deno.exit(2);
+  }
+  if (invocation.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const server = await startServer(invocation.config);
+  console.log(`Listening on ${server.url}`);
+
+  const stop = async (signal: string) => {
+    console.log(`${signal}: stopping`);
+    setTimeout(() => {
+      console.error("stop took too long; exiting");
+      Deno.exit(1);
+    }, STOP_DEADLINE_MS);
+    await server.stop();
+    console.log("stopped");
+    Deno.exit(0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stop(signal));
+  }
+}
