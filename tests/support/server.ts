@@ -1,0 +1,90 @@
+/** Test helpers that start real servers on port 0: in this process, or as a child `main.ts`. */
+import { join } from "node:path";
+import type { Config } from "../../lib/config.ts";
+import { type RunningServer, startServer } from "../../lib/server.ts";
+
+/** The defaults tests start from: a free port on loopback, 10 units, a 25 s poll. */
+export const TEST_CONFIG: Config = {
+  port: 0,
+  hostname: "127.0.0.1",
+  inventory: 10,
+  pollTimeoutMs: 25_000,
+  allowedOrigins: [],
+};
+
+/**
+ * Starts a server in this process on a free port.
+ *
+ * @param overrides Settings that differ from {@linkcode TEST_CONFIG}.
+ * @returns The running server; `await using` stops it at the end of the scope.
+ */
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+): Promise<RunningServer & AsyncDisposable> {
+  const server = await startServer({ ...TEST_CONFIG, ...overrides });
+  return Object.assign(server, { [Symbol.asyncDispose]: () => server.stop() });
+}
+
+/** A `main.ts` running in a child process. */
+export interface ChildServer extends AsyncDisposable {
+  /** The URL it printed. */
+  readonly url: string;
+  /** The child process. */
+  readonly process: Deno.ChildProcess;
+  /** Everything it printed to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit status once the child has ended. */
+  readonly status: Promise<Deno.CommandStatus>;
+}
+
+const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
+
+/**
+ * Runs `main.ts` with the given flags and waits until it prints the URL it listens on.
+ *
+ * @param args Flags for main.ts (`--port 0` is added unless a port is given).
+ * @param env Extra environment variables.
+ * @returns The child; disposing it kills it with SIGKILL if it still runs.
+ * @throws {Error} When the child exits before listening.
+ */
+export async function spawnServer(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ChildServer> {
+  const withPort = args.includes("--port") ? args : ["--port", "0", ...args];
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, ...withPort],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const { promise: listening, resolve, reject } = Promise.withResolvers<string>();
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      const match = text.match(/Listening on (\S+)/);
+      if (match) resolve(match[1]);
+    }
+  };
+  const drained = Promise.all([collect(process.stdout), collect(process.stderr)]);
+  const status = drained.then(() => process.status);
+  status.then((s) => reject(new Error(`server exited with ${s.code} before listening:\n${text}`)));
+  const url = await listening;
+  return {
+    url,
+    process,
+    status,
+    output: () => text,
+    async [Symbol.asyncDispose]() {
+      try {
+        process.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await status;
+    },
+  };
+}
