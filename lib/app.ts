@@ -135,6 +135,7 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
           metrics.render(cart, {
             websocketSubscribers: websockets.size,
             sseSubscribers: streams.size,
+            websocketLagging: websockets.lagging,
             websocketSlowClosed: websockets.slowClosed,
           }),
           {

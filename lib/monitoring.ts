@@ -8,6 +8,8 @@ export interface Gauges {
   websocketSubscribers: number;
   /** SSE streams open now. */
   sseSubscribers: number;
+  /** WebSockets not reading now, waiting to drain before they get the newest state. */
+  websocketLagging: number;
   /** WebSockets closed for not reading, since start. */
   websocketSlowClosed: number;
 }

@@ -49,11 +49,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     template,
     assets,
   });
-  const controller = new AbortController();
   const server = Deno.serve({
     port: config.port,
     hostname: config.hostname,
-    signal: controller.signal,
     onListen: () => {},
   }, app.handle);
   const { hostname, port } = server.addr;
@@ -68,8 +66,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     stop() {
       stopping ??= (async () => {
         app.stop();
-        controller.abort();
-        await server.finished;
+        // shutdown() stops accepting and lets the answers just given to waiters reach them.
+        await server.shutdown();
       })();
       return stopping;
     },

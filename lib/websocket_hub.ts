@@ -57,6 +57,11 @@ export class WebSocketHub {
     return this.#sockets.size;
   }
 
+  /** Sockets skipped by the last change for not reading; they get the newest state on draining. */
+  get lagging(): number {
+    return this.#lagging.size;
+  }
+
   /** Sockets closed so far for not reading. */
   get slowClosed(): number {
     return this.#slowClosed;

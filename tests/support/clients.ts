@@ -130,6 +130,8 @@ export interface StatusStream extends AsyncDisposable {
   readonly events: MessageQueue<SseEvent>;
   /** Comment lines received (heartbeats). */
   readonly comments: MessageQueue<string>;
+  /** Resolves when the server ends the stream (or the test aborts it). */
+  readonly ended: Promise<void>;
 }
 
 /**
@@ -173,6 +175,7 @@ export async function openStatusStream(
     response,
     events,
     comments,
+    ended: reading,
     async [Symbol.asyncDispose]() {
       controller.abort();
       await reading;
