@@ -44,16 +44,18 @@ const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
  *
  * @param args Flags for main.ts (`--port 0` is added unless a port is given).
  * @param env Extra environment variables.
+ * @param permissions Deno's permission flags for the child.
  * @returns The child; disposing it kills it with SIGKILL if it still runs.
  * @throws {Error} When the child exits before listening.
  */
 export async function spawnServer(
   args: string[] = [],
   env: Record<string, string> = {},
+  permissions: string[] = ["--allow-all"],
 ): Promise<ChildServer> {
   const withPort = args.includes("--port") ? args : ["--port", "0", ...args];
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, ...withPort],
+    args: ["run", ...permissions, MAIN, ...withPort],
     env,
     stdout: "piped",
     stderr: "piped",
