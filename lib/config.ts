@@ -63,10 +63,12 @@ export function parseConfig(
   args: string[],
   env: (name: string) => string | undefined,
 ): Invocation {
+  // `deno task start -- --port 1` passes the "--" on; npm-style habits should still work.
+  const flags = args[0] === "--" ? args.slice(1) : args;
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: flags,
       strict: true,
       allowPositionals: false,
       options: {

@@ -60,6 +60,10 @@ Deno.test("environment variables fill in, and flags win over them", () => {
   assert.deepEqual(config.allowedOrigins, ["https://a.example", "https://b.example"]);
 });
 
+Deno.test("a leading -- (as `deno task start -- --port 1` passes it) is skipped", () => {
+  assert.equal(configOf(["--", "--port", "1"]).port, 1);
+});
+
 Deno.test("--help asks for the usage text", () => {
   assert.deepEqual(parseConfig(["--help"], noEnv), { help: true });
 });
