@@ -13,6 +13,22 @@ export interface Config {
   pollTimeoutMs: number;
   /** Origins other than the server's own that may change the cart or open sockets. */
   allowedOrigins: string[];
+  /** Long polls, event streams and WebSockets held at once; past it new ones get 503. */
+  maxConnections: number;
+  /** A WebSocket silent this long is pinged at half of it and closed if still silent, in ms. */
+  websocketTimeoutMs: number;
+  /** How often an event stream gets a heartbeat comment; one that reads none is ended, in ms. */
+  sseHeartbeatMs: number;
+  /** A request body must arrive within this long, else 408 and the connection is dropped, in ms. */
+  bodyTimeoutMs: number;
+  /** The longest request target (path and query) accepted, in bytes; longer gets 414. */
+  maxUrlBytes: number;
+  /** The most header bytes (names and values) accepted; more gets 431. */
+  maxHeaderBytes: number;
+  /** PEM certificate and key files: when both are given the server speaks HTTPS. */
+  tls?: { certFile: string; keyFile: string };
+  /** Believe `X-Forwarded-Proto` (set by a reverse proxy in front of us). */
+  trustProxy: boolean;
 }
 
 /** What the command line asked for: either a usage text or a server to run. */
@@ -28,6 +44,18 @@ Options (each also read from the environment variable in brackets):
   --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
   --allowed-origin O   another origin allowed to post and subscribe, repeatable
                                                               [ALLOWED_ORIGINS, comma-separated]
+  --max-connections N  long polls + event streams + WebSockets at once; past it 503
+                                                              [MAX_CONNECTIONS] (default 18000)
+  --ws-timeout S       a silent WebSocket is pinged after S/2 seconds and dropped after S
+                                                              [WS_TIMEOUT]    (default 60)
+  --sse-heartbeat S    seconds between event-stream heartbeats; a stream that takes
+                       nothing for one whole interval is ended [SSE_HEARTBEAT] (default 15)
+  --body-timeout S     seconds a request body may take to arrive [BODY_TIMEOUT] (default 10)
+  --max-url-bytes N    longest path and query accepted        [MAX_URL_BYTES] (default 8192)
+  --max-header-bytes N most header bytes accepted             [MAX_HEADER_BYTES] (default 16384)
+  --tls-cert FILE      PEM certificate; with --tls-key, serve HTTPS          [TLS_CERT]
+  --tls-key FILE       PEM private key                                       [TLS_KEY]
+  --trust-proxy        believe X-Forwarded-Proto from a reverse proxy   [TRUST_PROXY=1]
   --help               print this text and exit`;
 
 const DEFAULTS = {
@@ -35,6 +63,14 @@ const DEFAULTS = {
   hostname: "127.0.0.1",
   inventory: "10",
   "poll-timeout": "25",
+  "max-connections": "18000",
+  "ws-timeout": "60",
+  "sse-heartbeat": "15",
+  "body-timeout": "10",
+  "max-url-bytes": "8192",
+  "max-header-bytes": "16384",
+  "tls-cert": "",
+  "tls-key": "",
 } as const;
 
 const ENV_NAMES = {
@@ -42,6 +78,14 @@ const ENV_NAMES = {
   hostname: "HOSTNAME",
   inventory: "INVENTORY",
   "poll-timeout": "POLL_TIMEOUT",
+  "max-connections": "MAX_CONNECTIONS",
+  "ws-timeout": "WS_TIMEOUT",
+  "sse-heartbeat": "SSE_HEARTBEAT",
+  "body-timeout": "BODY_TIMEOUT",
+  "max-url-bytes": "MAX_URL_BYTES",
+  "max-header-bytes": "MAX_HEADER_BYTES",
+  "tls-cert": "TLS_CERT",
+  "tls-key": "TLS_KEY",
 } as const;
 
 /**
@@ -77,6 +121,15 @@ export function parseConfig(
         inventory: { type: "string" },
         "poll-timeout": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
+        "max-connections": { type: "string" },
+        "ws-timeout": { type: "string" },
+        "sse-heartbeat": { type: "string" },
+        "body-timeout": { type: "string" },
+        "max-url-bytes": { type: "string" },
+        "max-header-bytes": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "trust-proxy": { type: "boolean" },
         help: { type: "boolean" },
       },
     }));
@@ -99,8 +152,25 @@ export function parseConfig(
       inventory: integerIn("--inventory", pick("inventory"), 0, 1_000_000_000),
       pollTimeoutMs: secondsIn("--poll-timeout", pick("poll-timeout"), 0.001, 3600) * 1000,
       allowedOrigins: origins.map(originOf),
+      maxConnections: integerIn("--max-connections", pick("max-connections"), 1, 1_000_000),
+      // Deno's idleTimeout counts whole seconds; below 2 its half would round to nothing useful.
+      websocketTimeoutMs: integerIn("--ws-timeout", pick("ws-timeout"), 2, 3600) * 1000,
+      sseHeartbeatMs: secondsIn("--sse-heartbeat", pick("sse-heartbeat"), 0.01, 3600) * 1000,
+      bodyTimeoutMs: secondsIn("--body-timeout", pick("body-timeout"), 0.001, 3600) * 1000,
+      maxUrlBytes: integerIn("--max-url-bytes", pick("max-url-bytes"), 256, 65536),
+      maxHeaderBytes: integerIn("--max-header-bytes", pick("max-header-bytes"), 1024, 65536),
+      tls: tlsOf(pick("tls-cert"), pick("tls-key")),
+      trustProxy: values["trust-proxy"] ?? /^(1|true|yes)$/i.test(env("TRUST_PROXY") ?? ""),
     },
   };
+}
+
+function tlsOf(certFile: string, keyFile: string): Config["tls"] {
+  if (certFile === "" && keyFile === "") return undefined;
+  if (certFile === "" || keyFile === "") {
+    throw new RangeError("--tls-cert and --tls-key must be given together");
+  }
+  return { certFile, keyFile };
 }
 
 function integerIn(

@@ -2,22 +2,26 @@
 import { HttpError } from "./http_error.ts";
 
 /**
- * Reads at most `limit` bytes of a request body and decodes them as strict UTF-8.
+ * Reads at most `limit` bytes of a request body within `timeoutMs` and decodes them as strict UTF-8.
  *
  * @param request The incoming request.
  * @param limit The largest body accepted, in bytes.
+ * @param timeoutMs How long the whole body may take to arrive; a client that trickles it is cut off.
  * @returns The body text ("" when there is none).
- * @throws {HttpError} 413 when the body is larger than the limit, 400 when it is not UTF-8.
+ * @throws {HttpError} 413 when the body is larger than the limit, 408 when it is too slow (with
+ * `Connection: close`, so the rest is never read), 400 when it is not UTF-8.
  *
  * @example
  * ```ts
- * const text = await readLimitedText(new Request("http://x/", { method: "POST", body: "a=1" }), 4096);
+ * const request = new Request("http://x/", { method: "POST", body: "a=1" });
+ * const text = await readLimitedText(request, 4096, 10_000);
  * console.log(text); // a=1
  * ```
  */
 export async function readLimitedText(
   request: Request,
   limit: number,
+  timeoutMs: number,
 ): Promise<string> {
   const tooLarge = () => new HttpError(413, `Body is larger than ${limit} bytes`);
   const declared = request.headers.get("content-length");
@@ -27,15 +31,27 @@ export async function readLimitedText(
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
+  // Cancelling the reader ends the pending read(), which then reports done.
+  let tooSlow = false;
+  const timer = setTimeout(() => {
+    tooSlow = true;
+    reader.cancel().catch(() => {});
+  }, timeoutMs);
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (tooSlow) {
+        throw new HttpError(408, `Body did not arrive within ${timeoutMs} ms`, {
+          headers: { connection: "close" },
+        });
+      }
       if (done) break;
       size += value.byteLength;
       if (size > limit) throw tooLarge();
       chunks.push(value);
     }
   } finally {
+    clearTimeout(timer);
     // Stops reading a refused body without waiting for the rest of it.
     reader.cancel().catch(() => {});
   }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type App, createApp } from "./app.ts";
 import { ShoppingCart } from "./cart.ts";
 import type { Config } from "./config.ts";
+import { serveResiliently } from "./listener.ts";
 import { loadAssets } from "./static_assets.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
@@ -32,6 +33,9 @@ export interface RunningServer {
  * ```ts
  * const server = await startServer({
  *   port: 0, hostname: "127.0.0.1", inventory: 10, pollTimeoutMs: 25_000, allowedOrigins: [],
+ *   maxConnections: 18_000, websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000,
+ *   bodyTimeoutMs: 10_000,
+ *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, trustProxy: false,
  * });
  * console.log((await fetch(new URL("healthz", server.url))).status); // 200
  * await server.stop();
@@ -43,31 +47,41 @@ export async function startServer(config: Config): Promise<RunningServer> {
   );
   const assets = await loadAssets(join(ROOT, "static"));
   const cart = new ShoppingCart(config.inventory);
+  const tls = config.tls && {
+    cert: await Deno.readTextFile(config.tls.certFile),
+    key: await Deno.readTextFile(config.tls.keyFile),
+  };
   const app = createApp(cart, {
-    pollTimeoutMs: config.pollTimeoutMs,
-    allowedOrigins: config.allowedOrigins,
+    ...config,
+    https: tls !== undefined,
     template,
     assets,
   });
-  const server = Deno.serve({
+  const server = serveResiliently({
     port: config.port,
     hostname: config.hostname,
-    onListen: () => {},
+    tls,
+    onAcceptError: (error) => {
+      app.countAcceptError();
+      console.error(`accepting failed, listening again shortly: ${error}`);
+    },
   }, app.handle);
   const { hostname, port } = server.addr;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
 
   let stopping: Promise<void> | undefined;
+  const { promise: finished, resolve } = Promise.withResolvers<void>();
   return {
-    url: `http://${host}:${port}/`,
+    url: `${tls ? "https" : "http"}://${host}:${port}/`,
     app,
     cart,
-    finished: server.finished,
+    finished,
     stop() {
       stopping ??= (async () => {
         app.stop();
         // shutdown() stops accepting and lets the answers just given to waiters reach them.
         await server.shutdown();
+        resolve();
       })();
       return stopping;
     },

@@ -7,10 +7,13 @@ export const SSE_HEARTBEAT_MS = 15_000;
 const encoder = new TextEncoder();
 const HEARTBEAT = encoder.encode(": heartbeat\n\n");
 
-/** One open stream: its controller, and whether it skipped a state while it was not reading. */
+/** One open stream: its controller, and what it missed while it was not reading. */
 interface Stream {
   controller: ReadableStreamDefaultController<Uint8Array>;
+  /** It skipped a state while it was not reading. */
   stale: boolean;
+  /** At the last heartbeat it could take nothing, and it has read nothing since. */
+  blocked: boolean;
 }
 
 /**
@@ -18,7 +21,9 @@ interface Stream {
  *
  * A frame is encoded once per change and shared by every stream. A stream whose queue is not
  * empty (its client is not reading) is marked stale instead; when the client reads again it gets
- * only the newest state. So a slow reader holds at most one frame of ours.
+ * only the newest state. So a slow reader holds at most one frame of ours. A stream that takes
+ * nothing from one heartbeat to the next while data waits (its client stopped reading, or is gone
+ * and its socket buffers are full) is ended and counted, so it does not hold a descriptor forever.
  */
 export class SseHub {
   readonly #streams = new Set<Stream>();
@@ -26,6 +31,7 @@ export class SseHub {
   #frame: { version: number; bytes: Uint8Array } | undefined;
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #unsubscribe: () => void;
+  #slowClosed = 0;
 
   /**
    * @param cart The cart whose changes are pushed.
@@ -43,6 +49,11 @@ export class SseHub {
     return this.#streams.size;
   }
 
+  /** Streams ended so far for not reading. */
+  get slowClosed(): number {
+    return this.#slowClosed;
+  }
+
   /**
    * Opens an event stream: the current state first, unless `Last-Event-ID` already names it.
    *
@@ -54,7 +65,7 @@ export class SseHub {
     let entry: Stream;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
-        entry = { controller, stale: false };
+        entry = { controller, stale: false, blocked: false };
         this.#streams.add(entry);
         const current = this.#cart.current;
         if (lastEventId !== String(current.state.version)) {
@@ -62,6 +73,7 @@ export class SseHub {
         }
       },
       pull: () => {
+        entry.blocked = false;
         if (entry.stale) {
           entry.stale = false;
           entry.controller.enqueue(this.#frameOf(this.#cart.current));
@@ -118,7 +130,12 @@ export class SseHub {
     for (const entry of this.#streams) {
       if ((entry.controller.desiredSize ?? 0) > 0) {
         entry.controller.enqueue(HEARTBEAT);
-      }
+      } else if (entry.blocked) {
+        this.#slowClosed++;
+        this.#streams.delete(entry);
+        // error(), not close(): close() would wait for the client to read what is queued.
+        entry.controller.error(new Error("not reading"));
+      } else entry.blocked = true;
     }
   }
 }

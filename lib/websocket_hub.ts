@@ -9,6 +9,11 @@ export interface WebSocketHubOptions {
   maxBufferedBytes: number;
   /** How often lagging sockets are checked for having drained, in ms. */
   drainCheckMs: number;
+  /**
+   * A socket that sends nothing (not even a pong) for half of this is pinged, and closed when
+   * still silent at the end of it, in whole seconds' worth of ms; 0 turns pings off.
+   */
+  timeoutMs: number;
 }
 
 /** Defaults: a state message is ~40 bytes, so a socket 16 KiB behind has stopped reading. */
@@ -16,6 +21,7 @@ export const DEFAULT_WEBSOCKET_HUB_OPTIONS: WebSocketHubOptions = {
   lagBytes: 16 * 1024,
   maxBufferedBytes: 64 * 1024,
   drainCheckMs: 250,
+  timeoutMs: 60_000,
 };
 
 /** Close code for a shutting-down server. */
@@ -74,8 +80,12 @@ export class WebSocketHub {
    * @returns The 101 response to return from the handler.
    */
   accept(request: Request): Response {
+    // Deno's idleTimeout is the only way it offers to send protocol pings, which browsers and
+    // Deno clients answer by themselves, so a silent but live page is never dropped. Its timers
+    // are per socket and reset by each pong, so a stalled event loop does not close every socket
+    // at once: after a stall the pongs are read before the deadlines (tests/heartbeat_test.ts).
     const { socket, response } = Deno.upgradeWebSocket(request, {
-      idleTimeout: 0,
+      idleTimeout: this.#options.timeoutMs / 1000,
     });
     socket.onopen = () => {
       this.#sockets.add(socket);

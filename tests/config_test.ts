@@ -9,6 +9,18 @@ const configOf = (args: string[], env: Record<string, string> = {}) => {
   return invocation.help ? undefined! : invocation.config;
 };
 
+/** What every limit is when no flag or variable sets it. */
+const DEFAULT_LIMITS = {
+  maxConnections: 18_000,
+  websocketTimeoutMs: 60_000,
+  sseHeartbeatMs: 15_000,
+  bodyTimeoutMs: 10_000,
+  maxUrlBytes: 8192,
+  maxHeaderBytes: 16_384,
+  tls: undefined,
+  trustProxy: false,
+};
+
 Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () => {
   assert.deepEqual(configOf([]), {
     port: 8000,
@@ -16,6 +28,7 @@ Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () 
     inventory: 10,
     pollTimeoutMs: 25_000,
     allowedOrigins: [],
+    ...DEFAULT_LIMITS,
   });
 });
 
@@ -40,7 +53,70 @@ Deno.test("flags set every value", () => {
       inventory: 3,
       pollTimeoutMs: 1500,
       allowedOrigins: ["https://a.example", "http://b.example:8080"],
+      ...DEFAULT_LIMITS,
     },
+  );
+});
+
+Deno.test("limit flags set every limit", () => {
+  assert.deepEqual(
+    configOf([
+      "--max-connections",
+      "50",
+      "--ws-timeout",
+      "10",
+      "--sse-heartbeat",
+      "0.5",
+      "--body-timeout",
+      "2",
+      "--max-url-bytes",
+      "1000",
+      "--max-header-bytes",
+      "2000",
+      "--tls-cert",
+      "c.pem",
+      "--tls-key",
+      "k.pem",
+      "--trust-proxy",
+    ]),
+    {
+      ...configOf([]),
+      maxConnections: 50,
+      websocketTimeoutMs: 10_000,
+      sseHeartbeatMs: 500,
+      bodyTimeoutMs: 2000,
+      maxUrlBytes: 1000,
+      maxHeaderBytes: 2000,
+      tls: { certFile: "c.pem", keyFile: "k.pem" },
+      trustProxy: true,
+    },
+  );
+});
+
+Deno.test("limits come from the environment too", () => {
+  const config = configOf([], {
+    MAX_CONNECTIONS: "7",
+    WS_TIMEOUT: "3",
+    SSE_HEARTBEAT: "1",
+    BODY_TIMEOUT: "4",
+    MAX_URL_BYTES: "300",
+    MAX_HEADER_BYTES: "4096",
+    TLS_CERT: "c.pem",
+    TLS_KEY: "k.pem",
+    TRUST_PROXY: "1",
+  });
+  assert.deepEqual(
+    [
+      config.maxConnections,
+      config.websocketTimeoutMs,
+      config.sseHeartbeatMs,
+      config.bodyTimeoutMs,
+      config.maxUrlBytes,
+      config.maxHeaderBytes,
+      config.tls,
+      config.trustProxy,
+    ],
+    [7, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true],
   );
 });
 
@@ -79,6 +155,15 @@ for (
     [["--hostname", "a b"], /--hostname/],
     [["--allowed-origin", "not a url"], /--allowed-origin/],
     [["--allowed-origin", "https://a.example/path"], /--allowed-origin/],
+    [["--max-connections", "0"], /--max-connections must be a whole number from 1/],
+    [["--ws-timeout", "1"], /--ws-timeout must be a whole number from 2/],
+    [["--ws-timeout", "2.5"], /--ws-timeout/],
+    [["--sse-heartbeat", "0"], /--sse-heartbeat/],
+    [["--body-timeout", "x"], /--body-timeout/],
+    [["--max-url-bytes", "100"], /--max-url-bytes/],
+    [["--max-header-bytes", "999999"], /--max-header-bytes/],
+    [["--tls-cert", "c.pem"], /--tls-cert and --tls-key must be given together/],
+    [["--tls-key", "k.pem"], /--tls-cert and --tls-key must be given together/],
   ] as const
 ) {
   Deno.test(`a bad value is refused: ${args.join(" ")}`, () => {

@@ -10,6 +10,13 @@ export const TEST_CONFIG: Config = {
   inventory: 10,
   pollTimeoutMs: 25_000,
   allowedOrigins: [],
+  maxConnections: 18_000,
+  websocketTimeoutMs: 60_000,
+  sseHeartbeatMs: 15_000,
+  bodyTimeoutMs: 10_000,
+  maxUrlBytes: 8192,
+  maxHeaderBytes: 16_384,
+  trustProxy: false,
 };
 
 /**

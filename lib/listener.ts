@@ -1,0 +1,103 @@
+/** Keeps `Deno.serve` listening: when accepting fails (out of file descriptors) it listens again. */
+
+/** Where and how to listen. */
+export interface ListenOptions {
+  /** TCP port; 0 picks a free one, which is then kept for every later listen. */
+  port: number;
+  /** Address to bind. */
+  hostname: string;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string; key: string };
+  /** Called each time accepting failed and the listener died, with the error. */
+  onAcceptError: (error: unknown) => void;
+  /** First wait before listening again, in ms; it doubles up to `maxRetryMs` while binding fails. */
+  retryMs?: number;
+  /** Longest wait between attempts to listen again, in ms. */
+  maxRetryMs?: number;
+}
+
+/** A listener that outlives accept failures. */
+export interface ResilientServer {
+  /** The bound address (the same across every listen). */
+  readonly addr: Deno.NetAddr;
+  /** Stops listening, waits for open connections to finish, and stops retrying. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Serves a handler like `Deno.serve`, but survives the accept loop dying.
+ *
+ * When `accept` fails with "Too many open files", Deno's server rejects `finished` and closes its
+ * listener for good, while the connections it already accepted keep being served. So we catch
+ * that, count it, and bind the same port again, retrying with backoff while descriptors are still
+ * short (binding needs one too). Meanwhile the kernel refuses new connections, which clients see
+ * as "connection refused" and retry later; existing subscribers are untouched.
+ *
+ * @param options Address, TLS and the accept-error callback.
+ * @param handler Answers each request.
+ * @returns The running server.
+ * @throws {Error} When the first listen fails (e.g. the port is taken).
+ *
+ * @example
+ * ```ts
+ * const server = serveResiliently(
+ *   { port: 0, hostname: "127.0.0.1", onAcceptError: console.error },
+ *   () => new Response("ok"),
+ * );
+ * await server.shutdown();
+ * ```
+ */
+export function serveResiliently(
+  options: ListenOptions,
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+): ResilientServer {
+  const { retryMs = 50, maxRetryMs = 1_000 } = options;
+  // Every server started, including dead ones whose accepted connections still live.
+  const servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
+  let stopping = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+
+  const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
+    const server = Deno.serve({
+      port,
+      hostname: options.hostname,
+      ...options.tls,
+      onListen: () => {},
+    }, handler);
+    servers.add(server);
+    server.finished.then(
+      () => servers.delete(server),
+      (error) => {
+        if (stopping) return;
+        options.onAcceptError(error);
+        relisten(retryMs);
+      },
+    );
+    return server;
+  };
+
+  const first = listen(options.port);
+  const addr = first.addr;
+
+  const relisten = (waitMs: number) => {
+    retry = setTimeout(() => {
+      retry = undefined;
+      if (stopping) return;
+      try {
+        listen(addr.port);
+      } catch {
+        // Still no descriptor to bind with (or the port is briefly busy): try again later.
+        relisten(Math.min(waitMs * 2, maxRetryMs));
+      }
+    }, waitMs);
+  };
+
+  return {
+    addr,
+    async shutdown() {
+      stopping = true;
+      clearTimeout(retry);
+      await Promise.allSettled([...servers].map((server) => server.shutdown()));
+    },
+  };
+}
