@@ -10,7 +10,7 @@ export interface ListenOptions {
   tls?: { cert: string; key: string };
   /** Called each time accepting failed and the listener died, with the error. */
   onAcceptError: (error: unknown) => void;
-  /** First wait before listening again, in ms; it doubles up to `maxRetryMs` while binding fails. */
+  /** First wait before listening again, in ms; it doubles up to `maxRetryMs` while failures go on. */
   retryMs?: number;
   /** Longest wait between attempts to listen again, in ms. */
   maxRetryMs?: number;
@@ -56,6 +56,10 @@ export function serveResiliently(
   const servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
   let stopping = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
+  // While descriptors stay short, a new listener binds but dies at its first accept: back off
+  // across those deaths too, and start afresh only after one has lived a while.
+  let waitMs = retryMs;
+  let listenedAt = 0;
 
   const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
     const server = Deno.serve({
@@ -65,12 +69,15 @@ export function serveResiliently(
       onListen: () => {},
     }, handler);
     servers.add(server);
+    listenedAt = Date.now();
     server.finished.then(
       () => servers.delete(server),
       (error) => {
         if (stopping) return;
         options.onAcceptError(error);
-        relisten(retryMs);
+        const lived = Date.now() - listenedAt;
+        waitMs = lived > 4 * maxRetryMs ? retryMs : Math.min(waitMs * 2, maxRetryMs);
+        relisten();
       },
     );
     return server;
@@ -79,7 +86,7 @@ export function serveResiliently(
   const first = listen(options.port);
   const addr = first.addr;
 
-  const relisten = (waitMs: number) => {
+  const relisten = () => {
     retry = setTimeout(() => {
       retry = undefined;
       if (stopping) return;
@@ -87,7 +94,8 @@ export function serveResiliently(
         listen(addr.port);
       } catch {
         // Still no descriptor to bind with (or the port is briefly busy): try again later.
-        relisten(Math.min(waitMs * 2, maxRetryMs));
+        waitMs = Math.min(waitMs * 2, maxRetryMs);
+        relisten();
       }
     }, waitMs);
   };
