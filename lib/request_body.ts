@@ -41,6 +41,9 @@ export async function readLimitedText(
     for (;;) {
       const { done, value } = await reader.read();
       if (tooSlow) {
+        // Deno 2.9.6 still holds the connection until the declared body is complete or the
+        // client leaves (a body read in flight cannot be cancelled from JS); the request's
+        // waiting and buffers end here.
         throw new HttpError(408, `Body did not arrive within ${timeoutMs} ms`, {
           headers: { connection: "close" },
         });
