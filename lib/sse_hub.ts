@@ -134,7 +134,8 @@ export class SseHub {
         this.#slowClosed++;
         this.#streams.delete(entry);
         // error(), not close(): close() would wait for the client to read what is queued.
-        entry.controller.error(new Error("not reading"));
+        // Deno logs the reason, one line per stream ended.
+        entry.controller.error("ended an event stream that stopped reading");
       } else entry.blocked = true;
     }
   }

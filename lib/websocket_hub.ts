@@ -80,10 +80,12 @@ export class WebSocketHub {
    * @returns The 101 response to return from the handler.
    */
   accept(request: Request): Response {
-    // Deno's idleTimeout is the only way it offers to send protocol pings, which browsers and
-    // Deno clients answer by themselves, so a silent but live page is never dropped. Its timers
-    // are per socket and reset by each pong, so a stalled event loop does not close every socket
-    // at once: after a stall the pongs are read before the deadlines (tests/heartbeat_test.ts).
+    // Deno's idleTimeout is the only public way to send protocol pings, which browsers and Deno
+    // clients answer by themselves, so a silent but live page is never dropped. Its timers are
+    // per socket: one stall, however long, only delays the pings (tests/heartbeat_test.ts), but a
+    // stall longer than half the timeout that starts while pings await their pongs closes those
+    // sockets. At the default 60 s that takes a 30 s stall; pings from one shared sweep would
+    // avoid it, but Deno 2.9.6 exposes neither ping nor pong to JS.
     const { socket, response } = Deno.upgradeWebSocket(request, {
       idleTimeout: this.#options.timeoutMs / 1000,
     });
