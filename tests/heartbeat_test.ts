@@ -36,7 +36,7 @@ Deno.test({
       // Longer than the whole timeout: every ping deadline passes while nothing can run.
       stallEventLoop(timeoutMs + 500);
 
-      let timer;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const { closeCode } = await Promise.race([
         dead.readUntil(() => false),
         new Promise<never>((_, reject) => {
