@@ -69,6 +69,10 @@ function jsonFields(text: string): Fields {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new HttpError(400, "Body must be a JSON object");
   }
+  // Nothing we read is nested; refusing nesting keeps odd payloads from looking acceptable.
+  if (Object.values(value).some((field) => typeof field === "object" && field !== null)) {
+    throw new HttpError(400, "Body must be a flat JSON object");
+  }
   const { action, session } = value as Record<string, unknown>;
   for (
     const [name, field] of [["action", action], ["session", session]] as const

@@ -9,7 +9,7 @@ import { HttpError } from "./http_error.ts";
  * @param timeoutMs How long the whole body may take to arrive; a client that trickles it is cut off.
  * @returns The body text ("" when there is none).
  * @throws {HttpError} 413 when the body is larger than the limit, 408 when it is too slow (with
- * `Connection: close`, so the rest is never read), 400 when it is not UTF-8.
+ * `Connection: close`), 400 when it is cut off or not UTF-8.
  *
  * @example
  * ```ts
@@ -39,7 +39,10 @@ export async function readLimitedText(
   }, timeoutMs);
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch(() => {
+        // The client left mid-body; nobody will read this answer, but it must not look like a bug.
+        throw new HttpError(400, "Body was cut off");
+      });
       if (tooSlow) {
         // Deno 2.9.6 still holds the connection until the declared body is complete or the
         // client leaves (a body read in flight cannot be cancelled from JS); the request's
