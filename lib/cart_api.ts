@@ -69,10 +69,6 @@ function jsonFields(text: string): Fields {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new HttpError(400, "Body must be a JSON object");
   }
-  // Nothing we read is nested; refusing nesting keeps odd payloads from looking acceptable.
-  if (Object.values(value).some((field) => typeof field === "object" && field !== null)) {
-    throw new HttpError(400, "Body must be a flat JSON object");
-  }
   const { action, session } = value as Record<string, unknown>;
   for (
     const [name, field] of [["action", action], ["session", session]] as const
@@ -80,6 +76,10 @@ function jsonFields(text: string): Fields {
     if (field !== undefined && typeof field !== "string") {
       throw new HttpError(400, `Field "${name}" must be a string`);
     }
+  }
+  // Nothing we read is nested; refusing nesting keeps odd payloads from looking acceptable.
+  if (Object.values(value).some((field) => typeof field === "object" && field !== null)) {
+    throw new HttpError(400, "Body must be a flat JSON object");
   }
   return { action, session };
 }
