@@ -60,6 +60,11 @@ export class Metrics {
         gauges.websocketSubscribers,
       ),
       ...gauge(
+        "inventory_websocket_lagging",
+        "WebSockets not reading, waiting to drain before they get the newest state.",
+        gauges.websocketLagging,
+      ),
+      ...gauge(
         "inventory_sse_subscribers",
         "Open status event streams.",
         gauges.sseSubscribers,
