@@ -44,18 +44,16 @@ Options (each also read from the environment variable in brackets):
   --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
   --allowed-origin O   another origin allowed to post and subscribe, repeatable
                                                               [ALLOWED_ORIGINS, comma-separated]
-  --max-connections N  long polls + event streams + WebSockets at once; past it 503
-                                                              [MAX_CONNECTIONS] (default 18000)
-  --ws-timeout S       a silent WebSocket is pinged after S/2 seconds and dropped after S
-                                                              [WS_TIMEOUT]    (default 60)
-  --sse-heartbeat S    seconds between event-stream heartbeats; a stream that takes
-                       nothing for one whole interval is ended [SSE_HEARTBEAT] (default 15)
-  --body-timeout S     seconds a request body may take to arrive [BODY_TIMEOUT] (default 10)
-  --max-url-bytes N    longest path and query accepted        [MAX_URL_BYTES] (default 8192)
-  --max-header-bytes N most header bytes accepted             [MAX_HEADER_BYTES] (default 16384)
-  --tls-cert FILE      PEM certificate; with --tls-key, serve HTTPS          [TLS_CERT]
-  --tls-key FILE       PEM private key                                       [TLS_KEY]
-  --trust-proxy        believe X-Forwarded-Proto from a reverse proxy   [TRUST_PROXY=1]
+  --max-connections N  long polls, streams and WebSockets held [MAX_CONNECTIONS] (default 18000)
+  --ws-timeout S       silent WebSocket: ping at S/2, drop at S [WS_TIMEOUT]     (default 60)
+  --sse-heartbeat S    stream heartbeat; a stream that takes nothing for one interval is ended
+                                                              [SSE_HEARTBEAT]  (default 15)
+  --body-timeout S     seconds a request body may take        [BODY_TIMEOUT]   (default 10)
+  --max-url-bytes N    longest path and query                 [MAX_URL_BYTES]  (default 8192)
+  --max-header-bytes N most header bytes                      [MAX_HEADER_BYTES] (default 16384)
+  --tls-cert FILE      PEM certificate; with --tls-key, HTTPS [TLS_CERT]
+  --tls-key FILE       PEM private key                        [TLS_KEY]
+  --trust-proxy        believe X-Forwarded-Proto from a proxy [TRUST_PROXY=1]
   --help               print this text and exit`;
 
 const DEFAULTS = {

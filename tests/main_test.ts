@@ -23,7 +23,20 @@ async function runMain(args: string[], env: Record<string, string> = {}) {
 Deno.test("--help prints the usage and exits 0", async () => {
   const { code, stdout } = await runMain(["--help"]);
   assert.equal(code, 0);
-  for (const flag of ["--port", "--hostname", "--inventory", "--poll-timeout"]) {
+  for (
+    const flag of [
+      "--port",
+      "--hostname",
+      "--inventory",
+      "--poll-timeout",
+      "--max-connections",
+      "--ws-timeout",
+      "--sse-heartbeat",
+      "--body-timeout",
+      "--tls-cert",
+      "--trust-proxy",
+    ]
+  ) {
     assert.ok(stdout.includes(flag), flag);
   }
 });
