@@ -1,0 +1,15 @@
+import { startTestServer } from "./tests/support/server.ts";
+import { launchChromium, openShopper } from "./tests/support/browser.ts";
+await using server = await startTestServer({ inventory: 3 });
+await using browser = await launchChromium();
+const a = await openShopper(browser, server.url);
+a.page.on("console", (m) => console.log("console:", m.text()));
+console.log(await a.page.locator("#live").textContent());
+await a.page.click("#add");
+await a.page.locator("#add", { hasText: "In your cart" }).waitFor();
+await a.page.screenshot({ path: "/tmp/shot1.png" });
+await a.page.setViewportSize({ width: 390, height: 844 });
+await a.page.screenshot({ path: "/tmp/shot2.png", fullPage: true });
+await a.page.emulateMedia({ colorScheme: "dark" });
+await a.page.setViewportSize({ width: 1000, height: 720 });
+await a.page.screenshot({ path: "/tmp/shot3.png" });
