@@ -7,8 +7,12 @@ const TRANSPORT_NAMES = { ws: "WebSocket", sse: "Server-Sent Events", poll: "lon
 const STATUS_PATH = "/cart/status";
 /** A long poll answers within the server's poll timeout (25 s by default); past this it is lost. */
 const POLL_DEADLINE_MS = 60_000;
-/** How long a fresh read that checks for a server restart may wait before it is given up. */
-const CONFIRM_DEADLINE_MS = 5_000;
+/**
+ * A `since` no cart reaches (the largest the server accepts), so the server answers it at once
+ * with the state as it is. A page that has just (re)connected cannot send the version it shows:
+ * a restarted server may be on that same version with another count, and would wait.
+ */
+const NOW = 999_999_999_999_999;
 
 const body = document.body;
 const elements = {
@@ -33,22 +37,24 @@ const live = new LiveState(
     version: Number(body.dataset.version),
   },
   () => render(),
-  readFresh,
+  () => pollState(NOW),
 );
 
 /**
- * Reads the cart's state once by long poll. With `since` set to the version shown, a server on
- * that version waits (nothing is wrong), and one on any other version answers at once.
+ * Long-polls the cart's state once.
  *
- * @param {number} since The version the page shows.
- * @returns {Promise<import("./live_state.js").CartState | undefined>}
+ * @param {number} since The version the page has (answered at its next change), or `NOW`.
+ * @returns {Promise<import("./live_state.js").CartState>}
+ * @throws {Error} When the server cannot be reached or does not answer with a state.
  */
-async function readFresh(since) {
+async function pollState(since) {
   const response = await fetch(`${STATUS_PATH}?since=${since}`, {
     cache: "no-store",
-    signal: AbortSignal.timeout(CONFIRM_DEADLINE_MS),
+    signal: AbortSignal.timeout(POLL_DEADLINE_MS),
   });
-  return response.ok ? parseState(await response.json()) : undefined;
+  const state = response.ok ? parseState(await response.json()) : undefined;
+  if (state === undefined) throw new Error(`long poll answered ${response.status}`);
+  return state;
 }
 
 function render() {
@@ -154,19 +160,10 @@ const OPENERS = {
   poll(listener) {
     (async () => {
       try {
-        // A poll that is current waits for news, so it cannot tell us the server is there.
-        const health = await fetch("/healthz", { cache: "no-store" });
-        if (!health.ok) throw new Error(`healthz answered ${health.status}`);
+        const first = await pollState(NOW);
         listener.onLive();
-        for (;;) {
-          const response = await fetch(`${STATUS_PATH}?since=${live.current.version}`, {
-            cache: "no-store",
-            signal: AbortSignal.timeout(POLL_DEADLINE_MS),
-          });
-          if (!response.ok) throw new Error(`long poll answered ${response.status}`);
-          const state = parseState(await response.json());
-          if (state !== undefined) listener.onState(state);
-        }
+        listener.onState(first);
+        for (;;) listener.onState(await pollState(live.current.version));
       } catch {
         listener.onLost();
       }

@@ -65,16 +65,17 @@ function isWholeNumber(value) {
  * to the shopper's own click), so an older state can arrive after a newer one; it is ignored.
  * One case needs care: a server that restarts without durable storage counts versions from zero
  * again, and its news would look old forever. So an older version is checked with a fresh read
- * (`confirmOlder`, asked after the suspicious message arrived): only when that read is also older
- * than what the page shows has the server's history restarted, and the page follows it.
+ * (`readNow`, asked after the suspicious message arrived): only when that read is also older
+ * than what the page shows has the server's history restarted, and the page follows it. The same
+ * version with another count can only come from a restarted server, and is shown at once.
  */
 export class LiveState {
   /** @type {CartState} */
   #state;
   /** @type {(state: CartState) => void} */
   #onChange;
-  /** @type {(version: number) => Promise<CartState | undefined>} */
-  #confirmOlder;
+  /** @type {() => Promise<CartState>} */
+  #readNow;
   #checking = false;
   /** @type {CartState | undefined} The newest older state that arrived during a check. */
   #olderDuringCheck;
@@ -82,13 +83,13 @@ export class LiveState {
   /**
    * @param {CartState} initial The state the server rendered into the page.
    * @param {(state: CartState) => void} onChange Called with each state the page should show.
-   * @param {(version: number) => Promise<CartState | undefined>} confirmOlder Reads the server's
-   * state afresh; given the version shown, so that a server on that version may simply wait.
+   * @param {() => Promise<CartState>} readNow Reads the server's state as it is now; it may
+   * reject when the server cannot be reached.
    */
-  constructor(initial, onChange, confirmOlder) {
+  constructor(initial, onChange, readNow) {
     this.#state = initial;
     this.#onChange = onChange;
-    this.#confirmOlder = confirmOlder;
+    this.#readNow = readNow;
   }
 
   /** @returns {CartState} The state shown now. */
@@ -105,6 +106,10 @@ export class LiveState {
   offer(state) {
     if (state.version > this.#state.version) {
       this.#show(state);
+    } else if (state.version === this.#state.version) {
+      // One server never gives one version two counts: this one restarted and has come back
+      // to the same version number by another road.
+      if (state.inventoryCount !== this.#state.inventoryCount) this.#show(state);
     } else if (state.version < this.#state.version) {
       if (this.#checking) {
         if (state.version > (this.#olderDuringCheck?.version ?? -1)) this.#olderDuringCheck = state;
@@ -119,7 +124,7 @@ export class LiveState {
     const shownVersion = this.#state.version;
     let fresh;
     try {
-      fresh = await this.#confirmOlder(shownVersion);
+      fresh = await this.#readNow();
     } catch {
       fresh = undefined;
     }
@@ -127,12 +132,12 @@ export class LiveState {
     this.#checking = false;
     this.#olderDuringCheck = undefined;
     if (fresh === undefined) return;
-    if (fresh.version > this.#state.version) {
-      this.#show(fresh);
-    } else if (fresh.version < shownVersion && this.#state.version === shownVersion) {
+    if (fresh.version < shownVersion && this.#state.version === shownVersion) {
       // A read made after we had `shownVersion` is older than it: the server restarted. What
       // arrived during the check came from the restarted server too, and may be newer.
       this.#show(during !== undefined && during.version > fresh.version ? during : fresh);
+    } else if (fresh.version >= this.#state.version) {
+      this.offer(fresh);
     }
   }
 

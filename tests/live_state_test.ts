@@ -56,11 +56,11 @@ function settled(): Promise<void> {
 /** A LiveState whose fresh reads are answered by the test, recording what it shows. */
 function gate(initial: CartState) {
   const shown: CartState[] = [];
-  const reads: { since: number; answer: PromiseWithResolvers<CartState | undefined> }[] = [];
-  const state = new LiveState(initial, (s) => shown.push(s), (since) => {
-    const answer = Promise.withResolvers<CartState | undefined>();
-    reads.push({ since, answer });
-    return answer.promise;
+  const reads: PromiseWithResolvers<CartState>[] = [];
+  const state = new LiveState(initial, (s) => shown.push(s), () => {
+    const read = Promise.withResolvers<CartState>();
+    reads.push(read);
+    return read.promise;
   });
   return { state, shown, reads };
 }
@@ -74,13 +74,21 @@ Deno.test("LiveState shows only newer versions", () => {
   assert.deepEqual(state.current, { inventoryCount: 7, version: 3 });
 });
 
+Deno.test("LiveState shows the same version with another count: a restarted server", () => {
+  const { state, shown, reads } = gate({ inventoryCount: 4, version: 1 });
+  state.offer({ inventoryCount: 4, version: 1 });
+  assert.deepEqual(shown, []);
+  state.offer({ inventoryCount: 7, version: 1 });
+  assert.deepEqual(shown, [{ inventoryCount: 7, version: 1 }]);
+  assert.equal(reads.length, 0);
+});
+
 Deno.test("LiveState ignores an older message when a fresh read shows the server is current", async () => {
   const { state, shown, reads } = gate({ inventoryCount: 7, version: 3 });
   state.offer({ inventoryCount: 8, version: 2 });
   state.offer({ inventoryCount: 9, version: 1 });
   assert.equal(reads.length, 1, "one check at a time");
-  assert.equal(reads[0].since, 3);
-  reads[0].answer.resolve({ inventoryCount: 6, version: 4 });
+  reads[0].resolve({ inventoryCount: 6, version: 4 });
   await settled();
   assert.deepEqual(shown, [{ inventoryCount: 6, version: 4 }]);
 });
@@ -88,7 +96,7 @@ Deno.test("LiveState ignores an older message when a fresh read shows the server
 Deno.test("LiveState ignores an older message when the fresh read fails", async () => {
   const { state, shown, reads } = gate({ inventoryCount: 7, version: 3 });
   state.offer({ inventoryCount: 8, version: 2 });
-  reads[0].answer.reject(new Error("timed out"));
+  reads[0].reject(new Error("timed out"));
   await settled();
   assert.deepEqual(shown, []);
   assert.deepEqual(state.current, { inventoryCount: 7, version: 3 });
@@ -99,7 +107,7 @@ Deno.test("LiveState follows a server whose fresh read is older: it restarted", 
   state.offer({ inventoryCount: 10, version: 0 });
   // News from the restarted server while the check is out: newer than the read it answers.
   state.offer({ inventoryCount: 9, version: 1 });
-  reads[0].answer.resolve({ inventoryCount: 10, version: 0 });
+  reads[0].resolve({ inventoryCount: 10, version: 0 });
   await settled();
   assert.deepEqual(shown, [{ inventoryCount: 9, version: 1 }]);
   state.offer({ inventoryCount: 8, version: 2 });
@@ -110,7 +118,7 @@ Deno.test("LiveState keeps a newer state that arrived during the check over an o
   const { state, shown, reads } = gate({ inventoryCount: 4, version: 6 });
   state.offer({ inventoryCount: 5, version: 5 });
   state.offer({ inventoryCount: 3, version: 7 });
-  reads[0].answer.resolve({ inventoryCount: 4, version: 6 });
+  reads[0].resolve({ inventoryCount: 4, version: 6 });
   await settled();
   assert.deepEqual(shown, [{ inventoryCount: 3, version: 7 }]);
   assert.equal(reads.length, 1, "a read that is merely behind starts no second check");
