@@ -126,30 +126,12 @@ const OPENERS = {
     const url = new URL(STATUS_PATH, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(url);
-    let opened = false;
-    socket.onmessage = (event) => {
-      const state = parseJsonState(event.data);
-      if (state === undefined) return;
-      if (!opened) {
-        opened = true;
-        listener.onLive();
-      }
-      listener.onState(state);
-    };
+    socket.onmessage = messageHandler(listener);
     socket.onclose = () => listener.onLost();
   },
   sse(listener) {
     const source = new EventSource(STATUS_PATH);
-    let opened = false;
-    source.onmessage = (event) => {
-      const state = parseJsonState(event.data);
-      if (state === undefined) return;
-      if (!opened) {
-        opened = true;
-        listener.onLive();
-      }
-      listener.onState(state);
-    };
+    source.onmessage = messageHandler(listener);
     // EventSource would retry on its own, every few seconds and all pages at once: we close it
     // and retry with our own jittered backoff instead.
     source.onerror = () => {
@@ -160,10 +142,14 @@ const OPENERS = {
   poll(listener) {
     (async () => {
       try {
-        const first = await pollState(NOW);
+        let state = await pollState(NOW);
         listener.onLive();
-        listener.onState(first);
-        for (;;) listener.onState(await pollState(live.current.version));
+        for (;;) {
+          listener.onState(state);
+          // Ask past what this server last said, not what the page shows: after a restart the
+          // page may show a version the server has not reached, which it would answer at once.
+          state = await pollState(state.version);
+        }
       } catch {
         listener.onLost();
       }
@@ -172,15 +158,28 @@ const OPENERS = {
 };
 
 /**
- * @param {string} text
- * @returns {import("./live_state.js").CartState | undefined}
+ * Handles a push transport's messages: the first state means the connection works (the server
+ * sends the current state as soon as it opens); anything that is not a state is ignored.
+ *
+ * @param {Listener} listener
+ * @returns {(event: MessageEvent) => void}
  */
-function parseJsonState(text) {
-  try {
-    return parseState(JSON.parse(text));
-  } catch {
-    return undefined;
-  }
+function messageHandler(listener) {
+  let opened = false;
+  return (event) => {
+    let state;
+    try {
+      state = parseState(JSON.parse(event.data));
+    } catch {
+      return;
+    }
+    if (state === undefined) return;
+    if (!opened) {
+      opened = true;
+      listener.onLive();
+    }
+    listener.onState(state);
+  };
 }
 
 /**

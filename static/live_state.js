@@ -59,7 +59,7 @@ function isWholeNumber(value) {
 }
 
 /**
- * The state the page shows: it only ever moves to a newer version.
+ * The state the page shows: never one older than it has shown from the same server.
  *
  * Messages reach the page by several roads (a push transport, a poll answered late, the answer
  * to the shopper's own click), so an older state can arrive after a newer one; it is ignored.
@@ -98,7 +98,8 @@ export class LiveState {
   }
 
   /**
-   * Offers a state from any source; it is shown only when it is newer than the one shown.
+   * Offers a state from any source; it is shown when it is newer than the one shown, and an
+   * older one starts a check for a restarted server.
    *
    * @param {CartState} state A state the server sent.
    * @returns {void}
@@ -110,12 +111,10 @@ export class LiveState {
       // One server never gives one version two counts: this one restarted and has come back
       // to the same version number by another road.
       if (state.inventoryCount !== this.#state.inventoryCount) this.#show(state);
-    } else if (state.version < this.#state.version) {
-      if (this.#checking) {
-        if (state.version > (this.#olderDuringCheck?.version ?? -1)) this.#olderDuringCheck = state;
-      } else {
-        this.#checkForRestart();
-      }
+    } else if (this.#checking) {
+      if (state.version > (this.#olderDuringCheck?.version ?? -1)) this.#olderDuringCheck = state;
+    } else {
+      this.#checkForRestart();
     }
   }
 
