@@ -4,17 +4,6 @@ import { join } from "node:path";
 import { browserTest, openShopper, waitForCount } from "./support/browser.ts";
 import { startTestServer } from "./support/server.ts";
 
-/** Adds or removes one unit for a shopper who is not on any page, as another browser would. */
-async function postCart(serverUrl: string, action: "add" | "remove", session: string) {
-  const response = await fetch(new URL("cart", serverUrl), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ action, session }),
-  });
-  await response.body?.cancel();
-  return response.status;
-}
-
 browserTest(
   "e2e: two shoppers side by side see every add and remove, and sold out",
   async (browser) => {
@@ -57,7 +46,7 @@ browserTest(
     // B takes one and a shopper elsewhere takes the last.
     await b.page.click("#add");
     await waitForCount(a.page, 1);
-    assert.equal(await postCart(server.url, "add", crypto.randomUUID()), 200);
+    assert.equal((await server.cart.add(crypto.randomUUID())).ok, true);
     await Promise.all([waitForCount(a.page, 0), waitForCount(b.page, 0)]);
     await a.page.locator("#add", { hasText: "Sold out" }).waitFor();
     assert.equal(await a.page.locator("#add").isDisabled(), true);
@@ -86,7 +75,7 @@ browserTest(
     });
     await page.goto(server.url);
     await page.locator("#add:enabled").waitFor();
-    assert.equal(await postCart(server.url, "add", crypto.randomUUID()), 200);
+    assert.equal((await server.cart.add(crypto.randomUUID())).ok, true);
 
     await page.click("#add");
     const error = page.locator("#error");
@@ -126,7 +115,7 @@ browserTest(
 
 browserTest("e2e: without JavaScript the first render still shows the count", async (browser) => {
   await using server = await startTestServer({ inventory: 4 });
-  assert.equal(await postCart(server.url, "add", crypto.randomUUID()), 200);
+  assert.equal((await server.cart.add(crypto.randomUUID())).ok, true);
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto(server.url);
@@ -146,7 +135,7 @@ browserTest("e2e: without JavaScript the first render still shows the count", as
 
 browserTest("e2e: a screenshot of the page in use", async (browser) => {
   await using server = await startTestServer({ inventory: 10 });
-  for (let i = 0; i < 3; i++) await postCart(server.url, "add", crypto.randomUUID());
+  for (let i = 0; i < 3; i++) await server.cart.add(crypto.randomUUID());
   const { page } = await openShopper(browser, server.url);
   await page.click("#add");
   await waitForCount(page, 6);

@@ -1,5 +1,6 @@
 /** Browser-test helpers: Debian's headless Chromium driven by playwright-core, always closed. */
 /// <reference lib="dom" />
+// (The DOM types above are for the functions tests hand to `page.evaluate`, which run in the page.)
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 /** Where Debian's `chromium` package puts the browser (`apt-get install -y chromium`). */
