@@ -130,25 +130,26 @@ export async function openSseFeed(base: string): Promise<StateFeed> {
 /**
  * Long-polls `/cart/status?since=V` in a loop, re-polling with each answer's version.
  *
+ * A poll without `since` waits for the next change, so the caller names the version it knows;
+ * a change made before the first poll arrives is still answered at once.
+ *
  * @param base The server's URL.
- * @returns The feed, holding the first (immediate) answer; disposing it stops polling.
+ * @param since The version the test already knows.
+ * @returns The feed of every answer; disposing it stops polling.
  */
-export async function openLongPollFeed(base: string): Promise<StateFeed> {
+export function openLongPollFeed(base: string, since: number): StateFeed {
   const controller = new AbortController();
   const feed = new Feed();
-  const poll = async (since?: number) => {
-    const url = new URL("cart/status", base);
-    if (since !== undefined) url.searchParams.set("since", String(since));
-    const response = await fetch(url, { signal: controller.signal });
-    const state: CartState = await response.json();
-    feed.push(state);
-    return state;
-  };
-  const first = await poll();
   const polling = (async () => {
-    let since = first.version;
     try {
-      for (;;) since = (await poll(since)).version;
+      for (let known = since;;) {
+        const url = new URL("cart/status", base);
+        url.searchParams.set("since", String(known));
+        const response = await fetch(url, { signal: controller.signal });
+        const state: CartState = await response.json();
+        feed.push(state);
+        known = state.version;
+      }
     } catch {
       feed.end("polling stopped");
     }
