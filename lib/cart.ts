@@ -110,6 +110,7 @@ export class ShoppingCart {
   #queue: Promise<unknown> = Promise.resolve();
   #timerAt = Infinity;
   #cancelTimer: (() => void) | undefined;
+  #warnedOfWriter = false;
 
   /**
    * Opens a cart in memory with a given stock.
@@ -372,6 +373,11 @@ export class ShoppingCart {
           return decision!.answer();
         }
         refused++;
+        if (!this.#warnedOfWriter) {
+          this.#warnedOfWriter = true;
+          // Safe (the commit was refused), but subscribers here miss the other writer's changes.
+          console.warn("another process writes the same inventory store; re-reading it");
+        }
         const snapshot = await store.load();
         if (snapshot === undefined) throw new Error("The stored inventory is gone");
         this.#adopt(snapshot);
