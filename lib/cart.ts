@@ -1,7 +1,7 @@
 /** The shop's one product: its stock, who holds a unit, and everyone waiting to hear of a change. */
+import { Draft } from "./cart_draft.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import {
-  type InventoryChange,
   type InventorySnapshot,
   type InventoryStore,
   MAX_DROPS_PER_CHANGE,
@@ -63,16 +63,23 @@ export interface OpenCartOptions extends CartOptions {
   total: number;
 }
 
-/** What a transaction decided from the state in memory. */
-interface Decision<T> {
-  /** What to write; none when the operation changes nothing or is refused. */
-  change?: InventoryChange;
-  /** The answer, computed after the change is applied. */
-  answer: () => T;
+/** One operation: reads and changes the draft in turn with the others of its batch. */
+type Operation<T> = (draft: Draft, now: number) => T;
+
+/** An operation waiting for its batch to be committed. */
+interface Queued {
+  operation: Operation<unknown>;
+  /** Whether an answer that writes nothing must first check that memory was current. */
+  verify: boolean;
+  resolve: (answer: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
-/** Refused commits (another process wrote first) retried before an operation gives up. */
+/** Refused commits (another process wrote first) retried before a batch gives up. */
 const MAX_REFUSED_COMMITS = 50;
+
+/** Operations committed together at most: with a full sweep, well inside KV's 1000 mutations. */
+const MAX_BATCH_OPERATIONS = 200;
 
 /**
  * Holds the stock of one product and tells waiters and subscribers of every change.
@@ -83,8 +90,10 @@ const MAX_REFUSED_COMMITS = 50;
  *
  * Without a store the cart lives in memory. With one ({@linkcode ShoppingCart.open}) every change
  * is committed before it is applied and answered; reads are still served from memory. Operations
- * on a store run one at a time, and a commit the store refuses (another process wrote since)
- * reloads the state and decides again.
+ * on a store are batched: those that arrive while a commit is in flight are decided in order and
+ * committed together by the next one, each answered with the state right after it, subscribers
+ * told once. A commit the store refuses (another process wrote since) reloads the state and
+ * decides the batch again.
  *
  * @example
  * ```ts
@@ -107,7 +116,8 @@ export class ShoppingCart {
   readonly #clock: Clock;
   #store: InventoryStore | undefined;
   #stamp: string | null = null;
-  #queue: Promise<unknown> = Promise.resolve();
+  #queued: Queued[] = [];
+  #draining: Promise<void> | undefined;
   #timerAt = Infinity;
   #cancelTimer: (() => void) | undefined;
   #warnedOfWriter = false;
@@ -158,7 +168,7 @@ export class ShoppingCart {
         break;
       }
     }
-    await cart.#transact(() => ({ answer: () => undefined }), false);
+    await cart.#transact(() => undefined, false);
     return cart;
   }
 
@@ -222,22 +232,18 @@ export class ShoppingCart {
    * @returns The new state and `inCart: true`, or `ok: false` when sold out (nothing changes).
    */
   add(session: string): Promise<HoldResult> {
-    return this.#transact((now) => {
-      const expiresAt = now + this.#holdTtlMs;
-      const held = this.#holds.get(session);
-      if (held === undefined && this.#holds.size >= this.#total) {
-        return {
-          answer: (): HoldResult => ({ ok: false, reason: "sold out", message: this.#message }),
-        };
+    return this.#transact((draft, now): HoldResult => {
+      const held = draft.get(session);
+      if (held === undefined && draft.size >= draft.total) {
+        return { ok: false, reason: "sold out", message: draft.message() };
       }
-      return {
+      const expiresAt = now + this.#holdTtlMs;
+      if (held !== expiresAt) {
+        draft.put(session, expiresAt);
         // A refresh changes no public state, so it keeps the version.
-        change: held === expiresAt ? undefined : this.#draft({
-          put: [[session, expiresAt]],
-          bump: held === undefined,
-        }),
-        answer: () => this.#held(true),
-      };
+        if (held === undefined) draft.version++;
+      }
+      return { ok: true, message: draft.message(), inCart: true };
     });
   }
 
@@ -248,10 +254,13 @@ export class ShoppingCart {
    * @returns The new state and `inCart: false`.
    */
   remove(session: string): Promise<HoldResult> {
-    return this.#transact(() => ({
-      change: this.#holds.has(session) ? this.#draft({ drop: [session], bump: true }) : undefined,
-      answer: () => this.#held(false),
-    }));
+    return this.#transact((draft): HoldResult => {
+      if (draft.get(session) !== undefined) {
+        draft.drop(session);
+        draft.version++;
+      }
+      return { ok: true, message: draft.message(), inCart: false };
+    });
   }
 
   /**
@@ -263,10 +272,13 @@ export class ShoppingCart {
    */
   restock(total: number): Promise<RestockResult> {
     checkTotal(total);
-    return this.#transact(() => ({
-      change: total === this.#total ? undefined : this.#draft({ total, bump: true }),
-      answer: () => ({ message: this.#message, total: this.#total, held: this.#holds.size }),
-    }));
+    return this.#transact((draft): RestockResult => {
+      if (total !== draft.total) {
+        draft.total = total;
+        draft.version++;
+      }
+      return { message: draft.message(), total: draft.total, held: draft.size };
+    });
   }
 
   /**
@@ -336,81 +348,100 @@ export class ShoppingCart {
    * @returns Resolves once the operations queued so far have ended, well or not.
    */
   settled(): Promise<void> {
-    return this.#queue.then(() => {});
+    return this.#draining ?? Promise.resolve();
   }
 
   /**
-   * Runs one operation: ends the holds that are due, decides from memory, commits, applies.
+   * Runs one operation after ending the holds that are due.
    *
-   * In memory it runs at once. On a store, operations queue so that this process never races
-   * itself; a refused commit reloads the state and decides again. An answer that writes nothing
-   * (a refusal) is given only after checking that memory was current, unless `verify` is false.
+   * In memory it runs at once. On a store it joins the next batch; an answer that writes nothing
+   * (a refusal) is given only once memory is known to be current, unless `verify` is false.
    */
-  #transact<T>(decide: (now: number) => Decision<T>, verify = true): Promise<T> {
+  #transact<T>(operation: Operation<T>, verify = true): Promise<T> {
     if (this.#store === undefined) {
       const now = this.#clock.now();
-      for (let due = this.#dueChange(now); due; due = this.#dueChange(now)) this.#apply(due);
-      const decision = decide(now);
-      if (decision.change) this.#apply(decision.change);
-      return Promise.resolve(decision.answer());
+      while (this.#firstExpiry() <= now) this.#apply(this.#sweep(now).draft);
+      const draft = new Draft(this.#holds, this.#total, this.#version);
+      const answer = operation(draft, now);
+      if (draft.changed) this.#apply(draft);
+      return Promise.resolve(answer);
     }
-    const store = this.#store;
-    const run = this.#queue.then(async () => {
-      for (let refused = 0; refused < MAX_REFUSED_COMMITS;) {
-        const now = this.#clock.now();
-        const due = this.#dueChange(now);
-        const decision = due ? undefined : decide(now);
-        const change = due ?? decision?.change;
-        if (change !== undefined) {
-          const stamp = await store.commit(change, this.#stamp);
-          if (stamp !== null) {
-            this.#stamp = stamp;
-            this.#apply(change);
-            if (decision) return decision.answer();
-            continue;
-          }
-        } else if (!verify || await store.isCurrent(this.#stamp!)) {
-          return decision!.answer();
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
+    this.#queued.push({ operation, verify, resolve: resolve as (answer: unknown) => void, reject });
+    this.#draining ??= this.#drain();
+    return promise;
+  }
+
+  /** Commits batch after batch while operations wait; one runs at a time, so we never race. */
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queued.length > 0) {
+        const batch = this.#queued.splice(0, MAX_BATCH_OPERATIONS);
+        try {
+          const answers = await this.#runBatch(batch);
+          batch.forEach((queued, i) => queued.resolve(answers[i]));
+        } catch (error) {
+          for (const queued of batch) queued.reject(error);
         }
-        refused++;
-        if (!this.#warnedOfWriter) {
-          this.#warnedOfWriter = true;
-          // Safe (the commit was refused), but subscribers here miss the other writer's changes.
-          console.warn("another process writes the same inventory store; re-reading it");
-        }
-        const snapshot = await store.load();
-        if (snapshot === undefined) throw new Error("The stored inventory is gone");
-        this.#adopt(snapshot);
       }
-      throw new Error(`Gave up after ${MAX_REFUSED_COMMITS} refused commits`);
-    });
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  /** The change that ends the holds due by now, oldest first, or undefined when none is. */
-  #dueChange(now: number): InventoryChange | undefined {
-    if (!(this.#firstExpiry() <= now)) return undefined;
-    const drop: string[] = [];
-    for (const [session, expiresAt] of this.#holds) {
-      if (expiresAt > now || drop.length === MAX_DROPS_PER_CHANGE) break;
-      drop.push(session);
+    } finally {
+      this.#draining = undefined;
     }
-    return drop.length === 0 ? undefined : this.#draft({ drop, bump: true });
   }
 
-  #draft(
-    { total = this.#total, put = [], drop = [], bump }: {
-      total?: number;
-      put?: [string, number][];
-      drop?: string[];
-      bump: boolean;
-    },
-  ): InventoryChange {
-    return { total, version: this.#version + (bump ? 1 : 0), put, drop };
+  /** Decides a batch on a draft and commits it, re-reading the store after each refusal. */
+  async #runBatch(batch: Queued[]): Promise<unknown[]> {
+    const store = this.#store!;
+    for (let refused = 0; refused < MAX_REFUSED_COMMITS;) {
+      const now = this.#clock.now();
+      const { draft, more } = this.#sweep(now);
+      // With more holds due than one commit may end, end those first and decide after.
+      const answers = more ? [] : batch.map((queued) => queued.operation(draft, now));
+      if (draft.changed) {
+        const stamp = await store.commit(draft.change(), this.#stamp);
+        if (stamp !== null) {
+          this.#stamp = stamp;
+          this.#apply(draft);
+          if (more) continue;
+          return answers;
+        }
+      } else if (!batch.some((queued) => queued.verify) || await store.isCurrent(this.#stamp!)) {
+        return answers;
+      }
+      refused++;
+      if (!this.#warnedOfWriter) {
+        this.#warnedOfWriter = true;
+        // Safe (the commit was refused), but subscribers here miss the other writer's changes.
+        console.warn("another process writes the same inventory store; re-reading it");
+      }
+      const snapshot = await store.load();
+      if (snapshot === undefined) throw new Error("The stored inventory is gone");
+      this.#adopt(snapshot);
+    }
+    throw new Error(`Gave up after ${MAX_REFUSED_COMMITS} refused commits`);
   }
 
-  #apply(change: InventoryChange): void {
+  /** A draft that ends the holds due by now, oldest first; `more` when others stay due. */
+  #sweep(now: number): { draft: Draft; more: boolean } {
+    const draft = new Draft(this.#holds, this.#total, this.#version);
+    let dropped = 0;
+    let more = false;
+    for (const [session, expiresAt] of this.#holds) {
+      if (expiresAt > now) break;
+      if (dropped === MAX_DROPS_PER_CHANGE) {
+        more = true;
+        break;
+      }
+      draft.drop(session);
+      dropped++;
+    }
+    if (dropped > 0) draft.version++;
+    return { draft, more };
+  }
+
+  /** Makes a committed draft the cart's state and tells everyone when the version moved. */
+  #apply(draft: Draft): void {
+    const change = draft.change();
     for (const session of change.drop) this.#holds.delete(session);
     for (const [session, expiresAt] of change.put) {
       this.#holds.delete(session);
@@ -420,14 +451,15 @@ export class ShoppingCart {
       this.#latestExpiry = Math.max(this.#latestExpiry, expiresAt);
     }
     this.#total = change.total;
-    this.#setVersion(change.version);
+    // The last operation of the batch has usually serialized this state already.
+    this.#setState(change.version, draft.message());
   }
 
   #adopt(snapshot: InventorySnapshot): void {
     this.#sortHolds(snapshot.holds);
     this.#total = snapshot.total;
     this.#stamp = snapshot.stamp;
-    this.#setVersion(snapshot.version);
+    this.#setState(snapshot.version, this.#snapshot(snapshot.version));
   }
 
   #sortHolds(holds: ReadonlyArray<readonly [string, number]>): void {
@@ -439,10 +471,10 @@ export class ShoppingCart {
   }
 
   /** Publishes the state when the version moved; a refresh alone changes nothing public. */
-  #setVersion(version: number): void {
+  #setState(version: number, message: StateMessage): void {
     const moved = version !== this.#version;
     this.#version = version;
-    this.#message = this.#snapshot();
+    this.#message = message;
     if (moved) this.#publish();
     this.#armTimer();
   }
@@ -464,21 +496,17 @@ export class ShoppingCart {
     this.#cancelTimer = this.#clock.setTimer(() => {
       this.#cancelTimer = undefined;
       this.#timerAt = Infinity;
-      this.#transact(() => ({ answer: () => undefined }), false)
+      this.#transact(() => undefined, false)
         .catch((error) => console.error("expiring holds failed:", error))
         // A timer that fired early finds nothing due and must be set again.
         .finally(() => this.#armTimer());
     }, at - this.#clock.now());
   }
 
-  #held(inCart: boolean): HoldResult {
-    return { ok: true, message: this.#message, inCart };
-  }
-
-  #snapshot(): StateMessage {
+  #snapshot(version: number = this.#version): StateMessage {
     const state = {
       inventoryCount: Math.max(0, this.#total - this.#holds.size),
-      version: this.#version,
+      version,
     };
     return { state, json: JSON.stringify(state) };
   }

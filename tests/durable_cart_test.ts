@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ShoppingCart, type StateMessage } from "../lib/cart.ts";
+import type { InventoryChange } from "../lib/inventory_store.ts";
 import { KvStore, MEMORY_PATH } from "../lib/kv_store.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 
@@ -170,6 +171,83 @@ Deno.test("two carts on one file: a stale one re-reads and never oversells", asy
     assert.deepEqual(taken.message.state, { inventoryCount: 0, version: 4 });
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("operations that arrive together share a commit, each answered with its own state", async () => {
+  const store = await KvStore.open(MEMORY_PATH);
+  const commits: InventoryChange[] = [];
+  const commit = store.commit.bind(store);
+  store.commit = (change, stamp) => {
+    commits.push(change);
+    return commit(change, stamp);
+  };
+  const cart = await ShoppingCart.open(store, {
+    total: 10,
+    holdTtlMs: TTL_MS,
+    clock: new FakeClock(),
+  });
+  const published: number[] = [];
+  cart.subscribe((message) => published.push(message.state.version));
+  commits.length = 0;
+
+  const results = await Promise.all(
+    Array.from({ length: 20 }, () => cart.add(crypto.randomUUID())),
+  );
+  const sold = results.filter((result) => result.ok);
+  assert.equal(sold.length, 10);
+  assert.deepEqual(sold.map((result) => result.message.state.version), [
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+  ]);
+  assert.deepEqual(sold.map((result) => result.message.state.inventoryCount), [
+    9,
+    8,
+    7,
+    6,
+    5,
+    4,
+    3,
+    2,
+    1,
+    0,
+  ]);
+  for (const result of results.filter((result) => !result.ok)) {
+    assert.deepEqual(result.message.state, { inventoryCount: 0, version: 10 });
+  }
+  assert.ok(commits.length < 10, `${commits.length} commits for 10 sales`);
+  assert.equal(commits.reduce((puts, change) => puts + change.put.length, 0), 10);
+  assert.equal(published.at(-1), 10, "subscribers end on the latest state");
+  assert.ok(published.length <= commits.length, "told once per commit");
+
+  cart.close();
+  await cart.settled();
+  await store.close();
+});
+
+Deno.test("a failed commit answers an error and changes nothing", async () => {
+  const store = await KvStore.open(MEMORY_PATH);
+  const cart = await ShoppingCart.open(store, {
+    total: 10,
+    holdTtlMs: TTL_MS,
+    clock: new FakeClock(),
+  });
+  const commit = store.commit.bind(store);
+  store.commit = () => Promise.reject(new Error("disk full"));
+  await assert.rejects(cart.add(crypto.randomUUID()), /disk full/);
+  assert.deepEqual(cart.current.state, { inventoryCount: 10, version: 0 });
+  store.commit = commit;
+  const next = await cart.add(crypto.randomUUID());
+  assert.deepEqual(next.message.state, { inventoryCount: 9, version: 1 });
+  cart.close();
+  await store.close();
 });
 
 Deno.test("a cart in memory (no store) keeps holds until removed", async () => {
