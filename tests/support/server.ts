@@ -54,7 +54,8 @@ const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
 /**
  * Runs `main.ts` with the given flags and waits until it prints the URL it listens on.
  *
- * @param args Flags for main.ts (`--port 0` is added unless a port is given).
+ * @param args Flags for main.ts (`--port 0` is added unless a port is given, and `--data :memory:`
+ * unless a data file is given by flag or `DATA`, so that no test leaves state behind).
  * @param env Extra environment variables.
  * @returns The child; disposing it kills it with SIGKILL if it still runs.
  * @throws {Error} When the child exits before listening.
@@ -63,9 +64,13 @@ export async function spawnServer(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<ChildServer> {
-  const withPort = args.includes("--port") ? args : ["--port", "0", ...args];
+  const flags = [
+    ...args.includes("--port") ? [] : ["--port", "0"],
+    ...args.includes("--data") || "DATA" in env ? [] : ["--data", ":memory:"],
+    ...args,
+  ];
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, ...withPort],
+    args: ["run", "--allow-all", MAIN, ...flags],
     env,
     stdout: "piped",
     stderr: "piped",
