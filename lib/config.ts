@@ -32,13 +32,13 @@ export const USAGE = `Usage: deno task start [-- options]
 Options (each also read from the environment variable in brackets):
   --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
   --hostname HOST      address to listen on                   [HOSTNAME]      (default 127.0.0.1)
-  --inventory N        units in stock: the total of a new data file; on an existing
-                       one, given explicitly, a restock       [INVENTORY]     (default 10)
+  --inventory N        total of a new data file; given on an
+                       existing one: a restock, holds kept    [INVENTORY]     (default 10)
   --data PATH          Deno KV file keeping stock and holds, or :memory:
-                                                              [DATA]  (default ./data/inventory.kv)
-  --hold-ttl T         how long a hold lasts after the last add: seconds, or a number
-                       with a unit s, m, h or d (90s, 15m, 2h) [HOLD_TTL]     (default 15m)
-  --admin-token TOKEN  bearer token for POST /admin/inventory (16+ characters);
+                                                              [DATA]   (default ./data/inventory.kv)
+  --hold-ttl T         how long a hold lasts after the last add, in seconds
+                       or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
+  --admin-token TOKEN  bearer token of POST /admin/inventory, 16+ characters;
                        without one the admin API is off       [ADMIN_TOKEN]
   --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
   --allowed-origin O   another origin allowed to post and subscribe, repeatable
