@@ -259,3 +259,18 @@ Deno.test("a cart in memory (no store) keeps holds until removed", async () => {
   assert.equal(cart.holdExpiresAt(session), Infinity);
   cart.close();
 });
+
+Deno.test("a cart in memory with a lifetime expires holds on its clock too", async () => {
+  const clock = new FakeClock();
+  const cart = new ShoppingCart(2, { holdTtlMs: TTL_MS, clock });
+  const session = crypto.randomUUID();
+  await cart.add(session);
+  const published = nextPublished(cart);
+  clock.advance(TTL_MS);
+  assert.deepEqual((await published).state, { inventoryCount: 2, version: 2 });
+  assert.equal(clock.pendingTimers, 0, "no timer is left without a hold");
+  await cart.add(session);
+  assert.equal(clock.pendingTimers, 1);
+  cart.close();
+  assert.equal(clock.pendingTimers, 0, "closing stops expiry");
+});
