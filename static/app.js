@@ -22,12 +22,19 @@ const elements = {
   remove: document.getElementById("remove"),
   error: document.getElementById("error"),
   live: document.getElementById("live"),
+  hold: document.getElementById("hold"),
   liveText: document.getElementById("live-text"),
 };
 const session = body.dataset.session;
 const productName = document.title;
 
 let inCart = body.dataset.inCart === "true";
+/** How long an add holds the unit ("" in the page: holds never expire). */
+const holdTtlMs = Number(elements.hold.dataset.holdTtlSeconds || NaN) * 1000;
+const holdPolicyText = elements.hold.textContent.trim();
+/** When this shopper's hold ends, in ms since the epoch; NaN when there is none to count. */
+let holdExpiresAt = Date.parse(elements.hold.dataset.holdExpiresAt);
+let holdTimer;
 /** The action being sent, if any: the buttons wait for it. */
 let pending;
 
@@ -77,9 +84,30 @@ function render() {
   );
   elements.remove.disabled = pending !== undefined || !inCart;
   setText(elements.remove, pending === "remove" ? "Removing…" : "Remove");
+  renderHold();
   body.dataset.inCart = String(inCart);
   body.dataset.soldOut = String(soldOut);
   document.title = `${inventoryCount} left · ${productName}`;
+}
+
+/** Says until when the shopper's unit is held, and lets it go from the page when it expires. */
+function renderHold() {
+  clearTimeout(holdTimer);
+  if (!inCart || !Number.isFinite(holdExpiresAt)) {
+    setText(elements.hold, holdPolicyText);
+    return;
+  }
+  const until = new Date(holdExpiresAt).toLocaleTimeString([], {
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+  setText(elements.hold, `Held for you until ${until}; each add starts the time again.`);
+  // The server frees the unit then and pushes the new count; the page stops claiming it too.
+  holdTimer = setTimeout(() => {
+    inCart = false;
+    holdExpiresAt = NaN;
+    render();
+  }, Math.max(0, holdExpiresAt - Date.now()));
 }
 
 /**
@@ -245,6 +273,7 @@ async function send(action) {
     if (state !== undefined) live.offer(state);
     if (response.ok) {
       inCart = answer.inCart === true;
+      holdExpiresAt = inCart ? Date.now() + holdTtlMs : NaN;
     } else if (response.status === 409) {
       inCart = false;
       setText(elements.error, "Sorry, it is sold out: the last one just went to someone else.");

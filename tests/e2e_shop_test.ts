@@ -99,6 +99,7 @@ browserTest(
     const cookie = (await context.cookies()).find((c) => c.name === "sid");
     assert.equal(cookie?.httpOnly, true);
     assert.equal(server.cart.holds(cookie.value), true);
+    assert.match(await page.locator("#hold").textContent() ?? "", /^Held for you until /);
 
     await page.reload();
     // The server renders it before any script runs...
@@ -110,6 +111,13 @@ browserTest(
     assert.equal(await page.locator("#add").textContent(), "In your cart ✓");
     assert.equal(await page.locator("#remove").isEnabled(), true);
     assert.equal(await page.locator("body").getAttribute("data-session"), cookie.value);
+    assert.match(await page.locator("#hold").textContent() ?? "", /^Held for you until /);
+    await page.click("#remove");
+    await page.locator("#add", { hasText: "Add to cart" }).waitFor();
+    assert.match(
+      await page.locator("#hold").textContent() ?? "",
+      /keeps the item for 15 minutes after your last add/,
+    );
   },
 );
 
