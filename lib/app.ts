@@ -1,4 +1,5 @@
 /** The request handler: routing table, method and origin checks, and error mapping. */
+import { handleRestock } from "./admin_api.ts";
 import type { ShoppingCart } from "./cart.ts";
 import { handleCartCommand } from "./cart_api.ts";
 import { echoSocket } from "./echo.ts";
@@ -37,6 +38,8 @@ export interface AppOptions {
   template: string;
   /** The files under /static/. */
   assets: AssetTable;
+  /** The admin API's bearer token; without one `/admin/*` answers 404. */
+  adminToken?: string;
 }
 
 /** A running application: its handler, and a way to stop its connections. */
@@ -201,6 +204,15 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
         ),
     }],
   ]);
+  const adminToken = options.adminToken;
+  if (adminToken !== undefined) {
+    routes.set("/admin/inventory", {
+      name: "admin_inventory",
+      methods: ["POST"],
+      // A bearer token, not a cookie, authorizes this: no origin check, so curl works.
+      handle: (request) => handleRestock(cart, request, adminToken, options.bodyTimeoutMs),
+    });
+  }
   const staticRoute: Route = {
     name: "static",
     methods: ["GET", "HEAD"],

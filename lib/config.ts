@@ -7,8 +7,16 @@ export interface Config {
   port: number;
   /** Address to bind. */
   hostname: string;
-  /** Units of the product in stock when the server starts. */
+  /** Units of the product in stock: the total of a new data file, or a restock (see `restock`). */
   inventory: number;
+  /** Whether `inventory` was given (flag or env): then it replaces a stored total as a restock. */
+  restock: boolean;
+  /** Where the inventory is kept: a Deno KV file, or `:memory:` for a throwaway run. */
+  dataPath: string;
+  /** How long a hold lasts after the shopper's last add, in ms. */
+  holdTtlMs: number;
+  /** The bearer token of the admin API; undefined turns the admin routes off. */
+  adminToken: string | undefined;
   /** How long a long poll waits for a change before answering the current state, in ms. */
   pollTimeoutMs: number;
   /** Origins other than the server's own that may change the cart or open sockets. */
@@ -40,7 +48,14 @@ export const USAGE = `Usage: deno task start [-- options]
 Options (each also read from the environment variable in brackets):
   --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
   --hostname HOST      address to listen on                   [HOSTNAME]      (default 127.0.0.1)
-  --inventory N        units in stock at start                [INVENTORY]     (default 10)
+  --inventory N        total of a new data file; given on an
+                       existing one: a restock, holds kept    [INVENTORY]     (default 10)
+  --data PATH          Deno KV file keeping stock and holds, or :memory:
+                                                              [DATA]   (default ./data/inventory.kv)
+  --hold-ttl T         how long a hold lasts after the last add, in seconds
+                       or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
+  --admin-token TOKEN  bearer token of POST /admin/inventory, 16+ characters;
+                       without one the admin API is off       [ADMIN_TOKEN]
   --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
   --allowed-origin O   another origin allowed to post and subscribe, repeatable
                                                               [ALLOWED_ORIGINS, comma-separated]
@@ -61,6 +76,8 @@ const DEFAULTS = {
   hostname: "127.0.0.1",
   inventory: "10",
   "poll-timeout": "25",
+  data: "./data/inventory.kv",
+  "hold-ttl": "15m",
   "max-connections": "18000",
   "ws-timeout": "60",
   "sse-heartbeat": "15",
@@ -76,6 +93,8 @@ const ENV_NAMES = {
   hostname: "HOSTNAME",
   inventory: "INVENTORY",
   "poll-timeout": "POLL_TIMEOUT",
+  data: "DATA",
+  "hold-ttl": "HOLD_TTL",
   "max-connections": "MAX_CONNECTIONS",
   "ws-timeout": "WS_TIMEOUT",
   "sse-heartbeat": "SSE_HEARTBEAT",
@@ -85,6 +104,16 @@ const ENV_NAMES = {
   "tls-cert": "TLS_CERT",
   "tls-key": "TLS_KEY",
 } as const;
+
+/** A hold lasts at least a second and at most 30 days. */
+const HOLD_TTL_RANGE_MS = [1_000, 30 * 86_400_000] as const;
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 
 /**
  * Parses flags, falling back to environment variables and then to defaults.
@@ -118,6 +147,9 @@ export function parseConfig(
         hostname: { type: "string" },
         inventory: { type: "string" },
         "poll-timeout": { type: "string" },
+        data: { type: "string" },
+        "hold-ttl": { type: "string" },
+        "admin-token": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
         "max-connections": { type: "string" },
         "ws-timeout": { type: "string" },
@@ -148,6 +180,10 @@ export function parseConfig(
       port: integerIn("--port", pick("port"), 0, 65535),
       hostname: hostnameOf(pick("hostname")),
       inventory: integerIn("--inventory", pick("inventory"), 0, 1_000_000_000),
+      restock: (values.inventory ?? env(ENV_NAMES.inventory)) !== undefined,
+      dataPath: dataPathOf(pick("data")),
+      holdTtlMs: durationIn("--hold-ttl", pick("hold-ttl"), ...HOLD_TTL_RANGE_MS),
+      adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
       pollTimeoutMs: secondsIn("--poll-timeout", pick("poll-timeout"), 0.001, 3600) * 1000,
       allowedOrigins: origins.map(originOf),
       maxConnections: integerIn("--max-connections", pick("max-connections"), 1, 1_000_000),
@@ -199,6 +235,33 @@ function secondsIn(
     );
   }
   return value;
+}
+
+function durationIn(flag: string, text: string, minMs: number, maxMs: number): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);
+  const ms = match ? Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] || "s"]) : NaN;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new RangeError(
+      `${flag} must be a duration from 1s to 30d, in seconds or like 90s, 15m, 2h, got "${text}"`,
+    );
+  }
+  return ms;
+}
+
+function dataPathOf(text: string): string {
+  if (text.trim() === "") throw new RangeError(`--data must be a file path or :memory:, got ""`);
+  return text;
+}
+
+function adminTokenOf(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  // It travels in an Authorization header: visible ASCII only, and long enough not to be guessed.
+  if (!/^[\x21-\x7e]{16,}$/.test(text)) {
+    throw new RangeError(
+      "--admin-token must be at least 16 visible ASCII characters without spaces",
+    );
+  }
+  return text;
 }
 
 function hostnameOf(text: string): string {
