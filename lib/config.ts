@@ -27,7 +27,7 @@ export interface Config {
   websocketTimeoutMs: number;
   /** How often an event stream gets a heartbeat comment; one that reads none is ended, in ms. */
   sseHeartbeatMs: number;
-  /** A request body must arrive within this long, else 408 and the connection is dropped, in ms. */
+  /** A request body must arrive within this long, else 408 with `Connection: close`, in ms. */
   bodyTimeoutMs: number;
   /** The longest request target (path and query) accepted, in bytes; longer gets 414. */
   maxUrlBytes: number;

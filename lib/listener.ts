@@ -10,11 +10,12 @@ export interface ListenOptions {
   tls?: { cert: string; key: string };
   /** Called each time accepting failed and the listener died, with the error. */
   onAcceptError: (error: unknown) => void;
-  /** First wait before listening again, in ms; it doubles up to `maxRetryMs` while failures go on. */
-  retryMs?: number;
-  /** Longest wait between attempts to listen again, in ms. */
-  maxRetryMs?: number;
 }
+
+/** First wait before listening again, in ms; it doubles while failures go on. */
+const RETRY_MS = 50;
+/** Longest wait between attempts to listen again, in ms. */
+const MAX_RETRY_MS = 1_000;
 
 /** A listener that outlives accept failures. */
 export interface ResilientServer {
@@ -51,14 +52,13 @@ export function serveResiliently(
   options: ListenOptions,
   handler: Deno.ServeHandler<Deno.NetAddr>,
 ): ResilientServer {
-  const { retryMs = 50, maxRetryMs = 1_000 } = options;
   // Every server started, including dead ones whose accepted connections still live.
   const servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
   let stopping = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   // While descriptors stay short, a new listener binds but dies at its first accept: back off
   // across those deaths too, and start afresh only after one has lived a while.
-  let waitMs = retryMs;
+  let waitMs = RETRY_MS;
   let listenedAt = 0;
 
   const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
@@ -76,7 +76,7 @@ export function serveResiliently(
         if (stopping) return;
         options.onAcceptError(error);
         const lived = Date.now() - listenedAt;
-        waitMs = lived > 4 * maxRetryMs ? retryMs : Math.min(waitMs * 2, maxRetryMs);
+        waitMs = lived > 4 * MAX_RETRY_MS ? RETRY_MS : Math.min(waitMs * 2, MAX_RETRY_MS);
         relisten();
       },
     );
@@ -94,7 +94,7 @@ export function serveResiliently(
         listen(addr.port);
       } catch {
         // Still no descriptor to bind with (or the port is briefly busy): try again later.
-        waitMs = Math.min(waitMs * 2, maxRetryMs);
+        waitMs = Math.min(waitMs * 2, MAX_RETRY_MS);
         relisten();
       }
     }, waitMs);

@@ -11,7 +11,7 @@ export interface WebSocketHubOptions {
   drainCheckMs: number;
   /**
    * A socket that sends nothing (not even a pong) for half of this is pinged, and closed when
-   * still silent at the end of it, in whole seconds' worth of ms; 0 turns pings off.
+   * still silent at the end of it, in ms (whole seconds: Deno counts seconds); 0 turns pings off.
    */
   timeoutMs: number;
 }

@@ -94,6 +94,11 @@ Deno.test({
       }
       assert.ok(await metricOver(control, "inventory_accept_errors_total") >= 1);
       assert.ok(!child.output().includes("Uncaught"), child.output());
+
+      // The listeners that died still own connections; a graceful stop waits for them too.
+      child.process.kill("SIGTERM");
+      for (const subscriber of subscribers) assert.equal((await subscriber.closed).code, 1001);
+      assert.equal((await child.status).code, 0, child.output());
     } finally {
       control.close();
       for (const connection of flood) connection.close();
