@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { spawnServer } from "./support/server.ts";
 import { eventually, metric, openStatusSocket, openStatusStream } from "./support/clients.ts";
 
-// CI runs 1,500; `STOP_SUBSCRIBERS=5000 deno test -A tests/graceful_stop_test.ts` is the full load.
-const SUBSCRIBERS = Number(Deno.env.get("STOP_SUBSCRIBERS") ?? 1_500);
+// The issue's 5,000 (a few seconds here); STOP_SUBSCRIBERS=N tries another load and prints the time.
+const SUBSCRIBERS = Number(Deno.env.get("STOP_SUBSCRIBERS") ?? 5_000);
 
 Deno.test({
   name: `SIGTERM with ${SUBSCRIBERS} subscribers answers them all and exits 0`,
