@@ -127,7 +127,11 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       request.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() === "https");
 
   const requireTrustedOrigin = (request: Request) => {
-    if (!isTrustedOrigin(request, options.allowedOrigins)) {
+    // Behind a proxy that ends TLS, the page's origin is https:// while our request URL is http://.
+    const forwarded = options.trustProxy && isHttps(request)
+      ? [`https://${new URL(request.url).host}`]
+      : [];
+    if (!isTrustedOrigin(request, [...options.allowedOrigins, ...forwarded])) {
       throw new HttpError(403, "Cross-origin request refused");
     }
   };

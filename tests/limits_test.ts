@@ -119,6 +119,28 @@ Deno.test("X-Forwarded-Proto makes the cookie Secure only with --trust-proxy", a
   );
 });
 
+Deno.test("behind a trusted proxy, a post from the page's https:// origin is same-origin", async () => {
+  const postFromPage = async (base: string) => {
+    const response = await fetch(new URL("cart", base), {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-forwarded-proto": "https",
+        origin: `https://${new URL(base).host}`,
+      },
+      body: JSON.stringify({ action: "add", session: crypto.randomUUID() }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  {
+    await using server = await startTestServer();
+    assert.equal(await postFromPage(server.url), 403, "the header is not believed by default");
+  }
+  await using server = await startTestServer({ trustProxy: true });
+  assert.equal(await postFromPage(server.url), 200);
+});
+
 Deno.test("over HTTPS (--tls-cert, --tls-key) the session cookie is Secure", async () => {
   const testdata = join(import.meta.dirname!, "testdata");
   await using server = await startTestServer({
