@@ -2,6 +2,7 @@
 import { handleRestock } from "./admin_api.ts";
 import type { ShoppingCart } from "./cart.ts";
 import { handleCartCommand } from "./cart_api.ts";
+import type { Config } from "./config.ts";
 import { echoSocket } from "./echo.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { longPollResponse } from "./long_poll.ts";
@@ -12,28 +13,23 @@ import { SseHub } from "./sse_hub.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "./websocket_hub.ts";
 
-/** What the handler needs besides the cart. */
-export interface AppOptions {
-  /** How long a long poll waits, in ms. */
-  pollTimeoutMs: number;
+/** What the handler needs besides the cart: the settings it enforces, documented on Config. */
+export interface AppOptions extends
+  Pick<
+    Config,
+    | "pollTimeoutMs"
+    | "maxConnections"
+    | "websocketTimeoutMs"
+    | "sseHeartbeatMs"
+    | "bodyTimeoutMs"
+    | "maxUrlBytes"
+    | "maxHeaderBytes"
+    | "trustProxy"
+  > {
   /** Origins besides our own trusted to post and subscribe. */
   allowedOrigins: readonly string[];
-  /** Long polls, event streams and WebSockets held at once; past it new ones get 503. */
-  maxConnections: number;
-  /** A silent WebSocket is pinged at half of this and closed at all of it, in ms. */
-  websocketTimeoutMs: number;
-  /** How often an event stream gets a heartbeat (and a non-reading one is ended), in ms. */
-  sseHeartbeatMs: number;
-  /** How long a request body may take to arrive, in ms. */
-  bodyTimeoutMs: number;
-  /** Longest path and query accepted, in bytes. */
-  maxUrlBytes: number;
-  /** Most header bytes accepted. */
-  maxHeaderBytes: number;
   /** The server itself speaks HTTPS. */
   https: boolean;
-  /** Believe `X-Forwarded-Proto` from a reverse proxy. */
-  trustProxy: boolean;
   /** The page template's text. */
   template: string;
   /** The files under /static/. */
