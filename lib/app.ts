@@ -106,8 +106,9 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
   let connectionsRefused = 0;
   let acceptErrors = 0;
 
-  // Derived, so it cannot drift: a waiting long poll is a waiter, a subscriber is in its hub.
-  const connections = () => cart.waiterCount + websockets.size + streams.size;
+  // Derived, so it cannot drift: a waiting long poll is a waiter, a subscriber is in its hub
+  // (a WebSocket from the moment its upgrade is answered, so a burst cannot overshoot).
+  const connections = () => cart.waiterCount + websockets.opening + websockets.size + streams.size;
   const requireRoomForConnection = () => {
     if (connections() < options.maxConnections) return;
     connectionsRefused++;

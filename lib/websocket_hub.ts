@@ -38,6 +38,7 @@ export const CLOSE_POLICY_VIOLATION = 1008;
  */
 export class WebSocketHub {
   readonly #sockets = new Set<WebSocket>();
+  readonly #opening = new Set<WebSocket>();
   readonly #lagging = new Set<WebSocket>();
   readonly #options: WebSocketHubOptions;
   readonly #cart: ShoppingCart;
@@ -61,6 +62,11 @@ export class WebSocketHub {
   /** Sockets currently subscribed. */
   get size(): number {
     return this.#sockets.size;
+  }
+
+  /** Upgrades answered but not open yet; they hold a connection too. */
+  get opening(): number {
+    return this.#opening.size;
   }
 
   /** Sockets skipped by the last change for not reading; they get the newest state on draining. */
@@ -89,7 +95,9 @@ export class WebSocketHub {
     const { socket, response } = Deno.upgradeWebSocket(request, {
       idleTimeout: this.#options.timeoutMs / 1000,
     });
+    this.#opening.add(socket);
     socket.onopen = () => {
+      this.#opening.delete(socket);
       this.#sockets.add(socket);
       socket.send(this.#cart.current.json);
     };
@@ -101,7 +109,7 @@ export class WebSocketHub {
   /** Closes every socket with 1001 and stops listening to the cart. For shutdown. */
   close(): void {
     this.#unsubscribe();
-    for (const socket of [...this.#sockets]) {
+    for (const socket of [...this.#sockets, ...this.#opening]) {
       this.#close(socket, CLOSE_GOING_AWAY, "server stopping");
     }
   }
@@ -148,6 +156,7 @@ export class WebSocketHub {
   }
 
   #forget(socket: WebSocket): void {
+    this.#opening.delete(socket);
     this.#sockets.delete(socket);
     this.#lagging.delete(socket);
     if (this.#lagging.size === 0 && this.#drainTimer !== undefined) {

@@ -59,6 +59,31 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a burst of upgrades cannot overshoot --max-connections, and leaves nothing behind",
+  ...wsOptions,
+  async fn() {
+    await using server = await startTestServer({ maxConnections: 100 });
+    const url = new URL("cart/status", server.url);
+    url.protocol = "ws:";
+    const sockets: WebSocket[] = [];
+    const outcomes = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        new Promise<string>((resolve) => {
+          const socket = new WebSocket(url);
+          sockets.push(socket);
+          socket.onopen = () => resolve("open");
+          socket.onerror = () => resolve("refused");
+        })),
+    );
+    assert.equal(outcomes.filter((o) => o === "open").length, 100);
+    assert.equal(await metric(server.url, "inventory_connections_refused_total"), 200);
+    for (const socket of sockets) socket.close();
+    await eventually(() => server.app.websocketSubscribers === 0, "the sockets to be forgotten");
+    assert.equal(await metric(server.url, "inventory_connections"), 0);
+  },
+});
+
 Deno.test("a URL, headers or query over the limits are refused and change nothing", async () => {
   await using server = await startTestServer({ maxUrlBytes: 1000, maxHeaderBytes: 2000 });
   const cases: [string, RequestInit, number][] = [
