@@ -42,6 +42,15 @@ export class CartChanger {
     return JSON.parse(body).version;
   }
 
+  /**
+   * Takes the unit out again if this shopper holds it, so that a run leaves the stock as it was.
+   *
+   * @returns The version after it, or undefined when nothing changed.
+   */
+  async release(): Promise<number | undefined> {
+    return this.#holding ? await this.change() : undefined;
+  }
+
   /** Closes the connection. */
   close(): void {
     this.#connection.close();
