@@ -37,6 +37,9 @@ export class CartChanger {
       "/cart",
       `action=${action}&session=${this.#session}`,
     );
+    if (status === 409) {
+      throw new Error(`POST /cart answered 409 (sold out): give the server more --inventory`);
+    }
     if (status !== 200) throw new Error(`POST /cart answered ${status}: ${body}`);
     this.#holding = !this.#holding;
     return JSON.parse(body).version;

@@ -1,5 +1,6 @@
 /** Server-Sent Events on `GET /cart/status`: a stream per client, conflated when it stops reading. */
 import type { ShoppingCart, StateMessage } from "./cart.ts";
+import { PushThrottle } from "./push_throttle.ts";
 
 /** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -18,13 +19,15 @@ interface Stream {
  *
  * A frame is encoded once per change and shared by every stream. A stream whose queue is not
  * empty (its client is not reading) is marked stale instead; when the client reads again it gets
- * only the newest state. So a slow reader holds at most one frame of ours.
+ * only the newest state. So a slow reader holds at most one frame of ours. When writing to every
+ * stream is costly, changes that come faster than that are conflated ({@linkcode PushThrottle}).
  */
 export class SseHub {
   readonly #streams = new Set<Stream>();
   readonly #cart: ShoppingCart;
   #frame: { version: number; bytes: Uint8Array } | undefined;
   readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #throttle = new PushThrottle(() => this.#broadcast(this.#cart.current));
   readonly #unsubscribe: () => void;
 
   /**
@@ -33,7 +36,7 @@ export class SseHub {
    */
   constructor(cart: ShoppingCart, heartbeatMs: number = SSE_HEARTBEAT_MS) {
     this.#cart = cart;
-    this.#unsubscribe = cart.subscribe((message) => this.#broadcast(message));
+    this.#unsubscribe = cart.subscribe(() => this.#throttle.request());
     // One timer for every stream, not one per stream.
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
   }
@@ -83,6 +86,7 @@ export class SseHub {
   /** Ends every stream and stops the heartbeat. For shutdown. */
   close(): void {
     this.#unsubscribe();
+    this.#throttle.flush();
     clearInterval(this.#heartbeat);
     for (const entry of this.#streams) {
       try {

@@ -1,5 +1,6 @@
 /** WebSocket push on `GET /cart/status`: every open socket gets each new state, conflated for slow readers. */
 import type { ShoppingCart, StateMessage } from "./cart.ts";
+import { PushThrottle } from "./push_throttle.ts";
 
 /** Limits that keep one slow reader from growing the server's memory. */
 export interface WebSocketHubOptions {
@@ -28,7 +29,8 @@ export const CLOSE_POLICY_VIOLATION = 1008;
  *
  * One cart subscription serves every socket: the message is serialized once per change. A socket
  * whose `bufferedAmount` shows it is not reading is skipped; when it drains it gets only the newest
- * state. Past `maxBufferedBytes` it is closed.
+ * state. Past `maxBufferedBytes` it is closed. When pushing to every socket is costly, changes that
+ * come faster than that are conflated ({@linkcode PushThrottle}).
  */
 export class WebSocketHub {
   readonly #sockets = new Set<WebSocket>();
@@ -36,6 +38,7 @@ export class WebSocketHub {
   readonly #options: WebSocketHubOptions;
   readonly #cart: ShoppingCart;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #throttle = new PushThrottle(() => this.#broadcast(this.#cart.current));
   #unsubscribe: () => void;
   #slowClosed = 0;
 
@@ -49,7 +52,7 @@ export class WebSocketHub {
   ) {
     this.#cart = cart;
     this.#options = options;
-    this.#unsubscribe = cart.subscribe((message) => this.#broadcast(message));
+    this.#unsubscribe = cart.subscribe(() => this.#throttle.request());
   }
 
   /** Sockets currently subscribed. */
@@ -84,6 +87,7 @@ export class WebSocketHub {
   /** Closes every socket with 1001 and stops listening to the cart. For shutdown. */
   close(): void {
     this.#unsubscribe();
+    this.#throttle.flush();
     for (const socket of [...this.#sockets]) {
       this.#close(socket, CLOSE_GOING_AWAY, "server stopping");
     }
