@@ -45,6 +45,11 @@ export class CartChanger {
     return JSON.parse(body).version;
   }
 
+  /** Whether this shopper holds the unit now. */
+  get holding(): boolean {
+    return this.#holding;
+  }
+
   /**
    * Takes the unit out again if this shopper holds it, so that a run leaves the stock as it was.
    *

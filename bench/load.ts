@@ -292,7 +292,7 @@ async function run(options: Options, children: Child[], rows: [string, string, s
         missed++;
       }
     }
-    version = (await changer.release()) ?? version;
+    version = await releaseAll([changer], children, version, whole);
   } finally {
     changer.close();
   }
@@ -398,17 +398,29 @@ async function burst(
       "~0",
     ]);
   }
-  let latest = answeredMax;
-  for (const shopper of shoppers) {
-    latest = Math.max(latest, (await shopper.release()) ?? latest);
-    shopper.close();
+  return await releaseAll(shoppers, children, answeredMax, whole);
+}
+
+/**
+ * Takes out every unit the shoppers hold, so that a run leaves the stock as it found it, and waits
+ * (untimed) until every subscriber has the result.
+ *
+ * @returns The cart's version afterwards.
+ */
+async function releaseAll(
+  shoppers: CartChanger[],
+  children: Child[],
+  version: number,
+  whole: AbortSignal,
+): Promise<number> {
+  const holding = shoppers.filter((shopper) => shopper.holding);
+  if (holding.length > 0) {
+    const reached = await armAll(children, version + holding.length, whole);
+    for (const shopper of holding) version = Math.max(version, await shopper.change());
+    await reached(AbortSignal.any([whole, AbortSignal.timeout(CHANGE_DEADLINE_MS)]));
   }
-  // Lets the releases arrive before the final count, untimed.
-  if (latest !== answeredMax) {
-    const released = await armAll(children, latest, whole);
-    await released(AbortSignal.any([whole, AbortSignal.timeout(CHANGE_DEADLINE_MS)]));
-  }
-  return latest;
+  for (const shopper of shoppers) shopper.close();
+  return version;
 }
 
 if (import.meta.main) {
