@@ -37,24 +37,27 @@ export const DEFAULT_PUSH_THROTTLE_OPTIONS: PushThrottleOptions = {
  * ```
  */
 export class PushThrottle {
-  readonly #push: () => void;
+  readonly #push: () => void | Promise<void>;
   readonly #options: PushThrottleOptions;
   readonly #now: () => number;
   /** When the next push may start. */
   #readyAt = -Infinity;
-  /** Either measures the last push or waits for `#readyAt`. */
+  /** Waits for `#readyAt`. */
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** A change came while the timer ran: push when it ends. */
+  /** A costly push is running or being measured. */
+  #busy = false;
+  /** A change came while a push ran or waited: push once that ends. */
   #wanted = false;
 
   /**
    * @param push Sends the newest state to every subscriber; called with no argument, so that it
-   * reads the state when it runs.
+   * reads the state when it runs. A push done in slices returns a promise that settles after the
+   * last one; a cheap push returns nothing.
    * @param options When pushes are spread out.
    * @param now The clock, in ms.
    */
   constructor(
-    push: () => void,
+    push: () => void | Promise<void>,
     options: PushThrottleOptions = DEFAULT_PUSH_THROTTLE_OPTIONS,
     now: () => number = () => performance.now(),
   ) {
@@ -68,10 +71,10 @@ export class PushThrottle {
     return this.#wanted;
   }
 
-  /** Asks for a push: now, or when the pause after the last costly one ends. */
+  /** Asks for a push: now, or when the running one and the pause after it end. */
   request(): void {
-    if (this.#timer !== undefined) {
-      this.#wanted = true; // The waiting push will carry the newest state.
+    if (this.#busy || this.#timer !== undefined) {
+      this.#wanted = true; // The coming push will carry the newest state.
       return;
     }
     const wait = this.#readyAt - this.#now();
@@ -94,26 +97,37 @@ export class PushThrottle {
     this.#readyAt = -Infinity;
     if (!this.#wanted) return;
     this.#wanted = false;
-    this.#push();
+    this.#push()?.catch(() => {});
   }
 
   #run(): void {
     const started = this.#now();
+    let done: void | Promise<void>;
     try {
-      this.#push();
-    } finally {
-      if (this.#now() - started < this.#options.minCostMs) {
-        this.#readyAt = -Infinity;
-      } else {
-        this.#readyAt = Infinity;
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          this.#readyAt = started + (this.#now() - started) * this.#options.spacing;
-          if (!this.#wanted) return;
-          this.#wanted = false;
-          this.request();
-        }, 0);
-      }
+      done = this.#push();
+    } catch (error) {
+      this.#measure(started);
+      throw error;
     }
+    if (done === undefined) {
+      if (this.#now() - started < this.#options.minCostMs) this.#readyAt = -Infinity;
+      else this.#measure(started);
+      return;
+    }
+    this.#busy = true;
+    done.catch((error) => console.error("push failed:", error))
+      .finally(() => this.#measure(started));
+  }
+
+  /** Ends a costly push: its sockets write on this thread after it, so a timer marks the end. */
+  #measure(started: number): void {
+    this.#busy = true;
+    setTimeout(() => {
+      this.#busy = false;
+      this.#readyAt = started + (this.#now() - started) * this.#options.spacing;
+      if (!this.#wanted) return;
+      this.#wanted = false;
+      this.request();
+    }, 0);
   }
 }

@@ -1,6 +1,7 @@
 /** Server-Sent Events on `GET /cart/status`: a stream per client, conflated when it stops reading. */
 import type { ShoppingCart, StateMessage } from "./cart.ts";
 import { PushThrottle } from "./push_throttle.ts";
+import { forEachSliced } from "./sliced_loop.ts";
 
 /** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -20,7 +21,8 @@ interface Stream {
  * A frame is encoded once per change and shared by every stream. A stream whose queue is not
  * empty (its client is not reading) is marked stale instead; when the client reads again it gets
  * only the newest state. So a slow reader holds at most one frame of ours. When writing to every
- * stream is costly, changes that come faster than that are conflated ({@linkcode PushThrottle}).
+ * stream is costly, changes that come faster than that are conflated ({@linkcode PushThrottle}),
+ * and a push to thousands of streams runs in slices so that other requests are answered between.
  */
 export class SseHub {
   readonly #streams = new Set<Stream>();
@@ -109,13 +111,15 @@ export class SseHub {
     return this.#frame.bytes;
   }
 
-  #broadcast(message: StateMessage): void {
+  #broadcast(message: StateMessage): void | Promise<void> {
     const frame = this.#frameOf(message);
-    for (const entry of this.#streams) {
+    // A stream that catches up (pull) during a push in slices may get this frame twice, never an
+    // older one after a newer one: a pass whose state is no longer the newest stops.
+    return forEachSliced(this.#streams, (entry) => {
       if ((entry.controller.desiredSize ?? 0) > 0) {
         entry.controller.enqueue(frame);
       } else entry.stale = true;
-    }
+    }, () => this.#cart.current.state.version === message.state.version);
   }
 
   #beat(): void {

@@ -107,3 +107,29 @@ Deno.test("a push that throws still starts the pause, and the throttle keeps wor
   assert.equal(calls, 2);
   throttle.flush();
 });
+
+Deno.test("a push in slices holds later changes until it ends, then sends the newest once", async () => {
+  const clock = { now: 0 };
+  const state = { version: 1 };
+  const sent: number[] = [];
+  const finish = Promise.withResolvers<void>();
+  const second = Promise.withResolvers<void>();
+  const throttle = new PushThrottle(
+    () => {
+      sent.push(state.version);
+      if (sent.length === 1) return finish.promise;
+      second.resolve();
+    },
+    { minCostMs: 1, spacing: 2 },
+    () => clock.now,
+  );
+  throttle.request();
+  for (state.version = 2; state.version <= 9; state.version++) throttle.request();
+  state.version = 9;
+  assert.deepEqual(sent, [1], "nothing while the first push runs");
+  assert.equal(throttle.pending, true);
+  finish.resolve();
+  await second.promise;
+  assert.deepEqual(sent, [1, 9]);
+  throttle.flush();
+});
