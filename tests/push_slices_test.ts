@@ -1,4 +1,4 @@
-/** More WebSockets and event streams than one slice holds: every one ends on the newest state. */
+/** More subscribers than one slice holds, on each transport: every one ends on the newest state. */
 import assert from "node:assert/strict";
 import { Fleet } from "../bench/fleet.ts";
 import { DEFAULT_SLICE_SIZE } from "../lib/sliced_loop.ts";
@@ -7,7 +7,7 @@ import { startTestServer } from "./support/server.ts";
 /** Enough subscribers that a push takes two slices. */
 const SUBSCRIBERS = DEFAULT_SLICE_SIZE + 100;
 
-for (const transport of ["ws", "sse"] as const) {
+for (const transport of ["ws", "sse", "poll"] as const) {
   Deno.test({
     name:
       `${transport}: a push in slices reaches all ${SUBSCRIBERS}, and a burst ends on the newest`,
