@@ -17,7 +17,14 @@ if (import.meta.main) {
     console.log(USAGE);
     Deno.exit(0);
   }
-  const server = await startServer(invocation.config);
+  let server;
+  try {
+    server = await startServer(invocation.config);
+  } catch (error) {
+    // A data file that cannot be opened or a port in use: one line, not a stack trace.
+    console.error(`error: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
   console.log(`Listening on ${server.url}`);
 
   const stop = async (signal: string) => {

@@ -54,8 +54,9 @@ export async function writeMessage(
  */
 export async function* readMessages<T>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
   let pending = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    pending += text;
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
     let end;
     while ((end = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, end);

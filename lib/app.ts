@@ -1,4 +1,5 @@
 /** The request handler: routing table, method and origin checks, and error mapping. */
+import { handleRestock } from "./admin_api.ts";
 import type { ShoppingCart } from "./cart.ts";
 import { handleCartCommand } from "./cart_api.ts";
 import { echoSocket } from "./echo.ts";
@@ -9,7 +10,7 @@ import { isTrustedOrigin } from "./origin.ts";
 import { pageResponse } from "./page.ts";
 import { SseHub } from "./sse_hub.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
-import { WebSocketHub } from "./websocket_hub.ts";
+import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "./websocket_hub.ts";
 
 /** What the handler needs besides the cart. */
 export interface AppOptions {
@@ -17,10 +18,28 @@ export interface AppOptions {
   pollTimeoutMs: number;
   /** Origins besides our own trusted to post and subscribe. */
   allowedOrigins: readonly string[];
+  /** Long polls, event streams and WebSockets held at once; past it new ones get 503. */
+  maxConnections: number;
+  /** A silent WebSocket is pinged at half of this and closed at all of it, in ms. */
+  websocketTimeoutMs: number;
+  /** How often an event stream gets a heartbeat (and a non-reading one is ended), in ms. */
+  sseHeartbeatMs: number;
+  /** How long a request body may take to arrive, in ms. */
+  bodyTimeoutMs: number;
+  /** Longest path and query accepted, in bytes. */
+  maxUrlBytes: number;
+  /** Most header bytes accepted. */
+  maxHeaderBytes: number;
+  /** The server itself speaks HTTPS. */
+  https: boolean;
+  /** Believe `X-Forwarded-Proto` from a reverse proxy. */
+  trustProxy: boolean;
   /** The page template's text. */
   template: string;
   /** The files under /static/. */
   assets: AssetTable;
+  /** The admin API's bearer token; without one `/admin/*` answers 404. */
+  adminToken?: string;
 }
 
 /** A running application: its handler, and a way to stop its connections. */
@@ -29,6 +48,8 @@ export interface App {
   handle(request: Request): Promise<Response>;
   /** Answers every waiter, closes every subscriber (1001), stops timers. */
   stop(): void;
+  /** Counts one failed accept (the listener died and is being reopened), for /metrics. */
+  countAcceptError(): void;
   /** WebSocket subscribers now. */
   readonly websocketSubscribers: number;
   /** SSE subscribers now. */
@@ -47,6 +68,9 @@ interface Route {
 
 const STATIC_PREFIX = "/static/";
 
+/** More query parameters than any client of ours sends: `since` plus a cache buster or two. */
+const MAX_QUERY_PARAMS = 16;
+
 /**
  * Builds the application around one shared cart.
  *
@@ -60,6 +84,14 @@ const STATIC_PREFIX = "/static/";
  * const app = createApp(new ShoppingCart(10), {
  *   pollTimeoutMs: 25_000,
  *   allowedOrigins: [],
+ *   maxConnections: 18_000,
+ *   websocketTimeoutMs: 60_000,
+ *   sseHeartbeatMs: 15_000,
+ *   bodyTimeoutMs: 10_000,
+ *   maxUrlBytes: 8192,
+ *   maxHeaderBytes: 16_384,
+ *   https: false,
+ *   trustProxy: false,
  *   template: "<p>{{inventoryCount}}</p>",
  *   assets: new Map(),
  * });
@@ -69,9 +101,30 @@ const STATIC_PREFIX = "/static/";
  * ```
  */
 export function createApp(cart: ShoppingCart, options: AppOptions): App {
-  const websockets = new WebSocketHub(cart);
-  const streams = new SseHub(cart);
+  const websockets = new WebSocketHub(cart, {
+    ...DEFAULT_WEBSOCKET_HUB_OPTIONS,
+    timeoutMs: options.websocketTimeoutMs,
+  });
+  const streams = new SseHub(cart, options.sseHeartbeatMs);
   const metrics = new Metrics();
+  let connectionsRefused = 0;
+  let acceptErrors = 0;
+
+  // Derived, so it cannot drift: a waiting long poll is a waiter, a subscriber is in its hub.
+  const connections = () => cart.waiterCount + websockets.size + streams.size;
+  const requireRoomForConnection = () => {
+    if (connections() < options.maxConnections) return;
+    connectionsRefused++;
+    // Jittered, so that refused clients do not all come back in the same second.
+    const retryAfter = 5 + Math.floor(Math.random() * 10);
+    throw new HttpError(503, "Too many connections, try again later", {
+      headers: { "retry-after": String(retryAfter) },
+    });
+  };
+  const isHttps = (request: Request) =>
+    options.https ||
+    (options.trustProxy &&
+      request.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() === "https");
 
   const requireTrustedOrigin = (request: Request) => {
     if (!isTrustedOrigin(request, options.allowedOrigins)) {
@@ -82,6 +135,7 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
     request.headers.get("upgrade")?.toLowerCase() === "websocket";
 
   const status: Handler = (request, url) => {
+    requireRoomForConnection();
     if (isUpgrade(request)) {
       requireTrustedOrigin(request);
       return websockets.accept(request);
@@ -99,7 +153,7 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       handle: (request) =>
         pageResponse(cart, request, {
           template: options.template,
-          secure: false,
+          secure: isHttps(request),
         }),
     }],
     ["/cart", {
@@ -107,7 +161,7 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       methods: ["POST"],
       handle: (request) => {
         requireTrustedOrigin(request);
-        return handleCartCommand(cart, request);
+        return handleCartCommand(cart, request, options.bodyTimeoutMs);
       },
     }],
     ["/cart/status", { name: "status", methods: ["GET"], handle: status }],
@@ -135,7 +189,12 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
           metrics.render(cart, {
             websocketSubscribers: websockets.size,
             sseSubscribers: streams.size,
+            websocketLagging: websockets.lagging,
             websocketSlowClosed: websockets.slowClosed,
+            sseSlowClosed: streams.slowClosed,
+            connections: connections(),
+            connectionsRefused,
+            acceptErrors,
           }),
           {
             headers: {
@@ -145,6 +204,15 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
         ),
     }],
   ]);
+  const adminToken = options.adminToken;
+  if (adminToken !== undefined) {
+    routes.set("/admin/inventory", {
+      name: "admin_inventory",
+      methods: ["POST"],
+      // A bearer token, not a cookie, authorizes this: no origin check, so curl works.
+      handle: (request) => handleRestock(cart, request, adminToken, options.bodyTimeoutMs),
+    });
+  }
   const staticRoute: Route = {
     name: "static",
     methods: ["GET", "HEAD"],
@@ -169,6 +237,7 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       (url.pathname.startsWith(STATIC_PREFIX) ? staticRoute : notFound);
     let response: Response;
     try {
+      checkRequestSize(request, url, options);
       if (route !== notFound && !route.methods.includes(request.method)) {
         throw new HttpError(
           405,
@@ -188,6 +257,9 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
 
   return {
     handle,
+    countAcceptError() {
+      acceptErrors++;
+    },
     stop() {
       cart.close();
       websockets.close();
@@ -200,4 +272,20 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       return streams.size;
     },
   };
+}
+
+/** Refuses a request whose target or headers are larger than any real client sends. */
+function checkRequestSize(request: Request, url: URL, options: AppOptions): void {
+  if (url.pathname.length + url.search.length > options.maxUrlBytes) {
+    throw new HttpError(414, `Path and query are longer than ${options.maxUrlBytes} bytes`);
+  }
+  let headerBytes = 0;
+  for (const [name, value] of request.headers) headerBytes += name.length + value.length;
+  if (headerBytes > options.maxHeaderBytes) {
+    throw new HttpError(431, `Headers are larger than ${options.maxHeaderBytes} bytes`);
+  }
+  // Counting "&"s first keeps a query of 10,000 parameters from being parsed at all.
+  if (url.search.split("&").length > MAX_QUERY_PARAMS) {
+    throw new HttpError(400, `More than ${MAX_QUERY_PARAMS} query parameters`);
+  }
 }

@@ -22,11 +22,15 @@ export interface CartCommand {
  * `session` strings; the session falls back to the `sid` cookie.
  *
  * @param request The incoming request.
+ * @param bodyTimeoutMs How long the body may take to arrive.
  * @returns The command to apply.
  * @throws {HttpError} 415 for another content type, 413 for a body over 4 KiB, 400 for a
  * malformed body or a missing or invalid field.
  */
-export async function readCartCommand(request: Request): Promise<CartCommand> {
+export async function readCartCommand(
+  request: Request,
+  bodyTimeoutMs: number,
+): Promise<CartCommand> {
   const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]
     .trim().toLowerCase();
   if (
@@ -38,7 +42,7 @@ export async function readCartCommand(request: Request): Promise<CartCommand> {
       "Content-Type must be application/x-www-form-urlencoded or application/json",
     );
   }
-  const text = await readLimitedText(request, MAX_BODY_BYTES);
+  const text = await readLimitedText(request, MAX_BODY_BYTES, bodyTimeoutMs);
   const fields = mediaType === "application/json" ? jsonFields(text) : formFields(text);
 
   const action = fields.action;
@@ -73,6 +77,10 @@ function jsonFields(text: string): Fields {
       throw new HttpError(400, `Field "${name}" must be a string`);
     }
   }
+  // Nothing we read is nested; refusing nesting keeps odd payloads from looking acceptable.
+  if (Object.values(value).some((field) => typeof field === "object" && field !== null)) {
+    throw new HttpError(400, "Body must be a flat JSON object");
+  }
   return { action, session };
 }
 
@@ -94,13 +102,15 @@ function formFields(text: string): Fields {
  *
  * @param cart The shared cart.
  * @param request The incoming request (method and origin already checked).
+ * @param bodyTimeoutMs How long the body may take to arrive.
  * @returns 200 `{inventoryCount, version, inCart}`, or 409 `{error: "sold out", ...}`.
  */
 export async function handleCartCommand(
   cart: ShoppingCart,
   request: Request,
+  bodyTimeoutMs: number,
 ): Promise<Response> {
-  const { action, session } = await readCartCommand(request);
+  const { action, session } = await readCartCommand(request, bodyTimeoutMs);
   const result = action === "add" ? await cart.add(session) : await cart.remove(session);
   if (!result.ok) {
     return jsonResponse({ error: result.reason, ...result.message.state }, {

@@ -7,12 +7,36 @@ export interface Config {
   port: number;
   /** Address to bind. */
   hostname: string;
-  /** Units of the product in stock when the server starts. */
+  /** Units of the product in stock: the total of a new data file, or a restock (see `restock`). */
   inventory: number;
+  /** Whether `inventory` was given (flag or env): then it replaces a stored total as a restock. */
+  restock: boolean;
+  /** Where the inventory is kept: a Deno KV file, or `:memory:` for a throwaway run. */
+  dataPath: string;
+  /** How long a hold lasts after the shopper's last add, in ms. */
+  holdTtlMs: number;
+  /** The bearer token of the admin API; undefined turns the admin routes off. */
+  adminToken: string | undefined;
   /** How long a long poll waits for a change before answering the current state, in ms. */
   pollTimeoutMs: number;
   /** Origins other than the server's own that may change the cart or open sockets. */
   allowedOrigins: string[];
+  /** Long polls, event streams and WebSockets held at once; past it new ones get 503. */
+  maxConnections: number;
+  /** A WebSocket silent this long is pinged at half of it and closed if still silent, in ms. */
+  websocketTimeoutMs: number;
+  /** How often an event stream gets a heartbeat comment; one that reads none is ended, in ms. */
+  sseHeartbeatMs: number;
+  /** A request body must arrive within this long, else 408 with `Connection: close`, in ms. */
+  bodyTimeoutMs: number;
+  /** The longest request target (path and query) accepted, in bytes; longer gets 414. */
+  maxUrlBytes: number;
+  /** The most header bytes (names and values) accepted; more gets 431. */
+  maxHeaderBytes: number;
+  /** PEM certificate and key files: when both are given the server speaks HTTPS. */
+  tls?: { certFile: string; keyFile: string };
+  /** Believe `X-Forwarded-Proto` (set by a reverse proxy in front of us). */
+  trustProxy: boolean;
 }
 
 /** What the command line asked for: either a usage text or a server to run. */
@@ -24,10 +48,27 @@ export const USAGE = `Usage: deno task start [-- options]
 Options (each also read from the environment variable in brackets):
   --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
   --hostname HOST      address to listen on                   [HOSTNAME]      (default 127.0.0.1)
-  --inventory N        units in stock at start                [INVENTORY]     (default 10)
+  --inventory N        total of a new data file; given on an
+                       existing one: a restock, holds kept    [INVENTORY]     (default 10)
+  --data PATH          Deno KV file keeping stock and holds, or :memory:
+                                                              [DATA]   (default ./data/inventory.kv)
+  --hold-ttl T         how long a hold lasts after the last add, in seconds
+                       or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
+  --admin-token TOKEN  bearer token of POST /admin/inventory, 16+ characters;
+                       without one the admin API is off       [ADMIN_TOKEN]
   --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
   --allowed-origin O   another origin allowed to post and subscribe, repeatable
                                                               [ALLOWED_ORIGINS, comma-separated]
+  --max-connections N  long polls, streams and WebSockets held [MAX_CONNECTIONS] (default 18000)
+  --ws-timeout S       silent WebSocket: ping at S/2, drop at S [WS_TIMEOUT]     (default 60)
+  --sse-heartbeat S    stream heartbeat; a stream that takes nothing for one interval is ended
+                                                              [SSE_HEARTBEAT]  (default 15)
+  --body-timeout S     seconds a request body may take        [BODY_TIMEOUT]   (default 10)
+  --max-url-bytes N    longest path and query                 [MAX_URL_BYTES]  (default 8192)
+  --max-header-bytes N most header bytes                      [MAX_HEADER_BYTES] (default 16384)
+  --tls-cert FILE      PEM certificate; with --tls-key, HTTPS [TLS_CERT]
+  --tls-key FILE       PEM private key                        [TLS_KEY]
+  --trust-proxy        believe X-Forwarded-Proto from a proxy [TRUST_PROXY=1]
   --help               print this text and exit`;
 
 const DEFAULTS = {
@@ -35,6 +76,16 @@ const DEFAULTS = {
   hostname: "127.0.0.1",
   inventory: "10",
   "poll-timeout": "25",
+  data: "./data/inventory.kv",
+  "hold-ttl": "15m",
+  "max-connections": "18000",
+  "ws-timeout": "60",
+  "sse-heartbeat": "15",
+  "body-timeout": "10",
+  "max-url-bytes": "8192",
+  "max-header-bytes": "16384",
+  "tls-cert": "",
+  "tls-key": "",
 } as const;
 
 const ENV_NAMES = {
@@ -42,7 +93,27 @@ const ENV_NAMES = {
   hostname: "HOSTNAME",
   inventory: "INVENTORY",
   "poll-timeout": "POLL_TIMEOUT",
+  data: "DATA",
+  "hold-ttl": "HOLD_TTL",
+  "max-connections": "MAX_CONNECTIONS",
+  "ws-timeout": "WS_TIMEOUT",
+  "sse-heartbeat": "SSE_HEARTBEAT",
+  "body-timeout": "BODY_TIMEOUT",
+  "max-url-bytes": "MAX_URL_BYTES",
+  "max-header-bytes": "MAX_HEADER_BYTES",
+  "tls-cert": "TLS_CERT",
+  "tls-key": "TLS_KEY",
 } as const;
+
+/** A hold lasts at least a second and at most 30 days. */
+const HOLD_TTL_RANGE_MS = [1_000, 30 * 86_400_000] as const;
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 
 /**
  * Parses flags, falling back to environment variables and then to defaults.
@@ -63,10 +134,12 @@ export function parseConfig(
   args: string[],
   env: (name: string) => string | undefined,
 ): Invocation {
+  // `deno task start -- --port 1` passes the "--" on; npm-style habits should still work.
+  const flags = args[0] === "--" ? args.slice(1) : args;
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: flags,
       strict: true,
       allowPositionals: false,
       options: {
@@ -74,7 +147,19 @@ export function parseConfig(
         hostname: { type: "string" },
         inventory: { type: "string" },
         "poll-timeout": { type: "string" },
+        data: { type: "string" },
+        "hold-ttl": { type: "string" },
+        "admin-token": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
+        "max-connections": { type: "string" },
+        "ws-timeout": { type: "string" },
+        "sse-heartbeat": { type: "string" },
+        "body-timeout": { type: "string" },
+        "max-url-bytes": { type: "string" },
+        "max-header-bytes": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "trust-proxy": { type: "boolean" },
         help: { type: "boolean" },
       },
     }));
@@ -95,10 +180,31 @@ export function parseConfig(
       port: integerIn("--port", pick("port"), 0, 65535),
       hostname: hostnameOf(pick("hostname")),
       inventory: integerIn("--inventory", pick("inventory"), 0, 1_000_000_000),
+      restock: (values.inventory ?? env(ENV_NAMES.inventory)) !== undefined,
+      dataPath: dataPathOf(pick("data")),
+      holdTtlMs: durationIn("--hold-ttl", pick("hold-ttl"), ...HOLD_TTL_RANGE_MS),
+      adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
       pollTimeoutMs: secondsIn("--poll-timeout", pick("poll-timeout"), 0.001, 3600) * 1000,
       allowedOrigins: origins.map(originOf),
+      maxConnections: integerIn("--max-connections", pick("max-connections"), 1, 1_000_000),
+      // Deno's idleTimeout counts whole seconds; below 2 its half would round to nothing useful.
+      websocketTimeoutMs: integerIn("--ws-timeout", pick("ws-timeout"), 2, 3600) * 1000,
+      sseHeartbeatMs: secondsIn("--sse-heartbeat", pick("sse-heartbeat"), 0.01, 3600) * 1000,
+      bodyTimeoutMs: secondsIn("--body-timeout", pick("body-timeout"), 0.001, 3600) * 1000,
+      maxUrlBytes: integerIn("--max-url-bytes", pick("max-url-bytes"), 256, 65536),
+      maxHeaderBytes: integerIn("--max-header-bytes", pick("max-header-bytes"), 1024, 65536),
+      tls: tlsOf(pick("tls-cert"), pick("tls-key")),
+      trustProxy: values["trust-proxy"] ?? /^(1|true|yes)$/i.test(env("TRUST_PROXY") ?? ""),
     },
   };
+}
+
+function tlsOf(certFile: string, keyFile: string): Config["tls"] {
+  if (certFile === "" && keyFile === "") return undefined;
+  if (certFile === "" || keyFile === "") {
+    throw new RangeError("--tls-cert and --tls-key must be given together");
+  }
+  return { certFile, keyFile };
 }
 
 function integerIn(
@@ -129,6 +235,33 @@ function secondsIn(
     );
   }
   return value;
+}
+
+function durationIn(flag: string, text: string, minMs: number, maxMs: number): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);
+  const ms = match ? Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] || "s"]) : NaN;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new RangeError(
+      `${flag} must be a duration from 1s to 30d, in seconds or like 90s, 15m, 2h, got "${text}"`,
+    );
+  }
+  return ms;
+}
+
+function dataPathOf(text: string): string {
+  if (text.trim() === "") throw new RangeError(`--data must be a file path or :memory:, got ""`);
+  return text;
+}
+
+function adminTokenOf(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  // It travels in an Authorization header: visible ASCII only, and long enough not to be guessed.
+  if (!/^[\x21-\x7e]{16,}$/.test(text)) {
+    throw new RangeError(
+      "--admin-token must be at least 16 visible ASCII characters without spaces",
+    );
+  }
+  return text;
 }
 
 function hostnameOf(text: string): string {

@@ -8,8 +8,18 @@ export interface Gauges {
   websocketSubscribers: number;
   /** SSE streams open now. */
   sseSubscribers: number;
+  /** WebSockets not reading now, waiting to drain before they get the newest state. */
+  websocketLagging: number;
   /** WebSockets closed for not reading, since start. */
   websocketSlowClosed: number;
+  /** Event streams ended for not reading, since start. */
+  sseSlowClosed: number;
+  /** Long polls waiting, event streams and WebSockets now: what `--max-connections` bounds. */
+  connections: number;
+  /** Long polls, streams and upgrades refused with 503 for `--max-connections`, since start. */
+  connectionsRefused: number;
+  /** Times accepting a connection failed (out of file descriptors) and the listener was reopened. */
+  acceptErrors: number;
 }
 
 /** Counts requests by route and status and renders every metric. */
@@ -50,13 +60,40 @@ export class Metrics {
         gauges.websocketSubscribers,
       ),
       ...gauge(
+        "inventory_websocket_lagging",
+        "WebSockets not reading, waiting to drain before they get the newest state.",
+        gauges.websocketLagging,
+      ),
+      ...gauge(
         "inventory_sse_subscribers",
         "Open status event streams.",
         gauges.sseSubscribers,
       ),
-      "# HELP inventory_websocket_slow_closed_total WebSockets closed for not reading.",
-      "# TYPE inventory_websocket_slow_closed_total counter",
-      `inventory_websocket_slow_closed_total ${gauges.websocketSlowClosed}`,
+      ...gauge(
+        "inventory_connections",
+        "Waiting long polls, event streams and WebSockets.",
+        gauges.connections,
+      ),
+      ...counter(
+        "inventory_websocket_slow_closed_total",
+        "WebSockets closed for not reading.",
+        gauges.websocketSlowClosed,
+      ),
+      ...counter(
+        "inventory_sse_slow_closed_total",
+        "Event streams ended for not reading.",
+        gauges.sseSlowClosed,
+      ),
+      ...counter(
+        "inventory_connections_refused_total",
+        "Long polls, streams and upgrades refused with 503 past --max-connections.",
+        gauges.connectionsRefused,
+      ),
+      ...counter(
+        "inventory_accept_errors_total",
+        "Accepts that failed (e.g. out of file descriptors); the listener was reopened.",
+        gauges.acceptErrors,
+      ),
       "# HELP inventory_http_requests_total Requests answered, by route and status.",
       "# TYPE inventory_http_requests_total counter",
       ...[...this.#requests].map(([labels, n]) => `inventory_http_requests_total{${labels}} ${n}`),
@@ -67,6 +104,10 @@ export class Metrics {
 
 function gauge(name: string, help: string, value: number): string[] {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
+}
+
+function counter(name: string, help: string, value: number): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`];
 }
 
 /**

@@ -45,6 +45,53 @@ export function renderTemplate(
   });
 }
 
+const DURATION_UNITS = [
+  ["day", 86_400_000],
+  ["hour", 3_600_000],
+  ["minute", 60_000],
+  ["second", 1_000],
+] as const;
+
+/**
+ * Says how long a hold lasts, in the largest unit that divides it evenly.
+ *
+ * @param ms A duration in ms; Infinity for a hold that lasts until removed.
+ * @returns Text such as "15 minutes", "90 seconds" or "1 hour"; "" for Infinity.
+ *
+ * @example
+ * ```ts
+ * console.log(durationText(900_000)); // 15 minutes
+ * ```
+ */
+export function durationText(ms: number): string {
+  if (!Number.isFinite(ms)) return "";
+  const [unit, size] = DURATION_UNITS.find(([, size]) => ms % size === 0) ?? ["second", 1_000];
+  const count = Math.round(ms / size);
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * The template values that tell a shopper how long the cart keeps their unit.
+ *
+ * @param cart The cart.
+ * @param session The shopper's session id.
+ * @returns `holdTtlSeconds` ("" when holds never expire), `holdExpiresAt` (ISO time of this
+ * session's hold, "" when it holds none or it never expires) and `holdText`, a sentence.
+ */
+export function holdValues(cart: ShoppingCart, session: string): Record<string, string> {
+  const ttl = cart.holdTtlMs;
+  const expiresAt = cart.holdExpiresAt(session);
+  return {
+    holdTtlSeconds: Number.isFinite(ttl) ? String(ttl / 1000) : "",
+    holdExpiresAt: expiresAt !== undefined && Number.isFinite(expiresAt)
+      ? new Date(expiresAt).toISOString()
+      : "",
+    holdText: Number.isFinite(ttl)
+      ? `Your cart keeps the item for ${durationText(ttl)} after your last add.`
+      : "Your cart keeps the item until you remove it.",
+  };
+}
+
 /** Options of the page's rendering. */
 export interface PageOptions {
   /** The template text (templates/index.html). */
@@ -76,6 +123,7 @@ export function pageResponse(
     version,
     inCart: String(inCart),
     stockText: inCart ? "In your cart" : inventoryCount === 0 ? "Sold out" : "Available",
+    ...holdValues(cart, session),
   });
   const headers = new Headers({
     "content-type": "text/html; charset=utf-8",

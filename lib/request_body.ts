@@ -2,43 +2,83 @@
 import { HttpError } from "./http_error.ts";
 
 /**
- * Reads at most `limit` bytes of a request body and decodes them as strict UTF-8.
+ * Reads at most `limit` bytes of a request body within `timeoutMs` and decodes them as strict UTF-8.
  *
  * @param request The incoming request.
  * @param limit The largest body accepted, in bytes.
+ * @param timeoutMs How long the whole body may take to arrive; a client that trickles it is cut off.
  * @returns The body text ("" when there is none).
- * @throws {HttpError} 413 when the body is larger than the limit, 400 when it is not UTF-8.
+ * @throws {HttpError} 413 when the body is larger than the limit, 408 when it is too slow (with
+ * `Connection: close`), 400 when it is cut off or not UTF-8.
  *
  * @example
  * ```ts
- * const text = await readLimitedText(new Request("http://x/", { method: "POST", body: "a=1" }), 4096);
+ * const request = new Request("http://x/", { method: "POST", body: "a=1" });
+ * const text = await readLimitedText(request, 4096, 10_000);
  * console.log(text); // a=1
  * ```
  */
 export async function readLimitedText(
   request: Request,
   limit: number,
+  timeoutMs: number,
 ): Promise<string> {
   const tooLarge = () => new HttpError(413, `Body is larger than ${limit} bytes`);
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge();
-  // A declared length is enforced by the HTTP layer, so the body can be read in one go; touching
-  // `request.body` first would make Deno take the slower stream path.
-  if (declared !== null) return decodeStrict(new Uint8Array(await request.arrayBuffer()));
+  const tooSlow = (headers: HeadersInit = { connection: "close" }) =>
+    new HttpError(408, `Body did not arrive within ${timeoutMs} ms`, { headers });
+  const cutOff = () => new HttpError(400, "Body was cut off");
+  // A declared length is enforced by the HTTP layer, so the body can be read in one go: cheaper
+  // than a stream reader (touching `request.body` first would make Deno take the stream path).
+  if (declared !== null) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
+      timer = setTimeout(() => reject(tooSlow({})), timeoutMs);
+    });
+    try {
+      // The race handles a late rejection of the read, so a client that leaves after the
+      // deadline cannot cause an unhandled one.
+      const bytes = await Promise.race([
+        request.arrayBuffer().catch(() => Promise.reject(cutOff())),
+        deadline,
+      ]);
+      return decodeStrict(new Uint8Array(bytes));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   if (request.body === null) return "";
 
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
+  // Cancelling the reader ends the pending read(), which then reports done.
+  let slow = false;
+  const timer = setTimeout(() => {
+    slow = true;
+    reader.cancel().catch(() => {});
+  }, timeoutMs);
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch(() => {
+        // The client left mid-body; nobody will read this answer, but it must not look like a bug.
+        throw cutOff();
+      });
+      if (slow) {
+        // Deno 2.9.6 still holds the connection until the declared body is complete or the
+        // client leaves (a body read in flight cannot be cancelled from JS); the request's
+        // waiting and buffers end here.
+        throw tooSlow();
+      }
       if (done) break;
       size += value.byteLength;
       if (size > limit) throw tooLarge();
       chunks.push(value);
     }
   } finally {
+    clearTimeout(timer);
     // Stops reading a refused body without waiting for the rest of it.
     reader.cancel().catch(() => {});
   }

@@ -9,10 +9,13 @@ export const SSE_HEARTBEAT_MS = 15_000;
 const encoder = new TextEncoder();
 const HEARTBEAT = encoder.encode(": heartbeat\n\n");
 
-/** One open stream: its controller, and whether it skipped a state while it was not reading. */
+/** One open stream: its controller, and what it missed while it was not reading. */
 interface Stream {
   controller: ReadableStreamDefaultController<Uint8Array>;
+  /** It skipped a state while it was not reading. */
   stale: boolean;
+  /** At the last heartbeat it could take nothing, and it has read nothing since. */
+  blocked: boolean;
 }
 
 /**
@@ -20,9 +23,12 @@ interface Stream {
  *
  * A frame is encoded once per change and shared by every stream. A stream whose queue is not
  * empty (its client is not reading) is marked stale instead; when the client reads again it gets
- * only the newest state. So a slow reader holds at most one frame of ours. When writing to every
- * stream is costly, changes that come faster than that are conflated ({@linkcode PushThrottle}),
- * and a push to thousands of streams runs in slices so that other requests are answered between.
+ * only the newest state. So a slow reader holds at most one frame of ours. A stream that takes
+ * nothing from one heartbeat to the next while data waits (its client stopped reading, or is gone
+ * and its socket buffers are full) is ended and counted, so it does not hold a descriptor forever.
+ * When writing to every stream is costly, changes that come faster than that are conflated
+ * ({@linkcode PushThrottle}), and a push to thousands of streams runs in slices so that other
+ * requests are answered between.
  */
 export class SseHub {
   readonly #streams = new Set<Stream>();
@@ -31,6 +37,7 @@ export class SseHub {
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #throttle = new PushThrottle(() => this.#broadcast(this.#cart.current));
   readonly #unsubscribe: () => void;
+  #slowClosed = 0;
 
   /**
    * @param cart The cart whose changes are pushed.
@@ -48,6 +55,11 @@ export class SseHub {
     return this.#streams.size;
   }
 
+  /** Streams ended so far for not reading. */
+  get slowClosed(): number {
+    return this.#slowClosed;
+  }
+
   /**
    * Opens an event stream: the current state first, unless `Last-Event-ID` already names it.
    *
@@ -59,7 +71,7 @@ export class SseHub {
     let entry: Stream;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
-        entry = { controller, stale: false };
+        entry = { controller, stale: false, blocked: false };
         this.#streams.add(entry);
         const current = this.#cart.current;
         if (lastEventId !== String(current.state.version)) {
@@ -67,6 +79,7 @@ export class SseHub {
         }
       },
       pull: () => {
+        entry.blocked = false;
         if (entry.stale) {
           entry.stale = false;
           entry.controller.enqueue(this.#frameOf(this.#cart.current));
@@ -126,7 +139,13 @@ export class SseHub {
     for (const entry of this.#streams) {
       if ((entry.controller.desiredSize ?? 0) > 0) {
         entry.controller.enqueue(HEARTBEAT);
-      }
+      } else if (entry.blocked) {
+        this.#slowClosed++;
+        this.#streams.delete(entry);
+        // error(), not close(): close() would wait for the client to read what is queued.
+        // Deno logs the reason, one line per stream ended.
+        entry.controller.error("ended an event stream that stopped reading");
+      } else entry.blocked = true;
     }
   }
 }

@@ -11,6 +11,11 @@ export interface WebSocketHubOptions {
   maxBufferedBytes: number;
   /** How often lagging sockets are checked for having drained, in ms. */
   drainCheckMs: number;
+  /**
+   * A socket that sends nothing (not even a pong) for half of this is pinged, and closed when
+   * still silent at the end of it, in ms (whole seconds: Deno counts seconds); 0 turns pings off.
+   */
+  timeoutMs: number;
 }
 
 /** Defaults: a state message is ~40 bytes, so a socket 16 KiB behind has stopped reading. */
@@ -18,6 +23,7 @@ export const DEFAULT_WEBSOCKET_HUB_OPTIONS: WebSocketHubOptions = {
   lagBytes: 16 * 1024,
   maxBufferedBytes: 64 * 1024,
   drainCheckMs: 250,
+  timeoutMs: 60_000,
 };
 
 /** Close code for a shutting-down server. */
@@ -64,6 +70,11 @@ export class WebSocketHub {
     return this.#sockets.size;
   }
 
+  /** Sockets skipped by the last change for not reading; they get the newest state on draining. */
+  get lagging(): number {
+    return this.#lagging.size;
+  }
+
   /** Sockets closed so far for not reading. */
   get slowClosed(): number {
     return this.#slowClosed;
@@ -76,8 +87,14 @@ export class WebSocketHub {
    * @returns The 101 response to return from the handler.
    */
   accept(request: Request): Response {
+    // Deno's idleTimeout is the only public way to send protocol pings, which browsers and Deno
+    // clients answer by themselves, so a silent but live page is never dropped. Its timers are
+    // per socket: one stall, however long, only delays the pings (tests/heartbeat_test.ts), but a
+    // stall longer than half the timeout that starts while pings await their pongs closes those
+    // sockets. At the default 60 s that takes a 30 s stall; pings from one shared sweep would
+    // avoid it, but Deno 2.9.6 exposes neither ping nor pong to JS.
     const { socket, response } = Deno.upgradeWebSocket(request, {
-      idleTimeout: 0,
+      idleTimeout: this.#options.timeoutMs / 1000,
     });
     socket.onopen = () => {
       this.#sockets.add(socket);

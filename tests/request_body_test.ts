@@ -3,14 +3,14 @@ import assert from "node:assert/strict";
 import { readLimitedText } from "../lib/request_body.ts";
 import { errorResponse } from "../lib/http_error.ts";
 
-/** Serves `readLimitedText(request, 16)` on a free port: 200 with the text, or the error. */
+/** Serves `readLimitedText(request, 16, 10_000)` on a free port: 200 with the text, or the error. */
 async function withEchoServer(fn: (url: string) => Promise<void>): Promise<void> {
   const controller = new AbortController();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
     async (request) => {
       try {
-        return new Response(await readLimitedText(request, 16));
+        return new Response(await readLimitedText(request, 16, 10_000));
       } catch (error) {
         return errorResponse(error);
       }

@@ -1,27 +1,46 @@
 /** Test helpers that start real servers on port 0: in this process, or as a child `main.ts`. */
 import { join } from "node:path";
 import type { Config } from "../../lib/config.ts";
-import { type RunningServer, startServer } from "../../lib/server.ts";
+import { type RunningServer, type ServerOptions, startServer } from "../../lib/server.ts";
 
-/** The defaults tests start from: a free port on loopback, 10 units, a 25 s poll. */
+/**
+ * The defaults tests start from: a free port on loopback, 10 units in a store in memory,
+ * 15-minute holds, no admin API, a 25 s poll.
+ */
 export const TEST_CONFIG: Config = {
   port: 0,
   hostname: "127.0.0.1",
   inventory: 10,
+  restock: false,
+  dataPath: ":memory:",
+  holdTtlMs: 15 * 60_000,
+  adminToken: undefined,
   pollTimeoutMs: 25_000,
   allowedOrigins: [],
+  maxConnections: 18_000,
+  websocketTimeoutMs: 60_000,
+  sseHeartbeatMs: 15_000,
+  bodyTimeoutMs: 10_000,
+  maxUrlBytes: 8192,
+  maxHeaderBytes: 16_384,
+  trustProxy: false,
 };
 
 /**
  * Starts a server in this process on a free port.
  *
  * @param overrides Settings that differ from {@linkcode TEST_CONFIG}.
+ * @param options A clock to inject; start-up notes are not printed unless a log is given.
  * @returns The running server; `await using` stops it at the end of the scope.
  */
 export async function startTestServer(
   overrides: Partial<Config> = {},
+  options: ServerOptions = {},
 ): Promise<RunningServer & AsyncDisposable> {
-  const server = await startServer({ ...TEST_CONFIG, ...overrides });
+  const server = await startServer({ ...TEST_CONFIG, ...overrides }, {
+    log: () => {},
+    ...options,
+  });
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.stop() });
 }
 
@@ -42,18 +61,25 @@ const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
 /**
  * Runs `main.ts` with the given flags and waits until it prints the URL it listens on.
  *
- * @param args Flags for main.ts (`--port 0` is added unless a port is given).
+ * @param args Flags for main.ts (`--port 0` is added unless a port is given, and `--data :memory:`
+ * unless a data file is given by flag or `DATA`, so that no test leaves state behind).
  * @param env Extra environment variables.
+ * @param permissions Deno's permission flags for the child.
  * @returns The child; disposing it kills it with SIGKILL if it still runs.
  * @throws {Error} When the child exits before listening.
  */
 export async function spawnServer(
   args: string[] = [],
   env: Record<string, string> = {},
+  permissions: string[] = ["--allow-all"],
 ): Promise<ChildServer> {
-  const withPort = args.includes("--port") ? args : ["--port", "0", ...args];
+  const flags = [
+    ...args.includes("--port") ? [] : ["--port", "0"],
+    ...args.includes("--data") || "DATA" in env ? [] : ["--data", ":memory:"],
+    ...args,
+  ];
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, ...withPort],
+    args: ["run", ...permissions, MAIN, ...flags],
     env,
     stdout: "piped",
     stderr: "piped",

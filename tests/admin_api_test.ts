@@ -1,0 +1,115 @@
+/** `POST /admin/inventory` over real sockets: bearer auth, validation, and a restock pushed live. */
+import assert from "node:assert/strict";
+import { startTestServer } from "./support/server.ts";
+import {
+  openLongPollFeed,
+  openSseFeed,
+  openWebSocketFeed,
+  postCart,
+} from "./support/status_clients.ts";
+
+const TOKEN = "admin-token-for-tests-0001";
+
+async function restock(
+  base: string,
+  body: string,
+  authorization: string | null = `Bearer ${TOKEN}`,
+  contentType = "application/json",
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const headers: Record<string, string> = { "content-type": contentType };
+  if (authorization !== null) headers.authorization = authorization;
+  const response = await fetch(new URL("admin/inventory", base), {
+    method: "POST",
+    headers,
+    body,
+  });
+  return { status: response.status, body: await response.json(), headers: response.headers };
+}
+
+Deno.test({
+  name: "a restock reaches WebSocket, SSE and long-poll subscribers",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await startTestServer({ adminToken: TOKEN });
+    await using socket = await openWebSocketFeed(server.url);
+    await using stream = await openSseFeed(server.url);
+    await using poll = openLongPollFeed(server.url, 0);
+
+    const answer = await restock(server.url, JSON.stringify({ total: 25 }));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, { inventoryCount: 25, version: 1, total: 25, held: 0 });
+    const expected = { inventoryCount: 25, version: 1 };
+    for (const feed of [socket, stream, poll]) {
+      assert.deepEqual(await feed.waitFor((state) => state.version === 1), expected);
+    }
+  },
+});
+
+Deno.test("a lower total keeps the holds and sells nothing until it is back above", async () => {
+  await using server = await startTestServer({ adminToken: TOKEN, inventory: 3 });
+  const sessions = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+  for (const session of sessions) {
+    assert.equal((await postCart(server.url, "add", session)).status, 200);
+  }
+
+  const lowered = await restock(server.url, JSON.stringify({ total: 1 }));
+  assert.deepEqual(lowered.body, { inventoryCount: 0, version: 4, total: 1, held: 3 });
+  assert.equal((await postCart(server.url, "add", crypto.randomUUID())).status, 409);
+  assert.equal((await postCart(server.url, "add", sessions[0])).status, 200, "a holder keeps it");
+
+  const raised = await restock(server.url, JSON.stringify({ total: 5 }));
+  assert.deepEqual(raised.body, { inventoryCount: 2, version: 5, total: 5, held: 3 });
+  assert.equal((await postCart(server.url, "add", crypto.randomUUID())).status, 200);
+});
+
+Deno.test("a missing or wrong token is refused and changes nothing", async () => {
+  await using server = await startTestServer({ adminToken: TOKEN });
+  const body = JSON.stringify({ total: 99 });
+
+  const missing = await restock(server.url, body, null);
+  assert.equal(missing.status, 401);
+  assert.match(missing.headers.get("www-authenticate") ?? "", /^Bearer/);
+  assert.equal((await restock(server.url, body, `Basic ${btoa("a:b")}`)).status, 401);
+  assert.equal((await restock(server.url, body, `Bearer ${TOKEN}x`)).status, 403);
+  assert.equal((await restock(server.url, body, `Bearer ${TOKEN.slice(1)}`)).status, 403);
+  assert.deepEqual(server.cart.current.state, { inventoryCount: 10, version: 0 });
+});
+
+Deno.test("a bad total is refused with 400 and changes nothing", async () => {
+  await using server = await startTestServer({ adminToken: TOKEN });
+  const bodies = [
+    "",
+    "not json",
+    "[]",
+    "null",
+    "{}",
+    JSON.stringify({ total: -1 }),
+    JSON.stringify({ total: 1.5 }),
+    JSON.stringify({ total: "12" }),
+    JSON.stringify({ total: 1e12 }),
+  ];
+  for (const body of bodies) {
+    const answer = await restock(server.url, body);
+    assert.equal(answer.status, 400, body);
+    assert.equal(typeof answer.body.error, "string");
+  }
+  assert.equal((await restock(server.url, "total=3", null, "text/plain")).status, 401);
+  assert.equal((await restock(server.url, "total=3", `Bearer ${TOKEN}`, "text/plain")).status, 415);
+  assert.deepEqual(server.cart.current.state, { inventoryCount: 10, version: 0 });
+});
+
+Deno.test("without a token the admin route does not exist", async () => {
+  await using server = await startTestServer();
+  const answer = await restock(server.url, JSON.stringify({ total: 3 }));
+  assert.equal(answer.status, 404);
+  assert.deepEqual(server.cart.current.state, { inventoryCount: 10, version: 0 });
+});
+
+Deno.test("the admin route answers only POST", async () => {
+  await using server = await startTestServer({ adminToken: TOKEN });
+  const response = await fetch(new URL("admin/inventory", server.url));
+  await response.body?.cancel();
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get("allow"), "POST");
+});

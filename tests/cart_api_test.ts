@@ -1,0 +1,204 @@
+/** POST /cart over real sockets: every answer the protocol promises, and refusals that change nothing. */
+import assert from "node:assert/strict";
+import { startTestServer } from "./support/server.ts";
+import { metric, postCart } from "./support/clients.ts";
+
+Deno.test("add and remove answer the new state and are idempotent per session", async () => {
+  await using server = await startTestServer({ inventory: 3 });
+  const shopper = crypto.randomUUID();
+  let response = await postCart(server.url, "add", shopper);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-type"), "application/json; charset=utf-8");
+  assert.deepEqual(await response.json(), { inventoryCount: 2, version: 1, inCart: true });
+  response = await postCart(server.url, "add", shopper);
+  assert.deepEqual(await response.json(), { inventoryCount: 2, version: 1, inCart: true });
+  response = await postCart(server.url, "remove", shopper);
+  assert.deepEqual(await response.json(), { inventoryCount: 3, version: 2, inCart: false });
+  response = await postCart(server.url, "remove", shopper);
+  assert.deepEqual(await response.json(), { inventoryCount: 3, version: 2, inCart: false });
+});
+
+Deno.test("a form-encoded body works like JSON", async () => {
+  await using server = await startTestServer({ inventory: 3 });
+  const response = await fetch(new URL("cart", server.url), {
+    method: "POST",
+    body: new URLSearchParams({ action: "add", session: crypto.randomUUID() }),
+  });
+  assert.deepEqual(await response.json(), { inventoryCount: 2, version: 1, inCart: true });
+});
+
+Deno.test("the session falls back to the sid cookie", async () => {
+  await using server = await startTestServer({ inventory: 3 });
+  const page = await fetch(server.url);
+  await page.body?.cancel();
+  const cookie = page.headers.get("set-cookie")!.split(";")[0];
+  const response = await fetch(new URL("cart", server.url), {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie },
+    body: JSON.stringify({ action: "add" }),
+  });
+  assert.deepEqual(await response.json(), { inventoryCount: 2, version: 1, inCart: true });
+  const again = await fetch(server.url, { headers: { cookie } });
+  assert.equal(again.headers.get("set-cookie"), null, "a known session keeps its cookie");
+  assert.match(await again.text(), /data-in-cart="true"/);
+});
+
+Deno.test("adding with none left answers 409 sold out and changes nothing", async () => {
+  await using server = await startTestServer({ inventory: 1 });
+  await (await postCart(server.url, "add", crypto.randomUUID())).body?.cancel();
+  const response = await postCart(server.url, "add", crypto.randomUUID());
+  assert.equal(response.status, 409);
+  assert.deepEqual(await response.json(), { error: "sold out", inventoryCount: 0, version: 1 });
+  assert.deepEqual(server.cart.current.state, { inventoryCount: 0, version: 1 });
+});
+
+Deno.test("50 concurrent adds on 10 units sell exactly 10", async () => {
+  await using server = await startTestServer({ inventory: 10 });
+  const responses = await Promise.all(
+    Array.from({ length: 50 }, () => postCart(server.url, "add", crypto.randomUUID())),
+  );
+  const statuses = await Promise.all(
+    responses.map(async (r) => (await r.body?.cancel(), r.status)),
+  );
+  assert.equal(statuses.filter((s) => s === 200).length, 10);
+  assert.equal(statuses.filter((s) => s === 409).length, 40);
+  assert.equal(await metric(server.url, "inventory_count"), 0);
+  assert.equal(await metric(server.url, "inventory_version"), 10);
+});
+
+const session = crypto.randomUUID();
+const json = "application/json";
+const refusals: [string, RequestInit, number, RegExp][] = [
+  [
+    "no action",
+    { headers: { "content-type": json }, body: `{"session":"${session}"}` },
+    400,
+    /Action is missing/,
+  ],
+  [
+    "an unknown action",
+    { headers: { "content-type": json }, body: `{"action":"buy","session":"${session}"}` },
+    400,
+    /Action must be/,
+  ],
+  [
+    "no session",
+    { headers: { "content-type": json }, body: `{"action":"add"}` },
+    400,
+    /Session is missing/,
+  ],
+  [
+    "a session that is not a UUID",
+    { headers: { "content-type": json }, body: `{"action":"add","session":"abc"}` },
+    400,
+    /Session must be a UUID/,
+  ],
+  [
+    "a number for the action",
+    { headers: { "content-type": json }, body: `{"action":1,"session":"${session}"}` },
+    400,
+    /must be a string/,
+  ],
+  [
+    "an array for the session",
+    { headers: { "content-type": json }, body: `{"action":"add","session":["${session}"]}` },
+    400,
+    /must be a string/,
+  ],
+  [
+    "malformed JSON",
+    { headers: { "content-type": json }, body: `{"action":` },
+    400,
+    /not valid JSON/,
+  ],
+  ["a JSON array", { headers: { "content-type": json }, body: `["add"]` }, 400, /JSON object/],
+  [
+    "a repeated form field",
+    { body: new URLSearchParams([["action", "add"], ["action", "remove"], ["session", session]]) },
+    400,
+    /more than once/,
+  ],
+  [
+    "invalid UTF-8",
+    { headers: { "content-type": json }, body: new Uint8Array([0x7b, 0xff, 0x7d]) },
+    400,
+    /UTF-8/,
+  ],
+  [
+    "a body over 4 KiB",
+    {
+      headers: { "content-type": json },
+      body: JSON.stringify({ action: "add", session, pad: "x".repeat(5000) }),
+    },
+    413,
+    /larger than 4096/,
+  ],
+  [
+    "a body over 4 KiB without Content-Length",
+    {
+      headers: { "content-type": json },
+      body: ReadableStream.from([new TextEncoder().encode("x".repeat(5000))]),
+    },
+    413,
+    /larger than 4096/,
+  ],
+  [
+    "text/plain",
+    { headers: { "content-type": "text/plain" }, body: "action=add" },
+    415,
+    /Content-Type/,
+  ],
+  ["no content type", { body: new Uint8Array([1]) }, 415, /Content-Type/],
+  [
+    "another origin",
+    {
+      headers: { "content-type": json, origin: "http://evil.example" },
+      body: `{"action":"add","session":"${session}"}`,
+    },
+    403,
+    /Cross-origin/,
+  ],
+  [
+    "a cross-site fetch",
+    {
+      headers: { "content-type": json, "sec-fetch-site": "cross-site" },
+      body: `{"action":"add","session":"${session}"}`,
+    },
+    403,
+    /Cross-origin/,
+  ],
+];
+for (const [what, init, status, message] of refusals) {
+  Deno.test(`POST /cart with ${what} answers ${status} and changes nothing`, async () => {
+    await using server = await startTestServer({ inventory: 2 });
+    const response = await fetch(new URL("cart", server.url), { method: "POST", ...init });
+    assert.equal(response.status, status);
+    assert.equal(response.headers.get("content-type"), "application/json; charset=utf-8");
+    assert.match((await response.json()).error, message);
+    assert.deepEqual(server.cart.current.state, { inventoryCount: 2, version: 0 });
+  });
+}
+
+Deno.test("a same-origin or allowed-origin post is accepted", async () => {
+  await using server = await startTestServer({ allowedOrigins: ["https://shop.example"] });
+  const own = new URL(server.url).origin;
+  for (const origin of [own, "https://shop.example"]) {
+    const response = await fetch(new URL("cart", server.url), {
+      method: "POST",
+      headers: { "content-type": json, origin },
+      body: JSON.stringify({ action: "add", session: crypto.randomUUID() }),
+    });
+    assert.equal(response.status, 200, origin);
+    await response.body?.cancel();
+  }
+});
+
+Deno.test("other methods on /cart answer 405 with Allow", async () => {
+  await using server = await startTestServer();
+  for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
+    const response = await fetch(new URL("cart", server.url), { method });
+    assert.equal(response.status, 405, method);
+    assert.equal(response.headers.get("allow"), "POST");
+    assert.match((await response.json()).error, /not allowed/);
+  }
+});

@@ -1,0 +1,192 @@
+/** Unit tests for flag and environment parsing. */
+import assert from "node:assert/strict";
+import { parseConfig } from "../lib/config.ts";
+
+const noEnv = () => undefined;
+const configOf = (args: string[], env: Record<string, string> = {}) => {
+  const invocation = parseConfig(args, (name) => env[name]);
+  assert.equal(invocation.help, false);
+  return invocation.help ? undefined! : invocation.config;
+};
+
+/** What every limit is when no flag or variable sets it. */
+const DEFAULT_LIMITS = {
+  maxConnections: 18_000,
+  websocketTimeoutMs: 60_000,
+  sseHeartbeatMs: 15_000,
+  bodyTimeoutMs: 10_000,
+  maxUrlBytes: 8192,
+  maxHeaderBytes: 16_384,
+  tls: undefined,
+  trustProxy: false,
+};
+
+Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () => {
+  assert.deepEqual(configOf([]), {
+    port: 8000,
+    hostname: "127.0.0.1",
+    inventory: 10,
+    restock: false,
+    dataPath: "./data/inventory.kv",
+    holdTtlMs: 15 * 60_000,
+    adminToken: undefined,
+    pollTimeoutMs: 25_000,
+    allowedOrigins: [],
+    ...DEFAULT_LIMITS,
+  });
+});
+
+Deno.test("flags set every value", () => {
+  assert.deepEqual(
+    configOf([
+      "--port=0",
+      "--hostname",
+      "0.0.0.0",
+      "--inventory",
+      "3",
+      "--poll-timeout",
+      "1.5",
+      "--allowed-origin",
+      "https://a.example",
+      "--allowed-origin",
+      "http://b.example:8080/",
+    ]),
+    {
+      port: 0,
+      hostname: "0.0.0.0",
+      inventory: 3,
+      restock: true,
+      dataPath: "./data/inventory.kv",
+      holdTtlMs: 15 * 60_000,
+      adminToken: undefined,
+      pollTimeoutMs: 1500,
+      allowedOrigins: ["https://a.example", "http://b.example:8080"],
+      ...DEFAULT_LIMITS,
+    },
+  );
+});
+
+Deno.test("limit flags set every limit", () => {
+  assert.deepEqual(
+    configOf([
+      "--max-connections",
+      "50",
+      "--ws-timeout",
+      "10",
+      "--sse-heartbeat",
+      "0.5",
+      "--body-timeout",
+      "2",
+      "--max-url-bytes",
+      "1000",
+      "--max-header-bytes",
+      "2000",
+      "--tls-cert",
+      "c.pem",
+      "--tls-key",
+      "k.pem",
+      "--trust-proxy",
+    ]),
+    {
+      ...configOf([]),
+      maxConnections: 50,
+      websocketTimeoutMs: 10_000,
+      sseHeartbeatMs: 500,
+      bodyTimeoutMs: 2000,
+      maxUrlBytes: 1000,
+      maxHeaderBytes: 2000,
+      tls: { certFile: "c.pem", keyFile: "k.pem" },
+      trustProxy: true,
+    },
+  );
+});
+
+Deno.test("limits come from the environment too", () => {
+  const config = configOf([], {
+    MAX_CONNECTIONS: "7",
+    WS_TIMEOUT: "3",
+    SSE_HEARTBEAT: "1",
+    BODY_TIMEOUT: "4",
+    MAX_URL_BYTES: "300",
+    MAX_HEADER_BYTES: "4096",
+    TLS_CERT: "c.pem",
+    TLS_KEY: "k.pem",
+    TRUST_PROXY: "1",
+  });
+  assert.deepEqual(
+    [
+      config.maxConnections,
+      config.websocketTimeoutMs,
+      config.sseHeartbeatMs,
+      config.bodyTimeoutMs,
+      config.maxUrlBytes,
+      config.maxHeaderBytes,
+      config.tls,
+      config.trustProxy,
+    ],
+    [7, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true],
+  );
+});
+
+Deno.test("environment variables fill in, and flags win over them", () => {
+  const env = {
+    PORT: "9000",
+    HOSTNAME: "::1",
+    INVENTORY: "7",
+    POLL_TIMEOUT: "5",
+    ALLOWED_ORIGINS: "https://a.example, https://b.example",
+  };
+  const config = configOf(["--inventory", "2"], env);
+  assert.equal(config.port, 9000);
+  assert.equal(config.hostname, "::1");
+  assert.equal(config.inventory, 2);
+  assert.equal(config.pollTimeoutMs, 5000);
+  assert.deepEqual(config.allowedOrigins, ["https://a.example", "https://b.example"]);
+});
+
+Deno.test("a leading -- (as `deno task start -- --port 1` passes it) is skipped", () => {
+  assert.equal(configOf(["--", "--port", "1"]).port, 1);
+});
+
+Deno.test("--help asks for the usage text", () => {
+  assert.deepEqual(parseConfig(["--help"], noEnv), { help: true });
+});
+
+for (
+  const [args, message] of [
+    [["--port", "70000"], /--port must be a whole number from 0 to 65535, got "70000"/],
+    [["--port", "80a"], /--port/],
+    [["--inventory=-1"], /--inventory must be a whole number/],
+    [["--inventory", "1e3"], /--inventory/],
+    [["--poll-timeout", "0"], /--poll-timeout/],
+    [["--poll-timeout", "abc"], /--poll-timeout/],
+    [["--hostname", "a b"], /--hostname/],
+    [["--allowed-origin", "not a url"], /--allowed-origin/],
+    [["--allowed-origin", "https://a.example/path"], /--allowed-origin/],
+    [["--max-connections", "0"], /--max-connections must be a whole number from 1/],
+    [["--ws-timeout", "1"], /--ws-timeout must be a whole number from 2/],
+    [["--ws-timeout", "2.5"], /--ws-timeout/],
+    [["--sse-heartbeat", "0"], /--sse-heartbeat/],
+    [["--body-timeout", "x"], /--body-timeout/],
+    [["--max-url-bytes", "100"], /--max-url-bytes/],
+    [["--max-header-bytes", "999999"], /--max-header-bytes/],
+    [["--tls-cert", "c.pem"], /--tls-cert and --tls-key must be given together/],
+    [["--tls-key", "k.pem"], /--tls-cert and --tls-key must be given together/],
+  ] as const
+) {
+  Deno.test(`a bad value is refused: ${args.join(" ")}`, () => {
+    assert.throws(() => parseConfig([...args], noEnv), { name: "RangeError", message });
+  });
+}
+
+Deno.test("an unknown flag or a flag without its value is refused", () => {
+  assert.throws(() => parseConfig(["--bogus"], noEnv), { name: "TypeError", message: /bogus/ });
+  assert.throws(() => parseConfig(["--port"], noEnv), TypeError);
+  assert.throws(() => parseConfig(["stray"], noEnv), TypeError);
+  // parseArgs reads "-1" as a flag of its own, so the value is refused before validation.
+  assert.throws(() => parseConfig(["--inventory", "-1"], noEnv), TypeError);
+});
+
+Deno.test("a bad environment value is refused like a bad flag", () => {
+  assert.throws(() => parseConfig([], (n) => (n === "PORT" ? "-5" : undefined)), RangeError);
+});

@@ -1,0 +1,41 @@
+/** Two server processes on one data file by mistake: the checked commits still never oversell. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { spawnServer } from "./support/server.ts";
+import { postCart } from "./support/status_clients.ts";
+
+Deno.test("two processes racing 200 adds for 10 units sell exactly 10", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kv_two_" });
+  const path = join(dir, "inventory.kv");
+  try {
+    await using first = await spawnServer(["--data", path, "--inventory", "10"]);
+    await using second = await spawnServer(["--data", path]);
+    const servers = [first.url, second.url];
+
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => postCart(servers[i % 2], "add", crypto.randomUUID())),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    assert.equal(statuses.filter((status) => status === 200).length, 10, String(statuses));
+    assert.equal(statuses.filter((status) => status === 409).length, 190, String(statuses));
+    const sold = answers.filter((answer) => answer.status === 200);
+    assert.deepEqual(
+      sold.map((answer) => answer.body.version).sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      "every sale got its own version",
+    );
+
+    // Both processes now answer from the stored truth.
+    for (const url of servers) {
+      const late = await postCart(url, "add", crypto.randomUUID());
+      assert.equal(late.status, 409);
+      assert.deepEqual(late.body, { error: "sold out", inventoryCount: 0, version: 10 });
+    }
+    using kv = await Deno.openKv(path);
+    const holds = await Array.fromAsync(kv.list({ prefix: ["inventory", "holds"] }));
+    assert.equal(holds.length, 10);
+    assert.deepEqual((await kv.get(["inventory", "meta"])).value, { total: 10, version: 10 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,133 @@
+/** Connection, request-size and body-time limits, and the Secure cookie, over real sockets. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startTestServer } from "./support/server.ts";
+import {
+  eventually,
+  metric,
+  openStatusSocket,
+  openStatusStream,
+  postCart,
+} from "./support/clients.ts";
+import { RawHttpConnection } from "./support/raw_http.ts";
+
+const wsOptions = { sanitizeOps: false, sanitizeResources: false }; // deno#22387
+
+Deno.test({
+  name: "past --max-connections, long polls, streams and upgrades get 503 and the others go on",
+  ...wsOptions,
+  async fn() {
+    await using server = await startTestServer({ inventory: 5, maxConnections: 3 });
+    await using socket = await openStatusSocket(server.url);
+    await socket.states.next();
+    await using stream = await openStatusStream(server.url);
+    await stream.events.next();
+    const poll = fetch(new URL("cart/status", server.url));
+    await eventually(() => server.cart.waiterCount === 1, "the long poll to wait");
+    assert.equal(await metric(server.url, "inventory_connections"), 3);
+
+    const refusedPoll = await fetch(new URL("cart/status", server.url));
+    const refusedStream = await fetch(new URL("cart/status", server.url), {
+      headers: { accept: "text/event-stream" },
+    });
+    const upgrade = await RawHttpConnection.open(server.url);
+    const refusedUpgrade = await upgrade.request(
+      "GET /cart/status HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    upgrade.close();
+    for (const response of [refusedPoll, refusedStream]) {
+      assert.equal(response.status, 503);
+      assert.match(response.headers.get("retry-after")!, /^\d+$/);
+      assert.deepEqual(await response.json(), { error: "Too many connections, try again later" });
+    }
+    assert.equal(refusedUpgrade?.status, 503);
+    assert.match(refusedUpgrade.headers.get("retry-after")!, /^\d+$/);
+    assert.equal(await metric(server.url, "inventory_connections_refused_total"), 3);
+
+    // The three held connections are untouched: each hears the next change.
+    await (await postCart(server.url, "add", crypto.randomUUID())).body?.cancel();
+    const expected = { inventoryCount: 4, version: 1 };
+    assert.deepEqual(await socket.states.next(), expected);
+    assert.deepEqual(JSON.parse((await stream.events.next()).data), expected);
+    assert.deepEqual(await (await poll).json(), expected);
+
+    // The answered poll freed its place.
+    const late = await fetch(new URL("cart/status?since=0", server.url));
+    assert.equal(late.status, 200);
+    assert.deepEqual(await late.json(), expected);
+  },
+});
+
+Deno.test("a URL, headers or query over the limits are refused and change nothing", async () => {
+  await using server = await startTestServer({ maxUrlBytes: 1000, maxHeaderBytes: 2000 });
+  const cases: [string, RequestInit, number][] = [
+    [`cart/status?since=0&pad=${"a".repeat(1000)}`, {}, 414],
+    [`x${"a".repeat(1000)}`, {}, 414],
+    ["cart/status?since=0", { headers: { "x-pad": "a".repeat(2000) } }, 431],
+    [`cart/status?${Array.from({ length: 17 }, (_, i) => `p${i}=1`).join("&")}`, {}, 400],
+  ];
+  for (const [path, init, status] of cases) {
+    const response = await fetch(new URL(path, server.url), init);
+    assert.equal(response.status, status, path.slice(0, 40));
+    assert.match((await response.json()).error, /longer than|larger than|query parameters/);
+  }
+  assert.equal(server.cart.current.state.version, 0);
+});
+
+Deno.test("a body that arrives too slowly is answered 408 and changes nothing", async () => {
+  await using server = await startTestServer({ bodyTimeoutMs: 200 });
+  const connection = await RawHttpConnection.open(server.url);
+  try {
+    const body = JSON.stringify({ action: "add", session: crypto.randomUUID() });
+    await connection.write(
+      "POST /cart HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+        `Content-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+    );
+    const response = await connection.read();
+    assert.equal(response?.status, 408);
+    assert.equal(response.headers.get("connection"), "close");
+    assert.deepEqual(JSON.parse(response.body), { error: "Body did not arrive within 200 ms" });
+  } finally {
+    connection.close();
+  }
+  assert.equal(server.cart.current.state.version, 0);
+});
+
+/** Reads the page's Set-Cookie for a new shopper. */
+async function pageCookie(
+  base: string,
+  init: RequestInit & { client?: Deno.HttpClient } = {},
+): Promise<string> {
+  const response = await fetch(base, init);
+  await response.body?.cancel();
+  return response.headers.get("set-cookie")!;
+}
+
+Deno.test("X-Forwarded-Proto makes the cookie Secure only with --trust-proxy", async () => {
+  const https = { headers: { "x-forwarded-proto": "https" } };
+  {
+    await using server = await startTestServer();
+    assert.doesNotMatch(await pageCookie(server.url, https), /Secure/);
+  }
+  await using server = await startTestServer({ trustProxy: true });
+  assert.match(await pageCookie(server.url, https), /; Secure/);
+  assert.doesNotMatch(await pageCookie(server.url), /Secure/);
+  assert.doesNotMatch(
+    await pageCookie(server.url, { headers: { "x-forwarded-proto": "http" } }),
+    /Secure/,
+  );
+});
+
+Deno.test("over HTTPS (--tls-cert, --tls-key) the session cookie is Secure", async () => {
+  const testdata = join(import.meta.dirname!, "testdata");
+  await using server = await startTestServer({
+    hostname: "localhost",
+    tls: { certFile: join(testdata, "localhost.crt"), keyFile: join(testdata, "localhost.key") },
+  });
+  assert.match(server.url, /^https:\/\//);
+  using client = Deno.createHttpClient({
+    caCerts: [await Deno.readTextFile(join(testdata, "ca.crt"))],
+  });
+  assert.match(await pageCookie(server.url, { client }), /; Secure/);
+});

@@ -1,0 +1,83 @@
+/** Long polling on GET /cart/status over real sockets. */
+import assert from "node:assert/strict";
+import { startTestServer } from "./support/server.ts";
+import { eventually, metric, postCart } from "./support/clients.ts";
+
+const status = (base: string, query = "", init: RequestInit = {}) =>
+  fetch(new URL(`cart/status${query}`, base), init);
+
+Deno.test("a long poll without since is released by the next change", async () => {
+  await using server = await startTestServer({ inventory: 5 });
+  const polling = status(server.url);
+  await eventually(() => server.cart.waiterCount === 1, "the waiter");
+  await (await postCart(server.url, "add", crypto.randomUUID())).body?.cancel();
+  const response = await polling;
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  assert.deepEqual(await response.json(), { inventoryCount: 4, version: 1 });
+});
+
+Deno.test("since below the current version answers at once; since equal waits", async () => {
+  await using server = await startTestServer({ inventory: 5 });
+  await (await postCart(server.url, "add", crypto.randomUUID())).body?.cancel();
+  assert.deepEqual(await (await status(server.url, "?since=0")).json(), {
+    inventoryCount: 4,
+    version: 1,
+  });
+  assert.equal(server.cart.waiterCount, 0);
+  const polling = status(server.url, "?since=1");
+  await eventually(() => server.cart.waiterCount === 1, "the waiter");
+  await (await postCart(server.url, "add", crypto.randomUUID())).body?.cancel();
+  assert.deepEqual(await (await polling).json(), { inventoryCount: 3, version: 2 });
+});
+
+Deno.test("a client re-polling with since never misses a change made between polls", async () => {
+  await using server = await startTestServer({ inventory: 5 });
+  const first = await (await status(server.url, "?since=99")).json();
+  await (await postCart(server.url, "add", crypto.randomUUID())).body?.cancel();
+  const next = await (await status(server.url, `?since=${first.version}`)).json();
+  assert.deepEqual(next, { inventoryCount: 4, version: 1 });
+});
+
+Deno.test("a poll with nothing to report answers the current state after the poll timeout", async () => {
+  await using server = await startTestServer({ pollTimeoutMs: 50 });
+  const response = await status(server.url, "?since=0");
+  assert.deepEqual(await response.json(), { inventoryCount: 10, version: 0 });
+  assert.equal(server.cart.waiterCount, 0);
+});
+
+for (const query of ["?since=-1", "?since=abc", "?since=1.5", "?since=", "?since=1&since=2"]) {
+  Deno.test(`a long poll with ${query} answers 400`, async () => {
+    await using server = await startTestServer();
+    const response = await status(server.url, query);
+    assert.equal(response.status, 400);
+    assert.match((await response.json()).error, /since/);
+    assert.equal(server.cart.waiterCount, 0);
+  });
+}
+
+Deno.test("200 long polls whose clients leave leave 0 waiters", async () => {
+  await using server = await startTestServer();
+  const controllers = Array.from({ length: 200 }, () => new AbortController());
+  const polls = controllers.map((c) =>
+    status(server.url, "", { signal: c.signal }).catch(() => {})
+  );
+  await eventually(
+    async () => await metric(server.url, "inventory_long_poll_waiters") === 200,
+    "200 waiters",
+  );
+  for (const c of controllers) c.abort();
+  await Promise.all(polls);
+  await eventually(
+    async () => await metric(server.url, "inventory_long_poll_waiters") === 0,
+    "0 waiters",
+  );
+});
+
+Deno.test("other methods on /cart/status answer 405", async () => {
+  await using server = await startTestServer();
+  const response = await status(server.url, "", { method: "POST" });
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get("allow"), "GET");
+  await response.body?.cancel();
+});

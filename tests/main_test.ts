@@ -1,0 +1,104 @@
+/** main.ts as a user runs it: flags, environment, and a graceful stop on SIGTERM and SIGINT. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { spawnServer } from "./support/server.ts";
+import { openStatusSocket, openStatusStream, postCart } from "./support/clients.ts";
+
+const MAIN = join(import.meta.dirname!, "..", "main.ts");
+
+async function runMain(args: string[], env: Record<string, string> = {}) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, ...args],
+    env,
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("--help prints the usage and exits 0", async () => {
+  const { code, stdout } = await runMain(["--help"]);
+  assert.equal(code, 0);
+  for (
+    const flag of [
+      "--port",
+      "--hostname",
+      "--inventory",
+      "--poll-timeout",
+      "--max-connections",
+      "--ws-timeout",
+      "--sse-heartbeat",
+      "--body-timeout",
+      "--tls-cert",
+      "--trust-proxy",
+    ]
+  ) {
+    assert.ok(stdout.includes(flag), flag);
+  }
+});
+
+for (
+  const [args, env, message] of [
+    [["--port", "70000"], {}, /--port must be a whole number from 0 to 65535/],
+    [["--inventory=-1"], {}, /--inventory must be a whole number/],
+    [["--bogus"], {}, /Unknown option '--bogus'/],
+    [[], { POLL_TIMEOUT: "never" }, /--poll-timeout/],
+  ] as const
+) {
+  Deno.test(`main.ts ${args.join(" ")} ${JSON.stringify(env)} exits 2 with one line`, async () => {
+    const { code, stdout, stderr } = await runMain([...args], env);
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+    assert.match(stderr, message);
+  });
+}
+
+Deno.test("port 0 picks a free port, prints the URL, and the environment sets the stock", async () => {
+  await using child = await spawnServer([], { INVENTORY: "4" });
+  assert.match(child.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  assert.notEqual(new URL(child.url).port, "0");
+  const response = await fetch(new URL("cart/status?since=99", child.url));
+  assert.deepEqual(await response.json(), { inventoryCount: 4, version: 0 });
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test({
+    name: `${signal} answers waiters, closes sockets with 1001, ends streams and exits 0`,
+    sanitizeOps: false, // deno#22387
+    sanitizeResources: false,
+    async fn() {
+      await using child = await spawnServer(["--inventory", "3"]);
+      await (await postCart(child.url, "add", crypto.randomUUID())).body?.cancel();
+      const polls = Array.from({ length: 20 }, () => fetch(new URL("cart/status", child.url)));
+      await using socket = await openStatusSocket(child.url);
+      await socket.states.next();
+      await using stream = await openStatusStream(child.url);
+      await stream.events.next();
+      // Wait until the server counts all 20 waiters before stopping it.
+      for (;;) {
+        const text = await (await fetch(new URL("metrics", child.url))).text();
+        if (text.includes("inventory_long_poll_waiters 20")) break;
+      }
+
+      child.process.kill(signal);
+      const answers = await Promise.all(polls.map(async (p) => {
+        const response = await p;
+        return [response.status, await response.json()];
+      }));
+      for (const answer of answers) {
+        assert.deepEqual(answer, [200, { inventoryCount: 2, version: 1 }]);
+      }
+      assert.equal((await socket.closed).code, 1001);
+      await stream.ended;
+      const status = await child.status;
+      assert.equal(status.code, 0, child.output());
+      assert.match(child.output(), new RegExp(`${signal}: stopping[\\s\\S]*stopped`));
+      assert.ok(!child.output().includes("Uncaught"), child.output());
+    },
+  });
+}

@@ -1,0 +1,139 @@
+/** Browser-test helpers: Debian's headless Chromium driven by playwright-core, always closed. */
+/// <reference lib="dom" />
+// (The DOM types above are for the functions tests hand to `page.evaluate`, which run in the page.)
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+
+/** Where Debian's `chromium` package puts the browser (`apt-get install -y chromium`). */
+export const CHROMIUM_PATH = "/usr/bin/chromium";
+
+/** Flags for a quiet, self-contained headless run (no GPU, QUIC, sync or background updates). */
+export const CHROMIUM_ARGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** True when no Chromium is installed: browser tests are then skipped, and say so loudly. */
+export const chromiumMissing: boolean = !isFile(CHROMIUM_PATH);
+
+if (chromiumMissing) {
+  console.error(
+    [
+      "",
+      "!".repeat(78),
+      `!! BROWSER TESTS SKIPPED: ${CHROMIUM_PATH} not found.`,
+      "!! Install it with `apt-get install -y chromium` (.ci/run does) to run tests/e2e_*.",
+      "!".repeat(78),
+      "",
+    ].join("\n"),
+  );
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Launches headless Chromium with {@linkcode CHROMIUM_ARGS}.
+ *
+ * Playwright gives every launch a fresh temporary user-data dir (`--user-data-dir`) and deletes it
+ * on close, so no test sees another's cookies or cache.
+ *
+ * @returns The browser; `await using` closes it at the end of the scope, whatever happens.
+ */
+export async function launchChromium(): Promise<Browser & AsyncDisposable> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS],
+  });
+  return Object.assign(browser, { [Symbol.asyncDispose]: () => browser.close() });
+}
+
+/**
+ * Registers a test that gets its own Chromium, or is skipped (never passed) without one.
+ *
+ * Playwright keeps pipes and timers of its own across awaits, so the op and resource sanitizers
+ * are off for these tests only.
+ *
+ * @param name The test's name.
+ * @param fn The test body, given a browser that is closed when it ends.
+ */
+export function browserTest(name: string, fn: (browser: Browser) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: chromiumMissing,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      await using browser = await launchChromium();
+      await fn(browser);
+    },
+  });
+}
+
+/** One shopper: a browser context of their own (own cookie, own session) with the page open. */
+export interface Shopper {
+  /** The shopper's context; closing the browser closes it. */
+  readonly context: BrowserContext;
+  /** The shop page. */
+  readonly page: Page;
+}
+
+/**
+ * Opens the shop page as a new shopper and waits until it is live.
+ *
+ * @param browser A running browser.
+ * @param url The page's URL, e.g. the server's URL with `?transport=sse`.
+ * @returns The shopper, with the page connected.
+ */
+export async function openShopper(browser: Browser, url: string): Promise<Shopper> {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+  const page = await context.newPage();
+  await page.goto(url);
+  await waitForConnection(page, "live");
+  return { context, page };
+}
+
+/**
+ * Waits until the page's live indicator reaches a state.
+ *
+ * @param page The shop page.
+ * @param state `live`, `connecting` or `reconnecting`.
+ * @param timeout How long to wait, in ms.
+ */
+export async function waitForConnection(
+  page: Page,
+  state: "live" | "connecting" | "reconnecting",
+  timeout = 10_000,
+): Promise<void> {
+  await page.locator(`#live[data-state="${state}"]`).waitFor({ timeout });
+}
+
+/**
+ * Waits until the page shows a count, and returns the version it shows with it.
+ *
+ * @param page The shop page.
+ * @param count The expected count.
+ * @param timeout How long to wait, in ms.
+ * @returns The version the count carries.
+ */
+export async function waitForCount(page: Page, count: number, timeout = 5_000): Promise<number> {
+  const handle = await page.waitForFunction(
+    (expected) => {
+      const element = document.getElementById("count")!;
+      return element.textContent === String(expected) && element.dataset.version;
+    },
+    count,
+    { timeout },
+  );
+  return Number(await handle.jsonValue());
+}

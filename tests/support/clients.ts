@@ -1,0 +1,184 @@
+/** Test clients for the server's protocol: cart posts, metrics, WebSocket and SSE subscribers. */
+import type { CartState } from "../../lib/cart.ts";
+
+/**
+ * Posts a JSON cart command.
+ *
+ * @param base The server URL.
+ * @param action "add" or "remove".
+ * @param session The shopper's session id.
+ * @returns The response (body unread).
+ */
+export function postCart(base: string, action: string, session: string): Promise<Response> {
+  return fetch(new URL("cart", base), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ action, session }),
+  });
+}
+
+/**
+ * Reads one unlabelled metric from /metrics.
+ *
+ * @param base The server URL.
+ * @param name The metric's name, e.g. `inventory_long_poll_waiters`.
+ * @returns Its value.
+ * @throws {Error} When the metric is missing.
+ */
+export async function metric(base: string, name: string): Promise<number> {
+  const text = await (await fetch(new URL("metrics", base))).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`metric ${name} not found`);
+  return Number(line.slice(name.length + 1));
+}
+
+/**
+ * Polls a condition until it holds, for state that has no event to await (server-side counts).
+ *
+ * @param check Returns true when done.
+ * @param what Names the condition in the timeout error.
+ * @param timeoutMs Gives up after this long.
+ */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A queue of messages that a test can await one by one. */
+export class MessageQueue<T> {
+  readonly #items: T[] = [];
+  readonly #takers: ((item: T) => void)[] = [];
+
+  /** Adds an item, handing it to a waiting taker if there is one. */
+  push(item: T): void {
+    const taker = this.#takers.shift();
+    if (taker) taker(item);
+    else this.#items.push(item);
+  }
+
+  /** Resolves with the next item. */
+  next(): Promise<T> {
+    const item = this.#items.shift();
+    if (item !== undefined) return Promise.resolve(item);
+    return new Promise((resolve) => this.#takers.push(resolve));
+  }
+
+  /** Items received but not yet taken. */
+  get pending(): number {
+    return this.#items.length;
+  }
+}
+
+/** A WebSocket status subscriber. */
+export interface StatusSocket extends AsyncDisposable {
+  /** The socket. */
+  readonly socket: WebSocket;
+  /** Each state received. */
+  readonly states: MessageQueue<CartState>;
+  /** Resolves with the close event. */
+  readonly closed: Promise<CloseEvent>;
+}
+
+/**
+ * Opens a WebSocket to /cart/status and waits until it is open.
+ *
+ * @param base The server URL.
+ * @returns The subscriber; disposing it closes the socket and waits for the close.
+ */
+export async function openStatusSocket(base: string): Promise<StatusSocket> {
+  const url = new URL("cart/status", base);
+  url.protocol = "ws:";
+  const socket = new WebSocket(url);
+  const states = new MessageQueue<CartState>();
+  socket.onmessage = (event) => states.push(JSON.parse(event.data));
+  const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  return {
+    socket,
+    states,
+    closed,
+    async [Symbol.asyncDispose]() {
+      socket.close();
+      await closed;
+    },
+  };
+}
+
+/** One Server-Sent Event. */
+export interface SseEvent {
+  /** The `id:` field, if any. */
+  id?: string;
+  /** The `data:` field. */
+  data: string;
+}
+
+/** An SSE status subscriber. */
+export interface StatusStream extends AsyncDisposable {
+  /** The response's headers and status. */
+  readonly response: Response;
+  /** Each event received (comments are counted in `comments`). */
+  readonly events: MessageQueue<SseEvent>;
+  /** Comment lines received (heartbeats). */
+  readonly comments: MessageQueue<string>;
+  /** Resolves when the server ends the stream (or the test aborts it). */
+  readonly ended: Promise<void>;
+}
+
+/**
+ * Opens an event stream on /cart/status and parses its events as they arrive.
+ *
+ * @param base The server URL.
+ * @param headers Extra request headers, e.g. `Last-Event-ID`.
+ * @returns The subscriber; disposing it aborts the request.
+ */
+export async function openStatusStream(
+  base: string,
+  headers: Record<string, string> = {},
+): Promise<StatusStream> {
+  const controller = new AbortController();
+  const response = await fetch(new URL("cart/status", base), {
+    headers: { accept: "text/event-stream", ...headers },
+    signal: controller.signal,
+  });
+  const events = new MessageQueue<SseEvent>();
+  const comments = new MessageQueue<string>();
+  const reading = (async () => {
+    let buffer = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body!) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event: SseEvent = { data: "" };
+        for (const line of block.split("\n")) {
+          if (line.startsWith(":")) comments.push(line.slice(1).trim());
+          else if (line.startsWith("id: ")) event.id = line.slice(4);
+          else if (line.startsWith("data: ")) event.data = line.slice(6);
+        }
+        if (event.data !== "") events.push(event);
+      }
+    }
+  })().catch(() => {});
+  return {
+    response,
+    events,
+    comments,
+    ended: reading,
+    async [Symbol.asyncDispose]() {
+      controller.abort();
+      await reading;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/** A clock that stands still until a test moves it, firing due timers in order. */
+import type { Clock } from "../../lib/clock.ts";
+
+interface Timer {
+  at: number;
+  callback: () => void;
+}
+
+/**
+ * A {@linkcode Clock} whose time moves only by {@linkcode FakeClock.advance}.
+ *
+ * @example
+ * ```ts
+ * const clock = new FakeClock(0);
+ * clock.setTimer(() => console.log("due"), 100);
+ * clock.advance(100); // prints "due"
+ * ```
+ */
+export class FakeClock implements Clock {
+  #now: number;
+  readonly #timers = new Set<Timer>();
+
+  /** @param start The time to start at, in ms since the epoch. */
+  constructor(start: number = Date.UTC(2026, 0, 1)) {
+    this.#now = start;
+  }
+
+  /** The current fake time. */
+  now(): number {
+    return this.#now;
+  }
+
+  /** Timers not yet fired or cancelled. */
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  /**
+   * Registers a call at now + ms.
+   *
+   * @param callback What to run.
+   * @param ms The delay in ms.
+   * @returns A function that cancels the call.
+   */
+  setTimer(callback: () => void, ms: number): () => void {
+    const timer = { at: this.#now + Math.max(ms, 0), callback };
+    this.#timers.add(timer);
+    return () => {
+      this.#timers.delete(timer);
+    };
+  }
+
+  /**
+   * Moves time forward, firing every timer that falls due, earliest first, each at its own time.
+   *
+   * @param ms How far to move, in ms.
+   */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      let next: Timer | undefined;
+      for (const timer of this.#timers) {
+        if (timer.at <= end && (next === undefined || timer.at < next.at)) next = timer;
+      }
+      if (next === undefined) break;
+      this.#timers.delete(next);
+      this.#now = Math.max(this.#now, next.at);
+      next.callback();
+    }
+    this.#now = end;
+  }
+}

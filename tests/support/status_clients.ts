@@ -1,0 +1,186 @@
+/** Test clients of `GET /cart/status` over WebSocket, SSE and long polling that await a state. */
+import type { CartState } from "../../lib/cart.ts";
+
+/** How long a test waits for a state before it fails instead of hanging. */
+const WAIT_LIMIT_MS = 10_000;
+
+/** A subscription that records every state it receives. */
+export interface StateFeed extends AsyncDisposable {
+  /** Every state received so far, oldest first. */
+  readonly states: readonly CartState[];
+  /**
+   * Resolves with the first received state (past or future) that satisfies the predicate.
+   *
+   * @throws {Error} After 10 s without one, or when the feed ends first.
+   */
+  waitFor(predicate: (state: CartState) => boolean): Promise<CartState>;
+}
+
+/** Collects states and wakes the tests waiting for one. */
+class Feed {
+  readonly states: CartState[] = [];
+  #waiters = new Set<() => void>();
+  #ended: Error | undefined;
+
+  push(state: CartState): void {
+    this.states.push(state);
+    for (const wake of this.#waiters) wake();
+  }
+
+  end(reason: string): void {
+    this.#ended ??= new Error(`feed ended: ${reason}`);
+    for (const wake of this.#waiters) wake();
+  }
+
+  waitFor(predicate: (state: CartState) => boolean): Promise<CartState> {
+    const { promise, resolve, reject } = Promise.withResolvers<CartState>();
+    const timer = setTimeout(() => check(true), WAIT_LIMIT_MS);
+    const check = (timedOut = false) => {
+      const found = this.states.find(predicate);
+      if (found === undefined && !timedOut && this.#ended === undefined) return;
+      clearTimeout(timer);
+      this.#waiters.delete(check);
+      if (found !== undefined) resolve(found);
+      else {
+        reject(this.#ended ?? new Error(`no matching state in ${JSON.stringify(this.states)}`));
+      }
+    };
+    this.#waiters.add(check);
+    check();
+    return promise;
+  }
+}
+
+/**
+ * Opens a WebSocket on `/cart/status` and waits until it is open.
+ *
+ * @param base The server's URL.
+ * @returns The feed; disposing it closes the socket.
+ */
+export async function openWebSocketFeed(base: string): Promise<StateFeed> {
+  const url = new URL("cart/status", base);
+  url.protocol = "ws:";
+  const socket = new WebSocket(url);
+  const feed = new Feed();
+  const closed = new Promise<void>((resolve) => {
+    socket.onclose = () => {
+      feed.end("socket closed");
+      resolve();
+    };
+  });
+  socket.onmessage = (event) => feed.push(JSON.parse(event.data));
+  await new Promise<void>((resolve, reject) => {
+    socket.onopen = () => resolve();
+    socket.onerror = () => reject(new Error("WebSocket failed to open"));
+  });
+  return {
+    states: feed.states,
+    waitFor: (predicate) => feed.waitFor(predicate),
+    async [Symbol.asyncDispose]() {
+      if (socket.readyState !== WebSocket.CLOSED) socket.close();
+      await closed;
+    },
+  };
+}
+
+/**
+ * Opens a Server-Sent Events stream on `/cart/status` and waits for its first state.
+ *
+ * @param base The server's URL.
+ * @returns The feed; disposing it ends the stream.
+ */
+export async function openSseFeed(base: string): Promise<StateFeed> {
+  const controller = new AbortController();
+  const response = await fetch(new URL("cart/status", base), {
+    headers: { accept: "text/event-stream" },
+    signal: controller.signal,
+  });
+  if (!response.ok || response.body === null) {
+    throw new Error(`SSE answered ${response.status}`);
+  }
+  const feed = new Feed();
+  const reading = (async () => {
+    let buffer = "";
+    try {
+      for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const data = buffer.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
+          buffer = buffer.slice(end + 2);
+          if (data !== undefined) feed.push(JSON.parse(data.slice(6)));
+        }
+      }
+      feed.end("stream ended");
+    } catch {
+      feed.end("stream aborted");
+    }
+  })();
+  await feed.waitFor(() => true);
+  return {
+    states: feed.states,
+    waitFor: (predicate) => feed.waitFor(predicate),
+    async [Symbol.asyncDispose]() {
+      controller.abort();
+      await reading;
+    },
+  };
+}
+
+/**
+ * Long-polls `/cart/status?since=V` in a loop, re-polling with each answer's version.
+ *
+ * A poll without `since` waits for the next change, so the caller names the version it knows;
+ * a change made before the first poll arrives is still answered at once.
+ *
+ * @param base The server's URL.
+ * @param since The version the test already knows.
+ * @returns The feed of every answer; disposing it stops polling.
+ */
+export function openLongPollFeed(base: string, since: number): StateFeed {
+  const controller = new AbortController();
+  const feed = new Feed();
+  const polling = (async () => {
+    try {
+      for (let known = since;;) {
+        const url = new URL("cart/status", base);
+        url.searchParams.set("since", String(known));
+        const response = await fetch(url, { signal: controller.signal });
+        const state: CartState = await response.json();
+        feed.push(state);
+        known = state.version;
+      }
+    } catch {
+      feed.end("polling stopped");
+    }
+  })();
+  return {
+    states: feed.states,
+    waitFor: (predicate) => feed.waitFor(predicate),
+    async [Symbol.asyncDispose]() {
+      controller.abort();
+      await polling;
+    },
+  };
+}
+
+/**
+ * Posts one cart command as JSON.
+ *
+ * @param base The server's URL.
+ * @param action "add" or "remove".
+ * @param session The session id.
+ * @returns The status and parsed body.
+ */
+export async function postCart(
+  base: string,
+  action: "add" | "remove",
+  session: string,
+): Promise<{ status: number; body: CartState & { inCart?: boolean; error?: string } }> {
+  const response = await fetch(new URL("cart", base), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ action, session }),
+  });
+  return { status: response.status, body: await response.json() };
+}

@@ -1,0 +1,95 @@
+/** WebSocket push on GET /cart/status, and the /echo socket, over real sockets. */
+import assert from "node:assert/strict";
+import { startTestServer } from "./support/server.ts";
+import { eventually, metric, openStatusSocket, postCart } from "./support/clients.ts";
+
+const wsOptions = { sanitizeOps: false, sanitizeResources: false }; // deno#22387
+
+Deno.test({
+  name: "a WebSocket gets the current state on open, then every change",
+  ...wsOptions,
+  async fn() {
+    await using server = await startTestServer({ inventory: 3 });
+    await using subscriber = await openStatusSocket(server.url);
+    assert.deepEqual(await subscriber.states.next(), { inventoryCount: 3, version: 0 });
+    const shopper = crypto.randomUUID();
+    await (await postCart(server.url, "add", shopper)).body?.cancel();
+    assert.deepEqual(await subscriber.states.next(), { inventoryCount: 2, version: 1 });
+    await (await postCart(server.url, "remove", shopper)).body?.cancel();
+    assert.deepEqual(await subscriber.states.next(), { inventoryCount: 3, version: 2 });
+    assert.equal(await metric(server.url, "inventory_websocket_subscribers"), 1);
+  },
+});
+
+Deno.test({
+  name: "every subscriber hears every change, and a closed one is forgotten",
+  ...wsOptions,
+  async fn() {
+    await using server = await startTestServer({ inventory: 10 });
+    const subscribers = await Promise.all(
+      Array.from({ length: 20 }, () => openStatusSocket(server.url)),
+    );
+    for (const s of subscribers) assert.equal((await s.states.next()).version, 0);
+    for (let i = 0; i < 5; i++) {
+      await (await postCart(server.url, "add", crypto.randomUUID())).body?.cancel();
+    }
+    for (const s of subscribers) {
+      const versions = [];
+      for (let i = 0; i < 5; i++) versions.push((await s.states.next()).version);
+      assert.deepEqual(versions, [1, 2, 3, 4, 5]);
+    }
+    for (const s of subscribers) await s[Symbol.asyncDispose]();
+    await eventually(() => server.app.websocketSubscribers === 0, "subscribers to be forgotten");
+  },
+});
+
+Deno.test({
+  name: "a WebSocket upgrade from another origin is refused with 403",
+  async fn() {
+    await using server = await startTestServer();
+    const response = await fetch(new URL("cart/status", server.url), {
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+        origin: "http://evil.example",
+      },
+    });
+    assert.equal(response.status, 403);
+    assert.match((await response.json()).error, /Cross-origin/);
+  },
+});
+
+Deno.test({
+  name: "/echo greets and echoes every message",
+  ...wsOptions,
+  async fn() {
+    await using server = await startTestServer();
+    const url = new URL("echo", server.url);
+    url.protocol = "ws:";
+    const socket = new WebSocket(url);
+    const messages: string[] = [];
+    const { promise: three, resolve } = Promise.withResolvers<void>();
+    socket.onmessage = (e) => {
+      messages.push(e.data);
+      if (messages.length === 3) resolve();
+    };
+    socket.onopen = () => {
+      socket.send("hello");
+      socket.send("again");
+    };
+    await three;
+    assert.deepEqual(messages, ["connected!", "hello", "again"]);
+    const closed = new Promise((r) => socket.onclose = r);
+    socket.close();
+    await closed;
+  },
+});
+
+Deno.test("/echo without an upgrade answers 426", async () => {
+  await using server = await startTestServer();
+  const response = await fetch(new URL("echo", server.url));
+  assert.equal(response.status, 426);
+  await response.body?.cancel();
+});
