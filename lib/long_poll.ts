@@ -1,6 +1,10 @@
 /** Long polling on `GET /cart/status`: hold the request until the cart changes or time runs out. */
 import type { ShoppingCart } from "./cart.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
+import { PollGate } from "./poll_gate.ts";
+
+/** One gate per cart, made on its first poll: the gate's life is the cart's. */
+const gates = new WeakMap<ShoppingCart, PollGate>();
 
 /**
  * Reads the optional `since` query parameter.
@@ -33,7 +37,9 @@ export function sinceVersion(url: URL): number | undefined {
 /**
  * Answers a long poll: at once when the client is behind, else at the next change or timeout.
  *
- * A client that disconnects aborts `request.signal`, which removes its waiter and its timer.
+ * A client that disconnects aborts `request.signal`, which removes its waiter and its timer. The
+ * answer goes out at the next pass of the cart's {@linkcode PollGate}: at once on an idle server,
+ * conflated with other changes under a storm of them; always with the newest state.
  *
  * @param cart The shared cart.
  * @param request The incoming request.
@@ -55,8 +61,10 @@ export async function longPollResponse(
   if (request.signal.aborted) timeout.abort();
   request.signal.addEventListener("abort", onClientGone, { once: true });
   try {
-    const message = await cart.nextChange(since, timeout.signal);
-    return jsonResponse(message.json);
+    await cart.nextChange(since, timeout.signal);
+    let gate = gates.get(cart);
+    if (gate === undefined) gates.set(cart, gate = new PollGate(cart));
+    return jsonResponse((await gate.through()).json);
   } finally {
     clearTimeout(timer);
     request.signal.removeEventListener("abort", onClientGone);

@@ -26,30 +26,51 @@ export async function readLimitedText(
   const tooLarge = () => new HttpError(413, `Body is larger than ${limit} bytes`);
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge();
+  const tooSlow = (headers: HeadersInit = { connection: "close" }) =>
+    new HttpError(408, `Body did not arrive within ${timeoutMs} ms`, { headers });
+  const cutOff = () => new HttpError(400, "Body was cut off");
+  // A declared length is enforced by the HTTP layer, so the body can be read in one go: cheaper
+  // than a stream reader (touching `request.body` first would make Deno take the stream path).
+  if (declared !== null) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
+      timer = setTimeout(() => reject(tooSlow({})), timeoutMs);
+    });
+    try {
+      // The race handles a late rejection of the read, so a client that leaves after the
+      // deadline cannot cause an unhandled one.
+      const bytes = await Promise.race([
+        request.arrayBuffer().catch(() => Promise.reject(cutOff())),
+        deadline,
+      ]);
+      return decodeStrict(new Uint8Array(bytes));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
   if (request.body === null) return "";
 
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
   // Cancelling the reader ends the pending read(), which then reports done.
-  let tooSlow = false;
+  let slow = false;
   const timer = setTimeout(() => {
-    tooSlow = true;
+    slow = true;
     reader.cancel().catch(() => {});
   }, timeoutMs);
   try {
     for (;;) {
       const { done, value } = await reader.read().catch(() => {
         // The client left mid-body; nobody will read this answer, but it must not look like a bug.
-        throw new HttpError(400, "Body was cut off");
+        throw cutOff();
       });
-      if (tooSlow) {
+      if (slow) {
         // Deno 2.9.6 still holds the connection until the declared body is complete or the
         // client leaves (a body read in flight cannot be cancelled from JS); the request's
         // waiting and buffers end here.
-        throw new HttpError(408, `Body did not arrive within ${timeoutMs} ms`, {
-          headers: { connection: "close" },
-        });
+        throw tooSlow();
       }
       if (done) break;
       size += value.byteLength;
@@ -67,8 +88,14 @@ export async function readLimitedText(
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return decodeStrict(bytes);
+}
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+function decodeStrict(bytes: Uint8Array): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return strictDecoder.decode(bytes);
   } catch {
     throw new HttpError(400, "Body is not valid UTF-8");
   }

@@ -1,5 +1,7 @@
 /** Server-Sent Events on `GET /cart/status`: a stream per client, conflated when it stops reading. */
 import type { ShoppingCart, StateMessage } from "./cart.ts";
+import { PushThrottle } from "./push_throttle.ts";
+import { forEachSliced } from "./sliced_loop.ts";
 
 /** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -24,12 +26,16 @@ interface Stream {
  * only the newest state. So a slow reader holds at most one frame of ours. A stream that takes
  * nothing from one heartbeat to the next while data waits (its client stopped reading, or is gone
  * and its socket buffers are full) is ended and counted, so it does not hold a descriptor forever.
+ * When writing to every stream is costly, changes that come faster than that are conflated
+ * ({@linkcode PushThrottle}), and a push to thousands of streams runs in slices so that other
+ * requests are answered between.
  */
 export class SseHub {
   readonly #streams = new Set<Stream>();
   readonly #cart: ShoppingCart;
   #frame: { version: number; bytes: Uint8Array } | undefined;
   readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #throttle = new PushThrottle(() => this.#broadcast(this.#cart.current));
   readonly #unsubscribe: () => void;
   #slowClosed = 0;
 
@@ -39,7 +45,7 @@ export class SseHub {
    */
   constructor(cart: ShoppingCart, heartbeatMs: number = SSE_HEARTBEAT_MS) {
     this.#cart = cart;
-    this.#unsubscribe = cart.subscribe((message) => this.#broadcast(message));
+    this.#unsubscribe = cart.subscribe(() => this.#throttle.request());
     // One timer for every stream, not one per stream.
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
   }
@@ -95,6 +101,7 @@ export class SseHub {
   /** Ends every stream and stops the heartbeat. For shutdown. */
   close(): void {
     this.#unsubscribe();
+    this.#throttle.flush();
     clearInterval(this.#heartbeat);
     for (const entry of this.#streams) {
       try {
@@ -117,13 +124,15 @@ export class SseHub {
     return this.#frame.bytes;
   }
 
-  #broadcast(message: StateMessage): void {
+  #broadcast(message: StateMessage): void | Promise<void> {
     const frame = this.#frameOf(message);
-    for (const entry of this.#streams) {
+    // A stream that catches up (pull) during a push in slices may get this frame twice, never an
+    // older one after a newer one: a pass whose state is no longer the newest stops.
+    return forEachSliced(this.#streams, (entry) => {
       if ((entry.controller.desiredSize ?? 0) > 0) {
         entry.controller.enqueue(frame);
       } else entry.stale = true;
-    }
+    }, () => this.#cart.current.state.version === message.state.version);
   }
 
   #beat(): void {

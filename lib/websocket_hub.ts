@@ -1,5 +1,7 @@
 /** WebSocket push on `GET /cart/status`: every open socket gets each new state, conflated for slow readers. */
 import type { ShoppingCart, StateMessage } from "./cart.ts";
+import { PushThrottle } from "./push_throttle.ts";
+import { forEachSliced } from "./sliced_loop.ts";
 
 /** Limits that keep one slow reader from growing the server's memory. */
 export interface WebSocketHubOptions {
@@ -34,7 +36,9 @@ export const CLOSE_POLICY_VIOLATION = 1008;
  *
  * One cart subscription serves every socket: the message is serialized once per change. A socket
  * whose `bufferedAmount` shows it is not reading is skipped; when it drains it gets only the newest
- * state. Past `maxBufferedBytes` it is closed.
+ * state. Past `maxBufferedBytes` it is closed. When pushing to every socket is costly, changes that
+ * come faster than that are conflated ({@linkcode PushThrottle}), and a push to thousands of
+ * sockets runs in slices so that other requests are answered in between.
  */
 export class WebSocketHub {
   readonly #sockets = new Set<WebSocket>();
@@ -43,6 +47,9 @@ export class WebSocketHub {
   readonly #options: WebSocketHubOptions;
   readonly #cart: ShoppingCart;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #throttle = new PushThrottle(() => this.#broadcast(this.#cart.current));
+  /** A push in slices is under way. */
+  #passing = false;
   #unsubscribe: () => void;
   #slowClosed = 0;
 
@@ -56,7 +63,7 @@ export class WebSocketHub {
   ) {
     this.#cart = cart;
     this.#options = options;
-    this.#unsubscribe = cart.subscribe((message) => this.#broadcast(message));
+    this.#unsubscribe = cart.subscribe(() => this.#throttle.request());
   }
 
   /** Sockets currently subscribed. */
@@ -109,25 +116,45 @@ export class WebSocketHub {
   /** Closes every socket with 1001 and stops listening to the cart. For shutdown. */
   close(): void {
     this.#unsubscribe();
+    this.#throttle.flush();
     for (const socket of [...this.#sockets, ...this.#opening]) {
       this.#close(socket, CLOSE_GOING_AWAY, "server stopping");
     }
   }
 
-  #broadcast(message: StateMessage): void {
-    const { lagBytes, maxBufferedBytes } = this.#options;
-    for (const socket of this.#sockets) {
-      const buffered = socket.bufferedAmount;
-      if (buffered > maxBufferedBytes) {
-        this.#slowClosed++;
-        this.#close(socket, CLOSE_POLICY_VIOLATION, "not reading");
-      } else if (buffered > lagBytes) {
-        this.#lagging.add(socket);
-      } else {
-        this.#lagging.delete(socket);
-        socket.send(message.json);
-      }
+  #broadcast(message: StateMessage): void | Promise<void> {
+    const done = forEachSliced(
+      this.#sockets,
+      (socket) => this.#deliver(socket, message),
+      // A newer state has come: stop, so that no socket gets this one after the newer one (from
+      // the drain check, or a socket that joined); the throttle sends the newer one to all next.
+      () => this.#cart.current.state.version === message.state.version,
+    );
+    if (done === undefined) {
+      this.#checkLagging();
+      return;
     }
+    this.#passing = true;
+    return done.finally(() => {
+      this.#passing = false;
+      this.#checkLagging();
+    });
+  }
+
+  #deliver(socket: WebSocket, message: StateMessage): void {
+    const buffered = socket.bufferedAmount;
+    if (buffered > this.#options.maxBufferedBytes) {
+      this.#slowClosed++;
+      this.#close(socket, CLOSE_POLICY_VIOLATION, "not reading");
+    } else if (buffered > this.#options.lagBytes) {
+      this.#lagging.add(socket);
+    } else {
+      this.#lagging.delete(socket);
+      socket.send(message.json);
+    }
+  }
+
+  #checkLagging(): void {
     if (this.#lagging.size > 0) this.#scheduleDrainCheck();
   }
 
@@ -135,6 +162,9 @@ export class WebSocketHub {
     if (this.#drainTimer !== undefined) return;
     this.#drainTimer = setTimeout(() => {
       this.#drainTimer = undefined;
+      // A push in slices will reach these sockets (or has found them lagging still): sending now
+      // could give one the same state twice.
+      if (this.#passing) return this.#scheduleDrainCheck();
       for (const socket of this.#lagging) {
         if (socket.bufferedAmount <= this.#options.lagBytes) {
           this.#lagging.delete(socket);

@@ -1,0 +1,79 @@
+/** readLimitedText over a real socket: bodies with a declared length, and chunked ones. */
+import assert from "node:assert/strict";
+import { readLimitedText } from "../lib/request_body.ts";
+import { errorResponse } from "../lib/http_error.ts";
+
+/** Serves `readLimitedText(request, 16, 10_000)` on a free port: 200 with the text, or the error. */
+async function withEchoServer(fn: (url: string) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
+    async (request) => {
+      try {
+        return new Response(await readLimitedText(request, 16, 10_000));
+      } catch (error) {
+        return errorResponse(error);
+      }
+    },
+  );
+  try {
+    await fn(`http://127.0.0.1:${server.addr.port}/`);
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+}
+
+function chunked(...parts: string[]): ReadableStream<Uint8Array> {
+  return ReadableStream.from(parts.map((part) => new TextEncoder().encode(part)));
+}
+
+Deno.test("a body with a declared length is read whole", async () => {
+  await withEchoServer(async (url) => {
+    const response = await fetch(url, { method: "POST", body: "action=add" });
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), "action=add");
+  });
+});
+
+Deno.test("a chunked body without a declared length is read whole", async () => {
+  await withEchoServer(async (url) => {
+    const response = await fetch(url, { method: "POST", body: chunked("action=", "add") });
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), "action=add");
+  });
+});
+
+Deno.test("a body over the limit is refused with 413, declared or not", async () => {
+  await withEchoServer(async (url) => {
+    const declared = await fetch(url, { method: "POST", body: "x".repeat(17) });
+    assert.equal(declared.status, 413);
+    await declared.body?.cancel();
+    const streamed = await fetch(url, {
+      method: "POST",
+      body: chunked("x".repeat(10), "x".repeat(7)),
+    });
+    assert.equal(streamed.status, 413);
+    await streamed.body?.cancel();
+  });
+});
+
+Deno.test("a body that is not UTF-8 is refused with 400, declared or not", async () => {
+  await withEchoServer(async (url) => {
+    const bad = new Uint8Array([0x61, 0xff, 0x62]);
+    const declared = await fetch(url, { method: "POST", body: bad });
+    assert.equal(declared.status, 400);
+    assert.deepEqual(await declared.json(), { error: "Body is not valid UTF-8" });
+    const streamed = await fetch(url, { method: "POST", body: ReadableStream.from([bad]) });
+    assert.equal(streamed.status, 400);
+    await streamed.body?.cancel();
+  });
+});
+
+Deno.test("an empty body is the empty string", async () => {
+  await withEchoServer(async (url) => {
+    const response = await fetch(url, { method: "POST" });
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), "");
+  });
+});
