@@ -1,20 +1,35 @@
 /** Test clients for the server's protocol: cart posts, metrics, WebSocket and SSE subscribers. */
 import type { CartState } from "../../lib/cart.ts";
 
+/** A `POST /cart` answer, its body already read so that no caller leaks it. */
+export interface CartAnswer {
+  /** The status code. */
+  readonly status: number;
+  /** The response headers. */
+  readonly headers: Headers;
+  /** The parsed JSON body: the state, plus `inCart` on success or `error` on a refusal. */
+  readonly body: CartState & { inCart?: boolean; error?: string };
+}
+
 /**
- * Posts a JSON cart command.
+ * Posts one cart command as JSON and reads the JSON answer.
  *
  * @param base The server URL.
  * @param action "add" or "remove".
  * @param session The shopper's session id.
- * @returns The response (body unread).
+ * @returns The status, headers and parsed body.
  */
-export function postCart(base: string, action: string, session: string): Promise<Response> {
-  return fetch(new URL("cart", base), {
+export async function postCart(
+  base: string,
+  action: "add" | "remove",
+  session: string,
+): Promise<CartAnswer> {
+  const response = await fetch(new URL("cart", base), {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ action, session }),
   });
+  return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
 /**

@@ -163,24 +163,3 @@ export function openLongPollFeed(base: string, since: number): StateFeed {
     },
   };
 }
-
-/**
- * Posts one cart command as JSON.
- *
- * @param base The server's URL.
- * @param action "add" or "remove".
- * @param session The session id.
- * @returns The status and parsed body.
- */
-export async function postCart(
-  base: string,
-  action: "add" | "remove",
-  session: string,
-): Promise<{ status: number; body: CartState & { inCart?: boolean; error?: string } }> {
-  const response = await fetch(new URL("cart", base), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ action, session }),
-  });
-  return { status: response.status, body: await response.json() };
-}
