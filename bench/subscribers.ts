@@ -1,5 +1,5 @@
 /** Status subscribers for the load tools: one socket each, over WebSocket, SSE or long polling. */
-import { HttpConnection } from "./raw_http.ts";
+import { RawHttpConnection } from "../tests/support/raw_http.ts";
 
 /** The three ways a page can follow the cart. */
 export const TRANSPORTS = ["ws", "sse", "poll"] as const;
@@ -112,7 +112,7 @@ async function openWebSocket(base: URL, events: SubscriberEvents): Promise<Subsc
 
 async function openEventStream(base: URL, events: SubscriberEvents): Promise<Subscriber> {
   const tracker = new VersionTracker(events);
-  const connection = await HttpConnection.open(base);
+  const connection = await RawHttpConnection.open(base);
   let pending = "";
   const status = await connection.stream("/cart/status", (text) => {
     pending += text;
@@ -147,11 +147,11 @@ async function openEventStream(base: URL, events: SubscriberEvents): Promise<Sub
 
 async function openLongPoll(base: URL, events: SubscriberEvents): Promise<Subscriber> {
   const tracker = new VersionTracker(events);
-  const connection = await HttpConnection.open(base);
+  const connection = await RawHttpConnection.open(base);
   const loop = async () => {
     let since = UNSEEN_VERSION;
     while (!tracker.closed) {
-      const { status, body } = await connection.request("GET", `/cart/status?since=${since}`);
+      const { status, body } = await connection.send("GET", `/cart/status?since=${since}`);
       if (status !== 200) throw new Error(`Long poll answered ${status}: ${body}`);
       const version = JSON.parse(body).version;
       // The same version again is a poll that timed out, not a duplicate.
