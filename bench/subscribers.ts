@@ -82,6 +82,20 @@ class VersionTracker {
     } else this.#events.onDuplicate();
   }
 
+  /** The handle its owner holds: the newest version, and a close that silences this tracker. */
+  subscriber(closeSocket: () => void): Subscriber {
+    const newest = () => this.version;
+    return {
+      get version() {
+        return newest();
+      },
+      close: () => {
+        this.closed = true;
+        closeSocket();
+      },
+    };
+  }
+
   fail(error: unknown): void {
     if (this.closed) return;
     this.closed = true;
@@ -99,15 +113,7 @@ async function openWebSocket(base: URL, events: SubscriberEvents): Promise<Subsc
   socket.onerror = (event) => tracker.fail((event as ErrorEvent).message ?? "socket error");
   socket.onclose = (event) => tracker.fail(`closed with ${event.code}`);
   await tracker.opened;
-  return {
-    get version() {
-      return tracker.version;
-    },
-    close() {
-      tracker.closed = true;
-      socket.close();
-    },
-  };
+  return tracker.subscriber(() => socket.close());
 }
 
 async function openEventStream(base: URL, events: SubscriberEvents): Promise<Subscriber> {
@@ -134,15 +140,7 @@ async function openEventStream(base: URL, events: SubscriberEvents): Promise<Sub
     connection.close();
     throw error;
   });
-  return {
-    get version() {
-      return tracker.version;
-    },
-    close() {
-      tracker.closed = true;
-      connection.close();
-    },
-  };
+  return tracker.subscriber(() => connection.close());
 }
 
 async function openLongPoll(base: URL, events: SubscriberEvents): Promise<Subscriber> {
@@ -164,13 +162,5 @@ async function openLongPoll(base: URL, events: SubscriberEvents): Promise<Subscr
     tracker.fail(error);
   });
   await tracker.opened;
-  return {
-    get version() {
-      return tracker.version;
-    },
-    close() {
-      tracker.closed = true;
-      connection.close();
-    },
-  };
+  return tracker.subscriber(() => connection.close());
 }
