@@ -1,16 +1,16 @@
 /** Makes one cart change per call over a keep-alive connection: add, then remove, and so on. */
-import { HttpConnection } from "./raw_http.ts";
+import { RawHttpConnection } from "../tests/support/raw_http.ts";
 
 /**
  * One shopper who puts the unit in the cart and takes it out again, so that every call is a
  * change (the version rises by exactly one) and the stock never runs out.
  */
 export class CartChanger {
-  readonly #connection: HttpConnection;
+  readonly #connection: RawHttpConnection;
   readonly #session = crypto.randomUUID();
   #holding = false;
 
-  private constructor(connection: HttpConnection) {
+  private constructor(connection: RawHttpConnection) {
     this.#connection = connection;
   }
 
@@ -21,7 +21,7 @@ export class CartChanger {
    * @returns A changer whose first change is an add.
    */
   static async open(base: URL): Promise<CartChanger> {
-    return new CartChanger(await HttpConnection.open(base));
+    return new CartChanger(await RawHttpConnection.open(base));
   }
 
   /**
@@ -32,7 +32,7 @@ export class CartChanger {
    */
   async change(): Promise<number> {
     const action = this.#holding ? "remove" : "add";
-    const { status, body } = await this.#connection.request(
+    const { status, body } = await this.#connection.send(
       "POST",
       "/cart",
       `action=${action}&session=${this.#session}`,

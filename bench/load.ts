@@ -9,7 +9,7 @@ import {
   readMessages,
   writeMessage,
 } from "./load_protocol.ts";
-import { HttpConnection } from "./raw_http.ts";
+import { RawHttpConnection } from "../tests/support/raw_http.ts";
 import { type Transport, TRANSPORTS } from "./subscribers.ts";
 
 const USAGE = `Usage: deno task load -- [options]
@@ -218,13 +218,13 @@ async function armAll(children: Child[], version: number, signal: AbortSignal) {
 /** Answers `GET /healthz` every few ms until stopped; resolves with the slowest answer, in ms. */
 function probeHealth(url: URL, stop: AbortSignal): Promise<{ max: number; failures: number }> {
   return (async () => {
-    const connection = await HttpConnection.open(url);
+    const connection = await RawHttpConnection.open(url);
     let max = 0;
     let failures = 0;
     try {
       while (!stop.aborted) {
         const started = performance.now();
-        const { status } = await connection.request("GET", "/healthz");
+        const { status } = await connection.send("GET", "/healthz");
         max = Math.max(max, performance.now() - started);
         if (status !== 200) failures++;
         await new Promise((resolve) => setTimeout(resolve, HEALTH_PROBE_MS));

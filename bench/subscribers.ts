@@ -1,5 +1,5 @@
 /** Status subscribers for the load tools: one socket each, over WebSocket, SSE or long polling. */
-import { HttpConnection } from "./raw_http.ts";
+import { RawHttpConnection } from "../tests/support/raw_http.ts";
 
 /** The three ways a page can follow the cart. */
 export const TRANSPORTS = ["ws", "sse", "poll"] as const;
@@ -82,6 +82,20 @@ class VersionTracker {
     } else this.#events.onDuplicate();
   }
 
+  /** The handle its owner holds: the newest version, and a close that silences this tracker. */
+  subscriber(closeSocket: () => void): Subscriber {
+    const newest = () => this.version;
+    return {
+      get version() {
+        return newest();
+      },
+      close: () => {
+        this.closed = true;
+        closeSocket();
+      },
+    };
+  }
+
   fail(error: unknown): void {
     if (this.closed) return;
     this.closed = true;
@@ -99,20 +113,12 @@ async function openWebSocket(base: URL, events: SubscriberEvents): Promise<Subsc
   socket.onerror = (event) => tracker.fail((event as ErrorEvent).message ?? "socket error");
   socket.onclose = (event) => tracker.fail(`closed with ${event.code}`);
   await tracker.opened;
-  return {
-    get version() {
-      return tracker.version;
-    },
-    close() {
-      tracker.closed = true;
-      socket.close();
-    },
-  };
+  return tracker.subscriber(() => socket.close());
 }
 
 async function openEventStream(base: URL, events: SubscriberEvents): Promise<Subscriber> {
   const tracker = new VersionTracker(events);
-  const connection = await HttpConnection.open(base);
+  const connection = await RawHttpConnection.open(base);
   let pending = "";
   const status = await connection.stream("/cart/status", (text) => {
     pending += text;
@@ -134,24 +140,16 @@ async function openEventStream(base: URL, events: SubscriberEvents): Promise<Sub
     connection.close();
     throw error;
   });
-  return {
-    get version() {
-      return tracker.version;
-    },
-    close() {
-      tracker.closed = true;
-      connection.close();
-    },
-  };
+  return tracker.subscriber(() => connection.close());
 }
 
 async function openLongPoll(base: URL, events: SubscriberEvents): Promise<Subscriber> {
   const tracker = new VersionTracker(events);
-  const connection = await HttpConnection.open(base);
+  const connection = await RawHttpConnection.open(base);
   const loop = async () => {
     let since = UNSEEN_VERSION;
     while (!tracker.closed) {
-      const { status, body } = await connection.request("GET", `/cart/status?since=${since}`);
+      const { status, body } = await connection.send("GET", `/cart/status?since=${since}`);
       if (status !== 200) throw new Error(`Long poll answered ${status}: ${body}`);
       const version = JSON.parse(body).version;
       // The same version again is a poll that timed out, not a duplicate.
@@ -164,13 +162,5 @@ async function openLongPoll(base: URL, events: SubscriberEvents): Promise<Subscr
     tracker.fail(error);
   });
   await tracker.opened;
-  return {
-    get version() {
-      return tracker.version;
-    },
-    close() {
-      tracker.closed = true;
-      connection.close();
-    },
-  };
+  return tracker.subscriber(() => connection.close());
 }

@@ -1,12 +1,8 @@
 /** `POST /admin/inventory` over real sockets: bearer auth, validation, and a restock pushed live. */
 import assert from "node:assert/strict";
 import { startTestServer } from "./support/server.ts";
-import {
-  openLongPollFeed,
-  openSseFeed,
-  openWebSocketFeed,
-  postCart,
-} from "./support/status_clients.ts";
+import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
+import { postCart } from "./support/clients.ts";
 
 const TOKEN = "admin-token-for-tests-0001";
 

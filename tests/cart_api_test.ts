@@ -6,16 +6,25 @@ import { metric, postCart } from "./support/clients.ts";
 Deno.test("add and remove answer the new state and are idempotent per session", async () => {
   await using server = await startTestServer({ inventory: 3 });
   const shopper = crypto.randomUUID();
-  let response = await postCart(server.url, "add", shopper);
-  assert.equal(response.status, 200);
-  assert.equal(response.headers.get("content-type"), "application/json; charset=utf-8");
-  assert.deepEqual(await response.json(), { inventoryCount: 2, version: 1, inCart: true });
-  response = await postCart(server.url, "add", shopper);
-  assert.deepEqual(await response.json(), { inventoryCount: 2, version: 1, inCart: true });
-  response = await postCart(server.url, "remove", shopper);
-  assert.deepEqual(await response.json(), { inventoryCount: 3, version: 2, inCart: false });
-  response = await postCart(server.url, "remove", shopper);
-  assert.deepEqual(await response.json(), { inventoryCount: 3, version: 2, inCart: false });
+  const first = await postCart(server.url, "add", shopper);
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get("content-type"), "application/json; charset=utf-8");
+  assert.deepEqual(first.body, { inventoryCount: 2, version: 1, inCart: true });
+  assert.deepEqual((await postCart(server.url, "add", shopper)).body, {
+    inventoryCount: 2,
+    version: 1,
+    inCart: true,
+  });
+  assert.deepEqual((await postCart(server.url, "remove", shopper)).body, {
+    inventoryCount: 3,
+    version: 2,
+    inCart: false,
+  });
+  assert.deepEqual((await postCart(server.url, "remove", shopper)).body, {
+    inventoryCount: 3,
+    version: 2,
+    inCart: false,
+  });
 });
 
 Deno.test("a form-encoded body works like JSON", async () => {
@@ -45,21 +54,19 @@ Deno.test("the session falls back to the sid cookie", async () => {
 
 Deno.test("adding with none left answers 409 sold out and changes nothing", async () => {
   await using server = await startTestServer({ inventory: 1 });
-  await (await postCart(server.url, "add", crypto.randomUUID())).body?.cancel();
+  await postCart(server.url, "add", crypto.randomUUID());
   const response = await postCart(server.url, "add", crypto.randomUUID());
   assert.equal(response.status, 409);
-  assert.deepEqual(await response.json(), { error: "sold out", inventoryCount: 0, version: 1 });
+  assert.deepEqual(response.body, { error: "sold out", inventoryCount: 0, version: 1 });
   assert.deepEqual(server.cart.current.state, { inventoryCount: 0, version: 1 });
 });
 
 Deno.test("50 concurrent adds on 10 units sell exactly 10", async () => {
   await using server = await startTestServer({ inventory: 10 });
-  const responses = await Promise.all(
+  const answers = await Promise.all(
     Array.from({ length: 50 }, () => postCart(server.url, "add", crypto.randomUUID())),
   );
-  const statuses = await Promise.all(
-    responses.map(async (r) => (await r.body?.cancel(), r.status)),
-  );
+  const statuses = answers.map((answer) => answer.status);
   assert.equal(statuses.filter((s) => s === 200).length, 10);
   assert.equal(statuses.filter((s) => s === 409).length, 40);
   assert.equal(await metric(server.url, "inventory_count"), 0);

@@ -4,12 +4,8 @@ import { ShoppingCart } from "../lib/cart.ts";
 import { durationText, holdValues } from "../lib/page.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { startTestServer } from "./support/server.ts";
-import {
-  openLongPollFeed,
-  openSseFeed,
-  openWebSocketFeed,
-  postCart,
-} from "./support/status_clients.ts";
+import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
+import { postCart } from "./support/clients.ts";
 
 const TTL_MS = 60_000;
 

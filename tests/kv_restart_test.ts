@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { spawnServer } from "./support/server.ts";
-import { postCart } from "./support/status_clients.ts";
+import { postCart } from "./support/clients.ts";
 
 /** A data file in a folder that does not exist yet, removed with the scope. */
 async function tempDataPath(): Promise<{ path: string } & AsyncDisposable> {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { spawnServer } from "./support/server.ts";
-import { postCart } from "./support/status_clients.ts";
+import { postCart } from "./support/clients.ts";
 
 Deno.test("two processes racing 200 adds for 10 units sell exactly 10", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kv_two_" });

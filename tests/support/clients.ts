@@ -1,20 +1,35 @@
 /** Test clients for the server's protocol: cart posts, metrics, WebSocket and SSE subscribers. */
 import type { CartState } from "../../lib/cart.ts";
 
+/** A `POST /cart` answer, its body already read so that no caller leaks it. */
+export interface CartAnswer {
+  /** The status code. */
+  readonly status: number;
+  /** The response headers. */
+  readonly headers: Headers;
+  /** The parsed JSON body: the state, plus `inCart` on success or `error` on a refusal. */
+  readonly body: CartState & { inCart?: boolean; error?: string };
+}
+
 /**
- * Posts a JSON cart command.
+ * Posts one cart command as JSON and reads the JSON answer.
  *
  * @param base The server URL.
  * @param action "add" or "remove".
  * @param session The shopper's session id.
- * @returns The response (body unread).
+ * @returns The status, headers and parsed body.
  */
-export function postCart(base: string, action: string, session: string): Promise<Response> {
-  return fetch(new URL("cart", base), {
+export async function postCart(
+  base: string,
+  action: "add" | "remove",
+  session: string,
+): Promise<CartAnswer> {
+  const response = await fetch(new URL("cart", base), {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ action, session }),
   });
+  return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
 /**
@@ -76,6 +91,30 @@ export class MessageQueue<T> {
   }
 }
 
+/**
+ * Opens a WebSocket on `/cart/status`, hands each state to `onState`, and waits until it is open.
+ *
+ * @param base The server URL.
+ * @param onState Called with each state received.
+ * @returns The open socket and a promise of its close event.
+ * @throws {Error} When the socket fails to open.
+ */
+export async function connectStatusSocket(
+  base: string,
+  onState: (state: CartState) => void,
+): Promise<{ socket: WebSocket; closed: Promise<CloseEvent> }> {
+  const url = new URL("cart/status", base);
+  url.protocol = "ws:";
+  const socket = new WebSocket(url);
+  socket.onmessage = (event) => onState(JSON.parse(event.data));
+  const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = () => reject(new Error("WebSocket failed to open"));
+  });
+  return { socket, closed };
+}
+
 /** A WebSocket status subscriber. */
 export interface StatusSocket extends AsyncDisposable {
   /** The socket. */
@@ -93,16 +132,8 @@ export interface StatusSocket extends AsyncDisposable {
  * @returns The subscriber; disposing it closes the socket and waits for the close.
  */
 export async function openStatusSocket(base: string): Promise<StatusSocket> {
-  const url = new URL("cart/status", base);
-  url.protocol = "ws:";
-  const socket = new WebSocket(url);
   const states = new MessageQueue<CartState>();
-  socket.onmessage = (event) => states.push(JSON.parse(event.data));
-  const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = reject;
-  });
+  const { socket, closed } = await connectStatusSocket(base, (state) => states.push(state));
   return {
     socket,
     states,
@@ -120,6 +151,61 @@ export interface SseEvent {
   id?: string;
   /** The `data:` field. */
   data: string;
+}
+
+/** An event stream on `/cart/status`, being read. */
+export interface StatusStreamConnection {
+  /** The response's headers and status. */
+  readonly response: Response;
+  /** Resolves when the server ends the stream; rejects when it is aborted or fails. */
+  readonly reading: Promise<void>;
+  /** Aborts the request. */
+  readonly controller: AbortController;
+}
+
+/**
+ * Requests an event stream on `/cart/status` and parses its events as they arrive.
+ *
+ * @param base The server URL.
+ * @param headers Extra request headers, e.g. `Last-Event-ID`.
+ * @param onEvent Called with each event that carries data.
+ * @param onComment Called with each comment line's text (heartbeats).
+ * @returns The response and the read in progress.
+ */
+export async function connectStatusStream(
+  base: string,
+  headers: Record<string, string>,
+  onEvent: (event: SseEvent) => void,
+  onComment: (text: string) => void = () => {},
+): Promise<StatusStreamConnection> {
+  const controller = new AbortController();
+  const response = await fetch(new URL("cart/status", base), {
+    headers: { accept: "text/event-stream", ...headers },
+    signal: controller.signal,
+  });
+  const reading = (async () => {
+    if (response.body === null) return;
+    let buffer = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event: SseEvent = { data: "" };
+        for (const line of block.split("\n")) {
+          if (line.startsWith(":")) onComment(line.slice(1).trim());
+          else if (line.startsWith("id: ")) event.id = line.slice(4);
+          else if (line.startsWith("data: ")) event.data = line.slice(6);
+        }
+        if (event.data !== "") onEvent(event);
+      }
+    }
+  })();
+  // Callers attach their own handlers once this returns; until then a failure is not unhandled.
+  reading.catch(() => {});
+  return { response, reading, controller };
 }
 
 /** An SSE status subscriber. */
@@ -145,40 +231,23 @@ export async function openStatusStream(
   base: string,
   headers: Record<string, string> = {},
 ): Promise<StatusStream> {
-  const controller = new AbortController();
-  const response = await fetch(new URL("cart/status", base), {
-    headers: { accept: "text/event-stream", ...headers },
-    signal: controller.signal,
-  });
   const events = new MessageQueue<SseEvent>();
   const comments = new MessageQueue<string>();
-  const reading = (async () => {
-    let buffer = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body!) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event: SseEvent = { data: "" };
-        for (const line of block.split("\n")) {
-          if (line.startsWith(":")) comments.push(line.slice(1).trim());
-          else if (line.startsWith("id: ")) event.id = line.slice(4);
-          else if (line.startsWith("data: ")) event.data = line.slice(6);
-        }
-        if (event.data !== "") events.push(event);
-      }
-    }
-  })().catch(() => {});
+  const { response, reading, controller } = await connectStatusStream(
+    base,
+    headers,
+    (event) => events.push(event),
+    (text) => comments.push(text),
+  );
+  const ended = reading.catch(() => {});
   return {
     response,
     events,
     comments,
-    ended: reading,
+    ended,
     async [Symbol.asyncDispose]() {
       controller.abort();
-      await reading;
+      await ended;
     },
   };
 }

@@ -1,5 +1,6 @@
 /** Test clients of `GET /cart/status` over WebSocket, SSE and long polling that await a state. */
 import type { CartState } from "../../lib/cart.ts";
+import { connectStatusSocket, connectStatusStream } from "./clients.ts";
 
 /** How long a test waits for a state before it fails instead of hanging. */
 const WAIT_LIMIT_MS = 10_000;
@@ -58,27 +59,15 @@ class Feed {
  * @returns The feed; disposing it closes the socket.
  */
 export async function openWebSocketFeed(base: string): Promise<StateFeed> {
-  const url = new URL("cart/status", base);
-  url.protocol = "ws:";
-  const socket = new WebSocket(url);
   const feed = new Feed();
-  const closed = new Promise<void>((resolve) => {
-    socket.onclose = () => {
-      feed.end("socket closed");
-      resolve();
-    };
-  });
-  socket.onmessage = (event) => feed.push(JSON.parse(event.data));
-  await new Promise<void>((resolve, reject) => {
-    socket.onopen = () => resolve();
-    socket.onerror = () => reject(new Error("WebSocket failed to open"));
-  });
+  const { socket, closed } = await connectStatusSocket(base, (state) => feed.push(state));
+  const ended = closed.then(() => feed.end("socket closed"));
   return {
     states: feed.states,
     waitFor: (predicate) => feed.waitFor(predicate),
     async [Symbol.asyncDispose]() {
       if (socket.readyState !== WebSocket.CLOSED) socket.close();
-      await closed;
+      await ended;
     },
   };
 }
@@ -90,39 +79,28 @@ export async function openWebSocketFeed(base: string): Promise<StateFeed> {
  * @returns The feed; disposing it ends the stream.
  */
 export async function openSseFeed(base: string): Promise<StateFeed> {
-  const controller = new AbortController();
-  const response = await fetch(new URL("cart/status", base), {
-    headers: { accept: "text/event-stream" },
-    signal: controller.signal,
-  });
+  const feed = new Feed();
+  const { response, reading, controller } = await connectStatusStream(
+    base,
+    {},
+    (event) => feed.push(JSON.parse(event.data)),
+  );
+  const ended = reading.then(
+    () => feed.end("stream ended"),
+    () => feed.end("stream aborted"),
+  );
   if (!response.ok || response.body === null) {
+    controller.abort();
+    await ended;
     throw new Error(`SSE answered ${response.status}`);
   }
-  const feed = new Feed();
-  const reading = (async () => {
-    let buffer = "";
-    try {
-      for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const data = buffer.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
-          buffer = buffer.slice(end + 2);
-          if (data !== undefined) feed.push(JSON.parse(data.slice(6)));
-        }
-      }
-      feed.end("stream ended");
-    } catch {
-      feed.end("stream aborted");
-    }
-  })();
   await feed.waitFor(() => true);
   return {
     states: feed.states,
     waitFor: (predicate) => feed.waitFor(predicate),
     async [Symbol.asyncDispose]() {
       controller.abort();
-      await reading;
+      await ended;
     },
   };
 }
@@ -162,25 +140,4 @@ export function openLongPollFeed(base: string, since: number): StateFeed {
       await polling;
     },
   };
-}
-
-/**
- * Posts one cart command as JSON.
- *
- * @param base The server's URL.
- * @param action "add" or "remove".
- * @param session The session id.
- * @returns The status and parsed body.
- */
-export async function postCart(
-  base: string,
-  action: "add" | "remove",
-  session: string,
-): Promise<{ status: number; body: CartState & { inCart?: boolean; error?: string } }> {
-  const response = await fetch(new URL("cart", base), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ action, session }),
-  });
-  return { status: response.status, body: await response.json() };
 }
