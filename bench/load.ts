@@ -1,4 +1,5 @@
 /** `deno task load`: N subscribers of one transport against a running server, one table of figures. */
+import { withoutSeparator } from "../lib/config.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CartChanger } from "./cart_changer.ts";
@@ -426,7 +427,7 @@ async function releaseAll(
 if (import.meta.main) {
   let options: Options;
   try {
-    options = parseOptions(Deno.args);
+    options = parseOptions(withoutSeparator(Deno.args));
   } catch (error) {
     console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
     Deno.exit(2);

@@ -1,4 +1,5 @@
 /** `POST /cart` from C keep-alive clients for a while: requests per second and latency percentiles. */
+import { withoutSeparator } from "../lib/config.ts";
 import { parseArgs } from "node:util";
 import { CartChanger } from "./cart_changer.ts";
 
@@ -29,7 +30,7 @@ function percentile(sorted: Float64Array, p: number): number {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    args: Deno.args,
+    args: withoutSeparator(Deno.args),
     options: {
       url: { type: "string", default: "http://127.0.0.1:8000" },
       c: { type: "string", short: "c", default: "10" },

@@ -5,6 +5,7 @@
  *     deno run -A bench/soak.ts                      # 10 minutes, 200 concurrent clients
  *     deno run -A bench/soak.ts --duration 60 --warmup 15 --clients 100
  */
+import { withoutSeparator } from "../lib/config.ts";
 import { parseArgs } from "node:util";
 import { spawnServer } from "../tests/support/server.ts";
 import { metric, openStatusSocket, openStatusStream, postCart } from "../tests/support/clients.ts";
@@ -12,7 +13,7 @@ import { openRawWebSocket } from "../tests/support/raw_websocket.ts";
 import { RawHttpConnection } from "../tests/support/raw_http.ts";
 
 const { values } = parseArgs({
-  args: Deno.args,
+  args: withoutSeparator(Deno.args),
   options: {
     duration: { type: "string", default: "600" },
     warmup: { type: "string", default: "30" },

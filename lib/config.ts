@@ -116,6 +116,22 @@ const DURATION_UNITS_MS: Record<string, number> = {
 };
 
 /**
+ * Drops a leading `--`: `deno task start -- --port 1` passes it on to the program, and people type
+ * it from habit, so every command-line entry point accepts it.
+ *
+ * @param args The command-line arguments.
+ * @returns The arguments without a leading `--`.
+ *
+ * @example
+ * ```ts
+ * console.log(withoutSeparator(["--", "--port", "1"])); // ["--port", "1"]
+ * ```
+ */
+export function withoutSeparator(args: readonly string[]): string[] {
+  return args[0] === "--" ? args.slice(1) : [...args];
+}
+
+/**
  * Parses flags, falling back to environment variables and then to defaults.
  *
  * @param args The command-line arguments, without the program name.
@@ -134,8 +150,7 @@ export function parseConfig(
   args: string[],
   env: (name: string) => string | undefined,
 ): Invocation {
-  // `deno task start -- --port 1` passes the "--" on; npm-style habits should still work.
-  const flags = args[0] === "--" ? args.slice(1) : args;
+  const flags = withoutSeparator(args);
   let values;
   try {
     ({ values } = parseArgs({
