@@ -6,6 +6,7 @@ import type { Config } from "./config.ts";
 import { echoSocket } from "./echo.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { longPollResponse } from "./long_poll.ts";
+import { PollGate } from "./poll_gate.ts";
 import { healthResponse, Metrics } from "./monitoring.ts";
 import { isTrustedOrigin } from "./origin.ts";
 import { pageResponse } from "./page.ts";
@@ -102,6 +103,7 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
     timeoutMs: options.websocketTimeoutMs,
   });
   const streams = new SseHub(cart, options.sseHeartbeatMs);
+  const polls = new PollGate(cart);
   const metrics = new Metrics();
   let connectionsRefused = 0;
   let acceptErrors = 0;
@@ -144,7 +146,7 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
     if (request.headers.get("accept")?.includes("text/event-stream")) {
       return streams.accept(request);
     }
-    return longPollResponse(cart, request, url, options.pollTimeoutMs);
+    return longPollResponse(cart, polls, request, url, options.pollTimeoutMs);
   };
 
   const routes = new Map<string, Route>([

@@ -1,10 +1,7 @@
 /** Long polling on `GET /cart/status`: hold the request until the cart changes or time runs out. */
 import type { ShoppingCart } from "./cart.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
-import { PollGate } from "./poll_gate.ts";
-
-/** One gate per cart, made on its first poll: the gate's life is the cart's. */
-const gates = new WeakMap<ShoppingCart, PollGate>();
+import type { PollGate } from "./poll_gate.ts";
 
 /**
  * Reads the optional `since` query parameter.
@@ -42,6 +39,7 @@ export function sinceVersion(url: URL): number | undefined {
  * conflated with other changes under a storm of them; always with the newest state.
  *
  * @param cart The shared cart.
+ * @param gate The cart's gate, through which every long poll is answered.
  * @param request The incoming request.
  * @param url The parsed request URL.
  * @param timeoutMs How long to wait before answering the current state.
@@ -50,6 +48,7 @@ export function sinceVersion(url: URL): number | undefined {
  */
 export async function longPollResponse(
   cart: ShoppingCart,
+  gate: PollGate,
   request: Request,
   url: URL,
   timeoutMs: number,
@@ -62,8 +61,6 @@ export async function longPollResponse(
   request.signal.addEventListener("abort", onClientGone, { once: true });
   try {
     await cart.nextChange(since, timeout.signal);
-    let gate = gates.get(cart);
-    if (gate === undefined) gates.set(cart, gate = new PollGate(cart));
     return jsonResponse((await gate.through()).json);
   } finally {
     clearTimeout(timer);
