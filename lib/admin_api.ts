@@ -2,7 +2,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { ShoppingCart } from "./cart.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
-import { readLimitedText } from "./request_body.ts";
+import { mediaTypeOf, parseJsonBody, readLimitedText } from "./request_body.ts";
 
 /** The largest admin request body accepted, in bytes. */
 const MAX_BODY_BYTES = 1024;
@@ -53,17 +53,10 @@ function sameSecret(given: string, expected: string): boolean {
  * @throws {HttpError} 415 for a body that is not JSON, 413 when too large, 400 for a bad total.
  */
 export async function readTotal(request: Request, bodyTimeoutMs: number): Promise<number> {
-  const mediaType = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  if (mediaType !== "application/json") {
+  if (mediaTypeOf(request) !== "application/json") {
     throw new HttpError(415, "Content-Type must be application/json");
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(await readLimitedText(request, MAX_BODY_BYTES, bodyTimeoutMs));
-  } catch (error) {
-    if (error instanceof HttpError) throw error;
-    throw new HttpError(400, "Body is not valid JSON");
-  }
+  const body = parseJsonBody(await readLimitedText(request, MAX_BODY_BYTES, bodyTimeoutMs));
   const total = (body as { total?: unknown } | null)?.total;
   if (
     typeof body !== "object" || Array.isArray(body) || typeof total !== "number" ||

@@ -1,7 +1,7 @@
 /** `POST /cart`: validates a shopper's add or remove and applies it to the cart. */
 import type { ShoppingCart } from "./cart.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
-import { readLimitedText } from "./request_body.ts";
+import { mediaTypeOf, parseJsonBody, readLimitedText } from "./request_body.ts";
 import { isSessionId, sessionFromCookie } from "./session.ts";
 
 /** The largest request body accepted, in bytes. */
@@ -31,8 +31,7 @@ export async function readCartCommand(
   request: Request,
   bodyTimeoutMs: number,
 ): Promise<CartCommand> {
-  const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]
-    .trim().toLowerCase();
+  const mediaType = mediaTypeOf(request);
   if (
     mediaType !== "application/x-www-form-urlencoded" &&
     mediaType !== "application/json"
@@ -60,12 +59,7 @@ export async function readCartCommand(
 type Fields = { action?: unknown; session?: unknown };
 
 function jsonFields(text: string): Fields {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "Body is not valid JSON");
-  }
+  const value = parseJsonBody(text);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new HttpError(400, "Body must be a JSON object");
   }

@@ -91,6 +91,37 @@ export async function readLimitedText(
   return decodeStrict(bytes);
 }
 
+/**
+ * Reads the media type of a request's body, without parameters such as `charset`.
+ *
+ * @param request The incoming request.
+ * @returns The lower-case media type, or "" when there is no `Content-Type`.
+ *
+ * @example
+ * ```ts
+ * const request = new Request("http://x/", { headers: { "content-type": "Application/JSON; charset=utf-8" } });
+ * console.log(mediaTypeOf(request)); // application/json
+ * ```
+ */
+export function mediaTypeOf(request: Request): string {
+  return (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/**
+ * Parses a body's text as JSON.
+ *
+ * @param text The body text.
+ * @returns The parsed value.
+ * @throws {HttpError} 400 when the text is not JSON.
+ */
+export function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "Body is not valid JSON");
+  }
+}
+
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 function decodeStrict(bytes: Uint8Array): string {
