@@ -265,6 +265,8 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
     },
     stop() {
       cart.close();
+      // The polls just released pass the gate at once, not after a pause a storm had set.
+      polls.flush();
       websockets.close();
       streams.close();
     },
