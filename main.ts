@@ -1,6 +1,6 @@
 /** Entry point: flags → config, start the server, stop gracefully on SIGINT or SIGTERM. */
-import { parseConfig, USAGE } from "./lib/config.ts";
-import { startServer } from "./lib/server.ts";
+import { parseConfig, USAGE } from "./lib/server/config.ts";
+import { startServer } from "./lib/server/start_server.ts";
 
 /** A stop must end well inside 5 s even if a connection will not close. */
 const STOP_DEADLINE_MS = 4_000;

@@ -1,5 +1,5 @@
 /** The cart in process, per operation: add and remove, reading the state, waking waiters. */
-import { ShoppingCart } from "../lib/cart.ts";
+import { ShoppingCart } from "../lib/inventory/cart.ts";
 
 /** BENCH_QUICK=1 (CI) wakes fewer waiters at once. */
 const QUICK = Deno.env.get("BENCH_QUICK") === "1";

@@ -1,6 +1,6 @@
 /** Fan-out over real sockets: one change until every subscriber has it, per transport. */
 import { CartChanger } from "./cart_changer.ts";
-import { Fleet } from "./fleet.ts";
+import { Fleet } from "../tests/support/fleet.ts";
 import { type Transport, TRANSPORTS } from "./subscribers.ts";
 import { startWorkerServers } from "./worker_servers.ts";
 

@@ -1,7 +1,7 @@
 /** What durability costs: one add and one remove on a Deno KV store, beside the cart in memory. */
 import { join } from "node:path";
-import { ShoppingCart } from "../lib/cart.ts";
-import { KvStore, MEMORY_PATH } from "../lib/kv_store.ts";
+import { ShoppingCart } from "../lib/inventory/cart.ts";
+import { KvStore, MEMORY_PATH } from "../lib/store/kv_store.ts";
 
 const TOTAL = 1_000;
 const HOLD_TTL_MS = 15 * 60_000;

@@ -1,9 +1,9 @@
 /** `deno task load`: N subscribers of one transport against a running server, one table of figures. */
-import { withoutSeparator } from "../lib/config.ts";
+import { withoutSeparator } from "../lib/server/config.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CartChanger } from "./cart_changer.ts";
-import { wallClock } from "./fleet.ts";
+import { wallClock } from "../tests/support/fleet.ts";
 import {
   type ChildMessage,
   type ParentMessage,

@@ -1,6 +1,6 @@
 /** A child of `bench/load.ts`: holds its share of the subscribers and answers the parent's asks. */
 import { parseArgs } from "node:util";
-import { Fleet, wallClock } from "./fleet.ts";
+import { Fleet, wallClock } from "../tests/support/fleet.ts";
 import {
   type ChildMessage,
   type ParentMessage,

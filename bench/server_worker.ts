@@ -1,5 +1,5 @@
 /** Worker entry: runs our server and the bare baseline on this thread, so clients get another. */
-import { startServer } from "../lib/server.ts";
+import { startServer } from "../lib/server/start_server.ts";
 import { TEST_CONFIG } from "../tests/support/server.ts";
 import { startBareServer } from "./bare_server.ts";
 

@@ -1,5 +1,5 @@
 /** `POST /cart` from C keep-alive clients for a while: requests per second and latency percentiles. */
-import { withoutSeparator } from "../lib/config.ts";
+import { withoutSeparator } from "../lib/server/config.ts";
 import { parseArgs } from "node:util";
 import { CartChanger } from "./cart_changer.ts";
 

@@ -5,7 +5,7 @@
  *     deno run -A bench/soak.ts                      # 10 minutes, 200 concurrent clients
  *     deno run -A bench/soak.ts --duration 60 --warmup 15 --clients 100
  */
-import { withoutSeparator } from "../lib/config.ts";
+import { withoutSeparator } from "../lib/server/config.ts";
 import { parseArgs } from "node:util";
 import { spawnServer } from "../tests/support/server.ts";
 import { metric, openStatusSocket, openStatusStream, postCart } from "../tests/support/clients.ts";

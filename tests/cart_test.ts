@@ -1,6 +1,6 @@
 /** Unit tests for ShoppingCart: versions, idempotence, sold out, waiters, subscribers. */
 import assert from "node:assert/strict";
-import { ShoppingCart, type StateMessage } from "../lib/cart.ts";
+import { ShoppingCart, type StateMessage } from "../lib/inventory/cart.ts";
 
 const session = () => crypto.randomUUID();
 

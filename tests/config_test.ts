@@ -1,6 +1,6 @@
 /** Unit tests for flag and environment parsing. */
 import assert from "node:assert/strict";
-import { parseConfig } from "../lib/config.ts";
+import { parseConfig } from "../lib/server/config.ts";
 
 const noEnv = () => undefined;
 const configOf = (args: string[], env: Record<string, string> = {}) => {

@@ -1,9 +1,9 @@
 /** The cart on a Deno KV store: commits, expiry with an injected clock, restock, a second writer. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ShoppingCart, type StateMessage } from "../lib/cart.ts";
-import type { InventoryChange } from "../lib/inventory_store.ts";
-import { KvStore, MEMORY_PATH } from "../lib/kv_store.ts";
+import { ShoppingCart, type StateMessage } from "../lib/inventory/cart.ts";
+import type { InventoryChange } from "../lib/store/port.ts";
+import { KvStore, MEMORY_PATH } from "../lib/store/kv_store.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 
 const TTL_MS = 60_000;

@@ -1,6 +1,6 @@
 /** Browser tests of each transport the page can use, its fallbacks, and its version rule. */
 import assert from "node:assert/strict";
-import type { RunningServer } from "../lib/server.ts";
+import type { RunningServer } from "../lib/server/start_server.ts";
 import { browserTest, openShopper, waitForConnection, waitForCount } from "./support/browser.ts";
 import { startTestServer } from "./support/server.ts";
 

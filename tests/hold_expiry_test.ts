@@ -1,7 +1,7 @@
 /** Holds expire on an injected clock: every transport hears of it, and the page says how long. */
 import assert from "node:assert/strict";
-import { ShoppingCart } from "../lib/cart.ts";
-import { durationText, holdValues } from "../lib/page.ts";
+import { ShoppingCart } from "../lib/inventory/cart.ts";
+import { durationText, holdValues } from "../lib/http/page.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { startTestServer } from "./support/server.ts";
 import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";

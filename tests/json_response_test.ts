@@ -1,6 +1,6 @@
 /** jsonResponse: the JSON headers always, with or without headers of the caller's own. */
 import assert from "node:assert/strict";
-import { jsonResponse } from "../lib/http_error.ts";
+import { jsonResponse } from "../lib/http/http_error.ts";
 
 Deno.test("a JSON answer carries its content type and no-store", async () => {
   const response = jsonResponse({ inventoryCount: 3, version: 7 });

@@ -1,6 +1,6 @@
 /** Flags and environment variables of the durable inventory: --data, --hold-ttl, --admin-token. */
 import assert from "node:assert/strict";
-import { type Config, parseConfig } from "../lib/config.ts";
+import { type Config, parseConfig } from "../lib/server/config.ts";
 
 function configOf(args: string[], env: Record<string, string> = {}): Config {
   const invocation = parseConfig(args, (name) => env[name]);

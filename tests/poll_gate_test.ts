@@ -1,7 +1,7 @@
 /** PollGate: polls ready in the same turn are answered together, with the newest state. */
 import assert from "node:assert/strict";
-import { ShoppingCart } from "../lib/cart.ts";
-import { PollGate } from "../lib/poll_gate.ts";
+import { ShoppingCart } from "../lib/inventory/cart.ts";
+import { PollGate } from "../lib/realtime/poll_gate.ts";
 
 Deno.test("a poll goes through at once on an idle gate, with the current state", async () => {
   const cart = new ShoppingCart(5);

@@ -1,7 +1,7 @@
 /** More subscribers than one slice holds, on each transport: every one ends on the newest state. */
 import assert from "node:assert/strict";
-import { Fleet } from "../bench/fleet.ts";
-import { DEFAULT_SLICE_SIZE } from "../lib/sliced_loop.ts";
+import { Fleet } from "./support/fleet.ts";
+import { DEFAULT_SLICE_SIZE } from "../lib/realtime/sliced_loop.ts";
 import { startTestServer } from "./support/server.ts";
 
 /** Enough subscribers that a push takes two slices. */

@@ -1,6 +1,6 @@
 /** PushThrottle: cheap pushes go at once; costly ones are spaced out and carry the newest state. */
 import assert from "node:assert/strict";
-import { PushThrottle } from "../lib/push_throttle.ts";
+import { PushThrottle } from "../lib/realtime/push_throttle.ts";
 
 /** A push that takes `cost` ms on a fake clock and records the state it carried. */
 function fakePush(cost: number) {

@@ -1,7 +1,7 @@
 /** readLimitedText over a real socket: bodies with a declared length, and chunked ones. */
 import assert from "node:assert/strict";
-import { readLimitedText } from "../lib/request_body.ts";
-import { errorResponse } from "../lib/http_error.ts";
+import { readLimitedText } from "../lib/http/request_body.ts";
+import { errorResponse } from "../lib/http/http_error.ts";
 
 /** Serves `readLimitedText(request, 16, 10_000)` on a free port: 200 with the text, or the error. */
 async function withEchoServer(fn: (url: string) => Promise<void>): Promise<void> {

@@ -1,6 +1,6 @@
 /** forEachSliced: small sets at once; large ones in slices over a snapshot, stoppable between. */
 import assert from "node:assert/strict";
-import { forEachSliced } from "../lib/sliced_loop.ts";
+import { forEachSliced } from "../lib/realtime/sliced_loop.ts";
 
 Deno.test("a set that fits in one slice is visited at once, with nothing to await", () => {
   const seen: number[] = [];

@@ -1,7 +1,7 @@
 /** A WebSocket subscriber that stops reading must not make the server buffer every change for it. */
 import assert from "node:assert/strict";
-import { ShoppingCart } from "../lib/cart.ts";
-import { WebSocketHub } from "../lib/websocket_hub.ts";
+import { ShoppingCart } from "../lib/inventory/cart.ts";
+import { WebSocketHub } from "../lib/realtime/websocket_hub.ts";
 import { openRawWebSocket } from "./support/raw_websocket.ts";
 import { eventually } from "./support/clients.ts";
 

@@ -1,7 +1,7 @@
 /** Server-Sent Events on GET /cart/status over real sockets. */
 import assert from "node:assert/strict";
-import { ShoppingCart } from "../lib/cart.ts";
-import { SseHub } from "../lib/sse_hub.ts";
+import { ShoppingCart } from "../lib/inventory/cart.ts";
+import { SseHub } from "../lib/realtime/sse_hub.ts";
 import { startTestServer } from "./support/server.ts";
 import { eventually, metric, openStatusStream, postCart } from "./support/clients.ts";
 

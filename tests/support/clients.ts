@@ -1,5 +1,5 @@
 /** Test clients for the server's protocol: cart posts, metrics, WebSocket and SSE subscribers. */
-import type { CartState } from "../../lib/cart.ts";
+import type { CartState } from "../../lib/inventory/cart.ts";
 
 /** A `POST /cart` answer, its body already read so that no caller leaks it. */
 export interface CartAnswer {

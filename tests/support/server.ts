@@ -1,7 +1,11 @@
 /** Test helpers that start real servers on port 0: in this process, or as a child `main.ts`. */
 import { join } from "node:path";
-import type { Config } from "../../lib/config.ts";
-import { type RunningServer, type ServerOptions, startServer } from "../../lib/server.ts";
+import type { Config } from "../../lib/server/config.ts";
+import {
+  type RunningServer,
+  type ServerOptions,
+  startServer,
+} from "../../lib/server/start_server.ts";
 
 /**
  * The defaults tests start from: a free port on loopback, 10 units in a store in memory,

@@ -1,5 +1,5 @@
 /** Test clients of `GET /cart/status` over WebSocket, SSE and long polling that await a state. */
-import type { CartState } from "../../lib/cart.ts";
+import type { CartState } from "../../lib/inventory/cart.ts";
 import { connectStatusSocket, connectStatusStream } from "./clients.ts";
 
 /** How long a test waits for a state before it fails instead of hanging. */

@@ -38,7 +38,7 @@ const CONTENT_TYPES: Record<string, string> = {
  *
  * @example
  * ```ts
- * const assets = await loadAssets(new URL("../static", import.meta.url).pathname);
+ * const assets = await loadAssets(new URL("../../static", import.meta.url).pathname);
  * console.log(assets.has("app.js")); // true
  * ```
  */

@@ -1,6 +1,6 @@
 /** The inventory kept in Deno KV: a SQLite file on local disk, or memory for throwaway runs. */
 import { dirname } from "node:path";
-import type { InventoryChange, InventorySnapshot, InventoryStore } from "./inventory_store.ts";
+import type { InventoryChange, InventorySnapshot, InventoryStore } from "./port.ts";
 
 /** The path that keeps the store in memory only. */
 export const MEMORY_PATH = ":memory:";

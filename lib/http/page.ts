@@ -1,5 +1,5 @@
 /** The product page: the HTML template, rendered with escaped values, and its session cookie. */
-import type { ShoppingCart } from "./cart.ts";
+import type { ShoppingCart } from "../inventory/cart.ts";
 import { sessionCookie, sessionFromCookie } from "./session.ts";
 
 const ESCAPES: Record<string, string> = {

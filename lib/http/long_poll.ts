@@ -1,7 +1,7 @@
 /** Long polling on `GET /cart/status`: hold the request until the cart changes or time runs out. */
-import type { ShoppingCart } from "./cart.ts";
+import type { ShoppingCart } from "../inventory/cart.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
-import type { PollGate } from "./poll_gate.ts";
+import type { PollGate } from "../realtime/poll_gate.ts";
 
 /**
  * Reads the optional `since` query parameter.

@@ -1,6 +1,6 @@
 /** The state a batch of cart operations decides on: the cart's holds plus the batch's changes. */
 import type { CartState, StateMessage } from "./cart.ts";
-import type { InventoryChange } from "./inventory_store.ts";
+import type { InventoryChange } from "../store/port.ts";
 
 /**
  * A copy-on-write view of the cart's state for one batch of operations.

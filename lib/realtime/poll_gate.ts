@@ -1,5 +1,5 @@
 /** Answers long polls in throttled passes, so that a storm of changes cannot swamp the server. */
-import type { ShoppingCart, StateMessage } from "./cart.ts";
+import type { ShoppingCart, StateMessage } from "../inventory/cart.ts";
 import { PushThrottle, type PushThrottleOptions } from "./push_throttle.ts";
 import { DEFAULT_SLICE_SIZE } from "./sliced_loop.ts";
 
@@ -30,7 +30,7 @@ interface Batch {
  *
  * @example
  * ```ts
- * import { ShoppingCart } from "./cart.ts";
+ * import { ShoppingCart } from "../inventory/cart.ts";
  * const gate = new PollGate(new ShoppingCart(10));
  * console.log((await gate.through()).state); // { inventoryCount: 10, version: 0 }
  * ```

@@ -1,5 +1,5 @@
 /** `POST /cart`: validates a shopper's add or remove and applies it to the cart. */
-import type { ShoppingCart } from "./cart.ts";
+import type { ShoppingCart } from "../inventory/cart.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
 import { mediaTypeOf, parseJsonBody, readLimitedText } from "./request_body.ts";
 import { isSessionId, sessionFromCookie } from "./session.ts";

@@ -1,5 +1,5 @@
 /** WebSocket push on `GET /cart/status`: every open socket gets each new state, conflated for slow readers. */
-import type { ShoppingCart, StateMessage } from "./cart.ts";
+import type { ShoppingCart, StateMessage } from "../inventory/cart.ts";
 import { PushThrottle } from "./push_throttle.ts";
 import { forEachSliced } from "./sliced_loop.ts";
 

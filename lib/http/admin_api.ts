@@ -1,6 +1,6 @@
 /** `POST /admin/inventory`: a bearer-token holder sets the total while the shop is live. */
 import { timingSafeEqual } from "node:crypto";
-import type { ShoppingCart } from "./cart.ts";
+import type { ShoppingCart } from "../inventory/cart.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
 import { mediaTypeOf, parseJsonBody, readLimitedText } from "./request_body.ts";
 

@@ -1,5 +1,5 @@
 /** A fleet of subscribers of one transport, and the moment its last member has a given version. */
-import { openSubscriber, type Subscriber, type Transport } from "./subscribers.ts";
+import { openSubscriber, type Subscriber, type Transport } from "../../bench/subscribers.ts";
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable between processes. */
 export function wallClock(): number {

@@ -1,15 +1,15 @@
 /** Starts the HTTP server around a cart and stops it gracefully. */
 import { join } from "node:path";
-import { type App, createApp } from "./app.ts";
-import { ShoppingCart } from "./cart.ts";
-import type { Clock } from "./clock.ts";
+import { type App, createApp } from "../http/app.ts";
+import { ShoppingCart } from "../inventory/cart.ts";
+import type { Clock } from "../inventory/clock.ts";
 import type { Config } from "./config.ts";
-import { KvStore } from "./kv_store.ts";
+import { KvStore } from "../store/kv_store.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
-import { loadAssets } from "./static_assets.ts";
+import { loadAssets } from "../http/static_assets.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
-const ROOT = join(import.meta.dirname!, "..");
+const ROOT = join(import.meta.dirname!, "..", "..");
 
 /** A server that is listening. */
 export interface RunningServer {

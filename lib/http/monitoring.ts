@@ -1,5 +1,5 @@
 /** `GET /healthz` and `GET /metrics`: liveness, and counters in Prometheus' text format. */
-import type { ShoppingCart } from "./cart.ts";
+import type { ShoppingCart } from "../inventory/cart.ts";
 import { jsonResponse } from "./http_error.ts";
 
 /** Live gauges read when /metrics is scraped. */

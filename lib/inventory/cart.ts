@@ -5,7 +5,7 @@ import {
   type InventorySnapshot,
   type InventoryStore,
   MAX_DROPS_PER_CHANGE,
-} from "./inventory_store.ts";
+} from "../store/port.ts";
 
 /** The public state of the cart: what every status message carries. */
 export interface CartState {

@@ -1,18 +1,18 @@
 /** The request handler: routing table, method and origin checks, and error mapping. */
 import { handleRestock } from "./admin_api.ts";
-import type { ShoppingCart } from "./cart.ts";
+import type { ShoppingCart } from "../inventory/cart.ts";
 import { handleCartCommand } from "./cart_api.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "../server/config.ts";
 import { echoSocket } from "./echo.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { longPollResponse } from "./long_poll.ts";
-import { PollGate } from "./poll_gate.ts";
+import { PollGate } from "../realtime/poll_gate.ts";
 import { healthResponse, Metrics } from "./monitoring.ts";
 import { isTrustedOrigin } from "./origin.ts";
 import { pageResponse } from "./page.ts";
-import { SseHub } from "./sse_hub.ts";
+import { SseHub } from "../realtime/sse_hub.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
-import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "./websocket_hub.ts";
+import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
 
 /** What the handler needs besides the cart: the settings it enforces, documented on Config. */
 export interface AppOptions extends
@@ -77,7 +77,7 @@ const MAX_QUERY_PARAMS = 16;
  *
  * @example
  * ```ts
- * import { ShoppingCart } from "./cart.ts";
+ * import { ShoppingCart } from "../inventory/cart.ts";
  * const app = createApp(new ShoppingCart(10), {
  *   pollTimeoutMs: 25_000,
  *   allowedOrigins: [],

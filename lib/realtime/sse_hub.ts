@@ -1,5 +1,5 @@
 /** Server-Sent Events on `GET /cart/status`: a stream per client, conflated when it stops reading. */
-import type { ShoppingCart, StateMessage } from "./cart.ts";
+import type { ShoppingCart, StateMessage } from "../inventory/cart.ts";
 import { PushThrottle } from "./push_throttle.ts";
 import { forEachSliced } from "./sliced_loop.ts";
 
