@@ -1,40 +1,42 @@
-/** `POST /admin/inventory`: a bearer-token holder sets the total while the shop is live. */
+/** The admin API: products and their stock, changed while the shop is live (bearer token). */
 import { timingSafeEqual } from "node:crypto";
-import type { ShoppingCart } from "../inventory/cart.ts";
+import type { Inventory } from "../inventory/inventory.ts";
+import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
+import { MAX_TOTAL } from "../inventory/rules.ts";
+import type { Guard } from "./router.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
-import { mediaTypeOf, parseJsonBody, readLimitedText } from "./request_body.ts";
+import { parseJsonBody, type RequestBody } from "./request_body.ts";
 
 /** The largest admin request body accepted, in bytes. */
-const MAX_BODY_BYTES = 1024;
-
-/** The largest total accepted, as for `--inventory`. */
-const MAX_TOTAL = 1_000_000_000;
+export const MAX_ADMIN_BODY_BYTES = 8192;
 
 const encoder = new TextEncoder();
 
 /**
- * Checks the request's `Authorization: Bearer <token>` against the admin token.
+ * A guard that checks `Authorization: Bearer <token>` against the admin token.
  *
- * @param request The incoming request.
  * @param token The admin token.
- * @throws {HttpError} 401 when the header is missing or not a bearer token, 403 when it is wrong.
+ * @returns The guard: it throws 401 when the header is missing or not a bearer token, 403 when
+ * the token is wrong.
  *
  * @example
  * ```ts
- * const request = new Request("http://x/", { headers: { authorization: "Bearer s3cret-s3cret-s3cret" } });
- * requireAdmin(request, "s3cret-s3cret-s3cret"); // passes
+ * import assert from "node:assert/strict";
+ * const guard = requireAdmin("s3cret-s3cret-s3cret");
+ * const request = new Request("http://x/", { headers: { authorization: "Bearer wrong" } });
+ * assert.throws(() => guard({ request, url: new URL(request.url), params: {}, body: undefined }));
  * ```
  */
-export function requireAdmin(request: Request, token: string): void {
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-  if (match === null) {
-    throw new HttpError(401, "Admin token is missing", {
-      headers: { "www-authenticate": 'Bearer realm="admin"' },
-    });
-  }
-  if (!sameSecret(match[1], token)) {
-    throw new HttpError(403, "Admin token is wrong");
-  }
+export function requireAdmin(token: string): Guard {
+  return ({ request }) => {
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+    if (match === null) {
+      throw new HttpError(401, "Admin token is missing", {
+        headers: { "www-authenticate": 'Bearer realm="admin"' },
+      });
+    }
+    if (!sameSecret(match[1], token)) throw new HttpError(403, "Admin token is wrong");
+  };
 }
 
 /** Compares in time that does not depend on where the texts differ, so guessing learns nothing. */
@@ -45,21 +47,35 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /**
+ * A product as the admin API shows it.
+ *
+ * @param record The product's record.
+ * @returns Its data, `total`, `held`, `sold`, `inventoryCount`, `version` and `retired`.
+ */
+export function adminView(record: ProductRecord): Record<string, unknown> {
+  return {
+    ...record.info,
+    total: record.total,
+    held: record.held,
+    sold: record.sold,
+    inventoryCount: inventoryCountOf(record),
+    version: record.version,
+    retired: record.retired,
+  };
+}
+
+/**
  * Reads `{"total": N}` from an admin request body.
  *
- * @param request The incoming request.
- * @param bodyTimeoutMs How long the body may take to arrive.
+ * @param body The body (JSON).
  * @returns N, a whole number from 0 to 1,000,000,000.
- * @throws {HttpError} 415 for a body that is not JSON, 413 when too large, 400 for a bad total.
+ * @throws {HttpError} 400 for a bad total.
  */
-export async function readTotal(request: Request, bodyTimeoutMs: number): Promise<number> {
-  if (mediaTypeOf(request) !== "application/json") {
-    throw new HttpError(415, "Content-Type must be application/json");
-  }
-  const body = parseJsonBody(await readLimitedText(request, MAX_BODY_BYTES, bodyTimeoutMs));
-  const total = (body as { total?: unknown } | null)?.total;
+export function totalOf(body: RequestBody): number {
+  const value = parseJsonBody(body.text);
+  const total = (value as { total?: unknown } | null)?.total;
   if (
-    typeof body !== "object" || Array.isArray(body) || typeof total !== "number" ||
+    typeof value !== "object" || Array.isArray(value) || typeof total !== "number" ||
     !Number.isSafeInteger(total) || total < 0 || total > MAX_TOTAL
   ) {
     throw new HttpError(400, `Field "total" must be a whole number from 0 to ${MAX_TOTAL}`);
@@ -68,24 +84,55 @@ export async function readTotal(request: Request, bodyTimeoutMs: number): Promis
 }
 
 /**
- * Handles `POST /admin/inventory`: checks the token, sets the total, answers the new state.
+ * Handles `GET /admin/products`.
+ *
+ * @param inventory The inventory.
+ * @returns 200 `{products: [...]}`, retired ones too.
+ */
+export function productsResponse(inventory: Inventory): Response {
+  return jsonResponse({ products: inventory.allProducts().map(adminView) });
+}
+
+/**
+ * Handles `DELETE /admin/products/:id`: retires the product.
+ *
+ * @param inventory The inventory.
+ * @param id The product's id.
+ * @returns 200 with the retired product.
+ * @throws {HttpError} 404 for an unknown product.
+ */
+export async function retireResponse(inventory: Inventory, id: string): Promise<Response> {
+  const outcome = await inventory.retire(id);
+  if (!outcome.ok && outcome.reason === "unknown product") {
+    throw new HttpError(404, `No product "${id}"`);
+  }
+  return jsonResponse(adminView(outcome.record!));
+}
+
+/**
+ * Handles `POST /admin/inventory`: sets the total of a one-product catalog.
  *
  * Holds stay when the total falls below them; the change reaches every subscriber.
  *
- * @param cart The shared cart.
- * @param request The incoming request (method already checked).
- * @param token The admin token.
- * @param bodyTimeoutMs How long the body may take to arrive.
+ * @param inventory The inventory.
+ * @param body The body, `{"total": N}`.
  * @returns 200 `{inventoryCount, version, total, held}`.
- * @throws {HttpError} 401, 403, 415, 413 or 400 as above; the cart is then unchanged.
+ * @throws {HttpError} 400 for a bad total, 409 when the catalog has several products.
  */
-export async function handleRestock(
-  cart: ShoppingCart,
-  request: Request,
-  token: string,
-  bodyTimeoutMs: number,
-): Promise<Response> {
-  requireAdmin(request, token);
-  const result = await cart.restock(await readTotal(request, bodyTimeoutMs));
-  return jsonResponse({ ...result.message.state, total: result.total, held: result.held });
+export async function restockResponse(inventory: Inventory, body: RequestBody): Promise<Response> {
+  const total = totalOf(body);
+  const products = inventory.products();
+  if (products.length !== 1) {
+    throw new HttpError(409, "The catalog has several products: use PUT /admin/products/:id");
+  }
+  const outcome = await inventory.restock(products[0].info.id, total);
+  if (!outcome.ok) throw new HttpError(409, "The product was retired meanwhile");
+  const { record } = outcome;
+  return jsonResponse({
+    product: record.info.id,
+    inventoryCount: inventoryCountOf(record),
+    version: record.version,
+    total: record.total,
+    held: record.held,
+  });
 }

@@ -1,20 +1,29 @@
-/** The request handler: routing table, method and origin checks, and error mapping. */
-import { handleRestock } from "./admin_api.ts";
-import type { ShoppingCart } from "../inventory/cart.ts";
-import { handleCartCommand } from "./cart_api.ts";
+/** The request handler: the route table of the shop, its guards, and the connection limit. */
+import type { Inventory } from "../inventory/inventory.ts";
+import { PollGate } from "../realtime/poll_gate.ts";
+import { SseHub } from "../realtime/sse_hub.ts";
+import type { Topic } from "../realtime/topic.ts";
+import { Topics } from "../realtime/topics.ts";
+import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
 import type { Config } from "../server/config.ts";
+import {
+  MAX_ADMIN_BODY_BYTES,
+  productsResponse,
+  requireAdmin,
+  restockResponse,
+  retireResponse,
+} from "./admin_api.ts";
+import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
 import { echoSocket } from "./echo.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
-import { longPollResponse } from "./long_poll.ts";
-import { PollGate } from "../realtime/poll_gate.ts";
+import { longPollResponse, sinceOf } from "./long_poll.ts";
 import { healthResponse, Metrics } from "./monitoring.ts";
 import { isTrustedOrigin } from "./origin.ts";
-import { pageResponse } from "./page.ts";
-import { SseHub } from "../realtime/sse_hub.ts";
+import { catalogPage, missingProductPage, productPage, type Templates } from "./page.ts";
+import { type Guard, type Route, Router } from "./router.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
-import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
 
-/** What the handler needs besides the cart: the settings it enforces, documented on Config. */
+/** What the handler needs besides the inventory: the settings it enforces, documented on Config. */
 export interface AppOptions extends
   Pick<
     Config,
@@ -31,10 +40,12 @@ export interface AppOptions extends
   allowedOrigins: readonly string[];
   /** The server itself speaks HTTPS. */
   https: boolean;
-  /** The page template's text. */
-  template: string;
+  /** The page templates. */
+  templates: Templates;
   /** The files under /static/. */
   assets: AssetTable;
+  /** The catalog's images under /media/. */
+  media: AssetTable;
   /** The admin API's bearer token; without one `/admin/*` answers 404. */
   adminToken?: string;
 }
@@ -47,71 +58,80 @@ export interface App {
   stop(): void;
   /** Counts one failed accept (the listener died and is being reopened), for /metrics. */
   countAcceptError(): void;
-  /** WebSocket subscribers now. */
-  readonly websocketSubscribers: number;
-  /** SSE subscribers now. */
-  readonly sseSubscribers: number;
+  /** Long polls being served, event streams and WebSockets: what `--max-connections` bounds. */
+  readonly connections: number;
 }
 
-type Handler = (request: Request, url: URL) => Response | Promise<Response>;
-
-interface Route {
-  /** Label for metrics. */
-  name: string;
-  /** Methods answered; others get 405 with `Allow`. */
-  methods: readonly string[];
-  handle: Handler;
-}
-
-const STATIC_PREFIX = "/static/";
-
-/** More query parameters than any client of ours sends: `since` plus a cache buster or two. */
+/** More query parameters than any client of ours sends: `since`, `product` and a cache buster. */
 const MAX_QUERY_PARAMS = 16;
 
+const JSON_ONLY = ["application/json"] as const;
+
 /**
- * Builds the application around one shared cart.
+ * Builds the application around the shared inventory.
  *
- * @param cart The shared cart.
- * @param options Timeouts, origins, template and assets.
+ * @param inventory The inventory.
+ * @param options Timeouts, origins, templates and assets.
  * @returns The app; pass `app.handle` to `Deno.serve`.
  *
  * @example
  * ```ts
- * import { ShoppingCart } from "../inventory/cart.ts";
- * const app = createApp(new ShoppingCart(10), {
- *   pollTimeoutMs: 25_000,
- *   allowedOrigins: [],
- *   maxConnections: 18_000,
- *   websocketTimeoutMs: 60_000,
- *   sseHeartbeatMs: 15_000,
- *   bodyTimeoutMs: 10_000,
- *   maxUrlBytes: 8192,
- *   maxHeaderBytes: 16_384,
- *   https: false,
- *   trustProxy: false,
- *   template: "<p>{{inventoryCount}}</p>",
- *   assets: new Map(),
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../inventory/clock.ts";
+ * import { Inventory } from "../inventory/inventory.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const app = createApp(await Inventory.open(store, 60_000), {
+ *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
+ *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
+ *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false,
+ *   templates: { product: "", catalog: "", missing: "" }, assets: new Map(), media: new Map(),
  * });
  * const response = await app.handle(new Request("http://localhost/healthz"));
- * console.log(response.status); // 200
+ * assert.equal(response.status, 200);
  * app.stop();
+ * await store.close();
  * ```
  */
-export function createApp(cart: ShoppingCart, options: AppOptions): App {
-  const websockets = new WebSocketHub(cart, {
+export function createApp(inventory: Inventory, options: AppOptions): App {
+  const topics = new Topics(inventory);
+  const websockets = new WebSocketHub({
     ...DEFAULT_WEBSOCKET_HUB_OPTIONS,
     timeoutMs: options.websocketTimeoutMs,
   });
-  const streams = new SseHub(cart, options.sseHeartbeatMs);
-  const polls = new PollGate(cart);
+  const streams = new SseHub(options.sseHeartbeatMs);
+  const gates = new Map<Topic, PollGate>();
   const metrics = new Metrics();
+  const pageOptions = (request: Request) => ({
+    templates: options.templates,
+    secure: isHttps(request),
+  });
   let connectionsRefused = 0;
   let acceptErrors = 0;
+  /** Long polls from their first line to their answer, through the gate included. */
+  let longPolls = 0;
 
-  // Derived, so it cannot drift: a waiting long poll is a waiter, a subscriber is in its hub
-  // (a WebSocket from the moment its upgrade is answered, so a burst cannot overshoot).
-  const connections = () => cart.waiterCount + websockets.opening + websockets.size + streams.size;
-  const requireRoomForConnection = () => {
+  const connections = () => longPolls + websockets.opening + websockets.size + streams.size;
+
+  const isHttps = (request: Request) =>
+    options.https ||
+    (options.trustProxy &&
+      request.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() === "https");
+
+  const sameOrigin: Guard = ({ request, url }) => {
+    // Behind a proxy that ends TLS, the page's origin is https:// while our request URL is http://.
+    const forwarded = options.trustProxy && isHttps(request) ? [`https://${url.host}`] : [];
+    if (!isTrustedOrigin(request, [...options.allowedOrigins, ...forwarded])) {
+      throw new HttpError(403, "Cross-origin request refused");
+    }
+  };
+  const isUpgrade = (request: Request) =>
+    request.headers.get("upgrade")?.toLowerCase() === "websocket";
+  /** Upgrades come from our own pages only; plain long polls and streams are read-only. */
+  const sameOriginUpgrade: Guard = (context) => {
+    if (isUpgrade(context.request)) sameOrigin(context);
+  };
+  const roomForConnection: Guard = () => {
     if (connections() < options.maxConnections) return;
     connectionsRefused++;
     // Jittered, so that refused clients do not all come back in the same second.
@@ -120,76 +140,115 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       headers: { "retry-after": String(retryAfter) },
     });
   };
-  const isHttps = (request: Request) =>
-    options.https ||
-    (options.trustProxy &&
-      request.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() === "https");
 
-  const requireTrustedOrigin = (request: Request) => {
-    // Behind a proxy that ends TLS, the page's origin is https:// while our request URL is http://.
-    const forwarded = options.trustProxy && isHttps(request)
-      ? [`https://${new URL(request.url).host}`]
-      : [];
-    if (!isTrustedOrigin(request, [...options.allowedOrigins, ...forwarded])) {
-      throw new HttpError(403, "Cross-origin request refused");
-    }
-  };
-  const isUpgrade = (request: Request) =>
-    request.headers.get("upgrade")?.toLowerCase() === "websocket";
-
-  const status: Handler = (request, url) => {
-    requireRoomForConnection();
-    if (isUpgrade(request)) {
-      requireTrustedOrigin(request);
-      return websockets.accept(request);
-    }
+  const subscribe = async (request: Request, url: URL, topic: Topic): Promise<Response> => {
+    const since = sinceOf(url);
+    if (isUpgrade(request)) return websockets.accept(request, topic);
     if (request.headers.get("accept")?.includes("text/event-stream")) {
-      return streams.accept(request);
+      return streams.accept(request, topic);
     }
-    return longPollResponse(cart, polls, request, url, options.pollTimeoutMs);
+    let gate = gates.get(topic);
+    if (gate === undefined) {
+      gate = new PollGate(topic);
+      gates.set(topic, gate);
+    }
+    longPolls++;
+    try {
+      return await longPollResponse(topic, gate, request, since, options.pollTimeoutMs);
+    } finally {
+      longPolls--;
+    }
   };
 
-  const routes = new Map<string, Route>([
-    ["/", {
+  const productTopic = (url: URL): Topic => {
+    const values = url.searchParams.getAll("product");
+    if (values.length > 1) throw new HttpError(400, 'Parameter "product" is given more than once');
+    let id = values[0];
+    if (id === undefined) {
+      const products = inventory.products();
+      if (products.length !== 1) throw new HttpError(400, 'Parameter "product" is missing');
+      id = products[0].info.id;
+    }
+    const record = inventory.get(id);
+    const topic = topics.product(id);
+    if (record === undefined || topic === undefined) {
+      throw new HttpError(404, `No product "${id}"`);
+    }
+    if (record.retired) throw new HttpError(410, `Product "${id}" is no longer on sale`);
+    return topic;
+  };
+
+  const routes: Route[] = [
+    {
       name: "page",
+      path: "/",
       methods: ["GET", "HEAD"],
-      handle: (request) =>
-        pageResponse(cart, request, {
-          template: options.template,
-          secure: isHttps(request),
-        }),
-    }],
-    ["/cart", {
-      name: "cart",
-      methods: ["POST"],
-      handle: (request) => {
-        requireTrustedOrigin(request);
-        return handleCartCommand(cart, request, options.bodyTimeoutMs);
+      handle: ({ request }) => {
+        const products = inventory.products();
+        return products.length === 1
+          ? productPage(inventory, products[0], request, pageOptions(request))
+          : catalogPage(inventory, request, pageOptions(request));
       },
-    }],
-    ["/cart/status", { name: "status", methods: ["GET"], handle: status }],
-    ["/echo", {
-      name: "echo",
-      methods: ["GET"],
-      handle: (request) => {
-        if (!isUpgrade(request)) {
-          throw new HttpError(426, "WebSocket upgrade required");
+    },
+    {
+      name: "product_page",
+      path: "/products/:id",
+      methods: ["GET", "HEAD"],
+      handle: ({ request, params }) => {
+        const id = params.id!;
+        const record = inventory.get(id);
+        if (record === undefined || record.retired) {
+          return missingProductPage(request, id, record !== undefined, pageOptions(request));
         }
-        requireTrustedOrigin(request);
-        return echoSocket(request);
+        return productPage(inventory, record, request, pageOptions(request));
       },
-    }],
-    ["/healthz", {
-      name: "healthz",
-      methods: ["GET", "HEAD"],
-      handle: healthResponse,
-    }],
-    ["/metrics", {
+    },
+    {
+      name: "cart",
+      path: "/cart",
+      methods: ["POST"],
+      guards: [sameOrigin],
+      body: { maxBytes: MAX_BODY_BYTES, mediaTypes: CART_MEDIA_TYPES },
+      handle: ({ request, body }) => handleCartCommand(inventory, request, body!),
+    },
+    {
+      name: "cart_items",
+      path: "/cart",
+      methods: ["GET"],
+      handle: ({ request }) => cartResponse(inventory, request),
+    },
+    {
+      name: "status",
+      path: "/cart/status",
+      methods: ["GET"],
+      guards: [roomForConnection, sameOriginUpgrade],
+      handle: ({ request, url }) => subscribe(request, url, productTopic(url)),
+    },
+    {
+      name: "catalog_status",
+      path: "/catalog/status",
+      methods: ["GET"],
+      guards: [roomForConnection, sameOriginUpgrade],
+      handle: ({ request, url }) => subscribe(request, url, topics.catalog),
+    },
+    {
+      name: "echo",
+      path: "/echo",
+      methods: ["GET"],
+      guards: [({ request }) => {
+        if (!isUpgrade(request)) throw new HttpError(426, "WebSocket upgrade required");
+      }, sameOrigin],
+      handle: ({ request }) => echoSocket(request),
+    },
+    { name: "healthz", path: "/healthz", methods: ["GET", "HEAD"], handle: healthResponse },
+    {
       name: "metrics",
+      path: "/metrics",
       methods: ["GET"],
       handle: () =>
         new Response(
-          metrics.render(cart, {
+          metrics.render(inventory, {
+            longPollWaiters: topics.tally.waiters,
             websocketSubscribers: websockets.size,
             sseSubscribers: streams.size,
             websocketLagging: websockets.lagging,
@@ -199,62 +258,68 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
             connectionsRefused,
             acceptErrors,
           }),
-          {
-            headers: {
-              "content-type": "text/plain; version=0.0.4; charset=utf-8",
-            },
-          },
+          { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
         ),
-    }],
-  ]);
+    },
+    {
+      name: "static",
+      path: "/static/:name+",
+      methods: ["GET", "HEAD"],
+      handle: ({ request, url }) =>
+        serveAsset(options.assets, url.pathname.slice("/static/".length), request),
+    },
+    {
+      name: "media",
+      path: "/media/:name",
+      methods: ["GET", "HEAD"],
+      handle: ({ request, url }) =>
+        serveAsset(options.media, url.pathname.slice("/media/".length), request),
+    },
+  ];
   const adminToken = options.adminToken;
   if (adminToken !== undefined) {
-    routes.set("/admin/inventory", {
-      name: "admin_inventory",
-      methods: ["POST"],
-      // A bearer token, not a cookie, authorizes this: no origin check, so curl works.
-      handle: (request) => handleRestock(cart, request, adminToken, options.bodyTimeoutMs),
-    });
+    // A bearer token, not a cookie, authorizes these: no origin check, so curl works.
+    const admin = [requireAdmin(adminToken)];
+    routes.push(
+      {
+        name: "admin_inventory",
+        path: "/admin/inventory",
+        methods: ["POST"],
+        guards: admin,
+        body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
+        handle: ({ body }) => restockResponse(inventory, body!),
+      },
+      {
+        name: "admin_products",
+        path: "/admin/products",
+        methods: ["GET"],
+        guards: admin,
+        handle: () => productsResponse(inventory),
+      },
+      {
+        name: "admin_product",
+        path: "/admin/products/:id",
+        methods: ["DELETE"],
+        guards: admin,
+        handle: ({ params }) => retireResponse(inventory, params.id!),
+      },
+    );
   }
-  const staticRoute: Route = {
-    name: "static",
-    methods: ["GET", "HEAD"],
-    handle: (request, url) =>
-      serveAsset(
-        options.assets,
-        url.pathname.slice(STATIC_PREFIX.length),
-        request,
-      ),
-  };
-  const notFound: Route = {
-    name: "not_found",
-    methods: [],
-    handle: () => {
-      throw new HttpError(404, "Not found");
-    },
-  };
+  const router = new Router(routes, options.bodyTimeoutMs);
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
-    const route = routes.get(url.pathname) ??
-      (url.pathname.startsWith(STATIC_PREFIX) ? staticRoute : notFound);
+    const match = router.find(url);
     let response: Response;
     try {
       checkRequestSize(request, url, options);
-      if (route !== notFound && !route.methods.includes(request.method)) {
-        throw new HttpError(
-          405,
-          `Method ${request.method} is not allowed here`,
-          {
-            headers: { allow: route.methods.join(", ") },
-          },
-        );
-      }
-      response = await route.handle(request, url);
+      if (match === undefined) throw new HttpError(404, "Not found");
+      response = await router.run(match, request, url);
     } catch (error) {
       response = errorResponse(error);
     }
-    metrics.countRequest(route.name, response.status);
+    const route = match && (Router.routeFor(match, request.method) ?? match.routes[0]);
+    metrics.countRequest(route?.name ?? "not_found", response.status);
     return response;
   };
 
@@ -264,17 +329,14 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       acceptErrors++;
     },
     stop() {
-      cart.close();
-      // The polls just released pass the gate at once, not after a pause a storm had set.
-      polls.flush();
+      topics.close();
+      // The polls just released pass the gates at once, not after a pause a storm had set.
+      for (const gate of gates.values()) gate.flush();
       websockets.close();
       streams.close();
     },
-    get websocketSubscribers() {
-      return websockets.size;
-    },
-    get sseSubscribers() {
-      return streams.size;
+    get connections() {
+      return connections();
     },
   };
 }

@@ -1,49 +1,50 @@
-/** `POST /cart`: validates a shopper's add or remove and applies it to the cart. */
-import type { ShoppingCart } from "../inventory/cart.ts";
+/** `POST /cart` and `GET /cart`: a shopper's add or remove, and what the shopper holds. */
+import type { Inventory } from "../inventory/inventory.ts";
+import { inventoryCountOf } from "../inventory/ledger.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
-import { mediaTypeOf, parseJsonBody, readLimitedText } from "./request_body.ts";
+import { parseJsonBody, type RequestBody } from "./request_body.ts";
 import { isSessionId, sessionFromCookie } from "./session.ts";
 
 /** The largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 4096;
 
+/** The media types `POST /cart` takes. */
+export const CART_MEDIA_TYPES = ["application/x-www-form-urlencoded", "application/json"] as const;
+
 /** A validated cart request. */
 export interface CartCommand {
   /** What to do with the session's unit. */
-  action: "add" | "remove";
+  readonly action: "add" | "remove";
   /** Whose cart. */
-  session: string;
+  readonly session: string;
+  /** Which product; undefined when the request named none. */
+  readonly product: string | undefined;
 }
 
-/**
- * Reads and validates the body of `POST /cart`.
- *
- * Accepts `application/x-www-form-urlencoded` and `application/json` bodies with `action` and
- * `session` strings; the session falls back to the `sid` cookie.
- *
- * @param request The incoming request.
- * @param bodyTimeoutMs How long the body may take to arrive.
- * @returns The command to apply.
- * @throws {HttpError} 415 for another content type, 413 for a body over 4 KiB, 400 for a
- * malformed body or a missing or invalid field.
- */
-export async function readCartCommand(
-  request: Request,
-  bodyTimeoutMs: number,
-): Promise<CartCommand> {
-  const mediaType = mediaTypeOf(request);
-  if (
-    mediaType !== "application/x-www-form-urlencoded" &&
-    mediaType !== "application/json"
-  ) {
-    throw new HttpError(
-      415,
-      "Content-Type must be application/x-www-form-urlencoded or application/json",
-    );
-  }
-  const text = await readLimitedText(request, MAX_BODY_BYTES, bodyTimeoutMs);
-  const fields = mediaType === "application/json" ? jsonFields(text) : formFields(text);
+const FIELDS = ["action", "session", "product"] as const;
+type Fields = Partial<Record<(typeof FIELDS)[number], string>>;
 
+/**
+ * Validates the body of `POST /cart`: `action`, `session` (else the `sid` cookie) and `product`.
+ *
+ * @param request The incoming request, for its cookie.
+ * @param body Its body, already read.
+ * @returns The command.
+ * @throws {HttpError} 400 for a malformed body or a missing or invalid field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const session = crypto.randomUUID();
+ * const command = cartCommandOf(new Request("http://x/cart"), {
+ *   mediaType: "application/x-www-form-urlencoded",
+ *   text: `action=add&session=${session}&product=poster`,
+ * });
+ * assert.deepEqual(command, { action: "add", session, product: "poster" });
+ * ```
+ */
+export function cartCommandOf(request: Request, body: RequestBody): CartCommand {
+  const fields = body.mediaType === "application/json" ? jsonFields(body.text) : formFields(body.text);
   const action = fields.action;
   if (action === undefined) throw new HttpError(400, "Action is missing");
   if (action !== "add" && action !== "remove") {
@@ -52,64 +53,113 @@ export async function readCartCommand(
   const session = fields.session ?? sessionFromCookie(request);
   if (session === undefined) throw new HttpError(400, "Session is missing");
   if (!isSessionId(session)) throw new HttpError(400, "Session must be a UUID");
-  return { action, session };
+  return { action, session, product: fields.product };
 }
-
-/** The two fields a cart request may carry; anything else is ignored. */
-type Fields = { action?: unknown; session?: unknown };
 
 function jsonFields(text: string): Fields {
   const value = parseJsonBody(text);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new HttpError(400, "Body must be a JSON object");
   }
-  const { action, session } = value as Record<string, unknown>;
-  for (
-    const [name, field] of [["action", action], ["session", session]] as const
-  ) {
-    if (field !== undefined && typeof field !== "string") {
-      throw new HttpError(400, `Field "${name}" must be a string`);
-    }
-  }
   // Nothing we read is nested; refusing nesting keeps odd payloads from looking acceptable.
   if (Object.values(value).some((field) => typeof field === "object" && field !== null)) {
     throw new HttpError(400, "Body must be a flat JSON object");
   }
-  return { action, session };
+  const fields: Fields = {};
+  for (const name of FIELDS) {
+    const field = (value as Record<string, unknown>)[name];
+    if (field === undefined) continue;
+    if (typeof field !== "string") throw new HttpError(400, `Field "${name}" must be a string`);
+    fields[name] = field;
+  }
+  return fields;
 }
 
 function formFields(text: string): Fields {
   const params = new URLSearchParams(text);
   const fields: Fields = {};
-  for (const name of ["action", "session"] as const) {
+  for (const name of FIELDS) {
     const values = params.getAll(name);
-    if (values.length > 1) {
-      throw new HttpError(400, `Field "${name}" is given more than once`);
-    }
+    if (values.length > 1) throw new HttpError(400, `Field "${name}" is given more than once`);
     if (values.length === 1) fields[name] = values[0];
   }
   return fields;
 }
 
 /**
- * Handles `POST /cart`: applies the command and answers the new state.
+ * Finds the product a request names, or the only one when it names none.
  *
- * @param cart The shared cart.
- * @param request The incoming request (method and origin already checked).
- * @param bodyTimeoutMs How long the body may take to arrive.
- * @returns 200 `{inventoryCount, version, inCart}`, or 409 `{error: "sold out", ...}`.
+ * @param inventory The inventory.
+ * @param product The id given, if any.
+ * @returns The id of a product on sale.
+ * @throws {HttpError} 400 when none is named and the catalog has several, 404 for an unknown or
+ * retired product.
+ */
+export function productOnSale(inventory: Inventory, product: string | undefined): string {
+  if (product === undefined) {
+    const products = inventory.products();
+    if (products.length !== 1) throw new HttpError(400, "Product is missing");
+    return products[0].info.id;
+  }
+  const record = inventory.get(product);
+  if (record === undefined || record.retired) {
+    throw new HttpError(404, `No product "${product}" is on sale`);
+  }
+  return product;
+}
+
+/**
+ * Handles `POST /cart`: applies the command and answers the product's new state.
+ *
+ * @param inventory The inventory.
+ * @param request The incoming request.
+ * @param body Its body.
+ * @returns 200 `{product, inventoryCount, version, inCart}`, or 409 `{error: "sold out", ...}`.
+ * @throws {HttpError} 400 or 404 as {@linkcode cartCommandOf} and {@linkcode productOnSale} say.
  */
 export async function handleCartCommand(
-  cart: ShoppingCart,
+  inventory: Inventory,
   request: Request,
-  bodyTimeoutMs: number,
+  body: RequestBody,
 ): Promise<Response> {
-  const { action, session } = await readCartCommand(request, bodyTimeoutMs);
-  const result = action === "add" ? await cart.add(session) : await cart.remove(session);
-  if (!result.ok) {
-    return jsonResponse({ error: result.reason, ...result.message.state }, {
+  const command = cartCommandOf(request, body);
+  const product = productOnSale(inventory, command.product);
+  const outcome = command.action === "add"
+    ? await inventory.add(product, command.session)
+    : await inventory.remove(product, command.session);
+  if (!outcome.ok) {
+    // Retired or gone while the request was on its way.
+    if (outcome.record === undefined || outcome.reason !== "sold out") {
+      throw new HttpError(404, `No product "${product}" is on sale`);
+    }
+    const { version } = outcome.record;
+    return jsonResponse({ error: "sold out", product, inventoryCount: 0, version }, {
       status: 409,
     });
   }
-  return jsonResponse({ ...result.message.state, inCart: result.inCart });
+  const { record, inCart } = outcome;
+  return jsonResponse({
+    product,
+    inventoryCount: inventoryCountOf(record),
+    version: record.version,
+    inCart,
+  });
+}
+
+/**
+ * Handles `GET /cart`: the units the session of the `sid` cookie holds.
+ *
+ * @param inventory The inventory.
+ * @param request The incoming request.
+ * @returns 200 `{items: [{product, expiresAt}]}` (`expiresAt` in ISO 8601); no cookie, no items.
+ */
+export async function cartResponse(inventory: Inventory, request: Request): Promise<Response> {
+  const session = sessionFromCookie(request);
+  const units = session === undefined ? [] : await inventory.cartOf(session);
+  return jsonResponse({
+    items: units.map(({ product, expiresAt }) => ({
+      product,
+      expiresAt: new Date(expiresAt).toISOString(),
+    })),
+  });
 }

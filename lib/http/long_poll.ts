@@ -1,67 +1,66 @@
-/** Long polling on `GET /cart/status`: hold the request until the cart changes or time runs out. */
-import type { ShoppingCart } from "../inventory/cart.ts";
-import { HttpError, jsonResponse } from "./http_error.ts";
+/** Long polling: hold the request until its topic changes or time runs out. */
+import { parseSince, type Since } from "../realtime/message.ts";
 import type { PollGate } from "../realtime/poll_gate.ts";
+import type { Topic } from "../realtime/topic.ts";
+import { HttpError, jsonResponse } from "./http_error.ts";
 
 /**
- * Reads the optional `since` query parameter.
+ * Reads the optional `since` query parameter: `<epoch>.<version>` or a plain version.
  *
  * @param url The request URL.
- * @returns The version the client has, or undefined when not given.
- * @throws {HttpError} 400 when given twice or not a whole number of zero or more.
+ * @returns Where the client stands, or undefined when not given.
+ * @throws {HttpError} 400 when given twice or malformed.
  *
  * @example
  * ```ts
- * console.log(sinceVersion(new URL("http://x/cart/status?since=4"))); // 4
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(sinceOf(new URL("http://x/cart/status?since=4")), { epoch: undefined, version: 4 });
+ * assert.deepEqual(sinceOf(new URL("http://x/cart/status?since=ab.4")), { epoch: "ab", version: 4 });
  * ```
  */
-export function sinceVersion(url: URL): number | undefined {
+export function sinceOf(url: URL): Since | undefined {
   const values = url.searchParams.getAll("since");
   if (values.length === 0) return undefined;
-  if (values.length > 1) {
-    throw new HttpError(400, 'Parameter "since" is given more than once');
-  }
-  const since = /^\d{1,15}$/.test(values[0]) ? Number(values[0]) : NaN;
-  if (!Number.isSafeInteger(since)) {
+  if (values.length > 1) throw new HttpError(400, 'Parameter "since" is given more than once');
+  const since = parseSince(values[0]);
+  if (since === undefined || !Number.isSafeInteger(since.version)) {
     throw new HttpError(
       400,
-      'Parameter "since" must be a whole number of zero or more',
+      'Parameter "since" must be a version (a whole number of zero or more) or <epoch>.<version>',
     );
   }
   return since;
 }
 
 /**
- * Answers a long poll: at once when the client is behind, else at the next change or timeout.
+ * Answers a long poll: at once when the client is elsewhere, else at the next change or timeout.
  *
  * A client that disconnects aborts `request.signal`, which removes its waiter and its timer. The
- * answer goes out at the next pass of the cart's {@linkcode PollGate}: at once on an idle server,
+ * answer goes out at the next pass of the topic's {@linkcode PollGate}: at once on an idle server,
  * conflated with other changes under a storm of them; always with the newest state.
  *
- * @param cart The shared cart.
- * @param gate The cart's gate, through which every long poll is answered.
+ * @param topic The topic polled.
+ * @param gate The topic's gate.
  * @param request The incoming request.
- * @param url The parsed request URL.
+ * @param since Where the client stands.
  * @param timeoutMs How long to wait before answering the current state.
- * @returns `{inventoryCount, version}` with `Cache-Control: no-store`.
- * @throws {HttpError} 400 for a bad `since`.
+ * @returns The topic's state with `Cache-Control: no-store`.
  */
 export async function longPollResponse(
-  cart: ShoppingCart,
+  topic: Topic,
   gate: PollGate,
   request: Request,
-  url: URL,
+  since: Since | undefined,
   timeoutMs: number,
 ): Promise<Response> {
-  const since = sinceVersion(url);
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), timeoutMs);
   const onClientGone = () => timeout.abort();
   if (request.signal.aborted) timeout.abort();
   request.signal.addEventListener("abort", onClientGone, { once: true });
   try {
-    await cart.nextChange(since, timeout.signal);
-    return jsonResponse((await gate.through()).json);
+    await topic.nextChange(since, timeout.signal);
+    return jsonResponse(await gate.through());
   } finally {
     clearTimeout(timer);
     request.signal.removeEventListener("abort", onClientGone);

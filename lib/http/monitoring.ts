@@ -1,5 +1,6 @@
 /** `GET /healthz` and `GET /metrics`: liveness, and counters in Prometheus' text format. */
-import type { ShoppingCart } from "../inventory/cart.ts";
+import type { Inventory } from "../inventory/inventory.ts";
+import { inventoryCountOf } from "../inventory/ledger.ts";
 import { jsonResponse } from "./http_error.ts";
 
 /** Live gauges read when /metrics is scraped. */
@@ -14,6 +15,8 @@ export interface Gauges {
   websocketSlowClosed: number;
   /** Event streams ended for not reading, since start. */
   sseSlowClosed: number;
+  /** Long polls waiting now. */
+  longPollWaiters: number;
   /** Long polls waiting, event streams and WebSockets now: what `--max-connections` bounds. */
   connections: number;
   /** Long polls, streams and upgrades refused with 503 for `--max-connections`, since start. */
@@ -40,19 +43,28 @@ export class Metrics {
   /**
    * Renders every metric in Prometheus' text exposition format.
    *
-   * @param cart The cart, for stock, version and waiters.
+   * @param inventory The inventory, for each product's stock and version (one series per
+   * product: `--max-products` bounds them).
    * @param gauges Subscriber counts from the push transports.
    * @returns The text of `/metrics`.
    */
-  render(cart: ShoppingCart, gauges: Gauges): string {
-    const { inventoryCount, version } = cart.current.state;
+  render(inventory: Inventory, gauges: Gauges): string {
+    const products = inventory.products();
     const lines = [
-      ...gauge("inventory_count", "Units still free to add.", inventoryCount),
-      ...gauge("inventory_version", "Version of the cart state.", version),
+      ...perProduct(
+        "inventory_count",
+        "Units still free to add.",
+        products.map((record) => [record.info.id, inventoryCountOf(record)]),
+      ),
+      ...perProduct(
+        "inventory_version",
+        "Version of the product's state.",
+        products.map((record) => [record.info.id, record.version]),
+      ),
       ...gauge(
         "inventory_long_poll_waiters",
         "Long polls waiting for a change.",
-        cart.waiterCount,
+        gauges.longPollWaiters,
       ),
       ...gauge(
         "inventory_websocket_subscribers",
@@ -100,6 +112,14 @@ export class Metrics {
     ];
     return lines.join("\n") + "\n";
   }
+}
+
+function perProduct(name: string, help: string, values: [string, number][]): string[] {
+  return [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} gauge`,
+    ...values.map(([product, value]) => `${name}{product="${product}"} ${value}`),
+  ];
 }
 
 function gauge(name: string, help: string, value: number): string[] {

@@ -1,5 +1,7 @@
 /** The product page: the HTML template, rendered with escaped values, and its session cookie. */
-import type { ShoppingCart } from "../inventory/cart.ts";
+import type { Inventory } from "../inventory/inventory.ts";
+import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
+import { formatPrice } from "../inventory/product.ts";
 import { sessionCookie, sessionFromCookie } from "./session.ts";
 
 const ESCAPES: Record<string, string> = {
@@ -25,23 +27,45 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
+/** HTML built by our own code from escaped parts, inserted as it is by `{{{name}}}`. */
+export class TrustedHtml {
+  /** @param html The markup. */
+  constructor(readonly html: string) {}
+}
+
 /**
- * Fills `{{name}}` placeholders with escaped values.
+ * Fills `{{name}}` placeholders with escaped values, and `{{{name}}}` with trusted HTML.
  *
  * @param template The template text.
  * @param values The value of each placeholder.
  * @returns The rendered text.
- * @throws {RangeError} When the template names a value that was not given.
+ * @throws {RangeError} When the template names a value that was not given, or puts text that is
+ * not {@linkcode TrustedHtml} in a `{{{name}}}`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const html = renderTemplate("<p>{{name}}</p>{{{list}}}", {
+ *   name: "<b>",
+ *   list: new TrustedHtml("<ul></ul>"),
+ * });
+ * assert.equal(html, "<p>&lt;b&gt;</p><ul></ul>");
+ * ```
  */
 export function renderTemplate(
   template: string,
-  values: Record<string, string | number>,
+  values: Record<string, string | number | TrustedHtml>,
 ): string {
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => {
-    if (!(name in values)) {
-      throw new RangeError(`Template value "${name}" is missing`);
+  return template.replace(/\{\{(\{?)\s*(\w+)\s*\}?\}\}/g, (_, raw: string, name: string) => {
+    if (!(name in values)) throw new RangeError(`Template value "${name}" is missing`);
+    const value = values[name];
+    if (raw) {
+      if (!(value instanceof TrustedHtml)) {
+        throw new RangeError(`Template value "${name}" must be trusted HTML`);
+      }
+      return value.html;
     }
-    return escapeHtml(String(values[name]));
+    return escapeHtml(value instanceof TrustedHtml ? value.html : String(value));
   });
 }
 
@@ -70,67 +94,177 @@ export function durationText(ms: number): string {
   return `${count} ${unit}${count === 1 ? "" : "s"}`;
 }
 
+/** The page templates, read once at start. */
+export interface Templates {
+  /** A product's page. */
+  readonly product: string;
+  /** The catalog page. */
+  readonly catalog: string;
+  /** A page for a product that is unknown (404) or retired (410). */
+  readonly missing: string;
+}
+
+/** Options of the pages' rendering. */
+export interface PageOptions {
+  /** The templates. */
+  readonly templates: Templates;
+  /** Marks the session cookie Secure. */
+  readonly secure: boolean;
+}
+
+/** The image of a product that has none. */
+const PLACEHOLDER_IMAGE = "/static/placeholder.svg";
+
 /**
  * The template values that tell a shopper how long the cart keeps their unit.
  *
- * @param cart The cart.
- * @param session The shopper's session id.
- * @returns `holdTtlSeconds` ("" when holds never expire), `holdExpiresAt` (ISO time of this
- * session's hold, "" when it holds none or it never expires) and `holdText`, a sentence.
+ * @param holdTtlMs How long a hold lasts.
+ * @param expiresAt When this shopper's hold ends, if they hold one.
+ * @returns `holdTtlSeconds`, `holdExpiresAt` (ISO time, "" when none) and `holdText`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(holdValues(900_000, undefined).holdText, "Your cart keeps the item for 15 minutes after your last add.");
+ * ```
  */
-export function holdValues(cart: ShoppingCart, session: string): Record<string, string> {
-  const ttl = cart.holdTtlMs;
-  const expiresAt = cart.holdExpiresAt(session);
+export function holdValues(holdTtlMs: number, expiresAt: number | undefined): Record<string, string> {
   return {
-    holdTtlSeconds: Number.isFinite(ttl) ? String(ttl / 1000) : "",
+    holdTtlSeconds: Number.isFinite(holdTtlMs) ? String(holdTtlMs / 1000) : "",
     holdExpiresAt: expiresAt !== undefined && Number.isFinite(expiresAt)
       ? new Date(expiresAt).toISOString()
       : "",
-    holdText: Number.isFinite(ttl)
-      ? `Your cart keeps the item for ${durationText(ttl)} after your last add.`
+    holdText: Number.isFinite(holdTtlMs)
+      ? `Your cart keeps the item for ${durationText(holdTtlMs)} after your last add.`
       : "Your cart keeps the item until you remove it.",
   };
 }
 
-/** Options of the page's rendering. */
-export interface PageOptions {
-  /** The template text (templates/index.html). */
-  template: string;
-  /** Marks the session cookie Secure. */
-  secure: boolean;
+/** The session of a request, and whether it is new (then the answer sets the cookie). */
+function sessionOf(request: Request): { session: string; known: boolean } {
+  const known = sessionFromCookie(request);
+  return { session: known ?? crypto.randomUUID(), known: known !== undefined };
 }
 
 /**
- * Renders the product page for a request, giving a new session cookie to a new shopper.
+ * Builds an HTML answer; a HEAD gets the same headers and no body, and neither sets a cookie
+ * unless the shopper is new to us on a GET.
+ */
+function htmlResponse(
+  request: Request,
+  html: string,
+  options: { status?: number; cookie?: string },
+): Response {
+  const body = new TextEncoder().encode(html);
+  const headers: Record<string, string> = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": String(body.byteLength),
+  };
+  if (options.cookie !== undefined && request.method !== "HEAD") {
+    headers["set-cookie"] = options.cookie;
+  }
+  return new Response(request.method === "HEAD" ? null : body, {
+    status: options.status ?? 200,
+    headers,
+  });
+}
+
+/**
+ * Renders a product's page for a request, giving a new session cookie to a new shopper.
  *
- * @param cart The cart whose state the page shows.
+ * @param inventory The inventory.
+ * @param record The product.
+ * @param epoch The store's epoch, for the page's script.
  * @param request The incoming request.
- * @param options The template and cookie settings.
+ * @param options The templates and cookie settings.
  * @returns The HTML page.
  */
-export function pageResponse(
-  cart: ShoppingCart,
+export async function productPage(
+  inventory: Inventory,
+  record: ProductRecord,
+  request: Request,
+  options: PageOptions,
+): Promise<Response> {
+  const { session, known } = sessionOf(request);
+  const units = known ? await inventory.cartOf(session) : [];
+  const expiresAt = units.find((unit) => unit.product === record.info.id)?.expiresAt;
+  const inventoryCount = inventoryCountOf(record);
+  const inCart = expiresAt !== undefined;
+  const html = renderTemplate(options.templates.product, {
+    session,
+    product: record.info.id,
+    name: record.info.name,
+    description: record.info.description,
+    image: record.info.image ?? PLACEHOLDER_IMAGE,
+    price: formatPrice(record.info.price),
+    epoch: inventory.epoch,
+    inventoryCount,
+    version: record.version,
+    inCart: String(inCart),
+    stockText: inCart ? "In your cart" : inventoryCount === 0 ? "Sold out" : "Available",
+    ...holdValues(inventory.holdTtlMs, expiresAt),
+  });
+  return htmlResponse(request, html, {
+    cookie: known ? undefined : sessionCookie(session, options.secure),
+  });
+}
+
+/**
+ * Renders the catalog page: every product on sale with its picture, name, price and live count.
+ *
+ * @param inventory The inventory.
+ * @param request The incoming request.
+ * @param options The templates and cookie settings.
+ * @returns The HTML page.
+ */
+export function catalogPage(
+  inventory: Inventory,
   request: Request,
   options: PageOptions,
 ): Response {
-  const known = sessionFromCookie(request);
-  const session = known ?? crypto.randomUUID();
-  const { inventoryCount, version } = cart.current.state;
-  const inCart = cart.holds(session);
-  const html = renderTemplate(options.template, {
+  const { session, known } = sessionOf(request);
+  const items = inventory.products().map((record) => {
+    const count = inventoryCountOf(record);
+    const id = escapeHtml(record.info.id);
+    return `<li class="tile" data-product="${id}" data-version="${record.version}">` +
+      `<a href="/products/${encodeURIComponent(record.info.id)}">` +
+      `<img src="${escapeHtml(record.info.image ?? PLACEHOLDER_IMAGE)}" alt="" loading="lazy">` +
+      `<span class="tile-name">${escapeHtml(record.info.name)}</span></a>` +
+      `<span class="tile-price">${escapeHtml(formatPrice(record.info.price))}</span>` +
+      `<span class="tile-stock"><span class="tile-count">${count}</span> left` +
+      `<span class="tile-sold-out"${count === 0 ? "" : " hidden"}> · sold out</span></span></li>`;
+  });
+  const html = renderTemplate(options.templates.catalog, {
     session,
-    inventoryCount,
-    version,
-    inCart: String(inCart),
-    stockText: inCart ? "In your cart" : inventoryCount === 0 ? "Sold out" : "Available",
-    ...holdValues(cart, session),
+    epoch: inventory.epoch,
+    products: new TrustedHtml(items.join("\n")),
   });
-  const headers = new Headers({
-    "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
+  return htmlResponse(request, html, {
+    cookie: known ? undefined : sessionCookie(session, options.secure),
   });
-  if (known === undefined) {
-    headers.set("set-cookie", sessionCookie(session, options.secure));
-  }
-  return new Response(request.method === "HEAD" ? null : html, { headers });
+}
+
+/**
+ * Renders the page of a product that is not on sale.
+ *
+ * @param request The incoming request.
+ * @param id The product's id as asked.
+ * @param retired True for a product that was retired (410), false for an unknown one (404).
+ * @param options The templates.
+ * @returns The HTML page.
+ */
+export function missingProductPage(
+  request: Request,
+  id: string,
+  retired: boolean,
+  options: PageOptions,
+): Response {
+  const html = renderTemplate(options.templates.missing, {
+    title: retired ? "No longer on sale" : "Not found",
+    message: retired
+      ? `“${id}” is no longer on sale.`
+      : `There is no product “${id}” in this shop.`,
+  });
+  return htmlResponse(request, html, { status: retired ? 410 : 404 });
 }

@@ -91,6 +91,61 @@ export async function readLimitedText(
   return decodeStrict(bytes);
 }
 
+/** A request body that passed its route's rule: its media type and its text. */
+export interface RequestBody {
+  /** The lower-case media type, without parameters. */
+  readonly mediaType: string;
+  /** The body, decoded as UTF-8. */
+  readonly text: string;
+}
+
+/**
+ * Reads a body as a route's rule says: an accepted media type in UTF-8, within a size limit.
+ *
+ * @param request The incoming request.
+ * @param rule The largest body and the media types accepted.
+ * @param timeoutMs How long the body may take to arrive.
+ * @returns The media type and the text.
+ * @throws {HttpError} 415 for another media type or a charset other than UTF-8, and what
+ * {@linkcode readLimitedText} throws.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const request = new Request("http://x/", {
+ *   method: "POST", body: "{}", headers: { "content-type": "application/json; charset=UTF-8" },
+ * });
+ * const body = await readBody(request, { maxBytes: 64, mediaTypes: ["application/json"] }, 1000);
+ * assert.deepEqual(body, { mediaType: "application/json", text: "{}" });
+ * ```
+ */
+export async function readBody(
+  request: Request,
+  rule: { readonly maxBytes: number; readonly mediaTypes: readonly string[] },
+  timeoutMs: number,
+): Promise<RequestBody> {
+  const mediaType = mediaTypeOf(request);
+  if (!rule.mediaTypes.includes(mediaType)) {
+    throw new HttpError(415, `Content-Type must be ${rule.mediaTypes.join(" or ")}`);
+  }
+  const charset = charsetOf(request);
+  if (charset !== undefined && charset !== "utf-8") {
+    throw new HttpError(415, `Charset must be utf-8, got "${charset}"`);
+  }
+  return { mediaType, text: await readLimitedText(request, rule.maxBytes, timeoutMs) };
+}
+
+/** The `charset` parameter of a request's Content-Type, lower case, unquoted. */
+function charsetOf(request: Request): string | undefined {
+  const parameters = (request.headers.get("content-type") ?? "").split(";").slice(1);
+  for (const parameter of parameters) {
+    const eq = parameter.indexOf("=");
+    if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== "charset") continue;
+    return parameter.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1").toLowerCase();
+  }
+  return undefined;
+}
+
 /**
  * Reads the media type of a request's body, without parameters such as `charset`.
  *

@@ -1,5 +1,5 @@
 /** Answers long polls in throttled passes, so that a storm of changes cannot swamp the server. */
-import type { ShoppingCart, StateMessage } from "../inventory/cart.ts";
+import type { Topic } from "./topic.ts";
 import { PushThrottle, type PushThrottleOptions } from "./push_throttle.ts";
 import { DEFAULT_SLICE_SIZE } from "./sliced_loop.ts";
 
@@ -8,8 +8,8 @@ const POLL_THROTTLE_OPTIONS: PushThrottleOptions = { minCostMs: 1, spacing: 1 };
 
 /** Polls released together: they share one promise, so a waiting poll costs no timer of its own. */
 interface Batch {
-  readonly promise: Promise<StateMessage>;
-  readonly resolve: (message: StateMessage) => void;
+  readonly promise: Promise<string>;
+  readonly resolve: (json: string) => void;
   size: number;
 }
 
@@ -30,38 +30,35 @@ interface Batch {
  *
  * @example
  * ```ts
- * import { ShoppingCart } from "../inventory/cart.ts";
- * const gate = new PollGate(new ShoppingCart(10));
- * console.log((await gate.through()).state); // { inventoryCount: 10, version: 0 }
+ * import assert from "node:assert/strict";
+ * import { Topic } from "./topic.ts";
+ * const topic = new Topic("a", () => '{"version":0}', () => ({ epoch: "e", version: 0 }), { waiters: 0 });
+ * const gate = new PollGate(topic);
+ * assert.equal(await gate.through(), '{"version":0}');
  * ```
  */
 export class PollGate {
-  readonly #cart: ShoppingCart;
+  readonly #topic: Topic;
   readonly #throttle = new PushThrottle(() => this.#pass(), POLL_THROTTLE_OPTIONS);
   #batches: Batch[] = [];
   #asked = false;
   /** When the polls of the next pass asked for it. */
   #askedAt = 0;
 
-  /** @param cart The cart whose newest state each pass answers with. */
-  constructor(cart: ShoppingCart) {
-    this.#cart = cart;
-  }
-
-  /** Polls waiting for the next pass. */
-  get waiting(): number {
-    return this.#batches.reduce((sum, batch) => sum + batch.size, 0);
+  /** @param topic The topic whose newest state each pass answers with. */
+  constructor(topic: Topic) {
+    this.#topic = topic;
   }
 
   /**
    * Waits for the next pass.
    *
-   * @returns The newest state when the pass comes.
+   * @returns The newest state's JSON when the pass comes.
    */
-  through(): Promise<StateMessage> {
+  through(): Promise<string> {
     let batch = this.#batches.at(-1);
     if (batch === undefined || batch.size >= DEFAULT_SLICE_SIZE) {
-      const { promise, resolve } = Promise.withResolvers<StateMessage>();
+      const { promise, resolve } = Promise.withResolvers<string>();
       batch = { promise, resolve, size: 0 };
       this.#batches.push(batch);
     }
@@ -92,7 +89,7 @@ export class PollGate {
     return (async () => {
       for (let i = 0; i < batches.length; i++) {
         if (i > 0 && waited) await new Promise((resolve) => setTimeout(resolve, 0));
-        batches[i].resolve(this.#cart.current);
+        batches[i].resolve(this.#topic.opening());
       }
     })();
   }

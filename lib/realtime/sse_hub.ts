@@ -1,7 +1,7 @@
-/** Server-Sent Events on `GET /cart/status`: a stream per client, conflated when it stops reading. */
-import type { ShoppingCart, StateMessage } from "../inventory/cart.ts";
-import { PushThrottle } from "./push_throttle.ts";
-import { forEachSliced } from "./sliced_loop.ts";
+/** Server-Sent Events: a stream per client on its topic, conflated when it stops reading. */
+import { Fanout } from "./fanout.ts";
+import type { StateMessage } from "./message.ts";
+import type { Topic } from "./topic.ts";
 
 /** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -11,7 +11,8 @@ const HEARTBEAT = encoder.encode(": heartbeat\n\n");
 
 /** One open stream: its controller, and what it missed while it was not reading. */
 interface Stream {
-  controller: ReadableStreamDefaultController<Uint8Array>;
+  readonly controller: ReadableStreamDefaultController<Uint8Array>;
+  readonly topic: Topic;
   /** It skipped a state while it was not reading. */
   stale: boolean;
   /** At the last heartbeat it could take nothing, and it has read nothing since. */
@@ -19,35 +20,26 @@ interface Stream {
 }
 
 /**
- * Keeps the open event streams and writes each change to all of them.
+ * Keeps the open event streams of every topic and writes each change to them.
  *
- * A frame is encoded once per change and shared by every stream. A stream whose queue is not
- * empty (its client is not reading) is marked stale instead; when the client reads again it gets
- * only the newest state. So a slow reader holds at most one frame of ours. A stream that takes
- * nothing from one heartbeat to the next while data waits (its client stopped reading, or is gone
- * and its socket buffers are full) is ended and counted, so it does not hold a descriptor forever.
- * When writing to every stream is costly, changes that come faster than that are conflated
- * ({@linkcode PushThrottle}), and a push to thousands of streams runs in slices so that other
- * requests are answered between.
+ * A frame (`id: <epoch>.<version>` and `data: <json>`) is encoded once per change and shared by
+ * every stream. A stream whose queue is not empty (its client is not reading) is marked stale
+ * instead; when the client reads again it gets the topic's current state. So a slow reader holds
+ * at most one frame of ours. A stream that takes nothing from one heartbeat to the next while data
+ * waits is ended and counted. After `close()` a new stream ends at once.
  */
 export class SseHub {
+  readonly #fanouts = new Map<Topic, Fanout<Stream>>();
   readonly #streams = new Set<Stream>();
-  readonly #cart: ShoppingCart;
-  #frame: { version: number; bytes: Uint8Array } | undefined;
-  readonly #heartbeat: ReturnType<typeof setInterval>;
-  readonly #throttle = new PushThrottle(() => this.#broadcast(this.#cart.current));
-  readonly #unsubscribe: () => void;
+  readonly #frames = new WeakMap<StateMessage, Uint8Array>();
+  readonly #heartbeatMs: number;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
   #slowClosed = 0;
+  #closed = false;
 
-  /**
-   * @param cart The cart whose changes are pushed.
-   * @param heartbeatMs How often to send a comment to every idle stream.
-   */
-  constructor(cart: ShoppingCart, heartbeatMs: number = SSE_HEARTBEAT_MS) {
-    this.#cart = cart;
-    this.#unsubscribe = cart.subscribe(() => this.#throttle.request());
-    // One timer for every stream, not one per stream.
-    this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
+  /** @param heartbeatMs How often to send a comment to every idle stream. */
+  constructor(heartbeatMs: number = SSE_HEARTBEAT_MS) {
+    this.#heartbeatMs = heartbeatMs;
   }
 
   /** Streams currently open. */
@@ -61,33 +53,38 @@ export class SseHub {
   }
 
   /**
-   * Opens an event stream: the current state first, unless `Last-Event-ID` already names it.
+   * Opens an event stream on a topic: its current state first, unless `Last-Event-ID` names it.
    *
    * @param request A request that accepts `text/event-stream`.
+   * @param topic The topic to follow.
+   * @param preamble Bytes to send first (e.g. a `retry:` field).
    * @returns The streaming response.
    */
-  accept(request: Request): Response {
+  accept(request: Request, topic: Topic, preamble?: Uint8Array): Response {
     const lastEventId = request.headers.get("last-event-id")?.trim();
     let entry: Stream;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
-        entry = { controller, stale: false, blocked: false };
-        this.#streams.add(entry);
-        const current = this.#cart.current;
-        if (lastEventId !== String(current.state.version)) {
-          controller.enqueue(this.#frameOf(current));
+        entry = { controller, topic, stale: false, blocked: false };
+        if (preamble !== undefined) controller.enqueue(preamble);
+        if (lastEventId !== topic.cursor()) controller.enqueue(this.#openingFrame(topic));
+        if (this.#closed || topic.closed) {
+          controller.close();
+          return;
         }
+        this.#streams.add(entry);
+        this.#fanoutOf(topic).add(entry);
+        this.#heartbeat ??= setInterval(() => this.#beat(), this.#heartbeatMs);
       },
       pull: () => {
         entry.blocked = false;
         if (entry.stale) {
           entry.stale = false;
-          entry.controller.enqueue(this.#frameOf(this.#cart.current));
+          entry.controller.enqueue(this.#openingFrame(entry.topic));
+          if (entry.topic.closed) this.#end(entry);
         }
       },
-      cancel: () => {
-        this.#streams.delete(entry);
-      },
+      cancel: () => this.#forget(entry),
     }, { highWaterMark: 1 });
     return new Response(body, {
       headers: {
@@ -98,41 +95,44 @@ export class SseHub {
     });
   }
 
-  /** Ends every stream and stops the heartbeat. For shutdown. */
+  /** Ends every stream and stops the heartbeat; later streams end at once. For shutdown. */
   close(): void {
-    this.#unsubscribe();
-    this.#throttle.flush();
-    clearInterval(this.#heartbeat);
-    for (const entry of this.#streams) {
-      try {
-        entry.controller.close();
-      } catch {
-        // Already errored by a client that left.
-      }
+    this.#closed = true;
+    for (const fanout of this.#fanouts.values()) fanout.close();
+    for (const entry of [...this.#streams]) this.#end(entry);
+  }
+
+  #fanoutOf(topic: Topic): Fanout<Stream> {
+    let fanout = this.#fanouts.get(topic);
+    if (fanout === undefined) {
+      fanout = new Fanout(topic, (entry, messages) => this.#deliver(entry, messages));
+      this.#fanouts.set(topic, fanout);
     }
-    this.#streams.clear();
+    return fanout;
+  }
+
+  #deliver(entry: Stream, messages: readonly StateMessage[]): void {
+    if ((entry.controller.desiredSize ?? 0) <= 0) {
+      entry.stale = true;
+      return;
+    }
+    for (const message of messages) {
+      entry.controller.enqueue(this.#frameOf(message));
+      if (message.last) this.#end(entry);
+    }
+  }
+
+  #openingFrame(topic: Topic): Uint8Array {
+    return encoder.encode(`id: ${topic.cursor()}\ndata: ${topic.opening()}\n\n`);
   }
 
   #frameOf(message: StateMessage): Uint8Array {
-    const version = message.state.version;
-    if (this.#frame?.version !== version) {
-      this.#frame = {
-        version,
-        bytes: encoder.encode(`id: ${version}\ndata: ${message.json}\n\n`),
-      };
+    let frame = this.#frames.get(message);
+    if (frame === undefined) {
+      frame = encoder.encode(`id: ${message.cursor}\ndata: ${message.json}\n\n`);
+      this.#frames.set(message, frame);
     }
-    return this.#frame.bytes;
-  }
-
-  #broadcast(message: StateMessage): void | Promise<void> {
-    const frame = this.#frameOf(message);
-    // A stream that catches up (pull) during a push in slices may get this frame twice, never an
-    // older one after a newer one: a pass whose state is no longer the newest stops.
-    return forEachSliced(this.#streams, (entry) => {
-      if ((entry.controller.desiredSize ?? 0) > 0) {
-        entry.controller.enqueue(frame);
-      } else entry.stale = true;
-    }, () => this.#cart.current.state.version === message.state.version);
+    return frame;
   }
 
   #beat(): void {
@@ -141,11 +141,33 @@ export class SseHub {
         entry.controller.enqueue(HEARTBEAT);
       } else if (entry.blocked) {
         this.#slowClosed++;
-        this.#streams.delete(entry);
+        this.#forget(entry);
         // error(), not close(): close() would wait for the client to read what is queued.
         // Deno logs the reason, one line per stream ended.
         entry.controller.error("ended an event stream that stopped reading");
       } else entry.blocked = true;
+    }
+  }
+
+  #end(entry: Stream): void {
+    this.#forget(entry);
+    try {
+      entry.controller.close();
+    } catch {
+      // Already errored by a client that left.
+    }
+  }
+
+  #forget(entry: Stream): void {
+    if (!this.#streams.delete(entry)) return;
+    const fanout = this.#fanouts.get(entry.topic);
+    if (fanout !== undefined && fanout.delete(entry) && fanout.size === 0) {
+      fanout.close();
+      this.#fanouts.delete(entry.topic);
+    }
+    if (this.#streams.size === 0 && this.#heartbeat !== undefined) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
     }
   }
 }

@@ -1,7 +1,7 @@
-/** WebSocket push on `GET /cart/status`: every open socket gets each new state, conflated for slow readers. */
-import type { ShoppingCart, StateMessage } from "../inventory/cart.ts";
-import { PushThrottle } from "./push_throttle.ts";
-import { forEachSliced } from "./sliced_loop.ts";
+/** WebSocket push: every open socket gets each new state of its topic, conflated for slow readers. */
+import { Fanout } from "./fanout.ts";
+import type { StateMessage } from "./message.ts";
+import type { Topic } from "./topic.ts";
 
 /** Limits that keep one slow reader from growing the server's memory. */
 export interface WebSocketHubOptions {
@@ -18,7 +18,7 @@ export interface WebSocketHubOptions {
   timeoutMs: number;
 }
 
-/** Defaults: a state message is ~40 bytes, so a socket 16 KiB behind has stopped reading. */
+/** Defaults: a state message is ~60 bytes, so a socket 16 KiB behind has stopped reading. */
 export const DEFAULT_WEBSOCKET_HUB_OPTIONS: WebSocketHubOptions = {
   lagBytes: 16 * 1024,
   maxBufferedBytes: 64 * 1024,
@@ -26,49 +26,37 @@ export const DEFAULT_WEBSOCKET_HUB_OPTIONS: WebSocketHubOptions = {
   timeoutMs: 60_000,
 };
 
-/** Close code for a shutting-down server. */
+/** Close code for a shutting-down server, or a product that is gone. */
 export const CLOSE_GOING_AWAY = 1001;
 /** Close code for a peer that broke our policy (here: stopped reading). */
 export const CLOSE_POLICY_VIOLATION = 1008;
 
 /**
- * Keeps the set of subscribed sockets and sends each change to all of them.
+ * Keeps the subscribed sockets of every topic and sends each change to them.
  *
- * One cart subscription serves every socket: the message is serialized once per change. A socket
- * whose `bufferedAmount` shows it is not reading is skipped; when it drains it gets only the newest
- * state. Past `maxBufferedBytes` it is closed. When pushing to every socket is costly, changes that
- * come faster than that are conflated ({@linkcode PushThrottle}), and a push to thousands of
- * sockets runs in slices so that other requests are answered in between.
+ * One message is serialized per change and shared by every socket. A socket whose
+ * `bufferedAmount` shows it is not reading is skipped; when it drains it gets the topic's current
+ * state. Past `maxBufferedBytes` it is closed. After `close()` a new socket is closed with 1001 as
+ * soon as it opens, so nothing outlives a shutdown.
  */
 export class WebSocketHub {
-  readonly #sockets = new Set<WebSocket>();
+  readonly #fanouts = new Map<Topic, Fanout<WebSocket>>();
+  readonly #topicOf = new Map<WebSocket, Topic>();
   readonly #opening = new Set<WebSocket>();
   readonly #lagging = new Set<WebSocket>();
   readonly #options: WebSocketHubOptions;
-  readonly #cart: ShoppingCart;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #throttle = new PushThrottle(() => this.#broadcast(this.#cart.current));
-  /** A push in slices is under way. */
-  #passing = false;
-  #unsubscribe: () => void;
   #slowClosed = 0;
+  #closed = false;
 
-  /**
-   * @param cart The cart whose changes are pushed.
-   * @param options Slow-reader limits.
-   */
-  constructor(
-    cart: ShoppingCart,
-    options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS,
-  ) {
-    this.#cart = cart;
+  /** @param options Slow-reader limits and the ping timeout. */
+  constructor(options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS) {
     this.#options = options;
-    this.#unsubscribe = cart.subscribe(() => this.#throttle.request());
   }
 
   /** Sockets currently subscribed. */
   get size(): number {
-    return this.#sockets.size;
+    return this.#topicOf.size - this.#opening.size;
   }
 
   /** Upgrades answered but not open yet; they hold a connection too. */
@@ -76,7 +64,7 @@ export class WebSocketHub {
     return this.#opening.size;
   }
 
-  /** Sockets skipped by the last change for not reading; they get the newest state on draining. */
+  /** Sockets skipped by a change for not reading; they get the newest state on draining. */
   get lagging(): number {
     return this.#lagging.size;
   }
@@ -87,88 +75,85 @@ export class WebSocketHub {
   }
 
   /**
-   * Upgrades a request and subscribes the socket; it gets the current state as soon as it opens.
+   * Upgrades a request and subscribes the socket to a topic; it gets the topic's current state
+   * as soon as it opens.
    *
    * @param request A request with `Upgrade: websocket`.
+   * @param topic The topic to follow.
    * @returns The 101 response to return from the handler.
    */
-  accept(request: Request): Response {
+  accept(request: Request, topic: Topic): Response {
     // Deno's idleTimeout is the only public way to send protocol pings, which browsers and Deno
     // clients answer by themselves, so a silent but live page is never dropped. Its timers are
-    // per socket: one stall, however long, only delays the pings (tests/heartbeat_test.ts), but a
-    // stall longer than half the timeout that starts while pings await their pongs closes those
-    // sockets. At the default 60 s that takes a 30 s stall; pings from one shared sweep would
-    // avoid it, but Deno 2.9.6 exposes neither ping nor pong to JS.
+    // per socket: a stall longer than half the timeout that starts while pings await their pongs
+    // closes those sockets. Deno 2.9.6 exposes neither ping nor pong to JS.
     const { socket, response } = Deno.upgradeWebSocket(request, {
       idleTimeout: this.#options.timeoutMs / 1000,
     });
     this.#opening.add(socket);
+    this.#topicOf.set(socket, topic);
     socket.onopen = () => {
       this.#opening.delete(socket);
-      this.#sockets.add(socket);
-      socket.send(this.#cart.current.json);
+      if (this.#closed || topic.closed) {
+        this.#close(socket, CLOSE_GOING_AWAY, this.#closed ? "server stopping" : "product gone");
+        return;
+      }
+      socket.send(topic.opening());
+      this.#fanoutOf(topic).add(socket);
     };
     socket.onclose = () => this.#forget(socket);
     socket.onerror = () => this.#forget(socket);
     return response;
   }
 
-  /** Closes every socket with 1001 and stops listening to the cart. For shutdown. */
+  /** Closes every socket with 1001 and stops following topics; later sockets are closed too. */
   close(): void {
-    this.#unsubscribe();
-    this.#throttle.flush();
-    for (const socket of [...this.#sockets, ...this.#opening]) {
+    this.#closed = true;
+    for (const fanout of this.#fanouts.values()) fanout.close();
+    for (const socket of [...this.#topicOf.keys()]) {
       this.#close(socket, CLOSE_GOING_AWAY, "server stopping");
     }
   }
 
-  #broadcast(message: StateMessage): void | Promise<void> {
-    const done = forEachSliced(
-      this.#sockets,
-      (socket) => this.#deliver(socket, message),
-      // A newer state has come: stop, so that no socket gets this one after the newer one (from
-      // the drain check, or a socket that joined); the throttle sends the newer one to all next.
-      () => this.#cart.current.state.version === message.state.version,
-    );
-    if (done === undefined) {
-      this.#checkLagging();
-      return;
+  #fanoutOf(topic: Topic): Fanout<WebSocket> {
+    let fanout = this.#fanouts.get(topic);
+    if (fanout === undefined) {
+      fanout = new Fanout(topic, (socket, messages) => this.#deliver(socket, messages));
+      this.#fanouts.set(topic, fanout);
     }
-    this.#passing = true;
-    return done.finally(() => {
-      this.#passing = false;
-      this.#checkLagging();
-    });
+    return fanout;
   }
 
-  #deliver(socket: WebSocket, message: StateMessage): void {
+  #deliver(socket: WebSocket, messages: readonly StateMessage[]): void {
     const buffered = socket.bufferedAmount;
     if (buffered > this.#options.maxBufferedBytes) {
       this.#slowClosed++;
       this.#close(socket, CLOSE_POLICY_VIOLATION, "not reading");
     } else if (buffered > this.#options.lagBytes) {
       this.#lagging.add(socket);
+      this.#scheduleDrainCheck();
     } else {
       this.#lagging.delete(socket);
-      socket.send(message.json);
+      for (const message of messages) {
+        socket.send(message.json);
+        if (message.last) this.#close(socket, CLOSE_GOING_AWAY, "product gone");
+      }
     }
-  }
-
-  #checkLagging(): void {
-    if (this.#lagging.size > 0) this.#scheduleDrainCheck();
   }
 
   #scheduleDrainCheck(): void {
     if (this.#drainTimer !== undefined) return;
     this.#drainTimer = setTimeout(() => {
       this.#drainTimer = undefined;
-      // A push in slices will reach these sockets (or has found them lagging still): sending now
-      // could give one the same state twice.
-      if (this.#passing) return this.#scheduleDrainCheck();
       for (const socket of this.#lagging) {
+        const topic = this.#topicOf.get(socket)!;
+        // A push in slices will reach this socket (or find it lagging still): sending now could
+        // give it the same state twice.
+        if (this.#fanouts.get(topic)?.passing) continue;
         if (socket.bufferedAmount <= this.#options.lagBytes) {
           this.#lagging.delete(socket);
-          socket.send(this.#cart.current.json);
+          socket.send(topic.opening());
+          if (topic.closed) this.#close(socket, CLOSE_GOING_AWAY, "product gone");
         }
       }
       if (this.#lagging.size > 0) this.#scheduleDrainCheck();
@@ -186,9 +171,16 @@ export class WebSocketHub {
   }
 
   #forget(socket: WebSocket): void {
+    const topic = this.#topicOf.get(socket);
+    if (topic === undefined) return;
+    this.#topicOf.delete(socket);
     this.#opening.delete(socket);
-    this.#sockets.delete(socket);
     this.#lagging.delete(socket);
+    const fanout = this.#fanouts.get(topic);
+    if (fanout !== undefined && fanout.delete(socket) && fanout.size === 0) {
+      fanout.close();
+      this.#fanouts.delete(topic);
+    }
     if (this.#lagging.size === 0 && this.#drainTimer !== undefined) {
       clearTimeout(this.#drainTimer);
       this.#drainTimer = undefined;

@@ -1,15 +1,23 @@
-/** Starts the HTTP server around a cart and stops it gracefully. */
+/** Starts the HTTP server around the inventory, and stops it gracefully. */
 import { join } from "node:path";
+import { type CatalogEntry, syncCatalog } from "../inventory/catalog_sync.ts";
+import { type Clock, systemClock } from "../inventory/clock.ts";
+import { Inventory } from "../inventory/inventory.ts";
+import { openKvStore } from "../store/kv_store.ts";
+import { openMemoryStore } from "../store/memory_store.ts";
+import type { InventoryStore } from "../store/port.ts";
 import { type App, createApp } from "../http/app.ts";
-import { ShoppingCart } from "../inventory/cart.ts";
-import type { Clock } from "../inventory/clock.ts";
+import type { Templates } from "../http/page.ts";
+import { type AssetTable, loadAssets } from "../http/static_assets.ts";
 import type { Config } from "./config.ts";
-import { KvStore } from "../store/kv_store.ts";
+import { DEMO_PRODUCT } from "./demo_catalog.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
-import { loadAssets } from "../http/static_assets.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
 const ROOT = join(import.meta.dirname!, "..", "..");
+
+/** The data path that keeps nothing. */
+export const MEMORY_PATH = ":memory:";
 
 /** A server that is listening. */
 export interface RunningServer {
@@ -17,8 +25,8 @@ export interface RunningServer {
   readonly url: string;
   /** The application, for its live counts. */
   readonly app: App;
-  /** The shared cart. */
-  readonly cart: ShoppingCart;
+  /** The shared inventory. */
+  readonly inventory: Inventory;
   /** Answers waiters, closes sockets with 1001, stops accepting, and resolves when done. */
   stop(): Promise<void>;
   /** Resolves when the server has stopped. */
@@ -29,107 +37,137 @@ export interface RunningServer {
 export interface ServerOptions {
   /** The time source of hold expiry; tests inject a fake one. */
   clock?: Clock;
-  /** Where start-up notes go (the stored inventory, a restock). */
+  /** Where start-up notes go (the stored inventory, what the catalog changed). */
   log?: (line: string) => void;
+  /** The catalog file's products and images, loaded by the caller; none serves the demo. */
+  catalog?: { entries: readonly CatalogEntry[]; media: AssetTable };
 }
 
 /**
- * Loads the page's files, opens the inventory and its cart, and starts listening.
+ * Loads the pages' files, binds the port, opens the store and its inventory, applies the
+ * catalog, and starts answering.
  *
- * On an existing data file the stored total stands, unless `config.restock` asks to replace it;
- * holds stay either way. Both are logged.
+ * The port is bound before the store is opened: a start that cannot listen (the port is taken)
+ * has written nothing. Requests that arrive meanwhile wait until the inventory is ready.
  *
  * @param config The validated configuration; port 0 picks a free port.
- * @param options Clock and log.
+ * @param options Clock, log and the catalog.
  * @returns The running server.
- *
- * @example
- * ```ts
- * const server = await startServer({
- *   port: 0, hostname: "127.0.0.1", inventory: 10, restock: false, dataPath: ":memory:",
- *   holdTtlMs: 900_000, adminToken: undefined, pollTimeoutMs: 25_000, allowedOrigins: [],
- *   maxConnections: 18_000, websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000,
- *   bodyTimeoutMs: 10_000, maxUrlBytes: 8192, maxHeaderBytes: 16_384, trustProxy: false,
- * });
- * console.log((await fetch(new URL("healthz", server.url))).status); // 200
- * await server.stop();
- * ```
+ * @throws {Error} When the port cannot be bound or the store cannot be opened.
  */
 export async function startServer(
   config: Config,
   options: ServerOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? console.log;
-  const template = await Deno.readTextFile(
-    join(ROOT, "templates", "index.html"),
-  );
+  const clock = options.clock ?? systemClock;
+  const templates = await loadTemplates();
   const assets = await loadAssets(join(ROOT, "static"));
   const tls = config.tls && {
     cert: await Deno.readTextFile(config.tls.certFile),
     key: await Deno.readTextFile(config.tls.keyFile),
   };
-  const store = await KvStore.open(config.dataPath);
-  let cart: ShoppingCart;
+  const { promise: ready, resolve: becomeReady, reject: failToStart } = Promise
+    .withResolvers<App>();
+  // Requests that come before the inventory is ready wait for it; none can, once start failed.
+  ready.catch(() => {});
+  let app: App | undefined;
+  const server: ResilientServer = serveResiliently({
+    port: config.port,
+    hostname: config.hostname,
+    tls,
+    onAcceptError: (error) => {
+      app?.countAcceptError();
+      console.error(`accepting failed, listening again shortly: ${error}`);
+    },
+  }, (request) => app?.handle(request) ?? ready.then((app) => app.handle(request)));
+
+  let store: InventoryStore | undefined;
   try {
-    cart = await ShoppingCart.open(store, {
-      total: config.inventory,
-      holdTtlMs: config.holdTtlMs,
-      clock: options.clock,
-    });
-    if (config.restock && cart.total !== config.inventory) {
-      const before = cart.total;
-      await cart.restock(config.inventory);
-      log(`Restocked: total ${before} -> ${config.inventory} (--inventory given; holds kept)`);
+    store = config.dataPath === MEMORY_PATH
+      ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
+      : await openKvStore(config.dataPath, {
+        holdTtlMs: config.holdTtlMs,
+        clock,
+        legacyProduct: DEMO_PRODUCT,
+      });
+    const inventory = await Inventory.open(store, config.holdTtlMs);
+    for (const line of await applyCatalog(inventory, config, options.catalog)) log(line);
+    for (const record of inventory.allProducts()) {
+      log(
+        `Inventory "${record.info.id}": total ${record.total}, ${record.held} held,` +
+          ` version ${record.version}${record.retired ? ", retired" : ""}`,
+      );
     }
+    log(`Store: ${store.kind} (data: ${config.dataPath}, epoch ${inventory.epoch})`);
+    app = createApp(inventory, {
+      ...config,
+      https: tls !== undefined,
+      templates,
+      assets,
+      media: options.catalog?.media ?? new Map(),
+    });
+    becomeReady(app);
+    return running(server, app, inventory, store, tls !== undefined);
   } catch (error) {
-    await store.close();
+    failToStart(error);
+    await server.shutdown();
+    await store?.close();
     throw error;
   }
-  log(
-    `Inventory: total ${cart.total}, ${cart.held} held, version ${cart.current.state.version}` +
-      ` (data: ${config.dataPath})`,
-  );
-  const app = createApp(cart, {
-    ...config,
-    https: tls !== undefined,
-    template,
-    assets,
-  });
-  let server: ResilientServer;
-  try {
-    server = serveResiliently({
-      port: config.port,
-      hostname: config.hostname,
-      tls,
-      onAcceptError: (error) => {
-        app.countAcceptError();
-        console.error(`accepting failed, listening again shortly: ${error}`);
-      },
-    }, app.handle);
-  } catch (error) {
-    app.stop();
-    await store.close();
-    throw error;
-  }
+}
+
+async function loadTemplates(): Promise<Templates> {
+  const read = (name: string) => Deno.readTextFile(join(ROOT, "templates", name));
+  return {
+    product: await read("product.html"),
+    catalog: await read("catalog.html"),
+    missing: await read("missing.html"),
+  };
+}
+
+/** The catalog file's products, or the demo's one product (with `--inventory`'s old rule). */
+function applyCatalog(
+  inventory: Inventory,
+  config: Config,
+  catalog: ServerOptions["catalog"],
+): Promise<string[]> {
+  if (catalog !== undefined) return syncCatalog(inventory, catalog.entries, false);
+  // The demo keeps the rule it always had: `--inventory` sets the total of a new store, and
+  // restocks an existing one only when given.
+  if (inventory.get(DEMO_PRODUCT.id) !== undefined && !config.restock) return Promise.resolve([]);
+  return syncCatalog(inventory, [{ info: DEMO_PRODUCT, total: config.inventory }], config.restock);
+}
+
+function running(
+  server: ResilientServer,
+  app: App,
+  inventory: Inventory,
+  store: InventoryStore,
+  https: boolean,
+): RunningServer {
   const { hostname, port } = server.addr;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-
   let stopping: Promise<void> | undefined;
-  const { promise: finished, resolve } = Promise.withResolvers<void>();
+  const { promise: finished, resolve, reject } = Promise.withResolvers<void>();
   return {
-    url: `${tls ? "https" : "http"}://${host}:${port}/`,
+    url: `${https ? "https" : "http"}://${host}:${port}/`,
     app,
-    cart,
+    inventory,
     finished,
     stop() {
       stopping ??= (async () => {
-        app.stop();
-        // shutdown() stops accepting and lets the answers just given to waiters reach them.
-        await server.shutdown();
-        // Requests in flight were answered; let their commits and any expiry end, then close.
-        await cart.settled();
-        await store.close();
-        resolve();
+        try {
+          app.stop();
+          // shutdown() stops accepting and lets the answers just given to waiters reach them.
+          await server.shutdown();
+          // Requests in flight were answered; let their commits and any expiry end, then close.
+          await store.close();
+          resolve();
+        } catch (error) {
+          reject(error);
+          throw error;
+        }
       })();
       return stopping;
     },

@@ -1,166 +1,230 @@
-/** The inventory kept in Deno KV: a SQLite file on local disk, or memory for throwaway runs. */
+/** The inventory kept in Deno KV: a SQLite file on local disk, one checked key per product. */
 import { dirname } from "node:path";
-import type { InventoryChange, InventorySnapshot, InventoryStore } from "./port.ts";
+import type { ProductInfo } from "../inventory/product.ts";
+import type { ProductMeta } from "./book.ts";
+import {
+  LocalStore,
+  type LocalStoreOptions,
+  type ProductWrite,
+  type StoreEngine,
+  type StoredProduct,
+} from "./local_store.ts";
+import { newEpoch } from "./memory_store.ts";
 
-/** The path that keeps the store in memory only. */
-export const MEMORY_PATH = ":memory:";
+/** The store's epoch. */
+const EPOCH_KEY = ["catalog", "epoch"] as const;
+/** One key per product, holding its fields; every commit that touches it rewrites and checks it. */
+const PRODUCT_PREFIX = ["product"] as const;
+/** One key per hold: product, session → expiry time. */
+const HOLD_PREFIX = ["hold"] as const;
+/** The one-product layout of earlier versions, carried over into the current one on open. */
+const LEGACY_META_KEY = ["inventory", "meta"] as const;
+const LEGACY_HOLDS_PREFIX = ["inventory", "holds"] as const;
 
-/** Total and version; every commit rewrites it, so its versionstamp names the whole state. */
-const META_KEY = ["inventory", "meta"] as const;
-/** One key per hold under this prefix: the session id, valued with its expiry time. */
-const HOLDS_PREFIX = ["inventory", "holds"] as const;
-
-/** Reading meta, the holds, then meta again is retried this often while writers interfere. */
+/** Reading products, holds, then products again is retried this often while writers interfere. */
 const MAX_LOAD_ATTEMPTS = 50;
 /** A commit that finds the file locked by another process is retried this often. */
 const MAX_LOCKED_ATTEMPTS = 100;
 
-interface Meta {
-  total: number;
-  version: number;
+/** What opening a KV store needs. */
+export interface KvStoreOptions extends LocalStoreOptions {
+  /** The product that a data file of the one-product layout becomes. */
+  legacyProduct: ProductInfo;
 }
 
 /**
- * An {@linkcode InventoryStore} on Deno KV.
+ * Opens a store on Deno KV, creating the data file's folder and an epoch when they are missing.
  *
- * One key holds the total and version and is rewritten and checked by every commit, so a commit
- * computed from an old state is refused even when another process writes the same file.
+ * A data file written by the one-product versions is carried over first: its total, version and
+ * holds become those of `legacyProduct`, in one commit.
+ *
+ * @param path A file path, or `:memory:` for a KV that ends with the process.
+ * @param options Hold lifetime, clock and the legacy product.
+ * @returns The store, with every product read.
+ * @throws {Error} When the file is not a KV database or holds something else.
  *
  * @example
  * ```ts
- * const store = await KvStore.open(":memory:");
- * const stamp = await store.commit({ total: 10, version: 0, put: [], drop: [] }, null);
- * console.log(stamp !== null); // true
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../inventory/clock.ts";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const store = await openKvStore(":memory:", { holdTtlMs: 60_000, clock: systemClock, legacyProduct: info });
+ * await store.list({ info, total: 2 });
+ * assert.equal((await store.load()).products[0].total, 2);
  * await store.close();
  * ```
  */
-export class KvStore implements InventoryStore {
-  readonly #kv: Deno.Kv;
-  readonly #pending = new Set<Promise<unknown>>();
+export async function openKvStore(path: string, options: KvStoreOptions): Promise<LocalStore> {
+  if (path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
+  const kv = await Deno.openKv(path);
+  try {
+    await carryOverLegacy(kv, options.legacyProduct);
+    const epoch = await epochOf(kv);
+    const engine = new KvEngine(kv);
+    return new LocalStore("kv", epoch, await engine.loadAll(), options, engine);
+  } catch (error) {
+    kv.close();
+    throw error;
+  }
+}
 
-  private constructor(kv: Deno.Kv) {
+async function epochOf(kv: Deno.Kv): Promise<string> {
+  for (;;) {
+    const stored = await kv.get<string>(EPOCH_KEY);
+    if (typeof stored.value === "string") return stored.value;
+    const epoch = newEpoch();
+    const result = await kv.atomic().check(stored).set(EPOCH_KEY, epoch).commit();
+    if (result.ok) return epoch;
+  }
+}
+
+async function carryOverLegacy(kv: Deno.Kv, info: ProductInfo): Promise<void> {
+  const legacy = await kv.get<{ total: number; version: number }>(LEGACY_META_KEY);
+  if (legacy.versionstamp === null) return;
+  const { total, version } = legacy.value;
+  const meta: ProductMeta = { info, total, version, sold: 0, retired: false, listedTotal: null };
+  let operation = kv.atomic().check(legacy).delete(LEGACY_META_KEY)
+    .set([...PRODUCT_PREFIX, info.id], meta);
+  for await (const entry of kv.list<number>({ prefix: LEGACY_HOLDS_PREFIX })) {
+    const session = entry.key[LEGACY_HOLDS_PREFIX.length] as string;
+    operation = operation.delete(entry.key).set([...HOLD_PREFIX, info.id, session], entry.value);
+  }
+  await operation.commit();
+}
+
+class KvEngine implements StoreEngine {
+  readonly #kv: Deno.Kv;
+
+  constructor(kv: Deno.Kv) {
     this.#kv = kv;
   }
 
-  /**
-   * Opens the store, creating the data file's folder when it is missing.
-   *
-   * @param path A file path, or `:memory:` for a store that ends with the process.
-   * @returns The open store.
-   */
-  static async open(path: string): Promise<KvStore> {
-    if (path !== MEMORY_PATH) await Deno.mkdir(dirname(path), { recursive: true });
-    return new KvStore(await Deno.openKv(path));
-  }
-
-  /**
-   * Reads meta, every hold, and meta again, until no commit fell in between.
-   *
-   * @returns The snapshot, or undefined when nothing was ever stored.
-   * @throws {Error} When the stored values are not an inventory, or writers never pause.
-   */
-  load(): Promise<InventorySnapshot | undefined> {
-    return this.#track(async () => {
-      for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
-        const before = await this.#kv.get<Meta>(META_KEY);
-        if (before.versionstamp === null) return undefined;
-        const holds: [string, number][] = [];
-        for await (const entry of this.#kv.list<number>({ prefix: HOLDS_PREFIX })) {
-          holds.push([holdSession(entry.key), holdExpiry(entry.value)]);
-        }
-        const after = await this.#kv.get<Meta>(META_KEY);
-        if (after.versionstamp === before.versionstamp) {
-          const { total, version } = metaOf(before.value);
-          return { total, version, holds, stamp: before.versionstamp };
-        }
+  /** Reads products, every hold, and products again, until no commit fell in between. */
+  async loadAll(): Promise<StoredProduct[]> {
+    for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
+      const before = await this.#metas();
+      const holds = new Map<string, [string, number][]>();
+      for await (const entry of this.#kv.list<number>({ prefix: HOLD_PREFIX })) {
+        const [product, session] = holdKey(entry.key);
+        const list = holds.get(product) ?? [];
+        list.push([session, expiryOf(entry.value)]);
+        holds.set(product, list);
       }
-      throw new Error("Inventory kept changing while it was read");
-    });
+      const after = await this.#metas();
+      if (sameStamps(before, after)) {
+        return [...before.values()].map(({ meta, stamp }) => ({
+          meta,
+          stamp,
+          holds: holds.get(meta.info.id) ?? [],
+        }));
+      }
+    }
+    throw new Error("Inventory kept changing while it was read");
   }
 
-  /**
-   * Writes a change atomically if meta still has the given versionstamp.
-   *
-   * @param change What to write.
-   * @param stamp The versionstamp the change was computed from; null for an empty store.
-   * @returns The new versionstamp, or null when the state moved on.
-   * @throws {Error} When the file stays locked by another process.
-   */
-  commit(change: InventoryChange, stamp: string | null): Promise<string | null> {
-    return this.#track(async () => {
-      let operation = this.#kv.atomic()
-        .check({ key: META_KEY, versionstamp: stamp })
-        .set(META_KEY, { total: change.total, version: change.version });
+  async commit(writes: readonly ProductWrite[]): Promise<Map<string, string> | null> {
+    let operation = this.#kv.atomic();
+    for (const { id, change, stamp } of writes) {
+      const key = [...PRODUCT_PREFIX, id];
+      operation = operation.check({ key, versionstamp: stamp }).set(key, change.meta);
       for (const [session, expiresAt] of change.put) {
-        operation = operation.set([...HOLDS_PREFIX, session], expiresAt);
+        operation = operation.set([...HOLD_PREFIX, id, session], expiresAt);
       }
-      for (const session of change.drop) {
-        operation = operation.delete([...HOLDS_PREFIX, session]);
+      for (const session of change.drop) operation = operation.delete([...HOLD_PREFIX, id, session]);
+    }
+    for (let attempt = 1;; attempt++) {
+      try {
+        const result = await operation.commit();
+        if (!result.ok) return null;
+        return new Map(writes.map(({ id }) => [id, result.versionstamp]));
+      } catch (error) {
+        // SQLite refuses a writer while another process writes; nothing was written, and the
+        // checks still guard the retry.
+        if (!isLocked(error) || attempt >= MAX_LOCKED_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 4));
       }
-      for (let attempt = 1;; attempt++) {
-        try {
-          const result = await operation.commit();
-          return result.ok ? result.versionstamp : null;
-        } catch (error) {
-          // SQLite refuses a writer while another process writes; nothing was written, and the
-          // check still guards the retry.
-          if (!isLocked(error) || attempt >= MAX_LOCKED_ATTEMPTS) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 4));
+    }
+  }
+
+  async reload(ids: readonly string[]): Promise<Map<string, StoredProduct>> {
+    const found = new Map<string, StoredProduct>();
+    for (const id of ids) {
+      for (let attempt = 0;; attempt++) {
+        const before = await this.#kv.get<ProductMeta>([...PRODUCT_PREFIX, id]);
+        if (before.versionstamp === null) break;
+        const holds: [string, number][] = [];
+        for await (const entry of this.#kv.list<number>({ prefix: [...HOLD_PREFIX, id] })) {
+          holds.push([holdKey(entry.key)[1], expiryOf(entry.value)]);
         }
+        const after = await this.#kv.get([...PRODUCT_PREFIX, id]);
+        if (after.versionstamp === before.versionstamp) {
+          found.set(id, { meta: metaOf(before.value), holds, stamp: before.versionstamp });
+          break;
+        }
+        if (attempt >= MAX_LOAD_ATTEMPTS) throw new Error(`Product "${id}" kept changing`);
       }
-    });
+    }
+    return found;
   }
 
-  /**
-   * Tells whether meta still has the given versionstamp.
-   *
-   * @param stamp The versionstamp the caller knows.
-   * @returns True when nobody wrote since.
-   */
-  isCurrent(stamp: string): Promise<boolean> {
-    return this.#track(async () => (await this.#kv.get(META_KEY)).versionstamp === stamp);
+  async stamps(ids: readonly string[]): Promise<Map<string, string | null>> {
+    const entries = await this.#kv.getMany(ids.map((id) => [...PRODUCT_PREFIX, id]));
+    return new Map(ids.map((id, i) => [id, entries[i].versionstamp]));
   }
 
-  /** Waits for reads and commits in flight, then closes the database. */
-  async close(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  close(): Promise<void> {
     this.#kv.close();
+    return Promise.resolve();
   }
 
-  #track<T>(work: () => Promise<T>): Promise<T> {
-    const promise = work();
-    this.#pending.add(promise);
-    const forget = () => this.#pending.delete(promise);
-    promise.then(forget, forget);
-    return promise;
+  async #metas(): Promise<Map<string, { meta: ProductMeta; stamp: string }>> {
+    const metas = new Map<string, { meta: ProductMeta; stamp: string }>();
+    for await (const entry of this.#kv.list<ProductMeta>({ prefix: PRODUCT_PREFIX })) {
+      const meta = metaOf(entry.value);
+      metas.set(meta.info.id, { meta, stamp: entry.versionstamp });
+    }
+    return metas;
   }
+}
+
+function sameStamps(
+  a: Map<string, { stamp: string }>,
+  b: Map<string, { stamp: string }>,
+): boolean {
+  return a.size === b.size && [...a].every(([id, { stamp }]) => b.get(id)?.stamp === stamp);
 }
 
 function isLocked(error: unknown): boolean {
   return error instanceof Error && error.message.includes("database is locked");
 }
 
-function metaOf(value: unknown): Meta {
-  const { total, version } = (value ?? {}) as Partial<Meta>;
-  if (!isCount(total) || !isCount(version)) {
-    throw new Error(`Stored inventory meta is not {total, version}: ${JSON.stringify(value)}`);
+function metaOf(value: unknown): ProductMeta {
+  const meta = value as Partial<ProductMeta> | null;
+  const counts = [meta?.total, meta?.sold, meta?.version];
+  if (
+    typeof meta?.info?.id !== "string" || !counts.every(isCount) ||
+    typeof meta.retired !== "boolean"
+  ) {
+    throw new Error(`Stored product is not a product: ${JSON.stringify(value)}`);
   }
-  return { total, version };
+  return meta as ProductMeta;
 }
 
-function holdSession(key: Deno.KvKey): string {
-  const session = key[HOLDS_PREFIX.length];
-  if (typeof session !== "string") throw new Error(`Stored hold key is not a session: ${key}`);
-  return session;
+function holdKey(key: Deno.KvKey): [string, string] {
+  const [product, session] = key.slice(HOLD_PREFIX.length);
+  if (typeof product !== "string" || typeof session !== "string") {
+    throw new Error(`Stored hold key is not a product and session: ${String(key)}`);
+  }
+  return [product, session];
 }
 
-function holdExpiry(value: unknown): number {
+function expiryOf(value: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value)) {
     throw new Error(`Stored hold expiry is not a time: ${JSON.stringify(value)}`);
   }
   return value;
 }
 
-function isCount(value: unknown): value is number {
+function isCount(value: unknown): boolean {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }

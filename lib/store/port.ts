@@ -1,60 +1,119 @@
-/** What a durable store behind the cart must do: load the state once, commit changes atomically. */
+/** The store port: what the inventory asks of a store, whatever engine keeps the data. */
+import type { ProductRecord } from "../inventory/ledger.ts";
+import type { ProductInfo } from "../inventory/product.ts";
+import type { Refusal } from "../inventory/rules.ts";
 
-/** The whole stored state, read at one moment. */
-export interface InventorySnapshot {
-  /** Units in stock, held or not. */
-  readonly total: number;
-  /** The version of the cart state. */
-  readonly version: number;
-  /** Every stored hold: session id and the time it expires, in ms since the epoch. */
-  readonly holds: ReadonlyArray<readonly [session: string, expiresAt: number]>;
-  /** Names this exact state; a commit against an older stamp is refused. */
-  readonly stamp: string;
+/** Every product of a store, read at one moment. */
+export interface StoreSnapshot {
+  /** Names this store's life: a store that starts empty (or lost its data) gets a new one. */
+  readonly epoch: string;
+  /** Every product, retired ones too. */
+  readonly products: readonly ProductRecord[];
 }
 
-/** One change of the stored state, committed all at once or not at all. */
-export interface InventoryChange {
-  /** The total after the change. */
-  readonly total: number;
-  /** The version after the change. */
-  readonly version: number;
-  /** Holds created or refreshed: session id and new expiry time. */
-  readonly put: ReadonlyArray<readonly [session: string, expiresAt: number]>;
-  /** Sessions whose hold ends. */
-  readonly drop: readonly string[];
+/** What an operation on a product did. */
+export type StoreOutcome =
+  | {
+    readonly ok: true;
+    /** The product after it. */
+    readonly record: ProductRecord;
+    /** Whether the session now holds a unit (for add and remove). */
+    readonly inCart: boolean;
+  }
+  | {
+    readonly ok: false;
+    /** Why nothing changed. */
+    readonly reason: Refusal | "unknown product";
+    /** The product as it is, when there is one. */
+    readonly record?: ProductRecord;
+  };
+
+/** One unit a session holds. */
+export interface HeldUnit {
+  /** The product's id. */
+  readonly product: string;
+  /** When the hold ends, in ms since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** How a catalog entry is written: its data, and its total when the entry sets one. */
+export interface Listing {
+  /** What the product is. */
+  readonly info: ProductInfo;
+  /** The total to set; undefined keeps a stored one (a new product then starts with 0). */
+  readonly total?: number;
+  /** Remember `total` as the catalog file's, so that a later start can tell the file changed. */
+  readonly fromFile?: boolean;
 }
 
 /**
- * A store that keeps the cart across restarts and guards it against a second writer.
+ * A store decides each operation atomically and returns the product's new state; it tells every
+ * committed change, in version order per product, to its listeners.
  *
- * Every commit names the stamp of the state it was computed from and is refused when the stored
- * state has moved on since, so two processes sharing a store can never both take the last unit.
+ * Holds expire by the store's clock: a store ends the holds that are due before it decides on a
+ * product, and on its own as they fall due.
  */
 export interface InventoryStore {
+  /** The engine, for logs and health: `memory`, `kv` or `redis`. */
+  readonly kind: string;
   /**
-   * Reads the whole state at one moment.
+   * Reads every product.
    *
-   * @returns The snapshot, or undefined when nothing was ever stored.
+   * @returns The snapshot.
    */
-  load(): Promise<InventorySnapshot | undefined>;
+  load(): Promise<StoreSnapshot>;
   /**
-   * Applies a change if the stored state still has the given stamp.
+   * Lists what a session holds.
    *
-   * @param change What to write.
-   * @param stamp The stamp the change was computed from; null for a store never written.
-   * @returns The new stamp, or null when the state moved on (nothing was written).
+   * @param session The session id.
+   * @returns Its units, by product.
    */
-  commit(change: InventoryChange, stamp: string | null): Promise<string | null>;
+  holdsOf(session: string): Promise<HeldUnit[]>;
   /**
-   * Tells whether the stored state still has the given stamp.
+   * Holds one unit for a session, or refreshes its hold.
    *
-   * @param stamp The stamp of the state the caller knows.
-   * @returns True when nobody wrote since.
+   * @param product The product's id.
+   * @param session The session id.
+   * @returns The outcome.
    */
-  isCurrent(stamp: string): Promise<boolean>;
-  /** Waits for commits in flight, then releases the store. */
+  take(product: string, session: string): Promise<StoreOutcome>;
+  /**
+   * Ends a session's hold, if any.
+   *
+   * @param product The product's id.
+   * @param session The session id.
+   * @returns The outcome.
+   */
+  release(product: string, session: string): Promise<StoreOutcome>;
+  /**
+   * Sets a product's total; holds stay.
+   *
+   * @param product The product's id.
+   * @param total The new total.
+   * @returns The outcome.
+   */
+  restock(product: string, total: number): Promise<StoreOutcome>;
+  /**
+   * Creates a product or updates its data (and total), listing a retired one again.
+   *
+   * @param listing The product's data and total.
+   * @returns The product after it, and whether it is new.
+   */
+  list(listing: Listing): Promise<{ record: ProductRecord; created: boolean }>;
+  /**
+   * Retires a product: no longer sold, its holds end.
+   *
+   * @param product The product's id.
+   * @returns The outcome.
+   */
+  retire(product: string): Promise<StoreOutcome>;
+  /**
+   * Registers a listener of committed changes.
+   *
+   * @param listener Called with the product's record after each change, in version order.
+   * @returns A function that unregisters it.
+   */
+  onChange(listener: (record: ProductRecord) => void): () => void;
+  /** Stops expiring holds, waits for operations in flight, and releases the engine. */
   close(): Promise<void>;
 }
-
-/** The most holds one change may end; larger sweeps are split over several commits. */
-export const MAX_DROPS_PER_CHANGE = 500;

@@ -1,0 +1,155 @@
+/** The route table: URL patterns, each with its methods, guards and body, and the dispatch. */
+import { HttpError } from "./http_error.ts";
+import { readBody, type RequestBody } from "./request_body.ts";
+
+/** What a handler gets: the request, its URL parsed once, the pattern's groups and its body. */
+export interface RouteContext {
+  /** The request. */
+  readonly request: Request;
+  /** Its URL. */
+  readonly url: URL;
+  /** The pattern's named groups, e.g. `{ id: "poster" }`. */
+  readonly params: Readonly<Record<string, string | undefined>>;
+  /** The body, read and checked as the route declares; undefined for routes that take none. */
+  readonly body: RequestBody | undefined;
+}
+
+/** A check before the handler; it throws an {@linkcode HttpError} to refuse. */
+export type Guard = (context: RouteContext) => void;
+
+/** What body a route takes. */
+export interface BodyRule {
+  /** The largest body, in bytes; larger gets 413. */
+  readonly maxBytes: number;
+  /** Media types accepted; others get 415. */
+  readonly mediaTypes: readonly string[];
+}
+
+/** One route: a path and the methods it answers there. */
+export interface Route {
+  /** Its label in metrics (bounded: never the raw path). */
+  readonly name: string;
+  /** The path pattern, e.g. `/products/:id` (URLPattern syntax). */
+  readonly path: string;
+  /** Methods answered. A path may have several routes with other methods; the rest get 405. */
+  readonly methods: readonly string[];
+  /** Checks run in order before the body is read and the handler runs. */
+  readonly guards?: readonly Guard[];
+  /** The body the route takes, read (with the body deadline) before the handler runs. */
+  readonly body?: BodyRule;
+  /** Answers the request. */
+  handle(context: RouteContext): Response | Promise<Response>;
+}
+
+/** The routes of one path. */
+interface PathEntry {
+  readonly pattern: URLPattern | undefined;
+  readonly routes: Route[];
+}
+
+/** What a URL matched: the routes of its path and the pattern's groups. */
+export interface Match {
+  /** The routes of the path, by method. */
+  readonly routes: readonly Route[];
+  /** The pattern's named groups. */
+  readonly params: Record<string, string | undefined>;
+}
+
+/**
+ * Finds the routes of a request's path and runs the one for its method: guards, body, handler.
+ *
+ * A path without parameters is looked up in a map; the others are tried in order with
+ * `URLPattern`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const router = new Router([
+ *   { name: "product", path: "/products/:id", methods: ["GET"], handle: ({ params }) => new Response(params.id) },
+ * ]);
+ * const url = new URL("http://x/products/poster");
+ * const match = router.find(url)!;
+ * assert.equal(Router.routeFor(match, "GET")?.name, "product");
+ * const response = await router.run(match, new Request(url), url);
+ * assert.equal(await response.text(), "poster");
+ * ```
+ */
+export class Router {
+  readonly #exact = new Map<string, PathEntry>();
+  readonly #patterns: PathEntry[] = [];
+  readonly #bodyTimeoutMs: number;
+
+  /**
+   * @param routes The table.
+   * @param bodyTimeoutMs How long a request body may take to arrive.
+   */
+  constructor(routes: readonly Route[], bodyTimeoutMs = 10_000) {
+    this.#bodyTimeoutMs = bodyTimeoutMs;
+    const byPath = new Map<string, PathEntry>();
+    for (const route of routes) {
+      let entry = byPath.get(route.path);
+      if (entry === undefined) {
+        const pattern = /[:*(){}]/.test(route.path)
+          ? new URLPattern({ pathname: route.path })
+          : undefined;
+        entry = { pattern, routes: [] };
+        byPath.set(route.path, entry);
+        if (pattern === undefined) this.#exact.set(route.path, entry);
+        else this.#patterns.push(entry);
+      }
+      entry.routes.push(route);
+    }
+  }
+
+  /**
+   * Finds the routes of a URL's path.
+   *
+   * @param url The request URL.
+   * @returns The routes and the pattern's groups, or undefined when no path matches.
+   */
+  find(url: URL): Match | undefined {
+    const exact = this.#exact.get(url.pathname);
+    if (exact !== undefined) return { routes: exact.routes, params: {} };
+    for (const { routes, pattern } of this.#patterns) {
+      const match = pattern!.exec({ pathname: url.pathname });
+      if (match !== null) return { routes, params: match.pathname.groups };
+    }
+    return undefined;
+  }
+
+  /**
+   * The route of a match for a method.
+   *
+   * @param match What {@linkcode Router.find} returned.
+   * @param method The request's method.
+   * @returns The route, or undefined when the path does not take the method.
+   */
+  static routeFor(match: Match, method: string): Route | undefined {
+    return match.routes.find((route) => route.methods.includes(method));
+  }
+
+  /**
+   * Runs the route for the request's method: its guards, its body, then its handler.
+   *
+   * @param match What {@linkcode Router.find} returned.
+   * @param request The request.
+   * @param url Its URL.
+   * @returns The handler's response.
+   * @throws {HttpError} 405 (with `Allow`) for a method the path does not take, or what a guard,
+   * the body's rule or the handler throws.
+   */
+  async run(match: Match, request: Request, url: URL): Promise<Response> {
+    const route = Router.routeFor(match, request.method);
+    if (route === undefined) {
+      const allowed = match.routes.flatMap((route) => route.methods);
+      throw new HttpError(405, `Method ${request.method} is not allowed here`, {
+        headers: { allow: allowed.join(", ") },
+      });
+    }
+    const bare: RouteContext = { request, url, params: match.params, body: undefined };
+    for (const guard of route.guards ?? []) guard(bare);
+    if (route.body === undefined) return await route.handle(bare);
+    const body = await readBody(request, route.body, this.#bodyTimeoutMs);
+    return await route.handle({ ...bare, body });
+  }
+}

@@ -1,0 +1,175 @@
+/** The shop's inventory as this process knows it: a read model fed by the store's change feed. */
+import type { ProductRecord } from "./ledger.ts";
+import type { HeldUnit, InventoryStore, Listing, StoreOutcome } from "../store/port.ts";
+
+/**
+ * Every product's latest record, kept in memory from the store's changes, so that pages and pushes
+ * never wait for the store; operations go to the store, which decides them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "./clock.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const inventory = await Inventory.open(store, 60_000);
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * await inventory.list({ info, total: 3 });
+ * await inventory.add("a", crypto.randomUUID());
+ * assert.equal(inventory.get("a")?.held, 1);
+ * await store.close();
+ * ```
+ */
+export class Inventory {
+  readonly #store: InventoryStore;
+  readonly #records = new Map<string, ProductRecord>();
+  readonly #listeners = new Set<(record: ProductRecord) => void>();
+  readonly #epoch: string;
+  readonly #holdTtlMs: number;
+
+  private constructor(store: InventoryStore, epoch: string, holdTtlMs: number) {
+    this.#store = store;
+    this.#epoch = epoch;
+    this.#holdTtlMs = holdTtlMs;
+    store.onChange((record) => this.#learn(record));
+  }
+
+  /**
+   * Reads every product from a store and follows its changes.
+   *
+   * @param store The store; the caller closes it.
+   * @param holdTtlMs How long the store keeps a hold, for pages that say so.
+   * @returns The inventory.
+   */
+  static async open(store: InventoryStore, holdTtlMs: number): Promise<Inventory> {
+    const snapshot = await store.load();
+    const inventory = new Inventory(store, snapshot.epoch, holdTtlMs);
+    for (const record of snapshot.products) inventory.#learn(record);
+    return inventory;
+  }
+
+  /** The store's epoch: it changes when the store starts empty. */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  /** The store's engine, for health and logs. */
+  get storeKind(): string {
+    return this.#store.kind;
+  }
+
+  /** How long a hold lasts after the shopper's last add, in ms. */
+  get holdTtlMs(): number {
+    return this.#holdTtlMs;
+  }
+
+  /**
+   * The latest record of a product.
+   *
+   * @param id The product's id.
+   * @returns Its record, retired or not; undefined when unknown.
+   */
+  get(id: string): ProductRecord | undefined {
+    return this.#records.get(id);
+  }
+
+  /** Every product on sale, in the order they were first listed. */
+  products(): ProductRecord[] {
+    return [...this.#records.values()].filter((record) => !record.retired);
+  }
+
+  /** Every product, retired ones too. */
+  allProducts(): ProductRecord[] {
+    return [...this.#records.values()];
+  }
+
+  /**
+   * Registers a listener of every change, called after the record is current here.
+   *
+   * @param listener Called with the product's new record.
+   * @returns A function that unregisters it.
+   */
+  onChange(listener: (record: ProductRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Puts one unit of a product in a session's cart.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @returns What the store decided.
+   */
+  add(product: string, session: string): Promise<StoreOutcome> {
+    return this.#store.take(product, session);
+  }
+
+  /**
+   * Takes a session's unit of a product out of its cart.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @returns What the store decided.
+   */
+  remove(product: string, session: string): Promise<StoreOutcome> {
+    return this.#store.release(product, session);
+  }
+
+  /**
+   * Sets a product's total; holds stay.
+   *
+   * @param product The product's id.
+   * @param total The new total.
+   * @returns What the store decided.
+   */
+  restock(product: string, total: number): Promise<StoreOutcome> {
+    return this.#store.restock(product, total);
+  }
+
+  /**
+   * Creates or updates a product.
+   *
+   * @param listing Its data and total.
+   * @returns Its record and whether it is new.
+   */
+  list(listing: Listing): Promise<{ record: ProductRecord; created: boolean }> {
+    return this.#store.list(listing);
+  }
+
+  /**
+   * Retires a product: no longer sold, its holds end, its pages are told.
+   *
+   * @param product The product's id.
+   * @returns What the store decided.
+   */
+  retire(product: string): Promise<StoreOutcome> {
+    return this.#store.retire(product);
+  }
+
+  /**
+   * Lists a session's cart.
+   *
+   * @param session The shopper's session.
+   * @returns Its units, by product, in catalog order.
+   */
+  async cartOf(session: string): Promise<HeldUnit[]> {
+    const units = await this.#store.holdsOf(session);
+    const order = [...this.#records.keys()];
+    return units.sort((a, b) => order.indexOf(a.product) - order.indexOf(b.product));
+  }
+
+  #learn(record: ProductRecord): void {
+    const known = this.#records.get(record.info.id);
+    // A feed may repeat or reorder (another process's news); a record never goes back.
+    if (known !== undefined && known.version >= record.version) return;
+    this.#records.set(record.info.id, record);
+    for (const listener of this.#listeners) {
+      try {
+        listener(record);
+      } catch (error) {
+        console.error("inventory listener failed:", error);
+      }
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/** A topic: one product's (or the whole catalog's) current state, its subscribers and its waiters. */
+import type { Since, StateMessage } from "./message.ts";
+
+/** Long polls waiting, over every topic: what the connection limit counts. */
+export interface WaiterTally {
+  /** Waiters now. */
+  waiters: number;
+}
+
+/**
+ * The news of one product, or of every product: what a new subscriber gets first, then every
+ * change, and promises for long polls that wait for the next one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const topic = new Topic("a", () => "{}", () => ({ epoch: "e", version: 0 }), { waiters: 0 });
+ * const seen: string[] = [];
+ * topic.subscribe((message) => seen.push(message.json));
+ * topic.publish({ product: "a", version: 1, cursor: "e.1", json: "{1}", last: false });
+ * assert.deepEqual(seen, ["{1}"]);
+ * ```
+ */
+export class Topic {
+  /** The product's id, or `*` for the catalog. */
+  readonly name: string;
+  readonly #opening: () => string;
+  readonly #position: () => { epoch: string; version: number };
+  readonly #tally: WaiterTally;
+  readonly #listeners = new Set<(message: StateMessage) => void>();
+  #waiters = new Set<() => void>();
+  #closed = false;
+
+  /**
+   * @param name The product's id, or `*`.
+   * @param opening The JSON a new subscriber gets first.
+   * @param position The topic's epoch and version now.
+   * @param tally Counts waiting long polls across topics.
+   */
+  constructor(
+    name: string,
+    opening: () => string,
+    position: () => { epoch: string; version: number },
+    tally: WaiterTally,
+  ) {
+    this.name = name;
+    this.#opening = opening;
+    this.#position = position;
+    this.#tally = tally;
+  }
+
+  /** The JSON a new subscriber gets first: the current state. */
+  opening(): string {
+    return this.#opening();
+  }
+
+  /** Where a subscriber that has the current state stands: `<epoch>.<version>`. */
+  cursor(): string {
+    const { epoch, version } = this.#position();
+    return `${epoch}.${version}`;
+  }
+
+  /** The topic's version now. */
+  get version(): number {
+    return this.#position().version;
+  }
+
+  /** Whether it was closed (its product retired, or the server stopping). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Long polls waiting on this topic. */
+  get waiterCount(): number {
+    return this.#waiters.size;
+  }
+
+  /**
+   * Registers a subscriber.
+   *
+   * @param listener Called synchronously with each change; it must not throw.
+   * @returns A function that unregisters it.
+   */
+  subscribe(listener: (message: StateMessage) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Tells every subscriber and waiter of a change.
+   *
+   * @param message The new state.
+   */
+  publish(message: StateMessage): void {
+    this.#release();
+    for (const listener of this.#listeners) {
+      try {
+        listener(message);
+      } catch (error) {
+        console.error("topic subscriber failed:", error);
+      }
+    }
+  }
+
+  /**
+   * Waits for the topic to move past where the client stands.
+   *
+   * Answers at once when the client is elsewhere (another version, or another epoch: it saw
+   * another life of the store), when the signal is already aborted, or when the topic is closed;
+   * otherwise at the next change, or when the signal aborts.
+   *
+   * @param since Where the client stands; undefined waits for the next change.
+   * @param signal Ends the wait: the client left, or the poll timed out.
+   * @returns Resolves when the client should be answered.
+   */
+  nextChange(since: Since | undefined, signal: AbortSignal): Promise<void> {
+    const { epoch, version } = this.#position();
+    const elsewhere = since !== undefined &&
+      (since.version !== version || (since.epoch !== undefined && since.epoch !== epoch));
+    if (elsewhere || signal.aborted || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        if (this.#waiters.delete(done)) this.#tally.waiters--;
+        resolve();
+      };
+      this.#waiters.add(done);
+      this.#tally.waiters++;
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Answers every waiter; later waits answer at once. */
+  close(): void {
+    this.#closed = true;
+    this.#release();
+  }
+
+  #release(): void {
+    const waiters = this.#waiters;
+    this.#waiters = new Set();
+    this.#tally.waiters -= waiters.size;
+    for (const done of waiters) done();
+  }
+}

@@ -1,0 +1,123 @@
+/** Every topic of the shop: one per product and one for the catalog, fed by the inventory. */
+import type { Inventory } from "../inventory/inventory.ts";
+import type { ProductRecord } from "../inventory/ledger.ts";
+import { catalogEntry, productMessage, type StateMessage } from "./message.ts";
+import { Topic, type WaiterTally } from "./topic.ts";
+
+/** The name of the catalog's topic. */
+export const CATALOG_TOPIC = "*";
+
+interface ProductTopic {
+  topic: Topic;
+  message: StateMessage;
+}
+
+/**
+ * Keeps a topic per product, with its current message serialized once per change, and the
+ * catalog topic, whose version is the sum of every product's: it rises with every change of any
+ * product, in every process alike.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../inventory/clock.ts";
+ * import { Inventory } from "../inventory/inventory.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const inventory = await Inventory.open(store, 60_000);
+ * const topics = new Topics(inventory);
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * await inventory.list({ info, total: 3 });
+ * assert.equal(topics.message("a")?.version, 1);
+ * assert.equal(topics.catalog.version, 1);
+ * await store.close();
+ * ```
+ */
+export class Topics {
+  /** Long polls waiting on any topic. */
+  readonly tally: WaiterTally = { waiters: 0 };
+  /** Every product's changes, for the catalog page. */
+  readonly catalog: Topic;
+  readonly #inventory: Inventory;
+  readonly #products = new Map<string, ProductTopic>();
+  #catalogVersion = 0;
+  #snapshot: { version: number; json: string } | undefined;
+  readonly #unsubscribe: () => void;
+
+  /** @param inventory The inventory whose changes the topics carry. */
+  constructor(inventory: Inventory) {
+    this.#inventory = inventory;
+    const position = () => ({ epoch: inventory.epoch, version: this.#catalogVersion });
+    this.catalog = new Topic(CATALOG_TOPIC, () => this.#catalogSnapshot(), position, this.tally);
+    for (const record of inventory.allProducts()) this.#learn(record);
+    this.#unsubscribe = inventory.onChange((record) => this.#learn(record));
+  }
+
+  /**
+   * The topic of a product.
+   *
+   * @param id The product's id.
+   * @returns Its topic (closed when retired), or undefined for an unknown product.
+   */
+  product(id: string): Topic | undefined {
+    return this.#products.get(id)?.topic;
+  }
+
+  /**
+   * A product's current message.
+   *
+   * @param id The product's id.
+   * @returns The message, or undefined for an unknown product.
+   */
+  message(id: string): StateMessage | undefined {
+    return this.#products.get(id)?.message;
+  }
+
+  /** Answers every waiter and stops following the inventory. For shutdown. */
+  close(): void {
+    this.#unsubscribe();
+    for (const { topic } of this.#products.values()) topic.close();
+    this.catalog.close();
+  }
+
+  #learn(record: ProductRecord): void {
+    const id = record.info.id;
+    const epoch = this.#inventory.epoch;
+    const message = productMessage(record, epoch);
+    let entry = this.#products.get(id);
+    this.#catalogVersion += record.version - (entry?.message.version ?? 0);
+    if (entry === undefined || (entry.topic.closed && !record.retired)) {
+      const topic = new Topic(id, () => this.#products.get(id)!.message.json, () => ({
+        epoch,
+        version: this.#products.get(id)!.message.version,
+      }), this.tally);
+      entry = { topic, message };
+      this.#products.set(id, entry);
+    }
+    entry.message = message;
+    entry.topic.publish(message);
+    if (record.retired) entry.topic.close();
+    this.catalog.publish({
+      product: id,
+      version: this.#catalogVersion,
+      cursor: `${epoch}.${this.#catalogVersion}`,
+      json: JSON.stringify(catalogEntry(record, epoch)),
+      last: false,
+    });
+  }
+
+  #catalogSnapshot(): string {
+    if (this.#snapshot?.version !== this.#catalogVersion) {
+      const epoch = this.#inventory.epoch;
+      this.#snapshot = {
+        version: this.#catalogVersion,
+        json: JSON.stringify({
+          epoch,
+          version: this.#catalogVersion,
+          products: this.#inventory.products().map((record) => catalogEntry(record, epoch)),
+        }),
+      };
+    }
+    return this.#snapshot.json;
+  }
+}
