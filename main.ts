@@ -1,5 +1,6 @@
 /** Entry point: flags → config, start the server, stop gracefully on SIGINT or SIGTERM. */
 import { parseConfig, USAGE } from "./lib/server/config.ts";
+import { loadCatalogFile } from "./lib/server/catalog_file.ts";
 import { startServer } from "./lib/server/start_server.ts";
 
 /** A stop must end well inside 5 s even if a connection will not close. */
@@ -17,9 +18,23 @@ if (import.meta.main) {
     console.log(USAGE);
     Deno.exit(0);
   }
+  const { config } = invocation;
+  let catalog;
+  try {
+    if (config.catalogPath !== undefined) {
+      const file = await loadCatalogFile(config.catalogPath, { maxProducts: config.maxProducts });
+      catalog = {
+        entries: file.products.map(({ total, ...info }) => ({ info, total })),
+        media: file.media,
+      };
+    }
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
   let server;
   try {
-    server = await startServer(invocation.config);
+    server = await startServer(config, { catalog });
   } catch (error) {
     // A data file that cannot be opened or a port in use: one line, not a stack trace.
     console.error(`error: ${(error as Error).message}`);

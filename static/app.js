@@ -26,6 +26,9 @@ const elements = {
   liveText: document.getElementById("live-text"),
 };
 const session = body.dataset.session;
+const product = body.dataset.product;
+/** This product's status, for every transport. */
+const statusUrl = `${STATUS_PATH}?product=${encodeURIComponent(product)}`;
 const productName = document.title;
 
 let inCart = body.dataset.inCart === "true";
@@ -55,7 +58,7 @@ const live = new LiveState(
  * @throws {Error} When the server cannot be reached or does not answer with a state.
  */
 async function pollState(since) {
-  const response = await fetch(`${STATUS_PATH}?since=${since}`, {
+  const response = await fetch(`${statusUrl}&since=${since}`, {
     cache: "no-store",
     signal: AbortSignal.timeout(POLL_DEADLINE_MS),
   });
@@ -151,14 +154,14 @@ function showConnection(state, transport, attempt) {
 /** @type {Record<string, (listener: Listener) => void>} Each opens one connection. */
 const OPENERS = {
   ws(listener) {
-    const url = new URL(STATUS_PATH, location.href);
+    const url = new URL(statusUrl, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(url);
     socket.onmessage = messageHandler(listener);
     socket.onclose = () => listener.onLost();
   },
   sse(listener) {
-    const source = new EventSource(STATUS_PATH);
+    const source = new EventSource(statusUrl);
     source.onmessage = messageHandler(listener);
     // EventSource would retry on its own, every few seconds and all pages at once: we close it
     // and retry with our own jittered backoff instead.
@@ -265,7 +268,7 @@ async function send(action) {
     const response = await fetch("/cart", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ action, session }),
+      body: JSON.stringify({ action, session, product }),
       cache: "no-store",
     });
     const answer = await response.json().catch(() => ({}));

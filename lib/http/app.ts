@@ -17,7 +17,7 @@ import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } fro
 import { echoSocket } from "./echo.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { longPollResponse, sinceOf } from "./long_poll.ts";
-import { healthResponse, Metrics } from "./monitoring.ts";
+import { type Gauges, healthResponse, Metrics } from "./monitoring.ts";
 import { isTrustedOrigin } from "./origin.ts";
 import { catalogPage, missingProductPage, productPage, type Templates } from "./page.ts";
 import { type Guard, type Route, Router } from "./router.ts";
@@ -58,8 +58,8 @@ export interface App {
   stop(): void;
   /** Counts one failed accept (the listener died and is being reopened), for /metrics. */
   countAcceptError(): void;
-  /** Long polls being served, event streams and WebSockets: what `--max-connections` bounds. */
-  readonly connections: number;
+  /** The live counts that /metrics shows: subscribers by transport, connections, refusals. */
+  gauges(): Gauges;
 }
 
 /** More query parameters than any client of ours sends: `since`, `product` and a cache buster. */
@@ -112,6 +112,17 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   let longPolls = 0;
 
   const connections = () => longPolls + websockets.opening + websockets.size + streams.size;
+  const gauges = (): Gauges => ({
+    longPollWaiters: topics.tally.waiters,
+    websocketSubscribers: websockets.size,
+    sseSubscribers: streams.size,
+    websocketLagging: websockets.lagging,
+    websocketSlowClosed: websockets.slowClosed,
+    sseSlowClosed: streams.slowClosed,
+    connections: connections(),
+    connectionsRefused,
+    acceptErrors,
+  });
 
   const isHttps = (request: Request) =>
     options.https ||
@@ -246,20 +257,9 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
       path: "/metrics",
       methods: ["GET"],
       handle: () =>
-        new Response(
-          metrics.render(inventory, {
-            longPollWaiters: topics.tally.waiters,
-            websocketSubscribers: websockets.size,
-            sseSubscribers: streams.size,
-            websocketLagging: websockets.lagging,
-            websocketSlowClosed: websockets.slowClosed,
-            sseSlowClosed: streams.slowClosed,
-            connections: connections(),
-            connectionsRefused,
-            acceptErrors,
-          }),
-          { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
-        ),
+        new Response(metrics.render(inventory, gauges()), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        }),
     },
     {
       name: "static",
@@ -335,9 +335,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
       websockets.close();
       streams.close();
     },
-    get connections() {
-      return connections();
-    },
+    gauges,
   };
 }
 

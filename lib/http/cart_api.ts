@@ -44,7 +44,9 @@ type Fields = Partial<Record<(typeof FIELDS)[number], string>>;
  * ```
  */
 export function cartCommandOf(request: Request, body: RequestBody): CartCommand {
-  const fields = body.mediaType === "application/json" ? jsonFields(body.text) : formFields(body.text);
+  const fields = body.mediaType === "application/json"
+    ? jsonFields(body.text)
+    : formFields(body.text);
   const action = fields.action;
   if (action === undefined) throw new HttpError(400, "Action is missing");
   if (action !== "add" && action !== "remove") {

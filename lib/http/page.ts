@@ -128,7 +128,10 @@ const PLACEHOLDER_IMAGE = "/static/placeholder.svg";
  * assert.equal(holdValues(900_000, undefined).holdText, "Your cart keeps the item for 15 minutes after your last add.");
  * ```
  */
-export function holdValues(holdTtlMs: number, expiresAt: number | undefined): Record<string, string> {
+export function holdValues(
+  holdTtlMs: number,
+  expiresAt: number | undefined,
+): Record<string, string> {
   return {
     holdTtlSeconds: Number.isFinite(holdTtlMs) ? String(holdTtlMs / 1000) : "",
     holdExpiresAt: expiresAt !== undefined && Number.isFinite(expiresAt)

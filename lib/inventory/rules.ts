@@ -1,6 +1,6 @@
 /** The rules of the shop: hold, release, restock, describe, retire and expire, on one ledger. */
 import type { ProductLedger } from "./ledger.ts";
-import type { ProductInfo } from "./product.ts";
+import { MAX_TOTAL, type ProductInfo } from "./product.ts";
 
 /** Why an operation on a product was refused; nothing changed. */
 export type Refusal = "sold out" | "retired";
@@ -9,9 +9,6 @@ export type Refusal = "sold out" | "retired";
 export type HoldDecision =
   | { readonly ok: true; readonly inCart: boolean }
   | { readonly ok: false; readonly reason: Refusal };
-
-/** The largest total a product may have. */
-export const MAX_TOTAL = 1_000_000_000;
 
 /** The most holds one change may end; larger sweeps are split over several changes. */
 export const MAX_EXPIRIES_PER_CHANGE = 500;

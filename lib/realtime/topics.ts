@@ -14,8 +14,8 @@ interface ProductTopic {
 
 /**
  * Keeps a topic per product, with its current message serialized once per change, and the
- * catalog topic, whose version is the sum of every product's: it rises with every change of any
- * product, in every process alike.
+ * catalog topic, whose version is the sum of every product's version plus one: it rises with every
+ * change of any product, and with every new product, in every process alike.
  *
  * @example
  * ```ts
@@ -28,7 +28,7 @@ interface ProductTopic {
  * const topics = new Topics(inventory);
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * await inventory.list({ info, total: 3 });
- * assert.equal(topics.message("a")?.version, 1);
+ * assert.equal(topics.message("a")?.version, 0);
  * assert.equal(topics.catalog.version, 1);
  * await store.close();
  * ```
@@ -85,7 +85,8 @@ export class Topics {
     const epoch = this.#inventory.epoch;
     const message = productMessage(record, epoch);
     let entry = this.#products.get(id);
-    this.#catalogVersion += record.version - (entry?.message.version ?? 0);
+    // Each product counts its version plus one, so that a new product at version 0 moves it too.
+    this.#catalogVersion += record.version - (entry?.message.version ?? -1);
     if (entry === undefined || (entry.topic.closed && !record.retired)) {
       const topic = new Topic(id, () => this.#products.get(id)!.message.json, () => ({
         epoch,

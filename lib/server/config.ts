@@ -11,6 +11,10 @@ export interface Config {
   inventory: number;
   /** Whether `inventory` was given (flag or env): then it replaces a stored total as a restock. */
   restock: boolean;
+  /** The catalog file; undefined serves the demo's one product. */
+  catalogPath: string | undefined;
+  /** The most products the catalog may hold (file and admin API alike). */
+  maxProducts: number;
   /** Where the inventory is kept: a Deno KV file, or `:memory:` for a throwaway run. */
   dataPath: string;
   /** How long a hold lasts after the shopper's last add, in ms. */
@@ -50,6 +54,9 @@ Options (each also read from the environment variable in brackets):
   --hostname HOST      address to listen on                   [HOSTNAME]      (default 127.0.0.1)
   --inventory N        total of a new data file; given on an
                        existing one: a restock, holds kept    [INVENTORY]     (default 10)
+  --catalog FILE       JSON catalog of products (see README); without one the
+                       demo's one product is served           [CATALOG]
+  --max-products N     most products in the catalog           [MAX_PRODUCTS]  (default 1000)
   --data PATH          Deno KV file keeping stock and holds, or :memory:
                                                               [DATA]   (default ./data/inventory.kv)
   --hold-ttl T         how long a hold lasts after the last add, in seconds
@@ -75,6 +82,7 @@ const DEFAULTS = {
   port: "8000",
   hostname: "127.0.0.1",
   inventory: "10",
+  "max-products": "1000",
   "poll-timeout": "25",
   data: "./data/inventory.kv",
   "hold-ttl": "15m",
@@ -92,6 +100,7 @@ const ENV_NAMES = {
   port: "PORT",
   hostname: "HOSTNAME",
   inventory: "INVENTORY",
+  "max-products": "MAX_PRODUCTS",
   "poll-timeout": "POLL_TIMEOUT",
   data: "DATA",
   "hold-ttl": "HOLD_TTL",
@@ -161,6 +170,8 @@ export function parseConfig(
         port: { type: "string" },
         hostname: { type: "string" },
         inventory: { type: "string" },
+        catalog: { type: "string" },
+        "max-products": { type: "string" },
         "poll-timeout": { type: "string" },
         data: { type: "string" },
         "hold-ttl": { type: "string" },
@@ -196,6 +207,11 @@ export function parseConfig(
       hostname: hostnameOf(pick("hostname")),
       inventory: integerIn("--inventory", pick("inventory"), 0, 1_000_000_000),
       restock: (values.inventory ?? env(ENV_NAMES.inventory)) !== undefined,
+      catalogPath: catalogPathOf(
+        values.catalog ?? env("CATALOG"),
+        values.inventory ?? env(ENV_NAMES.inventory),
+      ),
+      maxProducts: integerIn("--max-products", pick("max-products"), 1, 100_000),
       dataPath: dataPathOf(pick("data")),
       holdTtlMs: durationIn("--hold-ttl", pick("hold-ttl"), ...HOLD_TTL_RANGE_MS),
       adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
@@ -261,6 +277,21 @@ function durationIn(flag: string, text: string, minMs: number, maxMs: number): n
     );
   }
   return ms;
+}
+
+function catalogPathOf(
+  text: string | undefined,
+  inventory: string | undefined,
+): string | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === "") throw new RangeError(`--catalog must be a file path, got ""`);
+  // Each product's total comes from the file; --inventory is the demo's one total.
+  if (inventory !== undefined) {
+    throw new RangeError(
+      "--inventory sets the demo product's stock: with --catalog, set each total in the file",
+    );
+  }
+  return text;
 }
 
 function dataPathOf(text: string): string {

@@ -5,7 +5,8 @@ import type { ProductInfo } from "../inventory/product.ts";
 export const DEMO_PRODUCT: ProductInfo = {
   id: "night-sky-print",
   name: "Night Sky Print",
-  description: "A signed giclée print, 30 × 40 cm. The stock below is live: it changes the moment " +
+  description:
+    "A signed giclée print, 30 × 40 cm. The stock below is live: it changes the moment " +
     "anyone adds one to their cart or puts one back.",
   price: { amount: "40.00", currency: "EUR" },
   image: "/static/night-sky.svg",

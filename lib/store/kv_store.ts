@@ -6,8 +6,8 @@ import {
   LocalStore,
   type LocalStoreOptions,
   type ProductWrite,
-  type StoreEngine,
   type StoredProduct,
+  type StoreEngine,
 } from "./local_store.ts";
 import { newEpoch } from "./memory_store.ts";
 
@@ -130,7 +130,9 @@ class KvEngine implements StoreEngine {
       for (const [session, expiresAt] of change.put) {
         operation = operation.set([...HOLD_PREFIX, id, session], expiresAt);
       }
-      for (const session of change.drop) operation = operation.delete([...HOLD_PREFIX, id, session]);
+      for (const session of change.drop) {
+        operation = operation.delete([...HOLD_PREFIX, id, session]);
+      }
     }
     for (let attempt = 1;; attempt++) {
       try {

@@ -12,13 +12,7 @@ import {
   takeUnit,
 } from "../inventory/rules.ts";
 import { Book, type BookChange, BookDraft, type ProductMeta } from "./book.ts";
-import type {
-  HeldUnit,
-  InventoryStore,
-  Listing,
-  StoreOutcome,
-  StoreSnapshot,
-} from "./port.ts";
+import type { HeldUnit, InventoryStore, Listing, StoreOutcome, StoreSnapshot } from "./port.ts";
 
 /** A product as an engine stores it, with the stamp that names its stored state. */
 export interface StoredProduct {
@@ -206,6 +200,8 @@ export class LocalStore implements InventoryStore {
       describe(ledger, listing.info);
       if (listing.total !== undefined) restock(ledger, listing.total);
       if (listing.fromFile) ledger.listedTotal = listing.total ?? null;
+      // A new product's life starts at version 0, as a page first sees it.
+      if (found === undefined) ledger.version = 0;
       return { record: recordOf(ledger), created: found === undefined };
     }, false);
   }
@@ -363,7 +359,9 @@ export class LocalStore implements InventoryStore {
           }
           return { answers, deferred };
         }
-      } else if (!decided.some((queued) => queued.verify) || await this.#isCurrent([...drafts.keys()])) {
+      } else if (
+        !decided.some((queued) => queued.verify) || await this.#isCurrent([...drafts.keys()])
+      ) {
         return { answers, deferred };
       }
       if (!this.#warnedOfWriter) {

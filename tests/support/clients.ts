@@ -1,5 +1,22 @@
 /** Test clients for the server's protocol: cart posts, metrics, WebSocket and SSE subscribers. */
-import type { CartState } from "../../lib/inventory/cart.ts";
+
+/** What the one-product tests compare: a status message's count and version. */
+export interface CartState {
+  /** Units still free to add. */
+  readonly inventoryCount: number;
+  /** The product's version. */
+  readonly version: number;
+}
+
+/**
+ * Keeps a status message's count and version; its `product` and `epoch` are checked elsewhere.
+ *
+ * @param message A parsed status message.
+ * @returns `{inventoryCount, version}`.
+ */
+export function plainState(message: CartState): CartState {
+  return { inventoryCount: message.inventoryCount, version: message.version };
+}
 
 /** A `POST /cart` answer, its body already read so that no caller leaks it. */
 export interface CartAnswer {
@@ -106,7 +123,7 @@ export async function connectStatusSocket(
   const url = new URL("cart/status", base);
   url.protocol = "ws:";
   const socket = new WebSocket(url);
-  socket.onmessage = (event) => onState(JSON.parse(event.data));
+  socket.onmessage = (event) => onState(plainState(JSON.parse(event.data)));
   const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
   await new Promise((resolve, reject) => {
     socket.onopen = resolve;

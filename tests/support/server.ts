@@ -16,6 +16,8 @@ export const TEST_CONFIG: Config = {
   hostname: "127.0.0.1",
   inventory: 10,
   restock: false,
+  catalogPath: undefined,
+  maxProducts: 1000,
   dataPath: ":memory:",
   holdTtlMs: 15 * 60_000,
   adminToken: undefined,

@@ -1,5 +1,5 @@
 /** Test clients of `GET /cart/status` over WebSocket, SSE and long polling that await a state. */
-import type { CartState } from "../../lib/inventory/cart.ts";
+import { type CartState, plainState } from "./clients.ts";
 import { connectStatusSocket, connectStatusStream } from "./clients.ts";
 
 /** How long a test waits for a state before it fails instead of hanging. */
@@ -83,7 +83,7 @@ export async function openSseFeed(base: string): Promise<StateFeed> {
   const { response, reading, controller } = await connectStatusStream(
     base,
     {},
-    (event) => feed.push(JSON.parse(event.data)),
+    (event) => feed.push(plainState(JSON.parse(event.data))),
   );
   const ended = reading.then(
     () => feed.end("stream ended"),
@@ -124,7 +124,7 @@ export function openLongPollFeed(base: string, since: number): StateFeed {
         const url = new URL("cart/status", base);
         url.searchParams.set("since", String(known));
         const response = await fetch(url, { signal: controller.signal });
-        const state: CartState = await response.json();
+        const state = plainState(await response.json());
         feed.push(state);
         known = state.version;
       }
