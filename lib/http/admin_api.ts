@@ -2,7 +2,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
-import { MAX_TOTAL } from "../inventory/product.ts";
+import { MAX_TOTAL, parseProductFields, ProductError } from "../inventory/product.ts";
 import type { Guard } from "./router.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
 import { parseJsonBody, type RequestBody } from "./request_body.ts";
@@ -135,4 +135,57 @@ export async function restockResponse(inventory: Inventory, body: RequestBody): 
     total: record.total,
     held: record.held,
   });
+}
+
+/**
+ * Handles `PUT /admin/products/:id`: creates the product, or updates its data; a new `total`
+ * is a restock (holds stay).
+ *
+ * The body has the catalog file's fields; `id` may be left out (the URL names it) and `total`
+ * too, for a product that exists (its total then stays). An image must be an `https://` URL.
+ *
+ * @param inventory The inventory.
+ * @param id The product's id, from the URL.
+ * @param body The body (JSON).
+ * @param maxProducts The most products the catalog may hold.
+ * @returns 201 with a new product, 200 with an updated one.
+ * @throws {HttpError} 400 for a bad field (naming it), 409 when the catalog is full.
+ */
+export async function putProductResponse(
+  inventory: Inventory,
+  id: string,
+  body: RequestBody,
+  maxProducts: number,
+): Promise<Response> {
+  const value = parseJsonBody(body.text);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new HttpError(400, "Body must be a JSON object");
+  }
+  const given = value as Record<string, unknown>;
+  if (given.id !== undefined && given.id !== id) {
+    throw new HttpError(
+      400,
+      `Field "id" must be "${id}" as in the URL, got ${JSON.stringify(given.id)}`,
+    );
+  }
+  const known = inventory.get(id);
+  let fields;
+  try {
+    fields = parseProductFields(
+      { ...given, id, total: given.total ?? known?.total },
+      { label: JSON.stringify(id), imageRule: "https-only" },
+    );
+  } catch (error) {
+    if (error instanceof ProductError) throw new HttpError(400, error.message);
+    throw error;
+  }
+  if (known === undefined && inventory.allProducts().length >= maxProducts) {
+    throw new HttpError(409, `The catalog is full: it holds at most ${maxProducts} products`);
+  }
+  const { total, image, ...info } = fields;
+  const { record, created } = await inventory.list({
+    info: { ...info, image: image?.kind === "https" ? image.url : null },
+    total: given.total === undefined ? undefined : total,
+  });
+  return jsonResponse(adminView(record), { status: created ? 201 : 200 });
 }

@@ -9,6 +9,7 @@ import type { Config } from "../server/config.ts";
 import {
   MAX_ADMIN_BODY_BYTES,
   productsResponse,
+  putProductResponse,
   requireAdmin,
   restockResponse,
   retireResponse,
@@ -35,6 +36,7 @@ export interface AppOptions extends
     | "maxUrlBytes"
     | "maxHeaderBytes"
     | "trustProxy"
+    | "maxProducts"
   > {
   /** Origins besides our own trusted to post and subscribe. */
   allowedOrigins: readonly string[];
@@ -84,7 +86,7 @@ const JSON_ONLY = ["application/json"] as const;
  * const app = createApp(await Inventory.open(store, 60_000), {
  *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
- *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false,
+ *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
  *   templates: { product: "", catalog: "", missing: "" }, assets: new Map(), media: new Map(),
  * });
  * const response = await app.handle(new Request("http://localhost/healthz"));
@@ -302,6 +304,15 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
         methods: ["DELETE"],
         guards: admin,
         handle: ({ params }) => retireResponse(inventory, params.id!),
+      },
+      {
+        name: "admin_product",
+        path: "/admin/products/:id",
+        methods: ["PUT"],
+        guards: admin,
+        body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
+        handle: ({ params, body }) =>
+          putProductResponse(inventory, params.id!, body!, options.maxProducts),
       },
     );
   }
