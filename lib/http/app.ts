@@ -8,8 +8,9 @@ import { errorResponse, HttpError } from "./http_error.ts";
 import { longPollResponse } from "./long_poll.ts";
 import { PollGate } from "../realtime/poll_gate.ts";
 import { healthResponse, Metrics } from "./monitoring.ts";
-import { isTrustedOrigin } from "./origin.ts";
+import { isHttpsRequest, originGuard } from "./origin.ts";
 import { pageResponse } from "./page.ts";
+import { RefusalLog } from "./refusal_log.ts";
 import { SseHub } from "../realtime/sse_hub.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
@@ -120,20 +121,10 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       headers: { "retry-after": String(retryAfter) },
     });
   };
-  const isHttps = (request: Request) =>
-    options.https ||
-    (options.trustProxy &&
-      request.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() === "https");
-
-  const requireTrustedOrigin = (request: Request) => {
-    // Behind a proxy that ends TLS, the page's origin is https:// while our request URL is http://.
-    const forwarded = options.trustProxy && isHttps(request)
-      ? [`https://${new URL(request.url).host}`]
-      : [];
-    if (!isTrustedOrigin(request, [...options.allowedOrigins, ...forwarded])) {
-      throw new HttpError(403, "Cross-origin request refused");
-    }
-  };
+  const isHttps = (request: Request) => isHttpsRequest(request, options);
+  // Until the server has an injected logger, this is the one place refusals reach the console.
+  const refusals = new RefusalLog({ now: Date.now, log: (line) => console.warn(line) });
+  const requireTrustedOrigin = originGuard(options, refusals);
   const isUpgrade = (request: Request) =>
     request.headers.get("upgrade")?.toLowerCase() === "websocket";
 
