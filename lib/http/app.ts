@@ -19,8 +19,9 @@ import { echoSocket } from "./echo.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { longPollResponse, sinceOf } from "./long_poll.ts";
 import { type Gauges, healthResponse, Metrics } from "./monitoring.ts";
-import { isTrustedOrigin } from "./origin.ts";
+import { isHttpsRequest, originGuard } from "./origin.ts";
 import { catalogPage, missingProductPage, productPage, type Templates } from "./page.ts";
+import { RefusalLog } from "./refusal_log.ts";
 import { type Guard, type Route, Router } from "./router.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
 
@@ -126,18 +127,11 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     acceptErrors,
   });
 
-  const isHttps = (request: Request) =>
-    options.https ||
-    (options.trustProxy &&
-      request.headers.get("x-forwarded-proto")?.split(",")[0].trim().toLowerCase() === "https");
-
-  const sameOrigin: Guard = ({ request, url }) => {
-    // Behind a proxy that ends TLS, the page's origin is https:// while our request URL is http://.
-    const forwarded = options.trustProxy && isHttps(request) ? [`https://${url.host}`] : [];
-    if (!isTrustedOrigin(request, [...options.allowedOrigins, ...forwarded])) {
-      throw new HttpError(403, "Cross-origin request refused");
-    }
-  };
+  const isHttps = (request: Request) => isHttpsRequest(request, options);
+  // Until the server has an injected logger, this is the one place refusals reach the console.
+  const refusals = new RefusalLog({ now: Date.now, log: (line) => console.warn(line) });
+  const trustedOrigin = originGuard(options, refusals);
+  const sameOrigin: Guard = ({ request }) => trustedOrigin(request);
   const isUpgrade = (request: Request) =>
     request.headers.get("upgrade")?.toLowerCase() === "websocket";
   /** Upgrades come from our own pages only; plain long polls and streams are read-only. */

@@ -39,7 +39,7 @@ export interface Config {
   maxHeaderBytes: number;
   /** PEM certificate and key files: when both are given the server speaks HTTPS. */
   tls?: { certFile: string; keyFile: string };
-  /** Believe `X-Forwarded-Proto` (set by a reverse proxy in front of us). */
+  /** Believe a reverse proxy's `X-Forwarded-Proto`, `X-Forwarded-Host` and `Forwarded`. */
   trustProxy: boolean;
 }
 
@@ -75,7 +75,7 @@ Options (each also read from the environment variable in brackets):
   --max-header-bytes N most header bytes                      [MAX_HEADER_BYTES] (default 16384)
   --tls-cert FILE      PEM certificate; with --tls-key, HTTPS [TLS_CERT]
   --tls-key FILE       PEM private key                        [TLS_KEY]
-  --trust-proxy        believe X-Forwarded-Proto from a proxy [TRUST_PROXY=1]
+  --trust-proxy        believe a proxy's X-Forwarded-Proto, -Host and Forwarded [TRUST_PROXY=1]
   --help               print this text and exit`;
 
 const DEFAULTS = {

@@ -34,16 +34,18 @@ export interface CartAnswer {
  * @param base The server URL.
  * @param action "add" or "remove".
  * @param session The shopper's session id.
+ * @param headers Extra request headers, e.g. the `Origin` a browser sends.
  * @returns The status, headers and parsed body.
  */
 export async function postCart(
   base: string,
   action: "add" | "remove",
   session: string,
+  headers: Record<string, string> = {},
 ): Promise<CartAnswer> {
   const response = await fetch(new URL("cart", base), {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ action, session }),
   });
   return { status: response.status, headers: response.headers, body: await response.json() };
@@ -108,21 +110,29 @@ export class MessageQueue<T> {
   }
 }
 
+/** Deno's WebSocket, which takes handshake headers: the DOM types browser.ts brings in hide them. */
+const DenoWebSocket = WebSocket as unknown as new (
+  url: URL,
+  options: WebSocketOptions,
+) => WebSocket;
+
 /**
  * Opens a WebSocket on `/cart/status`, hands each state to `onState`, and waits until it is open.
  *
  * @param base The server URL.
  * @param onState Called with each state received.
+ * @param headers Extra handshake headers, e.g. the `Origin` a browser sends.
  * @returns The open socket and a promise of its close event.
  * @throws {Error} When the socket fails to open.
  */
 export async function connectStatusSocket(
   base: string,
   onState: (state: CartState) => void,
+  headers: Record<string, string> = {},
 ): Promise<{ socket: WebSocket; closed: Promise<CloseEvent> }> {
   const url = new URL("cart/status", base);
   url.protocol = "ws:";
-  const socket = new WebSocket(url);
+  const socket = new DenoWebSocket(url, { headers });
   socket.onmessage = (event) => onState(plainState(JSON.parse(event.data)));
   const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
   await new Promise((resolve, reject) => {

@@ -56,11 +56,15 @@ class Feed {
  * Opens a WebSocket on `/cart/status` and waits until it is open.
  *
  * @param base The server's URL.
+ * @param headers Extra handshake headers, e.g. the `Origin` a browser sends.
  * @returns The feed; disposing it closes the socket.
  */
-export async function openWebSocketFeed(base: string): Promise<StateFeed> {
+export async function openWebSocketFeed(
+  base: string,
+  headers: Record<string, string> = {},
+): Promise<StateFeed> {
   const feed = new Feed();
-  const { socket, closed } = await connectStatusSocket(base, (state) => feed.push(state));
+  const { socket, closed } = await connectStatusSocket(base, (state) => feed.push(state), headers);
   const ended = closed.then(() => feed.end("socket closed"));
   return {
     states: feed.states,

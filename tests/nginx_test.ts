@@ -1,0 +1,115 @@
+/** The server behind Debian's nginx on docs/nginx.conf: page, post, WebSocket, SSE and long poll. */
+import assert from "node:assert/strict";
+import type { Config } from "../lib/server/config.ts";
+import { eventually, metric, postCart } from "./support/clients.ts";
+import { nginxMissing, type RunningNginx, startNginx } from "./support/nginx.ts";
+import { startTestServer } from "./support/server.ts";
+import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
+import type { RunningServer } from "../lib/server/start_server.ts";
+
+/**
+ * Registers a test with a server (`--trust-proxy` unless overridden) behind its own nginx, or
+ * skips it (never passes it) without nginx.
+ */
+function nginxTest(
+  name: string,
+  fn: (nginx: RunningNginx, server: RunningServer) => Promise<void>,
+  overrides: Partial<Config> = {},
+): void {
+  Deno.test({
+    name,
+    ignore: nginxMissing,
+    // WebSocket clients keep ops past their close event (deno#22387).
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      await using server = await startTestServer({ trustProxy: true, ...overrides });
+      await using nginx = await startNginx(server.url);
+      await fn(nginx, server);
+    },
+  });
+}
+
+/** What a browser sends with a post or a WebSocket handshake from the page: its origin, no more. */
+const fromPage = (nginx: RunningNginx) => ({ origin: nginx.origin });
+
+/** Adds one unit for a new shopper as the page would, through nginx. */
+async function addFromPage(nginx: RunningNginx): Promise<void> {
+  const answer = await postCart(nginx.url, "add", crypto.randomUUID(), fromPage(nginx));
+  assert.equal(answer.status, 200, answer.body.error);
+}
+
+/** Asks for a WebSocket upgrade with an `Origin` and answers the status it got. */
+async function upgradeStatus(base: string, origin: string): Promise<number> {
+  const response = await fetch(new URL("cart/status", base), {
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+      origin,
+    },
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+nginxTest(
+  "through nginx the page sets a session, and a post from the page is accepted",
+  async (nginx) => {
+    const page = await fetch(nginx.url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /data-session="/);
+    const sid = page.headers.get("set-cookie")?.match(/^sid=([^;]+)/)?.[1];
+    assert.ok(sid, "the session cookie");
+    const answer = await postCart(nginx.url, "add", sid, fromPage(nginx));
+    assert.equal(answer.status, 200, answer.body.error);
+    assert.deepEqual(answer.body, { inventoryCount: 9, version: 1, inCart: true });
+  },
+);
+
+nginxTest(
+  "through nginx a WebSocket from the page gets the state, then a change",
+  async (nginx) => {
+    await using feed = await openWebSocketFeed(nginx.url, fromPage(nginx));
+    await feed.waitFor((state) => state.version === 0);
+    await addFromPage(nginx);
+    assert.deepEqual(await feed.waitFor((state) => state.version === 1), {
+      inventoryCount: 9,
+      version: 1,
+    });
+  },
+);
+
+nginxTest(
+  "through nginx an event stream is not buffered: a change arrives while it is open",
+  async (nginx) => {
+    await using feed = await openSseFeed(nginx.url);
+    assert.deepEqual(feed.states, [{ inventoryCount: 10, version: 0 }]);
+    await addFromPage(nginx);
+    assert.equal((await feed.waitFor((state) => state.version === 1)).inventoryCount, 9);
+  },
+);
+
+nginxTest("through nginx a waiting long poll is released by a change", async (nginx, server) => {
+  await using feed = openLongPollFeed(nginx.url, 0);
+  await eventually(
+    async () => await metric(server.url, "inventory_long_poll_waiters") === 1,
+    "the long poll to wait at the server",
+  );
+  await addFromPage(nginx);
+  assert.equal((await feed.waitFor((state) => state.version === 1)).inventoryCount, 9);
+});
+
+nginxTest("through nginx an upgrade from another origin is still refused", async (nginx) => {
+  assert.equal(await upgradeStatus(nginx.url, "http://evil.example"), 403);
+  assert.equal(await upgradeStatus(nginx.url, nginx.origin), 101);
+});
+
+nginxTest(
+  "through nginx without --trust-proxy the page's own upgrade is refused: Host lacks the port",
+  async (nginx) => {
+    assert.equal(await upgradeStatus(nginx.url, nginx.origin), 403);
+  },
+  { trustProxy: false },
+);
