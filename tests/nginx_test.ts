@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { Config } from "../lib/server/config.ts";
 import { eventually, metric, postCart } from "./support/clients.ts";
 import { nginxMissing, type RunningNginx, startNginx } from "./support/nginx.ts";
-import { startTestServer } from "./support/server.ts";
+import { DEMO, startTestServer } from "./support/server.ts";
 import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
 import type { RunningServer } from "../lib/server/start_server.ts";
 
@@ -64,7 +64,7 @@ nginxTest(
     assert.ok(sid, "the session cookie");
     const answer = await postCart(nginx.url, "add", sid, fromPage(nginx));
     assert.equal(answer.status, 200, answer.body.error);
-    assert.deepEqual(answer.body, { inventoryCount: 9, version: 1, inCart: true });
+    assert.deepEqual(answer.body, { product: DEMO, inventoryCount: 9, version: 1, inCart: true });
   },
 );
 
