@@ -131,7 +131,7 @@ Deno.test("limits come from the environment too", () => {
 Deno.test("environment variables fill in, and flags win over them", () => {
   const env = {
     PORT: "9000",
-    HOSTNAME: "::1",
+    HOST: "::1",
     INVENTORY: "7",
     POLL_TIMEOUT: "5",
     ALLOWED_ORIGINS: "https://a.example, https://b.example",
@@ -142,6 +142,13 @@ Deno.test("environment variables fill in, and flags win over them", () => {
   assert.equal(config.inventory, 2);
   assert.equal(config.pollTimeoutMs, 5000);
   assert.deepEqual(config.allowedOrigins, ["https://a.example", "https://b.example"]);
+});
+
+Deno.test("the address comes from HOST, never from HOSTNAME (a container's name)", () => {
+  assert.equal(configOf([], { HOST: "0.0.0.0" }).hostname, "0.0.0.0");
+  assert.equal(configOf([], { HOSTNAME: "my-pod-7f9c" }).hostname, "127.0.0.1");
+  assert.equal(configOf([], { HOST: "::1", HOSTNAME: "my-pod-7f9c" }).hostname, "::1");
+  assert.equal(configOf(["--hostname", "0.0.0.0"], { HOST: "::1" }).hostname, "0.0.0.0");
 });
 
 Deno.test("a leading -- (as `deno task start -- --port 1` passes it) is skipped", () => {

@@ -58,6 +58,11 @@ for (
   });
 }
 
+Deno.test("HOSTNAME, the container's name in Docker and Kubernetes, is not the address", async () => {
+  await using child = await spawnServer([], { HOSTNAME: "my-pod-7f9c" });
+  assert.match(child.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+});
+
 Deno.test("port 0 picks a free port, prints the URL, and the environment sets the stock", async () => {
   await using child = await spawnServer([], { INVENTORY: "4" });
   assert.match(child.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);

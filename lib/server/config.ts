@@ -47,7 +47,7 @@ export const USAGE = `Usage: deno task start [-- options]
 
 Options (each also read from the environment variable in brackets):
   --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
-  --hostname HOST      address to listen on                   [HOSTNAME]      (default 127.0.0.1)
+  --hostname ADDRESS   address to listen on (never HOSTNAME)  [HOST]          (default 127.0.0.1)
   --inventory N        total of a new data file; given on an
                        existing one: a restock, holds kept    [INVENTORY]     (default 10)
   --data PATH          Deno KV file keeping stock and holds, or :memory:
@@ -90,7 +90,8 @@ const DEFAULTS = {
 
 const ENV_NAMES = {
   port: "PORT",
-  hostname: "HOSTNAME",
+  // Not HOSTNAME: Docker and Kubernetes set that to the container's name.
+  hostname: "HOST",
   inventory: "INVENTORY",
   "poll-timeout": "POLL_TIMEOUT",
   data: "DATA",
