@@ -151,6 +151,41 @@ Deno.test("the address comes from HOST, never from HOSTNAME (a container's name)
   assert.equal(configOf(["--hostname", "0.0.0.0"], { HOST: "::1" }).hostname, "0.0.0.0");
 });
 
+for (
+  const [text, on] of [
+    ["1", true],
+    ["true", true],
+    ["yes", true],
+    ["on", true],
+    ["TRUE", true],
+    ["On", true],
+    [" yes ", true],
+    ["0", false],
+    ["false", false],
+    ["no", false],
+    ["off", false],
+    ["OFF", false],
+    ["No", false],
+  ] as const
+) {
+  Deno.test(`a boolean variable accepts ${JSON.stringify(text)} as ${on ? "on" : "off"}`, () => {
+    assert.equal(configOf([], { TRUST_PROXY: text }).trustProxy, on);
+  });
+}
+
+for (const text of ["maybe", "", "2", "enabled", "constructor", "y"]) {
+  Deno.test(`a boolean variable refuses ${JSON.stringify(text)}, naming it and the value`, () => {
+    assert.throws(() => parseConfig([], (name) => (name === "TRUST_PROXY" ? text : undefined)), {
+      name: "RangeError",
+      message: `TRUST_PROXY must be 1, true, yes or on, or 0, false, no or off, got "${text}"`,
+    });
+  });
+}
+
+Deno.test("--trust-proxy wins over TRUST_PROXY=off", () => {
+  assert.equal(configOf(["--trust-proxy"], { TRUST_PROXY: "off" }).trustProxy, true);
+});
+
 Deno.test("a leading -- (as `deno task start -- --port 1` passes it) is skipped", () => {
   assert.equal(configOf(["--", "--port", "1"]).port, 1);
 });

@@ -6,18 +6,31 @@ import { openStatusSocket, openStatusStream, postCart } from "./support/clients.
 
 const MAIN = join(import.meta.dirname!, "..", "main.ts");
 
+/**
+ * Runs main.ts to its end. One that starts listening instead is killed, so that a test expecting
+ * a refusal fails rather than hangs.
+ */
 async function runMain(args: string[], env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", MAIN, ...args],
     env,
     stdin: "null",
-  }).output();
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
   const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  let stdout = "";
+  const [, stderr, status] = await Promise.all([
+    (async () => {
+      for await (const chunk of child.stdout) {
+        stdout += decoder.decode(chunk, { stream: true });
+        if (stdout.includes("Listening on")) child.kill("SIGKILL");
+      }
+    })(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  return { code: status.code, stdout, stderr };
 }
 
 Deno.test("--help prints the usage and exits 0", async () => {
@@ -45,6 +58,7 @@ for (
   const [args, env, message] of [
     [["--port", "70000"], {}, /--port must be a whole number from 0 to 65535/],
     [["--inventory=-1"], {}, /--inventory must be a whole number/],
+    [[], { TRUST_PROXY: "maybe" }, /TRUST_PROXY must be 1, true, yes or on.*, got "maybe"/],
     [["--bogus"], {}, /Unknown option '--bogus'/],
     [[], { POLL_TIMEOUT: "never" }, /--poll-timeout/],
   ] as const

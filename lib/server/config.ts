@@ -1,5 +1,6 @@
 /** Turns command-line flags and environment variables into one validated {@linkcode Config}. */
 import { parseArgs } from "node:util";
+import { parseBoolean } from "./boolean_setting.ts";
 
 /** Everything the server needs to know at start, already validated. */
 export interface Config {
@@ -68,8 +69,11 @@ Options (each also read from the environment variable in brackets):
   --max-header-bytes N most header bytes                      [MAX_HEADER_BYTES] (default 16384)
   --tls-cert FILE      PEM certificate; with --tls-key, HTTPS [TLS_CERT]
   --tls-key FILE       PEM private key                        [TLS_KEY]
-  --trust-proxy        believe X-Forwarded-Proto from a proxy [TRUST_PROXY=1]
-  --help               print this text and exit`;
+  --trust-proxy        believe X-Forwarded-Proto from a proxy [TRUST_PROXY]    (default off)
+  --help               print this text and exit
+
+A boolean variable is 1, true, yes or on, or 0, false, no or off, in any case; anything else is
+refused.`;
 
 const DEFAULTS = {
   port: "8000",
@@ -139,7 +143,7 @@ export function withoutSeparator(args: readonly string[]): string[] {
  * @param env Reads one environment variable; flags win over it.
  * @returns The usage request or the validated configuration.
  * @throws {TypeError} For an unknown flag or a flag without its value.
- * @throws {RangeError} For a value out of range, naming the flag and the value.
+ * @throws {RangeError} For a bad value, naming the flag (or boolean variable) and the value.
  *
  * @example
  * ```ts
@@ -187,6 +191,11 @@ export function parseConfig(
   const pick = (name: keyof typeof DEFAULTS): string =>
     values[name] ?? env(ENV_NAMES[name]) ?? DEFAULTS[name];
 
+  const booleanEnv = (name: string): boolean => {
+    const text = env(name);
+    return text === undefined ? false : parseBoolean(name, text);
+  };
+
   const origins = values["allowed-origin"] ??
     (env("ALLOWED_ORIGINS")?.split(",").filter((o) => o.trim() !== "") ?? []);
 
@@ -210,7 +219,7 @@ export function parseConfig(
       maxUrlBytes: integerIn("--max-url-bytes", pick("max-url-bytes"), 256, 65536),
       maxHeaderBytes: integerIn("--max-header-bytes", pick("max-header-bytes"), 1024, 65536),
       tls: tlsOf(pick("tls-cert"), pick("tls-key")),
-      trustProxy: values["trust-proxy"] ?? /^(1|true|yes)$/i.test(env("TRUST_PROXY") ?? ""),
+      trustProxy: values["trust-proxy"] ?? booleanEnv("TRUST_PROXY"),
     },
   };
 }
