@@ -225,8 +225,15 @@ Deno.test("an unknown flag or a flag without its value is refused", () => {
   assert.throws(() => parseConfig(["--bogus"], noEnv), { name: "TypeError", message: /bogus/ });
   assert.throws(() => parseConfig(["--port"], noEnv), TypeError);
   assert.throws(() => parseConfig(["stray"], noEnv), TypeError);
-  // parseArgs reads "-1" as a flag of its own, so the value is refused before validation.
-  assert.throws(() => parseConfig(["--inventory", "-1"], noEnv), TypeError);
+});
+
+Deno.test("a value that starts with a dash is refused in one line that says to use =", () => {
+  // parseArgs reads "-1" as a flag of its own and says so in three lines.
+  assert.throws(() => parseConfig(["--port", "1", "--inventory", "-1"], noEnv), {
+    name: "TypeError",
+    message: '--inventory is missing its value ("-1" reads as a flag); ' +
+      'if "-1" is the value, write --inventory=-1',
+  });
 });
 
 Deno.test("a bad environment value is refused like a bad flag", () => {

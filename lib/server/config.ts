@@ -73,7 +73,8 @@ Options (each also read from the environment variable in brackets):
   --help               print this text and exit
 
 A boolean variable is 1, true, yes or on, or 0, false, no or off, in any case; anything else is
-refused.`;
+refused. A bad flag or value exits 2 and a failed start (port in use, an address not of this
+machine, a data file that is not Deno KV) exits 1, each with one line saying what to change.`;
 
 const DEFAULTS = {
   port: "8000",
@@ -142,7 +143,7 @@ export function withoutSeparator(args: readonly string[]): string[] {
  * @param args The command-line arguments, without the program name.
  * @param env Reads one environment variable; flags win over it.
  * @returns The usage request or the validated configuration.
- * @throws {TypeError} For an unknown flag or a flag without its value.
+ * @throws {TypeError} For an unknown flag or a flag without its value, in one line.
  * @throws {RangeError} For a bad value, naming the flag (or boolean variable) and the value.
  *
  * @example
@@ -184,7 +185,7 @@ export function parseConfig(
       },
     }));
   } catch (error) {
-    throw new TypeError((error as Error).message);
+    throw flagError(error as Error, flags);
   }
   if (values.help) return { help: true };
 
@@ -222,6 +223,24 @@ export function parseConfig(
       trustProxy: values["trust-proxy"] ?? booleanEnv("TRUST_PROXY"),
     },
   };
+}
+
+/**
+ * Turns an error of parseArgs into one line: its "argument is ambiguous" takes three lines to say
+ * that a value starting with a dash needs `=`.
+ */
+function flagError(error: Error, flags: string[]): TypeError {
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(error.message);
+  if (ambiguous) {
+    const flag = ambiguous[1];
+    const at = flags.findIndex((arg, i) => arg === flag && flags[i + 1]?.startsWith("-"));
+    const next = flags[at + 1];
+    return new TypeError(
+      `${flag} is missing its value ("${next}" reads as a flag); if "${next}" is the value, ` +
+        `write ${flag}=${next}`,
+    );
+  }
+  return new TypeError(error.message.split("\n")[0]);
 }
 
 function tlsOf(certFile: string, keyFile: string): Config["tls"] {
