@@ -2,6 +2,7 @@
 import { parseConfig, USAGE } from "./lib/server/config.ts";
 import { loadCatalogFile } from "./lib/server/catalog_file.ts";
 import { startServer } from "./lib/server/start_server.ts";
+import { describeStartFailure } from "./lib/server/start_failure.ts";
 
 /** A stop must end well inside 5 s even if a connection will not close. */
 const STOP_DEADLINE_MS = 4_000;
@@ -36,8 +37,9 @@ if (import.meta.main) {
   try {
     server = await startServer(config, { catalog });
   } catch (error) {
-    // A data file that cannot be opened or a port in use: one line, not a stack trace.
-    console.error(`error: ${(error as Error).message}`);
+    // A port in use, an address not of this machine, a data file that is not Deno KV: one line
+    // saying what to change, not a stack trace. Exit 1, where a value refused before start is 2.
+    console.error(`error: ${describeStartFailure(error, invocation.config)}`);
     Deno.exit(1);
   }
   console.log(`Listening on ${server.url}`);

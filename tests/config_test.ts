@@ -131,7 +131,7 @@ Deno.test("limits come from the environment too", () => {
 Deno.test("environment variables fill in, and flags win over them", () => {
   const env = {
     PORT: "9000",
-    HOSTNAME: "::1",
+    HOST: "::1",
     INVENTORY: "7",
     POLL_TIMEOUT: "5",
     ALLOWED_ORIGINS: "https://a.example, https://b.example",
@@ -142,6 +142,48 @@ Deno.test("environment variables fill in, and flags win over them", () => {
   assert.equal(config.inventory, 2);
   assert.equal(config.pollTimeoutMs, 5000);
   assert.deepEqual(config.allowedOrigins, ["https://a.example", "https://b.example"]);
+});
+
+Deno.test("the address comes from HOST, never from HOSTNAME (a container's name)", () => {
+  assert.equal(configOf([], { HOST: "0.0.0.0" }).hostname, "0.0.0.0");
+  assert.equal(configOf([], { HOSTNAME: "my-pod-7f9c" }).hostname, "127.0.0.1");
+  assert.equal(configOf([], { HOST: "::1", HOSTNAME: "my-pod-7f9c" }).hostname, "::1");
+  assert.equal(configOf(["--hostname", "0.0.0.0"], { HOST: "::1" }).hostname, "0.0.0.0");
+});
+
+for (
+  const [text, on] of [
+    ["1", true],
+    ["true", true],
+    ["yes", true],
+    ["on", true],
+    ["TRUE", true],
+    ["On", true],
+    [" yes ", true],
+    ["0", false],
+    ["false", false],
+    ["no", false],
+    ["off", false],
+    ["OFF", false],
+    ["No", false],
+  ] as const
+) {
+  Deno.test(`a boolean variable accepts ${JSON.stringify(text)} as ${on ? "on" : "off"}`, () => {
+    assert.equal(configOf([], { TRUST_PROXY: text }).trustProxy, on);
+  });
+}
+
+for (const text of ["maybe", "", "2", "enabled", "constructor", "y"]) {
+  Deno.test(`a boolean variable refuses ${JSON.stringify(text)}, naming it and the value`, () => {
+    assert.throws(() => parseConfig([], (name) => (name === "TRUST_PROXY" ? text : undefined)), {
+      name: "RangeError",
+      message: `TRUST_PROXY must be 1, true, yes or on, or 0, false, no or off, got "${text}"`,
+    });
+  });
+}
+
+Deno.test("--trust-proxy wins over TRUST_PROXY=off", () => {
+  assert.equal(configOf(["--trust-proxy"], { TRUST_PROXY: "off" }).trustProxy, true);
 });
 
 Deno.test("a leading -- (as `deno task start -- --port 1` passes it) is skipped", () => {
@@ -183,8 +225,15 @@ Deno.test("an unknown flag or a flag without its value is refused", () => {
   assert.throws(() => parseConfig(["--bogus"], noEnv), { name: "TypeError", message: /bogus/ });
   assert.throws(() => parseConfig(["--port"], noEnv), TypeError);
   assert.throws(() => parseConfig(["stray"], noEnv), TypeError);
-  // parseArgs reads "-1" as a flag of its own, so the value is refused before validation.
-  assert.throws(() => parseConfig(["--inventory", "-1"], noEnv), TypeError);
+});
+
+Deno.test("a value that starts with a dash is refused in one line that says to use =", () => {
+  // parseArgs reads "-1" as a flag of its own and says so in three lines.
+  assert.throws(() => parseConfig(["--port", "1", "--inventory", "-1"], noEnv), {
+    name: "TypeError",
+    message: '--inventory is missing its value ("-1" reads as a flag); ' +
+      'if "-1" is the value, write --inventory=-1',
+  });
 });
 
 Deno.test("a bad environment value is refused like a bad flag", () => {

@@ -1,23 +1,36 @@
 /** main.ts as a user runs it: flags, environment, and a graceful stop on SIGTERM and SIGINT. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { spawnServer } from "./support/server.ts";
+import { spawnServer, startTestServer } from "./support/server.ts";
 import { openStatusSocket, openStatusStream, postCart } from "./support/clients.ts";
 
 const MAIN = join(import.meta.dirname!, "..", "main.ts");
 
+/**
+ * Runs main.ts to its end. One that starts listening instead is killed, so that a test expecting
+ * a refusal fails rather than hangs.
+ */
 async function runMain(args: string[], env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", MAIN, ...args],
     env,
     stdin: "null",
-  }).output();
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
   const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  let stdout = "";
+  const [, stderr, status] = await Promise.all([
+    (async () => {
+      for await (const chunk of child.stdout) {
+        stdout += decoder.decode(chunk, { stream: true });
+        if (stdout.includes("Listening on")) child.kill("SIGKILL");
+      }
+    })(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  return { code: status.code, stdout, stderr };
 }
 
 Deno.test("--help prints the usage and exits 0", async () => {
@@ -45,6 +58,8 @@ for (
   const [args, env, message] of [
     [["--port", "70000"], {}, /--port must be a whole number from 0 to 65535/],
     [["--inventory=-1"], {}, /--inventory must be a whole number/],
+    [["--inventory", "-1"], {}, /--inventory is missing its value .* write --inventory=-1/],
+    [[], { TRUST_PROXY: "maybe" }, /TRUST_PROXY must be 1, true, yes or on.*, got "maybe"/],
     [["--bogus"], {}, /Unknown option '--bogus'/],
     [[], { POLL_TIMEOUT: "never" }, /--poll-timeout/],
   ] as const
@@ -57,6 +72,69 @@ for (
     assert.match(stderr, message);
   });
 }
+
+/** Exits 1 with exactly one line on stderr, that line or matching it, and never listens. */
+async function assertStartFails(
+  args: string[],
+  env: Record<string, string>,
+  line: string | RegExp,
+): Promise<void> {
+  const { code, stdout, stderr } = await runMain(args, env);
+  assert.ok(!stdout.includes("Listening on"), stdout);
+  assert.equal(code, 1, stderr);
+  assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+  if (typeof line === "string") assert.equal(stderr.trimEnd(), line);
+  else assert.match(stderr, line);
+}
+
+Deno.test("HOSTNAME, the container's name in Docker and Kubernetes, is not the address", async () => {
+  await using child = await spawnServer([], { HOSTNAME: "my-pod-7f9c" });
+  assert.match(child.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+});
+
+Deno.test("HOST that is not an address of this machine: one line naming it", async () => {
+  // 192.0.2.1 is kept for documentation (RFC 5737), so no machine has it.
+  await assertStartFails(
+    ["--port", "0", "--data", ":memory:"],
+    { HOST: "192.0.2.1" },
+    /^error: --hostname\/HOST "192\.0\.2\.1" is not an address of this machine; listen on /,
+  );
+});
+
+Deno.test("HOST that no lookup finds: one line naming it", async () => {
+  // .invalid never resolves (RFC 6761).
+  await assertStartFails(
+    ["--port", "0", "--data", ":memory:"],
+    { HOST: "my-pod-7f9c.invalid" },
+    /^error: --hostname\/HOST "my-pod-7f9c\.invalid" is not a name this machine can look up; /,
+  );
+});
+
+Deno.test("--data on a file that is not Deno KV: one line naming the path and what to do", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  try {
+    await Deno.writeTextFile(path, "a shopping list, not a database\n".repeat(200));
+    await assertStartFails(
+      ["--port", "0", "--data", path],
+      {},
+      `error: --data ${path} is not a Deno KV database; choose another path, or move the file away`,
+    );
+    assert.equal(await Deno.readTextFile(path), "a shopping list, not a database\n".repeat(200));
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("a port already in use: one line naming the port, --port and PORT", async () => {
+  await using server = await startTestServer();
+  const port = new URL(server.url).port;
+  await assertStartFails(
+    ["--port", port, "--hostname", "127.0.0.1", "--data", ":memory:"],
+    {},
+    `error: port ${port} is already in use on 127.0.0.1; stop what holds it, ` +
+      "or choose another port with --port or PORT",
+  );
+});
 
 Deno.test("port 0 picks a free port, prints the URL, and the environment sets the stock", async () => {
   await using child = await spawnServer([], { INVENTORY: "4" });

@@ -1,5 +1,6 @@
 /** Turns command-line flags and environment variables into one validated {@linkcode Config}. */
 import { parseArgs } from "node:util";
+import { parseBoolean } from "./boolean_setting.ts";
 
 /** Everything the server needs to know at start, already validated. */
 export interface Config {
@@ -51,7 +52,7 @@ export const USAGE = `Usage: deno task start [-- options]
 
 Options (each also read from the environment variable in brackets):
   --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
-  --hostname HOST      address to listen on                   [HOSTNAME]      (default 127.0.0.1)
+  --hostname ADDRESS   address to listen on (never HOSTNAME)  [HOST]          (default 127.0.0.1)
   --inventory N        total of a new data file; given on an
                        existing one: a restock, holds kept    [INVENTORY]     (default 10)
   --catalog FILE       JSON catalog of products (see README); without one the
@@ -75,8 +76,13 @@ Options (each also read from the environment variable in brackets):
   --max-header-bytes N most header bytes                      [MAX_HEADER_BYTES] (default 16384)
   --tls-cert FILE      PEM certificate; with --tls-key, HTTPS [TLS_CERT]
   --tls-key FILE       PEM private key                        [TLS_KEY]
-  --trust-proxy        believe a proxy's X-Forwarded-Proto, -Host and Forwarded [TRUST_PROXY=1]
-  --help               print this text and exit`;
+  --trust-proxy        believe a proxy's X-Forwarded-Proto, -Host and Forwarded
+                                                              [TRUST_PROXY]   (default off)
+  --help               print this text and exit
+
+A boolean variable is 1, true, yes or on, or 0, false, no or off, in any case; anything else is
+refused. A bad flag or value exits 2 and a failed start (port in use, an address not of this
+machine, a data file that is not Deno KV) exits 1, each with one line saying what to change.`;
 
 const DEFAULTS = {
   port: "8000",
@@ -98,7 +104,8 @@ const DEFAULTS = {
 
 const ENV_NAMES = {
   port: "PORT",
-  hostname: "HOSTNAME",
+  // Not HOSTNAME: Docker and Kubernetes set that to the container's name.
+  hostname: "HOST",
   inventory: "INVENTORY",
   "max-products": "MAX_PRODUCTS",
   "poll-timeout": "POLL_TIMEOUT",
@@ -146,8 +153,8 @@ export function withoutSeparator(args: readonly string[]): string[] {
  * @param args The command-line arguments, without the program name.
  * @param env Reads one environment variable; flags win over it.
  * @returns The usage request or the validated configuration.
- * @throws {TypeError} For an unknown flag or a flag without its value.
- * @throws {RangeError} For a value out of range, naming the flag and the value.
+ * @throws {TypeError} For an unknown flag or a flag without its value, in one line.
+ * @throws {RangeError} For a bad value, naming the flag (or boolean variable) and the value.
  *
  * @example
  * ```ts
@@ -190,12 +197,17 @@ export function parseConfig(
       },
     }));
   } catch (error) {
-    throw new TypeError((error as Error).message);
+    throw flagError(error as Error, flags);
   }
   if (values.help) return { help: true };
 
   const pick = (name: keyof typeof DEFAULTS): string =>
     values[name] ?? env(ENV_NAMES[name]) ?? DEFAULTS[name];
+
+  const booleanEnv = (name: string): boolean => {
+    const text = env(name);
+    return text === undefined ? false : parseBoolean(name, text);
+  };
 
   const origins = values["allowed-origin"] ??
     (env("ALLOWED_ORIGINS")?.split(",").filter((o) => o.trim() !== "") ?? []);
@@ -225,9 +237,27 @@ export function parseConfig(
       maxUrlBytes: integerIn("--max-url-bytes", pick("max-url-bytes"), 256, 65536),
       maxHeaderBytes: integerIn("--max-header-bytes", pick("max-header-bytes"), 1024, 65536),
       tls: tlsOf(pick("tls-cert"), pick("tls-key")),
-      trustProxy: values["trust-proxy"] ?? /^(1|true|yes)$/i.test(env("TRUST_PROXY") ?? ""),
+      trustProxy: values["trust-proxy"] ?? booleanEnv("TRUST_PROXY"),
     },
   };
+}
+
+/**
+ * Turns an error of parseArgs into one line: its "argument is ambiguous" takes three lines to say
+ * that a value starting with a dash needs `=`.
+ */
+function flagError(error: Error, flags: string[]): TypeError {
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(error.message);
+  if (ambiguous) {
+    const flag = ambiguous[1];
+    const at = flags.findIndex((arg, i) => arg === flag && flags[i + 1]?.startsWith("-"));
+    const next = flags[at + 1];
+    return new TypeError(
+      `${flag} is missing its value ("${next}" reads as a flag); if "${next}" is the value, ` +
+        `write ${flag}=${next}`,
+    );
+  }
+  return new TypeError(error.message.split("\n")[0]);
 }
 
 function tlsOf(certFile: string, keyFile: string): Config["tls"] {
