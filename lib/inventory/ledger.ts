@@ -37,6 +37,35 @@ export function inventoryCountOf(record: ProductRecord): number {
   return Math.max(0, record.total - record.held);
 }
 
+/** One unit a session holds. */
+export interface Hold {
+  /** When it ends, in ms since the epoch, unless a checkout is in flight. */
+  readonly expiresAt: number;
+  /** When the session first took it. */
+  readonly heldAt: number;
+  /** The order this hold is (being) checked out as: the same for every try; null before any. */
+  readonly orderId: string | null;
+  /** A checkout is in flight (or was, when the server stopped): the hold neither expires nor goes. */
+  readonly checkingOut: boolean;
+}
+
+/**
+ * When a hold stops counting against the stock: never while a checkout is in flight.
+ *
+ * @param hold The hold.
+ * @returns Its expiry, or Infinity while it is being checked out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(endOf({ expiresAt: 5, heldAt: 0, orderId: null, checkingOut: false }), 5);
+ * assert.equal(endOf({ expiresAt: 5, heldAt: 0, orderId: "o", checkingOut: true }), Infinity);
+ * ```
+ */
+export function endOf(hold: Hold): number {
+  return hold.checkingOut ? Infinity : hold.expiresAt;
+}
+
 /** A mutable view of one product that the rules decide on; a store commits what they changed. */
 export interface ProductLedger {
   /** What the product is. */
@@ -54,19 +83,33 @@ export interface ProductLedger {
   /** Units held now. */
   readonly held: number;
   /**
-   * Tells when a session's hold expires.
+   * The hold of a session.
    *
    * @param session The session id.
-   * @returns The time in ms since the epoch, or undefined when it holds nothing.
+   * @returns Its hold, or undefined when it holds nothing.
    */
-  holdOf(session: string): number | undefined;
+  holdOf(session: string): Hold | undefined;
   /**
-   * Creates or refreshes a hold.
+   * Creates or changes a hold.
    *
    * @param session The session id.
-   * @param expiresAt When it ends.
+   * @param hold The hold.
    */
-  hold(session: string, expiresAt: number): void;
+  hold(session: string, hold: Hold): void;
+  /**
+   * The order a session bought this product with.
+   *
+   * @param session The session id.
+   * @returns The order's id, or undefined when it bought none.
+   */
+  saleOf(session: string): string | undefined;
+  /**
+   * Records a sale.
+   *
+   * @param session The session id.
+   * @param orderId The order's id.
+   */
+  recordSale(session: string, orderId: string): void;
   /**
    * Ends a hold, if there is one.
    *
@@ -81,8 +124,8 @@ export interface ProductLedger {
    * @returns Their sessions.
    */
   due(now: number, limit: number): string[];
-  /** Every session holding a unit. */
-  sessions(): Iterable<string>;
+  /** Every session holding a unit, with its hold. */
+  holds(): Iterable<[string, Hold]>;
 }
 
 /**

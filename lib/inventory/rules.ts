@@ -3,7 +3,7 @@ import type { ProductLedger } from "./ledger.ts";
 import { MAX_TOTAL, type ProductInfo } from "./product.ts";
 
 /** Why an operation on a product was refused; nothing changed. */
-export type Refusal = "sold out" | "retired";
+export type Refusal = "sold out" | "retired" | "checkout in progress";
 
 /** What a shopper's add or remove did. */
 export type HoldDecision =
@@ -32,6 +32,7 @@ export const MAX_EXPIRIES_PER_CHANGE = 500;
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const book = new Book(info, 1);
  * assert.deepEqual(takeUnit(book, "s1", 0, 1000), { ok: true, inCart: true });
+ * assert.equal(book.holdOf("s1")?.expiresAt, 1000);
  * assert.deepEqual(takeUnit(book, "s2", 0, 1000), { ok: false, reason: "sold out" });
  * ```
  */
@@ -45,9 +46,11 @@ export function takeUnit(
   const held = ledger.holdOf(session);
   if (held === undefined && ledger.held >= ledger.total) return { ok: false, reason: "sold out" };
   const expiresAt = now + holdTtlMs;
-  if (held !== expiresAt) {
-    ledger.hold(session, expiresAt);
-    if (held === undefined) ledger.version++;
+  if (held === undefined) {
+    ledger.hold(session, { expiresAt, heldAt: now, orderId: null, checkingOut: false });
+    ledger.version++;
+  } else if (held.expiresAt !== expiresAt) {
+    ledger.hold(session, { ...held, expiresAt });
   }
   return { ok: true, inCart: true };
 }
@@ -55,13 +58,17 @@ export function takeUnit(
 /**
  * Takes a session's unit out of its cart; does nothing when it holds none.
  *
+ * A hold being checked out stays: the shopper is being charged for it.
+ *
  * @param ledger The product.
  * @param session The shopper's session id.
- * @returns `inCart: false`, or the refusal for a retired product.
+ * @returns `inCart: false`, or the refusal for a retired product or a checkout in flight.
  */
 export function releaseUnit(ledger: ProductLedger, session: string): HoldDecision {
   if (ledger.retired) return { ok: false, reason: "retired" };
-  if (ledger.holdOf(session) !== undefined) {
+  const held = ledger.holdOf(session);
+  if (held?.checkingOut) return { ok: false, reason: "checkout in progress" };
+  if (held !== undefined) {
     ledger.release(session);
     ledger.version++;
   }
@@ -106,7 +113,7 @@ export function describe(ledger: ProductLedger, info: ProductInfo): void {
  */
 export function retire(ledger: ProductLedger): void {
   if (ledger.retired) return;
-  for (const session of [...ledger.sessions()]) ledger.release(session);
+  for (const [session] of [...ledger.holds()]) ledger.release(session);
   ledger.retired = true;
   ledger.version++;
 }
@@ -123,6 +130,89 @@ export function expireHolds(ledger: ProductLedger, now: number): number {
   for (const session of due) ledger.release(session);
   if (due.length > 0) ledger.version++;
   return due.length;
+}
+
+/** How a checkout may begin. */
+export type CheckoutStart =
+  /** Call the order service with this order (its id is the hold's, the same on every try). */
+  | { readonly kind: "call"; readonly orderId: string; readonly heldAt: number }
+  /** The session bought this product already: answer that sale again. */
+  | { readonly kind: "sold"; readonly orderId: string }
+  /** Nothing to check out, or another request checks it out now. */
+  | { readonly kind: "refused"; readonly reason: "not in cart" | "checkout in progress" | "retired" };
+
+/**
+ * Starts checking a session's hold out: marks it so that it neither expires nor goes until the
+ * checkout ends, and gives it its order id (kept for every later try of the same hold).
+ *
+ * @param ledger The product, its due holds expired.
+ * @param session The shopper's session id.
+ * @param newOrderId The id to give a hold that has none yet.
+ * @returns What to do next.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Book } from "../store/book.ts";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const book = new Book(info, 1);
+ * takeUnit(book, "s1", 0, 1000);
+ * assert.deepEqual(beginCheckout(book, "s1", "o1"), { kind: "call", orderId: "o1", heldAt: 0 });
+ * assert.deepEqual(beginCheckout(book, "s1", "o2"), { kind: "refused", reason: "checkout in progress" });
+ * ```
+ */
+export function beginCheckout(
+  ledger: ProductLedger,
+  session: string,
+  newOrderId: string,
+): CheckoutStart {
+  if (ledger.retired) return { kind: "refused", reason: "retired" };
+  const held = ledger.holdOf(session);
+  if (held === undefined) {
+    const sold = ledger.saleOf(session);
+    return sold === undefined
+      ? { kind: "refused", reason: "not in cart" }
+      : { kind: "sold", orderId: sold };
+  }
+  if (held.checkingOut) return { kind: "refused", reason: "checkout in progress" };
+  const orderId = held.orderId ?? newOrderId;
+  ledger.hold(session, { ...held, orderId, checkingOut: true });
+  return { kind: "call", orderId, heldAt: held.heldAt };
+}
+
+/**
+ * Ends a checkout the order service confirmed: the unit is sold, the total drops by one for good.
+ *
+ * @param ledger The product.
+ * @param session The shopper's session id.
+ * @param orderId The order confirmed.
+ * @returns True when this sold the unit or it was sold by this order already.
+ */
+export function completeSale(ledger: ProductLedger, session: string, orderId: string): boolean {
+  if (ledger.saleOf(session) === orderId) return true;
+  const held = ledger.holdOf(session);
+  if (held?.orderId !== orderId) return false;
+  ledger.release(session);
+  ledger.total--;
+  ledger.sold++;
+  ledger.recordSale(session, orderId);
+  ledger.version++;
+  return true;
+}
+
+/**
+ * Ends a checkout that did not sell (refused, failed or timed out): the hold stays, free to go
+ * or expire again, and keeps its order id for the next try.
+ *
+ * @param ledger The product.
+ * @param session The shopper's session id.
+ * @param orderId The order tried.
+ */
+export function endCheckout(ledger: ProductLedger, session: string, orderId: string): void {
+  const held = ledger.holdOf(session);
+  if (held?.orderId === orderId && held.checkingOut) {
+    ledger.hold(session, { ...held, checkingOut: false });
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /** One product's stock kept in this process: the ledger of the memory and Deno KV stores. */
 import { ExpiryHeap } from "../inventory/expiry_heap.ts";
-import type { ProductLedger, ProductRecord } from "../inventory/ledger.ts";
+import { endOf, type Hold, type ProductLedger, type ProductRecord } from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
 
 /** The public fields of a product, without its holds. */
@@ -10,21 +10,23 @@ export type ProductMeta = Omit<ProductRecord, "held">;
 export interface BookChange {
   /** The product's fields after the change. */
   readonly meta: ProductMeta;
-  /** Holds created or refreshed: session and expiry. */
-  readonly put: ReadonlyArray<readonly [session: string, expiresAt: number]>;
+  /** Holds created or changed. */
+  readonly put: ReadonlyArray<readonly [session: string, hold: Hold]>;
   /** Sessions whose hold ended. */
   readonly drop: readonly string[];
+  /** Sales made: session and order id. */
+  readonly sales: ReadonlyArray<readonly [session: string, orderId: string]>;
 }
 
 /**
- * A product's stock and holds, changed in place.
+ * A product's stock, holds and sales, changed in place.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const book = new Book(info, 5);
- * book.hold("s1", 100);
+ * book.hold("s1", { expiresAt: 100, heldAt: 0, orderId: null, checkingOut: false });
  * assert.equal(book.held, 1);
  * assert.deepEqual(book.due(100, 10), ["s1"]);
  * ```
@@ -36,7 +38,9 @@ export class Book implements ProductLedger {
   version = 0;
   retired = false;
   listedTotal: number | null = null;
-  readonly #holds = new ExpiryHeap();
+  readonly #holds = new Map<string, Hold>();
+  readonly #ends = new ExpiryHeap();
+  readonly #sales = new Map<string, string>();
 
   /**
    * @param info What the product is.
@@ -54,37 +58,49 @@ export class Book implements ProductLedger {
 
   /** When the first hold ends; Infinity for none. */
   firstExpiry(): number {
-    return this.#holds.firstExpiry();
+    return this.#ends.firstExpiry();
   }
 
   /** @inheritdoc */
-  holdOf(session: string): number | undefined {
+  holdOf(session: string): Hold | undefined {
     return this.#holds.get(session);
   }
 
   /** @inheritdoc */
-  hold(session: string, expiresAt: number): void {
-    this.#holds.set(session, expiresAt);
+  hold(session: string, hold: Hold): void {
+    this.#holds.set(session, hold);
+    this.#ends.set(session, endOf(hold));
   }
 
   /** @inheritdoc */
   release(session: string): void {
     this.#holds.delete(session);
+    this.#ends.delete(session);
+  }
+
+  /** @inheritdoc */
+  saleOf(session: string): string | undefined {
+    return this.#sales.get(session);
+  }
+
+  /** @inheritdoc */
+  recordSale(session: string, orderId: string): void {
+    this.#sales.set(session, orderId);
   }
 
   /** @inheritdoc */
   due(now: number, limit: number): string[] {
-    return this.#holds.due(now, limit);
+    return this.#ends.due(now, limit);
   }
 
   /** @inheritdoc */
-  *sessions(): IterableIterator<string> {
-    for (const [session] of this.#holds.entries()) yield session;
+  holds(): IterableIterator<[string, Hold]> {
+    return this.#holds.entries();
   }
 
-  /** Every hold: session and expiry. */
-  holds(): IterableIterator<[string, number]> {
-    return this.#holds.entries();
+  /** Every sale: session and order id. */
+  sales(): IterableIterator<[string, string]> {
+    return this.#sales.entries();
   }
 
   /**
@@ -107,8 +123,9 @@ export class Book implements ProductLedger {
    * @param change What a draft of this book changed.
    */
   apply(change: BookChange): void {
-    for (const session of change.drop) this.#holds.delete(session);
-    for (const [session, expiresAt] of change.put) this.#holds.set(session, expiresAt);
+    for (const session of change.drop) this.release(session);
+    for (const [session, hold] of change.put) this.hold(session, hold);
+    for (const [session, orderId] of change.sales) this.recordSale(session, orderId);
     this.setMeta(change.meta);
   }
 }
@@ -123,7 +140,7 @@ export class Book implements ProductLedger {
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const book = new Book(info, 5);
  * const draft = new BookDraft(book);
- * draft.hold("s1", 100);
+ * draft.hold("s1", { expiresAt: 100, heldAt: 0, orderId: null, checkingOut: false });
  * assert.equal(draft.held, 1);
  * assert.equal(book.held, 0);
  * book.apply(draft.change());
@@ -138,8 +155,9 @@ export class BookDraft implements ProductLedger {
   retired: boolean;
   listedTotal: number | null;
   readonly #book: Book;
-  /** Session → new expiry, or undefined for a hold that ends. */
-  readonly #changes = new Map<string, number | undefined>();
+  /** Session → its new hold, or undefined for a hold that ends. */
+  readonly #changes = new Map<string, Hold | undefined>();
+  readonly #sales = new Map<string, string>();
   #held: number;
 
   /** @param book The book to draft on; read, never written. */
@@ -154,11 +172,6 @@ export class BookDraft implements ProductLedger {
     this.#held = book.held;
   }
 
-  /** The product's id. */
-  get id(): string {
-    return this.info.id;
-  }
-
   /** Units held in this draft. */
   get held(): number {
     return this.#held;
@@ -167,20 +180,25 @@ export class BookDraft implements ProductLedger {
   /** Whether anything must be written. */
   get changed(): boolean {
     const book = this.#book;
-    return this.#changes.size > 0 || this.info !== book.info || this.total !== book.total ||
-      this.sold !== book.sold || this.version !== book.version ||
+    return this.#changes.size > 0 || this.#sales.size > 0 || this.info !== book.info ||
+      this.total !== book.total || this.sold !== book.sold || this.version !== book.version ||
       this.retired !== book.retired || this.listedTotal !== book.listedTotal;
   }
 
+  /** How many keys the draft writes besides the product's own. */
+  get writes(): number {
+    return this.#changes.size + this.#sales.size;
+  }
+
   /** @inheritdoc */
-  holdOf(session: string): number | undefined {
+  holdOf(session: string): Hold | undefined {
     return this.#changes.has(session) ? this.#changes.get(session) : this.#book.holdOf(session);
   }
 
   /** @inheritdoc */
-  hold(session: string, expiresAt: number): void {
+  hold(session: string, hold: Hold): void {
     if (this.holdOf(session) === undefined) this.#held++;
-    this.#changes.set(session, expiresAt);
+    this.#changes.set(session, hold);
   }
 
   /** @inheritdoc */
@@ -190,12 +208,22 @@ export class BookDraft implements ProductLedger {
   }
 
   /** @inheritdoc */
+  saleOf(session: string): string | undefined {
+    return this.#sales.get(session) ?? this.#book.saleOf(session);
+  }
+
+  /** @inheritdoc */
+  recordSale(session: string, orderId: string): void {
+    this.#sales.set(session, orderId);
+  }
+
+  /** @inheritdoc */
   due(now: number, limit: number): string[] {
     const due: string[] = [];
-    for (const [session, expiresAt] of this.#changes) {
-      if (expiresAt !== undefined && expiresAt <= now && due.length < limit) due.push(session);
+    for (const [session, hold] of this.#changes) {
+      if (hold !== undefined && endOf(hold) <= now && due.length < limit) due.push(session);
     }
-    // Holds of the book this draft ended or moved are not due as the book has them.
+    // Holds of the book this draft ended or changed are not due as the book has them.
     for (const session of this.#book.due(now, limit + this.#changes.size)) {
       if (due.length >= limit) break;
       if (!this.#changes.has(session)) due.push(session);
@@ -204,24 +232,29 @@ export class BookDraft implements ProductLedger {
   }
 
   /** @inheritdoc */
-  *sessions(): IterableIterator<string> {
-    for (const session of this.#book.sessions()) {
-      if (!this.#changes.has(session)) yield session;
+  *holds(): IterableIterator<[string, Hold]> {
+    for (const entry of this.#book.holds()) {
+      if (!this.#changes.has(entry[0])) yield entry;
     }
-    for (const [session, expiresAt] of this.#changes) {
-      if (expiresAt !== undefined) yield session;
+    for (const [session, hold] of this.#changes) {
+      if (hold !== undefined) yield [session, hold];
     }
   }
 
   /** Everything this draft changed. */
   change(): BookChange {
-    const put: [string, number][] = [];
+    const put: [string, Hold][] = [];
     const drop: string[] = [];
-    for (const [session, expiresAt] of this.#changes) {
-      if (expiresAt === undefined) drop.push(session);
-      else put.push([session, expiresAt]);
+    for (const [session, hold] of this.#changes) {
+      if (hold === undefined) drop.push(session);
+      else put.push([session, hold]);
     }
     const { info, total, sold, version, retired, listedTotal } = this;
-    return { meta: { info, total, sold, version, retired, listedTotal }, put, drop };
+    return {
+      meta: { info, total, sold, version, retired, listedTotal },
+      put,
+      drop,
+      sales: [...this.#sales],
+    };
   }
 }

@@ -1,5 +1,6 @@
 /** The inventory kept in Deno KV: a SQLite file on local disk, one checked key per product. */
 import { dirname } from "node:path";
+import type { Hold } from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
 import type { ProductMeta } from "./book.ts";
 import {
@@ -15,8 +16,10 @@ import { newEpoch } from "./memory_store.ts";
 const EPOCH_KEY = ["catalog", "epoch"] as const;
 /** One key per product, holding its fields; every commit that touches it rewrites and checks it. */
 const PRODUCT_PREFIX = ["product"] as const;
-/** One key per hold: product, session → expiry time. */
+/** One key per hold: product, session → the hold (a plain expiry time in older files). */
 const HOLD_PREFIX = ["hold"] as const;
+/** One key per sale: product, session → the order's id. */
+const SALE_PREFIX = ["sale"] as const;
 /** The one-product layout of earlier versions, carried over into the current one on open. */
 const LEGACY_META_KEY = ["inventory", "meta"] as const;
 const LEGACY_HOLDS_PREFIX = ["inventory", "holds"] as const;
@@ -103,19 +106,15 @@ class KvEngine implements StoreEngine {
   async loadAll(): Promise<StoredProduct[]> {
     for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
       const before = await this.#metas();
-      const holds = new Map<string, [string, number][]>();
-      for await (const entry of this.#kv.list<number>({ prefix: HOLD_PREFIX })) {
-        const [product, session] = holdKey(entry.key);
-        const list = holds.get(product) ?? [];
-        list.push([session, expiryOf(entry.value)]);
-        holds.set(product, list);
-      }
+      const holds = await this.#byProduct(HOLD_PREFIX, holdOf);
+      const sales = await this.#byProduct(SALE_PREFIX, orderIdOf);
       const after = await this.#metas();
       if (sameStamps(before, after)) {
         return [...before.values()].map(({ meta, stamp }) => ({
           meta,
           stamp,
           holds: holds.get(meta.info.id) ?? [],
+          sales: sales.get(meta.info.id) ?? [],
         }));
       }
     }
@@ -154,13 +153,11 @@ class KvEngine implements StoreEngine {
       for (let attempt = 0;; attempt++) {
         const before = await this.#kv.get<ProductMeta>([...PRODUCT_PREFIX, id]);
         if (before.versionstamp === null) break;
-        const holds: [string, number][] = [];
-        for await (const entry of this.#kv.list<number>({ prefix: [...HOLD_PREFIX, id] })) {
-          holds.push([holdKey(entry.key)[1], expiryOf(entry.value)]);
-        }
+        const holds = (await this.#byProduct([...HOLD_PREFIX, id], holdOf)).get(id) ?? [];
+        const sales = (await this.#byProduct([...SALE_PREFIX, id], orderIdOf)).get(id) ?? [];
         const after = await this.#kv.get([...PRODUCT_PREFIX, id]);
         if (after.versionstamp === before.versionstamp) {
-          found.set(id, { meta: metaOf(before.value), holds, stamp: before.versionstamp });
+          found.set(id, { meta: metaOf(before.value), holds, sales, stamp: before.versionstamp });
           break;
         }
         if (attempt >= MAX_LOAD_ATTEMPTS) throw new Error(`Product "${id}" kept changing`);
@@ -177,6 +174,24 @@ class KvEngine implements StoreEngine {
   close(): Promise<void> {
     this.#kv.close();
     return Promise.resolve();
+  }
+
+  /** Reads `[kind, product, session] → value` keys under a prefix, by product. */
+  async #byProduct<T>(
+    prefix: Deno.KvKey,
+    valueOf: (value: unknown) => T,
+  ): Promise<Map<string, [string, T][]>> {
+    const found = new Map<string, [string, T][]>();
+    for await (const entry of this.#kv.list({ prefix })) {
+      const [, product, session] = entry.key;
+      if (typeof product !== "string" || typeof session !== "string") {
+        throw new Error(`Stored key is not a product and session: ${String(entry.key)}`);
+      }
+      const list = found.get(product) ?? [];
+      list.push([session, valueOf(entry.value)]);
+      found.set(product, list);
+    }
+    return found;
   }
 
   async #metas(): Promise<Map<string, { meta: ProductMeta; stamp: string }>> {
@@ -212,17 +227,25 @@ function metaOf(value: unknown): ProductMeta {
   return meta as ProductMeta;
 }
 
-function holdKey(key: Deno.KvKey): [string, string] {
-  const [product, session] = key.slice(HOLD_PREFIX.length);
-  if (typeof product !== "string" || typeof session !== "string") {
-    throw new Error(`Stored hold key is not a product and session: ${String(key)}`);
+function holdOf(value: unknown): Hold {
+  // Files of the versions before checkout kept a hold as its expiry time alone.
+  if (typeof value === "number" && Number.isFinite(value)) {
+    return { expiresAt: value, heldAt: value, orderId: null, checkingOut: false };
   }
-  return [product, session];
+  const hold = value as Partial<Hold> | null;
+  if (
+    typeof hold?.expiresAt !== "number" || typeof hold.heldAt !== "number" ||
+    (hold.orderId !== null && typeof hold.orderId !== "string") ||
+    typeof hold.checkingOut !== "boolean"
+  ) {
+    throw new Error(`Stored hold is not a hold: ${JSON.stringify(value)}`);
+  }
+  return hold as Hold;
 }
 
-function expiryOf(value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new Error(`Stored hold expiry is not a time: ${JSON.stringify(value)}`);
+function orderIdOf(value: unknown): string {
+  if (typeof value !== "string") {
+    throw new Error(`Stored sale is not an order id: ${JSON.stringify(value)}`);
   }
   return value;
 }

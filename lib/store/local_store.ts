@@ -1,25 +1,45 @@
 /** A store whose books live in this process: decided by plain code, written by an engine if any. */
 import type { Clock } from "../inventory/clock.ts";
 import { ExpiryHeap } from "../inventory/expiry_heap.ts";
-import { type ProductLedger, type ProductRecord, recordOf } from "../inventory/ledger.ts";
 import {
+  endOf,
+  type Hold,
+  type ProductLedger,
+  type ProductRecord,
+  recordOf,
+} from "../inventory/ledger.ts";
+import {
+  beginCheckout,
+  type CheckoutStart,
+  completeSale,
   describe,
+  endCheckout,
   expireHolds,
   MAX_EXPIRIES_PER_CHANGE,
+  type Refusal,
   releaseUnit,
   restock,
   retire,
   takeUnit,
 } from "../inventory/rules.ts";
 import { Book, type BookChange, BookDraft, type ProductMeta } from "./book.ts";
-import type { HeldUnit, InventoryStore, Listing, StoreOutcome, StoreSnapshot } from "./port.ts";
+import type {
+  HeldUnit,
+  InventoryStore,
+  Listing,
+  PendingCheckout,
+  StoreOutcome,
+  StoreSnapshot,
+} from "./port.ts";
 
 /** A product as an engine stores it, with the stamp that names its stored state. */
 export interface StoredProduct {
   /** Its fields. */
   readonly meta: ProductMeta;
-  /** Its holds: session and expiry. */
-  readonly holds: ReadonlyArray<readonly [string, number]>;
+  /** Its holds, by session. */
+  readonly holds: ReadonlyArray<readonly [string, Hold]>;
+  /** Its sales: session and order id. */
+  readonly sales: ReadonlyArray<readonly [string, string]>;
   /** Names the stored state; a commit against another is refused. */
   readonly stamp: string;
 }
@@ -156,8 +176,10 @@ export class LocalStore implements InventoryStore {
     const now = this.#options.clock.now();
     const units: HeldUnit[] = [];
     for (const [product, book] of this.#books) {
-      const expiresAt = book.holdOf(session);
-      if (expiresAt !== undefined && expiresAt > now) units.push({ product, expiresAt });
+      const hold = book.holdOf(session);
+      if (hold !== undefined && endOf(hold) > now) {
+        units.push({ product, expiresAt: hold.expiresAt });
+      }
     }
     return Promise.resolve(units);
   }
@@ -207,6 +229,44 @@ export class LocalStore implements InventoryStore {
   }
 
   /** @inheritdoc */
+  beginCheckout(product: string, session: string, newOrderId: string): Promise<CheckoutStart> {
+    return this.#transact((ledgers): CheckoutStart => {
+      const ledger = ledgers.get(product);
+      if (ledger === undefined) return { kind: "refused", reason: "retired" };
+      return beginCheckout(ledger, session, newOrderId);
+    }, false);
+  }
+
+  /** @inheritdoc */
+  completeSale(product: string, session: string, orderId: string): Promise<StoreOutcome> {
+    return this.#onProduct(product, (ledger) =>
+      completeSale(ledger, session, orderId)
+        ? { ok: true, inCart: false }
+        : { ok: false, reason: "checkout in progress" });
+  }
+
+  /** @inheritdoc */
+  endCheckout(product: string, session: string, orderId: string): Promise<void> {
+    return this.#transact((ledgers) => {
+      const ledger = ledgers.get(product);
+      if (ledger !== undefined) endCheckout(ledger, session, orderId);
+    }, false);
+  }
+
+  /** @inheritdoc */
+  pendingCheckouts(): Promise<PendingCheckout[]> {
+    const pending: PendingCheckout[] = [];
+    for (const [product, book] of this.#books) {
+      for (const [session, hold] of book.holds()) {
+        if (hold.checkingOut && hold.orderId !== null) {
+          pending.push({ product, session, orderId: hold.orderId, heldAt: hold.heldAt });
+        }
+      }
+    }
+    return Promise.resolve(pending);
+  }
+
+  /** @inheritdoc */
   onChange(listener: (record: ProductRecord) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -225,7 +285,7 @@ export class LocalStore implements InventoryStore {
     product: string,
     decide: (ledger: ProductLedger, now: number) =>
       | { ok: true; inCart: boolean }
-      | { ok: false; reason: "sold out" | "retired" },
+      | { ok: false; reason: Refusal },
   ): Promise<StoreOutcome> {
     return this.#transact((ledgers, now): StoreOutcome => {
       const ledger = ledgers.get(product);
@@ -337,7 +397,7 @@ export class LocalStore implements InventoryStore {
         }
         answers.push(batch[i].decide(ledgers, now));
         mutations = 0;
-        for (const draft of drafts.values()) mutations += draft.change().put.length + 1;
+        for (const draft of drafts.values()) mutations += draft.writes + 1;
       }
       const writes: ProductWrite[] = [];
       for (const [id, draft] of drafts) {
@@ -394,7 +454,8 @@ export class LocalStore implements InventoryStore {
   #adopt(stored: StoredProduct): void {
     const book = new Book(stored.meta.info, stored.meta.total);
     book.setMeta(stored.meta);
-    for (const [session, expiresAt] of stored.holds) book.hold(session, expiresAt);
+    for (const [session, hold] of stored.holds) book.hold(session, hold);
+    for (const [session, orderId] of stored.sales) book.recordSale(session, orderId);
     this.#books.set(stored.meta.info.id, book);
     this.#stamps.set(stored.meta.info.id, stored.stamp);
     this.#expiries.set(stored.meta.info.id, book.firstExpiry());

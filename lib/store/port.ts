@@ -1,7 +1,7 @@
 /** The store port: what the inventory asks of a store, whatever engine keeps the data. */
 import type { ProductRecord } from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
-import type { Refusal } from "../inventory/rules.ts";
+import type { CheckoutStart, Refusal } from "../inventory/rules.ts";
 
 /** Every product of a store, read at one moment. */
 export interface StoreSnapshot {
@@ -34,6 +34,18 @@ export interface HeldUnit {
   readonly product: string;
   /** When the hold ends, in ms since the epoch. */
   readonly expiresAt: number;
+}
+
+/** A checkout that was in flight when its server stopped: to be resumed with the same order. */
+export interface PendingCheckout {
+  /** The product's id. */
+  readonly product: string;
+  /** The shopper's session. */
+  readonly session: string;
+  /** The order, and so the idempotency key of every try. */
+  readonly orderId: string;
+  /** When the session first took the unit. */
+  readonly heldAt: number;
 }
 
 /** How a catalog entry is written: its data, and its total when the entry sets one. */
@@ -107,6 +119,39 @@ export interface InventoryStore {
    * @returns The outcome.
    */
   retire(product: string): Promise<StoreOutcome>;
+  /**
+   * Starts checking a hold out: from now until the checkout ends it neither expires nor goes.
+   * Durable before it answers, so a server that stops mid-call resumes it at its next start.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param newOrderId The order id for a hold that has none yet.
+   * @returns Whether to call the order service, and with which order.
+   */
+  beginCheckout(product: string, session: string, newOrderId: string): Promise<CheckoutStart>;
+  /**
+   * Sells the unit of a hold whose order the order service confirmed.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order confirmed.
+   * @returns The product after the sale; refused when the hold is not that order's.
+   */
+  completeSale(product: string, session: string, orderId: string): Promise<StoreOutcome>;
+  /**
+   * Ends a checkout that sold nothing: the hold stays, free to go or expire again.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order tried.
+   */
+  endCheckout(product: string, session: string, orderId: string): Promise<void>;
+  /**
+   * Lists the checkouts in flight, as a start finds them after a stop.
+   *
+   * @returns Each one, with its order.
+   */
+  pendingCheckouts(): Promise<PendingCheckout[]>;
   /**
    * Registers a listener of committed changes.
    *
