@@ -1,6 +1,13 @@
 /** The shop's inventory as this process knows it: a read model fed by the store's change feed. */
 import type { ProductRecord } from "./ledger.ts";
-import type { HeldUnit, InventoryStore, Listing, StoreOutcome } from "../store/port.ts";
+import type {
+  HeldUnit,
+  InventoryStore,
+  Listing,
+  PendingCheckout,
+  StoreOutcome,
+} from "../store/port.ts";
+import type { CheckoutStart } from "./rules.ts";
 
 /**
  * Every product's latest record, kept in memory from the store's changes, so that pages and pushes
@@ -145,6 +152,46 @@ export class Inventory {
    */
   retire(product: string): Promise<StoreOutcome> {
     return this.#store.retire(product);
+  }
+
+  /**
+   * Starts checking a hold out (see {@linkcode InventoryStore.beginCheckout}).
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param newOrderId The order id for a hold that has none yet.
+   * @returns Whether to call the order service, and with which order.
+   */
+  beginCheckout(product: string, session: string, newOrderId: string): Promise<CheckoutStart> {
+    return this.#store.beginCheckout(product, session, newOrderId);
+  }
+
+  /**
+   * Sells the unit of a confirmed order.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order confirmed.
+   * @returns What the store decided.
+   */
+  completeSale(product: string, session: string, orderId: string): Promise<StoreOutcome> {
+    return this.#store.completeSale(product, session, orderId);
+  }
+
+  /**
+   * Ends a checkout that sold nothing; the hold stays.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order tried.
+   */
+  endCheckout(product: string, session: string, orderId: string): Promise<void> {
+    return this.#store.endCheckout(product, session, orderId);
+  }
+
+  /** The checkouts a stopped server left in flight. */
+  pendingCheckouts(): Promise<PendingCheckout[]> {
+    return this.#store.pendingCheckouts();
   }
 
   /**

@@ -107,13 +107,16 @@ export function describe(ledger: ProductLedger, info: ProductInfo): void {
 }
 
 /**
- * Retires a product: it is no longer sold, and every hold of it ends.
+ * Retires a product: it is no longer sold, and every hold of it ends, but those being checked
+ * out (their shoppers are being charged): they end as their checkouts do.
  *
  * @param ledger The product.
  */
 export function retire(ledger: ProductLedger): void {
   if (ledger.retired) return;
-  for (const [session] of [...ledger.holds()]) ledger.release(session);
+  for (const [session, hold] of [...ledger.holds()]) {
+    if (!hold.checkingOut) ledger.release(session);
+  }
   ledger.retired = true;
   ledger.version++;
 }
@@ -139,7 +142,10 @@ export type CheckoutStart =
   /** The session bought this product already: answer that sale again. */
   | { readonly kind: "sold"; readonly orderId: string }
   /** Nothing to check out, or another request checks it out now. */
-  | { readonly kind: "refused"; readonly reason: "not in cart" | "checkout in progress" | "retired" };
+  | {
+    readonly kind: "refused";
+    readonly reason: "not in cart" | "checkout in progress" | "retired";
+  };
 
 /**
  * Starts checking a session's hold out: marks it so that it neither expires nor goes until the

@@ -239,10 +239,13 @@ export class LocalStore implements InventoryStore {
 
   /** @inheritdoc */
   completeSale(product: string, session: string, orderId: string): Promise<StoreOutcome> {
-    return this.#onProduct(product, (ledger) =>
-      completeSale(ledger, session, orderId)
-        ? { ok: true, inCart: false }
-        : { ok: false, reason: "checkout in progress" });
+    return this.#onProduct(
+      product,
+      (ledger) =>
+        completeSale(ledger, session, orderId)
+          ? { ok: true, inCart: false }
+          : { ok: false, reason: "checkout in progress" },
+    );
   }
 
   /** @inheritdoc */

@@ -1,0 +1,225 @@
+/** Checkout: a hold becomes a sale once the shop's order service says yes, without waiting on it. */
+import type { Inventory } from "./inventory.ts";
+import type { ProductRecord } from "./ledger.ts";
+import type { Price } from "./product.ts";
+
+/** What the order service is told of a sale to book. */
+export interface Order {
+  /** Names the order; the same on every try of one hold, so it is the idempotency key. */
+  readonly orderId: string;
+  /** The product's id. */
+  readonly product: string;
+  /** The shopper's session. */
+  readonly session: string;
+  /** What the unit costs. */
+  readonly price: Price;
+  /** When the shopper took the unit, in ISO 8601. */
+  readonly heldAt: string;
+}
+
+/** What the order service answered, in the end. */
+export type OrderAnswer =
+  /** Booked: sell the unit. */
+  | { readonly kind: "accepted" }
+  /** Refused (a 4xx): the hold stays. */
+  | { readonly kind: "refused"; readonly reason: string }
+  /** No answer in time, or only failures (5xx, connection errors): the hold stays. */
+  | { readonly kind: "failed"; readonly reason: string; readonly timedOut: boolean };
+
+/** The shop's order service: books an order, retrying as it sees fit until the signal aborts. */
+export interface OrderService {
+  /**
+   * Books an order.
+   *
+   * @param order The order.
+   * @param signal Aborts when the checkout's time is up.
+   * @returns Its answer; never throws.
+   */
+  place(order: Order, signal: AbortSignal): Promise<OrderAnswer>;
+}
+
+/** What a checkout did. */
+export type CheckoutResult =
+  /** Sold (now, or by an earlier checkout of the same hold). */
+  | { readonly kind: "sold"; readonly orderId: string; readonly record: ProductRecord }
+  /** The order service refused the order; the hold stays. */
+  | { readonly kind: "refused"; readonly reason: string }
+  /** The order service failed or did not answer in time; the hold stays. */
+  | { readonly kind: "failed"; readonly reason: string; readonly timedOut: boolean }
+  /** Nothing to check out: no hold, a checkout already in flight, or a retired product. */
+  | {
+    readonly kind: "not possible";
+    readonly reason: "not in cart" | "checkout in progress" | "retired";
+  };
+
+/** Every outcome of a checkout, as metrics count them. */
+export const CHECKOUT_OUTCOMES = [
+  "sold",
+  "refused",
+  "failed",
+  "timeout",
+  "not_in_cart",
+  "in_progress",
+] as const;
+
+/** One outcome. */
+export type CheckoutOutcome = (typeof CHECKOUT_OUTCOMES)[number];
+
+/** How checkouts run. */
+export interface CheckoutOptions {
+  /** The order service; none sells at once (demo mode). */
+  readonly service: OrderService | undefined;
+  /** How long one checkout may take, all tries included, in ms: it bounds how long a hold is pinned. */
+  readonly timeoutMs: number;
+  /** Called with each checkout's outcome. */
+  readonly onOutcome?: (outcome: CheckoutOutcome) => void;
+}
+
+/**
+ * Runs checkouts: marks the hold (durably), calls the order service without blocking anything
+ * else, then sells the unit or lets the hold go back to normal. Keeps the checkouts in flight so
+ * that a stop can wait for them, and resumes those a stopped server left.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "./clock.ts";
+ * import { Inventory } from "./inventory.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const inventory = await Inventory.open(store, 60_000);
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * await inventory.list({ info, total: 3 });
+ * const session = crypto.randomUUID();
+ * await inventory.add("a", session);
+ * const checkouts = new Checkouts(inventory, { service: undefined, timeoutMs: 5_000 });
+ * const result = await checkouts.checkout("a", session);
+ * assert.equal(result.kind, "sold");
+ * assert.equal(inventory.get("a")?.sold, 1);
+ * assert.equal(inventory.get("a")?.total, 2);
+ * await store.close();
+ * ```
+ */
+export class Checkouts {
+  readonly #inventory: Inventory;
+  readonly #options: CheckoutOptions;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #stopping = new AbortController();
+
+  /**
+   * @param inventory The inventory.
+   * @param options The order service and the time a checkout may take.
+   */
+  constructor(inventory: Inventory, options: CheckoutOptions) {
+    this.#inventory = inventory;
+    this.#options = options;
+  }
+
+  /** Checkouts in flight now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Checks out a session's hold of a product.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @returns What happened; the hold stays unless it was sold.
+   */
+  async checkout(product: string, session: string): Promise<CheckoutResult> {
+    const start = await this.#inventory.beginCheckout(product, session, crypto.randomUUID());
+    let result: CheckoutResult;
+    if (start.kind === "refused") {
+      result = { kind: "not possible", reason: start.reason };
+    } else if (start.kind === "sold") {
+      result = { kind: "sold", orderId: start.orderId, record: this.#inventory.get(product)! };
+    } else {
+      result = await this.#track(this.#complete(product, session, start.orderId, start.heldAt));
+    }
+    this.#options.onOutcome?.(outcomeOf(result));
+    return result;
+  }
+
+  /**
+   * Resumes the checkouts a stopped server left in flight, each with its own order id, so an
+   * order the service booked ends as a sale and one it refused as a hold.
+   *
+   * @returns Resolves when every one has ended.
+   */
+  async resume(): Promise<void> {
+    const pending = await this.#inventory.pendingCheckouts();
+    await Promise.all(
+      pending.map(({ product, session, orderId, heldAt }) =>
+        this.#track(this.#complete(product, session, orderId, heldAt))
+      ),
+    );
+  }
+
+  /**
+   * Waits for the checkouts in flight, and past a deadline ends them (they answer as failed and
+   * their holds stay). For a graceful stop.
+   *
+   * @param deadlineMs How long to wait for them.
+   */
+  async settle(deadlineMs: number): Promise<void> {
+    const timer = setTimeout(() => this.#stopping.abort(), deadlineMs);
+    try {
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    const forget = () => this.#inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  /** Calls the order service for a marked hold, then sells it or unmarks it. */
+  async #complete(
+    product: string,
+    session: string,
+    orderId: string,
+    heldAt: number,
+  ): Promise<CheckoutResult> {
+    const record = this.#inventory.get(product);
+    const service = this.#options.service;
+    let answer: OrderAnswer;
+    try {
+      answer = service === undefined || record === undefined
+        ? { kind: "accepted" }
+        : await service.place(
+          { orderId, product, session, price: record.info.price, heldAt: isoTime(heldAt) },
+          AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stopping.signal]),
+        );
+    } catch (error) {
+      answer = { kind: "failed", reason: String(error), timedOut: false };
+    }
+    if (answer.kind === "accepted") {
+      const outcome = await this.#inventory.completeSale(product, session, orderId);
+      if (outcome.ok) return { kind: "sold", orderId, record: outcome.record };
+      return { kind: "not possible", reason: "not in cart" };
+    }
+    await this.#inventory.endCheckout(product, session, orderId);
+    return answer;
+  }
+}
+
+function isoTime(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : new Date(0).toISOString();
+}
+
+function outcomeOf(result: CheckoutResult): CheckoutOutcome {
+  switch (result.kind) {
+    case "sold":
+    case "refused":
+      return result.kind;
+    case "failed":
+      return result.timedOut ? "timeout" : "failed";
+    case "not possible":
+      return result.reason === "checkout in progress" ? "in_progress" : "not_in_cart";
+  }
+}
