@@ -1,4 +1,5 @@
 /** The request handler: the route table of the shop, its guards, and the connection limit. */
+import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { PollGate } from "../realtime/poll_gate.ts";
 import { SseHub } from "../realtime/sse_hub.ts";
@@ -38,7 +39,10 @@ export interface AppOptions extends
     | "maxHeaderBytes"
     | "trustProxy"
     | "maxProducts"
+    | "webhookTimeoutMs"
   > {
+  /** The shop's order service; none sells at once (demo mode). */
+  orderService?: OrderService;
   /** Origins besides our own trusted to post and subscribe. */
   allowedOrigins: readonly string[];
   /** The server itself speaks HTTPS. */
@@ -61,6 +65,10 @@ export interface App {
   stop(): void;
   /** Counts one failed accept (the listener died and is being reopened), for /metrics. */
   countAcceptError(): void;
+  /** The checkouts, for resuming those a stop left and waiting for those in flight. */
+  readonly checkouts: Checkouts;
+  /** Counts one call to the order service that took this many seconds, for /metrics. */
+  observeOrderCall(seconds: number): void;
   /** The live counts that /metrics shows: subscribers by transport, connections, refusals. */
   gauges(): Gauges;
 }
@@ -88,6 +96,7 @@ const JSON_ONLY = ["application/json"] as const;
  *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
+ *   webhookTimeoutMs: 5_000,
  *   templates: { product: "", catalog: "", missing: "" }, assets: new Map(), media: new Map(),
  * });
  * const response = await app.handle(new Request("http://localhost/healthz"));
@@ -105,6 +114,11 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   const streams = new SseHub(options.sseHeartbeatMs);
   const gates = new Map<Topic, PollGate>();
   const metrics = new Metrics();
+  const checkouts = new Checkouts(inventory, {
+    service: options.orderService,
+    timeoutMs: options.webhookTimeoutMs,
+    onOutcome: (outcome: CheckoutOutcome) => metrics.countCheckout(outcome),
+  });
   const pageOptions = (request: Request) => ({
     templates: options.templates,
     secure: isHttps(request),
@@ -216,7 +230,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
       methods: ["POST"],
       guards: [sameOrigin],
       body: { maxBytes: MAX_BODY_BYTES, mediaTypes: CART_MEDIA_TYPES },
-      handle: ({ request, body }) => handleCartCommand(inventory, request, body!),
+      handle: ({ request, body }) => handleCartCommand(inventory, checkouts, request, body!),
     },
     {
       name: "cart_items",
@@ -330,8 +344,12 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
 
   return {
     handle,
+    checkouts,
     countAcceptError() {
       acceptErrors++;
+    },
+    observeOrderCall(seconds) {
+      metrics.webhookLatency.observe(seconds);
     },
     stop() {
       topics.close();

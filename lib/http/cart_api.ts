@@ -1,4 +1,5 @@
 /** `POST /cart` and `GET /cart`: a shopper's add or remove, and what the shopper holds. */
+import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
@@ -14,7 +15,7 @@ export const CART_MEDIA_TYPES = ["application/x-www-form-urlencoded", "applicati
 /** A validated cart request. */
 export interface CartCommand {
   /** What to do with the session's unit. */
-  readonly action: "add" | "remove";
+  readonly action: "add" | "remove" | "checkout";
   /** Whose cart. */
   readonly session: string;
   /** Which product; undefined when the request named none. */
@@ -49,8 +50,8 @@ export function cartCommandOf(request: Request, body: RequestBody): CartCommand 
     : formFields(body.text);
   const action = fields.action;
   if (action === undefined) throw new HttpError(400, "Action is missing");
-  if (action !== "add" && action !== "remove") {
-    throw new HttpError(400, 'Action must be "add" or "remove"');
+  if (action !== "add" && action !== "remove" && action !== "checkout") {
+    throw new HttpError(400, 'Action must be "add", "remove" or "checkout"');
   }
   const session = fields.session ?? sessionFromCookie(request);
   if (session === undefined) throw new HttpError(400, "Session is missing");
@@ -114,22 +115,33 @@ export function productOnSale(inventory: Inventory, product: string | undefined)
  * Handles `POST /cart`: applies the command and answers the product's new state.
  *
  * @param inventory The inventory.
+ * @param checkouts Runs checkouts.
  * @param request The incoming request.
  * @param body Its body.
- * @returns 200 `{product, inventoryCount, version, inCart}`, or 409 `{error: "sold out", ...}`.
- * @throws {HttpError} 400 or 404 as {@linkcode cartCommandOf} and {@linkcode productOnSale} say.
+ * @returns 200 `{product, inventoryCount, version, inCart}` (and `orderId` for a checkout), or
+ * 409 `{error: "sold out", ...}`.
+ * @throws {HttpError} 400 or 404 as {@linkcode cartCommandOf} and {@linkcode productOnSale} say;
+ * for a checkout 409 (no hold, or one in flight), 402 (refused), 502 or 504 (the order service
+ * failed or was late).
  */
 export async function handleCartCommand(
   inventory: Inventory,
+  checkouts: Checkouts,
   request: Request,
   body: RequestBody,
 ): Promise<Response> {
   const command = cartCommandOf(request, body);
   const product = productOnSale(inventory, command.product);
+  if (command.action === "checkout") {
+    return checkoutResponse(checkouts, product, command.session);
+  }
   const outcome = command.action === "add"
     ? await inventory.add(product, command.session)
     : await inventory.remove(product, command.session);
   if (!outcome.ok) {
+    if (outcome.reason === "checkout in progress") {
+      throw new HttpError(409, "Checkout in progress: the unit is being paid for");
+    }
     // Retired or gone while the request was on its way.
     if (outcome.record === undefined || outcome.reason !== "sold out") {
       throw new HttpError(404, `No product "${product}" is on sale`);
@@ -146,6 +158,34 @@ export async function handleCartCommand(
     version: record.version,
     inCart,
   });
+}
+
+/** Runs a checkout and answers it. */
+async function checkoutResponse(
+  checkouts: Checkouts,
+  product: string,
+  session: string,
+): Promise<Response> {
+  const result = await checkouts.checkout(product, session);
+  switch (result.kind) {
+    case "sold":
+      return jsonResponse({
+        product,
+        inventoryCount: inventoryCountOf(result.record),
+        version: result.record.version,
+        inCart: false,
+        orderId: result.orderId,
+      });
+    case "refused":
+      throw new HttpError(402, result.reason);
+    case "failed":
+      throw new HttpError(result.timedOut ? 504 : 502, result.reason);
+    case "not possible":
+      if (result.reason === "retired") {
+        throw new HttpError(404, `No product "${product}" is on sale`);
+      }
+      throw new HttpError(409, result.reason);
+  }
 }
 
 /**

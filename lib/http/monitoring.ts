@@ -1,6 +1,8 @@
 /** `GET /healthz` and `GET /metrics`: liveness, and counters in Prometheus' text format. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
+import { CHECKOUT_OUTCOMES, type CheckoutOutcome } from "../inventory/checkout.ts";
+import { Histogram } from "./histogram.ts";
 import { jsonResponse } from "./http_error.ts";
 
 /** Live gauges read when /metrics is scraped. */
@@ -28,6 +30,18 @@ export interface Gauges {
 /** Counts requests by route and status and renders every metric. */
 export class Metrics {
   readonly #requests = new Map<string, number>();
+  readonly #checkouts = new Map<CheckoutOutcome, number>(CHECKOUT_OUTCOMES.map((o) => [o, 0]));
+  /** How long each call to the order service took, in seconds. */
+  readonly webhookLatency = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+
+  /**
+   * Counts one checkout's outcome.
+   *
+   * @param outcome What it did.
+   */
+  countCheckout(outcome: CheckoutOutcome): void {
+    this.#checkouts.set(outcome, this.#checkouts.get(outcome)! + 1);
+  }
 
   /**
    * Counts one answered request.
@@ -55,6 +69,11 @@ export class Metrics {
         "inventory_count",
         "Units still free to add.",
         products.map((record) => [record.info.id, inventoryCountOf(record)]),
+      ),
+      ...perProduct(
+        "inventory_sold_units",
+        "Units sold so far.",
+        products.map((record) => [record.info.id, record.sold]),
       ),
       ...perProduct(
         "inventory_version",
@@ -105,6 +124,15 @@ export class Metrics {
         "inventory_accept_errors_total",
         "Accepts that failed (e.g. out of file descriptors); the listener was reopened.",
         gauges.acceptErrors,
+      ),
+      "# HELP inventory_checkouts_total Checkouts, by outcome.",
+      "# TYPE inventory_checkouts_total counter",
+      ...[...this.#checkouts].map(([outcome, n]) =>
+        `inventory_checkouts_total{outcome="${outcome}"} ${n}`
+      ),
+      ...this.webhookLatency.render(
+        "inventory_order_webhook_duration_seconds",
+        "Calls to the order service, by how long each took.",
       ),
       "# HELP inventory_http_requests_total Requests answered, by route and status.",
       "# TYPE inventory_http_requests_total counter",

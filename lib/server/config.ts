@@ -16,6 +16,10 @@ export interface Config {
   catalogPath: string | undefined;
   /** The most products the catalog may hold (file and admin API alike). */
   maxProducts: number;
+  /** The shop's order service, called to confirm each checkout; undefined sells at once. */
+  orderWebhook: { url: string; secret: string } | undefined;
+  /** How long a checkout may take, all tries of the order service included, in ms. */
+  webhookTimeoutMs: number;
   /** Where the inventory is kept: a Deno KV file, or `:memory:` for a throwaway run. */
   dataPath: string;
   /** How long a hold lasts after the shopper's last add, in ms. */
@@ -58,6 +62,11 @@ Options (each also read from the environment variable in brackets):
   --catalog FILE       JSON catalog of products (see README); without one the
                        demo's one product is served           [CATALOG]
   --max-products N     most products in the catalog           [MAX_PRODUCTS]  (default 1000)
+  --order-webhook URL  the order service confirming each checkout; without one a
+                       checkout sells at once (demo mode)     [ORDER_WEBHOOK]
+  --webhook-secret S   HMAC-SHA256 key signing each order, 16+ characters
+                                                              [WEBHOOK_SECRET]
+  --webhook-timeout S  seconds a checkout may take            [WEBHOOK_TIMEOUT] (default 5)
   --data PATH          Deno KV file keeping stock and holds, or :memory:
                                                               [DATA]   (default ./data/inventory.kv)
   --hold-ttl T         how long a hold lasts after the last add, in seconds
@@ -89,6 +98,7 @@ const DEFAULTS = {
   hostname: "127.0.0.1",
   inventory: "10",
   "max-products": "1000",
+  "webhook-timeout": "5",
   "poll-timeout": "25",
   data: "./data/inventory.kv",
   "hold-ttl": "15m",
@@ -108,6 +118,7 @@ const ENV_NAMES = {
   hostname: "HOST",
   inventory: "INVENTORY",
   "max-products": "MAX_PRODUCTS",
+  "webhook-timeout": "WEBHOOK_TIMEOUT",
   "poll-timeout": "POLL_TIMEOUT",
   data: "DATA",
   "hold-ttl": "HOLD_TTL",
@@ -179,6 +190,9 @@ export function parseConfig(
         inventory: { type: "string" },
         catalog: { type: "string" },
         "max-products": { type: "string" },
+        "order-webhook": { type: "string" },
+        "webhook-secret": { type: "string" },
+        "webhook-timeout": { type: "string" },
         "poll-timeout": { type: "string" },
         data: { type: "string" },
         "hold-ttl": { type: "string" },
@@ -224,6 +238,11 @@ export function parseConfig(
         values.inventory ?? env(ENV_NAMES.inventory),
       ),
       maxProducts: integerIn("--max-products", pick("max-products"), 1, 100_000),
+      orderWebhook: orderWebhookOf(
+        values["order-webhook"] ?? env("ORDER_WEBHOOK"),
+        values["webhook-secret"] ?? env("WEBHOOK_SECRET"),
+      ),
+      webhookTimeoutMs: secondsIn("--webhook-timeout", pick("webhook-timeout"), 0.001, 300) * 1000,
       dataPath: dataPathOf(pick("data")),
       holdTtlMs: durationIn("--hold-ttl", pick("hold-ttl"), ...HOLD_TTL_RANGE_MS),
       adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
@@ -322,6 +341,26 @@ function catalogPathOf(
     );
   }
   return text;
+}
+
+function orderWebhookOf(
+  url: string | undefined,
+  secret: string | undefined,
+): Config["orderWebhook"] {
+  if (url === undefined) {
+    if (secret !== undefined) throw new RangeError("--webhook-secret needs --order-webhook");
+    return undefined;
+  }
+  const parsed = URL.parse(url);
+  if (parsed === null || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+    throw new RangeError(`--order-webhook must be an http:// or https:// URL, got "${url}"`);
+  }
+  if (secret === undefined || !/^[\x21-\x7e]{16,}$/.test(secret)) {
+    throw new RangeError(
+      "--order-webhook needs --webhook-secret (WEBHOOK_SECRET): 16+ visible ASCII characters",
+    );
+  }
+  return { url: parsed.href, secret };
 }
 
 function dataPathOf(text: string): string {

@@ -12,9 +12,13 @@ import { type AssetTable, loadAssets } from "../http/static_assets.ts";
 import type { Config } from "./config.ts";
 import { DEMO_PRODUCT } from "./demo_catalog.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
+import { orderWebhook } from "../orders/order_webhook.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
 const ROOT = join(import.meta.dirname!, "..", "..");
+
+/** A graceful stop waits this long for checkouts in flight, well inside its 5 s. */
+const CHECKOUT_SETTLE_MS = 2_500;
 
 /** The data path that keeps nothing. */
 export const MEMORY_PATH = ":memory:";
@@ -100,14 +104,26 @@ export async function startServer(
       );
     }
     log(`Store: ${store.kind} (data: ${config.dataPath}, epoch ${inventory.epoch})`);
+    const webhook = config.orderWebhook;
+    log(
+      webhook === undefined
+        ? "Checkout: demo mode, a checkout sells at once (no --order-webhook)"
+        : `Checkout: orders confirmed by ${webhook.url}`,
+    );
     app = createApp(inventory, {
       ...config,
       https: tls !== undefined,
       templates,
       assets,
       media: options.catalog?.media ?? new Map(),
+      orderService: webhook && orderWebhook({
+        ...webhook,
+        onAttempt: (seconds) => app?.observeOrderCall(seconds),
+      }),
     });
     becomeReady(app);
+    // Checkouts a stopped server left in flight end now, each with the order it had.
+    app.checkouts.resume().catch((error) => console.error("resuming checkouts failed:", error));
     return running(server, app, inventory, store, tls !== undefined);
   } catch (error) {
     failToStart(error);
@@ -159,8 +175,10 @@ function running(
       stopping ??= (async () => {
         try {
           app.stop();
-          // shutdown() stops accepting and lets the answers just given to waiters reach them.
-          await server.shutdown();
+          // Checkouts in flight are answered (a sale, or their holds kept) before the store
+          // closes; shutdown() stops accepting and lets the answers reach their clients.
+          await Promise.all([app.checkouts.settle(CHECKOUT_SETTLE_MS), server.shutdown()]);
+          await app.checkouts.settle(0);
           // Requests in flight were answered; let their commits and any expiry end, then close.
           await store.close();
           resolve();

@@ -18,6 +18,8 @@ export const TEST_CONFIG: Config = {
   restock: false,
   catalogPath: undefined,
   maxProducts: 1000,
+  orderWebhook: undefined,
+  webhookTimeoutMs: 5_000,
   dataPath: ":memory:",
   holdTtlMs: 15 * 60_000,
   adminToken: undefined,
