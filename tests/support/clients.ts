@@ -24,22 +24,22 @@ export interface CartAnswer {
   readonly status: number;
   /** The response headers. */
   readonly headers: Headers;
-  /** The parsed JSON body: the state, plus `inCart` on success or `error` on a refusal. */
-  readonly body: CartState & { inCart?: boolean; error?: string };
+  /** The parsed JSON body: the state, plus `inCart` (and a sale's `orderId`) or `error`. */
+  readonly body: CartState & { inCart?: boolean; error?: string; orderId?: string };
 }
 
 /**
  * Posts one cart command as JSON and reads the JSON answer.
  *
  * @param base The server URL.
- * @param action "add" or "remove".
+ * @param action "add", "remove" or "checkout".
  * @param session The shopper's session id.
  * @param headers Extra request headers, e.g. the `Origin` a browser sends.
  * @returns The status, headers and parsed body.
  */
 export async function postCart(
   base: string,
-  action: "add" | "remove",
+  action: "add" | "remove" | "checkout",
   session: string,
   headers: Record<string, string> = {},
 ): Promise<CartAnswer> {

@@ -1,0 +1,201 @@
+/** A fake order service on a real socket: the test scripts each answer and reads every request. */
+
+/** How the fake answers one request. */
+export interface OrderReply {
+  /** The status code. */
+  readonly status: number;
+  /** The body, sent as is; none sends an empty one. */
+  readonly body?: string;
+  /** Waits this long before answering, in ms (a slow service, not a test's synchronization). */
+  readonly delayMs?: number;
+}
+
+/**
+ * What the test scripts for one request: a reply, a reply the test gives later (a promise it
+ * resolves once the request has arrived), or `"hang"`: no answer until the caller gives up.
+ */
+export type ScriptedReply = OrderReply | Promise<OrderReply> | "hang";
+
+/** One request the fake received. */
+export interface OrderRequest {
+  /** Its place among the requests, from 0. */
+  readonly index: number;
+  /** Its headers. */
+  readonly headers: Headers;
+  /** Its body, as text. */
+  readonly body: string;
+  /** Whether `x-inventory-signature` is the body's HMAC-SHA256 under the fake's secret. */
+  readonly signatureValid: boolean;
+  /** The answer was the one given earlier to the same `Idempotency-Key`, not the script's. */
+  readonly replayed: boolean;
+}
+
+/** A running fake order service. */
+export interface FakeOrderService extends AsyncDisposable {
+  /** Where to post orders. */
+  readonly url: string;
+  /** Every request received so far, in order of arrival. */
+  readonly requests: readonly OrderRequest[];
+  /** Idempotency key → the 2xx status it was booked with (once per key, as a real service). */
+  readonly booked: ReadonlyMap<string, number>;
+  /**
+   * Scripts the answer to one request.
+   *
+   * @param index The request's place, from 0.
+   * @param reply What to answer.
+   */
+  reply(index: number, reply: ScriptedReply): void;
+  /**
+   * Resolves once a request has arrived.
+   *
+   * @param index The request's place, from 0.
+   * @returns The request.
+   */
+  arrived(index: number): Promise<OrderRequest>;
+  /** Stops the fake: every hanging request ends, then the socket closes. */
+  close(): Promise<void>;
+}
+
+/** What the fake answers when a test scripted nothing for a request. */
+const DEFAULT_REPLY: OrderReply = { status: 201, body: '{"status":"booked"}' };
+
+const encoder = new TextEncoder();
+
+/**
+ * Starts a fake order service on a free port of 127.0.0.1.
+ *
+ * Like a real idempotent service it decides each `Idempotency-Key` once: a key it answered with a
+ * 2xx or a 4xx gets that same answer again, whatever the script says (a 5xx decides nothing, so a
+ * retry is scripted anew). A scripted answer counts as decided when it is given, even if the caller
+ * has gone by then (an order booked while its shop server was killed).
+ *
+ * @param options The secret signatures are checked with, and the answer to unscripted requests.
+ * @returns The running fake; disposing it closes it.
+ */
+export function startOrderService(
+  options: { secret: string; otherwise?: ScriptedReply },
+): Promise<FakeOrderService> {
+  const requests: OrderRequest[] = [];
+  const script = new Map<number, ScriptedReply>();
+  const arrivals: PromiseWithResolvers<OrderRequest>[] = [];
+  const decided = new Map<string, OrderReply>();
+  const booked = new Map<string, number>();
+  const closing = new AbortController();
+  const arrival = (index: number) => (arrivals[index] ??= Promise.withResolvers<OrderRequest>());
+
+  /** The answer to a key, fixed the first time it is 2xx or 4xx. */
+  const decide = (key: string, reply: OrderReply): OrderReply => {
+    const earlier = decided.get(key);
+    if (earlier !== undefined) return earlier;
+    if (reply.status < 500) decided.set(key, reply);
+    if (reply.status >= 200 && reply.status < 300) booked.set(key, reply.status);
+    return reply;
+  };
+
+  const handle = async (request: Request): Promise<Response> => {
+    const body = await request.text();
+    const key = request.headers.get("idempotency-key") ?? "";
+    const index = requests.length;
+    const earlier = decided.get(key);
+    const recorded: OrderRequest = {
+      index,
+      headers: request.headers,
+      body,
+      signatureValid: await verifySignature(
+        options.secret,
+        body,
+        request.headers.get("x-inventory-signature") ?? "",
+      ),
+      replayed: earlier !== undefined,
+    };
+    requests.push(recorded);
+    arrival(index).resolve(recorded);
+    const scripted = earlier ?? script.get(index) ?? options.otherwise ?? DEFAULT_REPLY;
+    if (scripted === "hang") {
+      await whenAborted(AbortSignal.any([request.signal, closing.signal]));
+      return new Response(null, { status: 503 });
+    }
+    // Decided as soon as the test gives it, whether or not the caller still listens.
+    const reply = Promise.resolve(scripted).then((given) => decide(key, given));
+    const given = await Promise.race([reply, whenAborted(closing.signal)]);
+    if (given === undefined) return new Response(null, { status: 503 });
+    if (given.delayMs) await pause(given.delayMs, closing.signal);
+    return new Response(given.body ?? null, {
+      status: given.status,
+      headers: { "content-type": "application/json" },
+    });
+  };
+
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    onListen: resolve,
+    // A caller that hangs up mid-answer is part of the tests; there is nothing to report.
+    onError: () => new Response(null, { status: 500 }),
+  }, handle);
+  const close = async () => {
+    closing.abort();
+    await server.shutdown();
+  };
+  return listening.then((address) => ({
+    url: `http://127.0.0.1:${address.port}/orders`,
+    requests,
+    booked,
+    reply(index, reply) {
+      script.set(index, reply);
+    },
+    arrived: (index) => arrival(index).promise,
+    close,
+    [Symbol.asyncDispose]: close,
+  }));
+}
+
+/**
+ * Checks an `x-inventory-signature` header with Web Crypto, the way an order service would.
+ *
+ * @param secret The shared secret.
+ * @param body The body as received.
+ * @param header The header's value, `sha256=<hex>`.
+ * @returns True when the header is the body's HMAC-SHA256 under the secret.
+ */
+export async function verifySignature(
+  secret: string,
+  body: string,
+  header: string,
+): Promise<boolean> {
+  const hex = /^sha256=([0-9a-f]{64})$/.exec(header)?.[1];
+  if (hex === undefined) return false;
+  const mac = new Uint8Array(hex.match(/../g)!.map((pair) => parseInt(pair, 16)));
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
+  return crypto.subtle.verify("HMAC", key, mac, encoder.encode(body));
+}
+
+/** Resolves (with undefined) once a signal aborts. */
+function whenAborted(signal: AbortSignal): Promise<undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(undefined), { once: true })
+  );
+}
+
+/** Waits for a delay, or less when the signal aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
