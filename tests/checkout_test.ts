@@ -506,3 +506,27 @@ for (const store of ["memory", "kv"] as const) {
     }
   });
 }
+
+Deno.test("a sale outlives a restart of the data file: the same answer again, no new call", async () => {
+  const folder = await Deno.makeTempDir();
+  try {
+    const dataPath = join(folder, "inventory.kv");
+    await using service = await startOrderService({ secret: SECRET });
+    const session = crypto.randomUUID();
+    let sale;
+    {
+      await using server = await startShop(service, { dataPath });
+      await postCart(server.url, "add", session);
+      sale = await postCart(server.url, "checkout", session);
+      assert.equal(sale.status, 200);
+    }
+    await using again = await startShop(service, { dataPath });
+    assert.deepEqual(stock(again), { total: 9, held: 0, sold: 1, version: 2 });
+    const repeated = await postCart(again.url, "checkout", session);
+    assert.equal(repeated.status, 200, JSON.stringify(repeated.body));
+    assert.deepEqual(repeated.body, sale.body);
+    assert.equal(service.requests.length, 1);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});

@@ -132,6 +132,9 @@ class KvEngine implements StoreEngine {
       for (const session of change.drop) {
         operation = operation.delete([...HOLD_PREFIX, id, session]);
       }
+      for (const [session, orderId] of change.sales) {
+        operation = operation.set([...SALE_PREFIX, id, session], orderId);
+      }
     }
     for (let attempt = 1;; attempt++) {
       try {
