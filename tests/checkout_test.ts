@@ -530,3 +530,28 @@ Deno.test("a sale outlives a restart of the data file: the same answer again, no
     await Deno.remove(folder, { recursive: true });
   }
 });
+
+Deno.test("selling a hold kept through a restock below it leaves the total at 0, and it restarts", async () => {
+  const folder = await Deno.makeTempDir();
+  try {
+    const dataPath = join(folder, "inventory.kv");
+    await using service = await startOrderService({ secret: SECRET });
+    {
+      await using server = await startShop(service, { dataPath, adminToken: ADMIN_TOKEN });
+      const session = crypto.randomUUID();
+      await postCart(server.url, "add", session);
+      const restocked = await fetch(new URL("admin/inventory", server.url), {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ total: 0 }),
+      });
+      assert.equal((await restocked.json()).held, 1, "the hold is kept");
+      assert.equal((await postCart(server.url, "checkout", session)).status, 200);
+      assert.deepEqual(stock(server), { total: 0, held: 0, sold: 1, version: 3 });
+    }
+    await using again = await startShop(service, { dataPath });
+    assert.deepEqual(stock(again), { total: 0, held: 0, sold: 1, version: 3 });
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});

@@ -187,7 +187,8 @@ export function beginCheckout(
 }
 
 /**
- * Ends a checkout the order service confirmed: the unit is sold, the total drops by one for good.
+ * Ends a checkout the order service confirmed: the unit is sold, the total drops by one for good
+ * (but not below 0, where a restock below the holds may have left it).
  *
  * @param ledger The product.
  * @param session The shopper's session id.
@@ -199,7 +200,7 @@ export function completeSale(ledger: ProductLedger, session: string, orderId: st
   const held = ledger.holdOf(session);
   if (held?.orderId !== orderId) return false;
   ledger.release(session);
-  ledger.total--;
+  ledger.total = Math.max(0, ledger.total - 1);
   ledger.sold++;
   ledger.recordSale(session, orderId);
   ledger.version++;
