@@ -555,3 +555,20 @@ Deno.test("selling a hold kept through a restock below it leaves the total at 0,
     await Deno.remove(folder, { recursive: true });
   }
 });
+
+Deno.test("a redirect is not followed: no GET is taken for a booking; 502 at the timeout", async () => {
+  await using service = await startOrderService({
+    secret: SECRET,
+    otherwise: { status: 302, headers: { location: "/welcome" } },
+  });
+  await using server = await startShop(service, { webhookTimeoutMs: SHORT_TIMEOUT_MS });
+  const session = crypto.randomUUID();
+  await postCart(server.url, "add", session);
+  const failed = await postCart(server.url, "checkout", session);
+  assert.equal(failed.status, 502);
+  assert.deepEqual(failed.body, { error: "the order service answered 302" });
+  assert.deepEqual(service.requests.map((request) => request.method), [
+    ...service.requests.map(() => "POST"),
+  ]);
+  assert.deepEqual(stock(server), { total: 10, held: 1, sold: 0, version: 1 });
+});

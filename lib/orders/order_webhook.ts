@@ -54,8 +54,9 @@ export async function signBody(secret: string, body: string): Promise<string> {
  *
  * Every try of one order carries the same `Idempotency-Key` (the order id) and the body's
  * signature. A 2xx books it; a 4xx refuses it, with the service's reason (its JSON `error` or
- * `message`, else its text, at most 200 characters); a 5xx or a connection error is tried again
- * after a jittered backoff (full jitter, 100 ms doubling up to 1 s) until the signal aborts.
+ * `message`, else its text, at most 200 characters); a 5xx, a redirect (never followed) or a
+ * connection error is tried again after a jittered backoff (full jitter, 100 ms doubling up to
+ * 1 s) until the signal aborts.
  *
  * @param options The URL, the secret and a hook for each try.
  * @returns The service.
@@ -75,11 +76,20 @@ export function orderWebhook(options: OrderWebhookOptions): OrderService {
         const started = performance.now();
         let status = 0;
         try {
-          const response = await fetch(options.url, { method: "POST", headers, body, signal });
+          // A followed 301/302/303 turns the POST into a GET, whose 2xx would sell unbooked.
+          const response = await fetch(options.url, {
+            method: "POST",
+            headers,
+            body,
+            signal,
+            redirect: "manual",
+          });
           status = response.status;
           const text = await response.text();
           if (response.ok) return { kind: "accepted" };
-          if (status < 500) return { kind: "refused", reason: reasonOf(text, status) };
+          if (status >= 400 && status < 500) {
+            return { kind: "refused", reason: reasonOf(text, status) };
+          }
           lastFailure = `the order service answered ${status}`;
         } catch {
           if (signal.aborted) {

@@ -6,6 +6,8 @@ export interface OrderReply {
   readonly status: number;
   /** The body, sent as is; none sends an empty one. */
   readonly body?: string;
+  /** Headers besides `content-type: application/json`, e.g. a redirect's `location`. */
+  readonly headers?: Record<string, string>;
   /** Waits this long before answering, in ms (a slow service, not a test's synchronization). */
   readonly delayMs?: number;
 }
@@ -20,6 +22,8 @@ export type ScriptedReply = OrderReply | Promise<OrderReply> | "hang";
 export interface OrderRequest {
   /** Its place among the requests, from 0. */
   readonly index: number;
+  /** Its method. */
+  readonly method: string;
   /** Its headers. */
   readonly headers: Headers;
   /** Its body, as text. */
@@ -99,6 +103,7 @@ export function startOrderService(
     const earlier = decided.get(key);
     const recorded: OrderRequest = {
       index,
+      method: request.method,
       headers: request.headers,
       body,
       signatureValid: await verifySignature(
@@ -122,7 +127,7 @@ export function startOrderService(
     if (given.delayMs) await pause(given.delayMs, closing.signal);
     return new Response(given.body ?? null, {
       status: given.status,
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...given.headers },
     });
   };
 
