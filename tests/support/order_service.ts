@@ -98,6 +98,9 @@ export function startOrderService(
 
   const handle = async (request: Request): Promise<Response> => {
     const body = await request.text();
+    const signature = request.headers.get("x-inventory-signature") ?? "";
+    const signatureValid = await verifySignature(options.secret, body, signature);
+    // From here to the push nothing awaits, so concurrent requests get distinct places.
     const key = request.headers.get("idempotency-key") ?? "";
     const index = requests.length;
     const earlier = decided.get(key);
@@ -106,11 +109,7 @@ export function startOrderService(
       method: request.method,
       headers: request.headers,
       body,
-      signatureValid: await verifySignature(
-        options.secret,
-        body,
-        request.headers.get("x-inventory-signature") ?? "",
-      ),
+      signatureValid,
       replayed: earlier !== undefined,
     };
     requests.push(recorded);
