@@ -23,8 +23,14 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
 }
 
-/** Latency percentiles, in ms, of a list of request times. */
-function percentile(sorted: Float64Array, p: number): number {
+/**
+ * A percentile of sorted times (nearest rank, no interpolation).
+ *
+ * @param sorted The times, ascending.
+ * @param p The fraction, e.g. 0.99.
+ * @returns The time at that rank.
+ */
+export function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
