@@ -56,7 +56,8 @@ export async function signBody(secret: string, body: string): Promise<string> {
  * signature. A 2xx books it; a 4xx refuses it, with the service's reason (its JSON `error` or
  * `message`, else its text, at most 200 characters); a 5xx, a redirect (never followed) or a
  * connection error is tried again after a jittered backoff (full jitter, 100 ms doubling up to
- * 1 s) until the signal aborts.
+ * 1 s) until the signal aborts. The end is a timeout when the first try was still unanswered,
+ * else the last try's failure.
  *
  * @param options The URL, the secret and a hook for each try.
  * @returns The service.
@@ -93,11 +94,14 @@ export function orderWebhook(options: OrderWebhookOptions): OrderService {
           lastFailure = `the order service answered ${status}`;
         } catch {
           if (signal.aborted) {
-            return {
-              kind: "failed",
-              reason: "the order service did not answer in time",
-              timedOut: true,
-            };
+            // Once a try has failed, the end is that failure, not the jitter's luck of the draw.
+            return attempt === 0
+              ? {
+                kind: "failed",
+                reason: "the order service did not answer in time",
+                timedOut: true,
+              }
+              : { kind: "failed", reason: lastFailure, timedOut: false };
           }
           lastFailure = "the order service could not be reached";
         } finally {
