@@ -25,7 +25,7 @@ export interface CartAnswer {
   /** The response headers. */
   readonly headers: Headers;
   /** The parsed JSON body: the state, plus `inCart` on success or `error` on a refusal. */
-  readonly body: CartState & { inCart?: boolean; error?: string };
+  readonly body: CartState & { product?: string; inCart?: boolean; error?: string };
 }
 
 /**
@@ -34,17 +34,19 @@ export interface CartAnswer {
  * @param base The server URL.
  * @param action "add" or "remove".
  * @param session The shopper's session id.
+ * @param product The product's id; none lets a one-product catalog pick its product.
  * @returns The status, headers and parsed body.
  */
 export async function postCart(
   base: string,
   action: "add" | "remove",
   session: string,
+  product?: string,
 ): Promise<CartAnswer> {
   const response = await fetch(new URL("cart", base), {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ action, session }),
+    body: JSON.stringify({ action, session, product }),
   });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
@@ -109,18 +111,33 @@ export class MessageQueue<T> {
 }
 
 /**
+ * The URL of `/cart/status`, for one product or for the catalog's only one.
+ *
+ * @param base The server URL.
+ * @param product The product's id; none leaves `?product=` out.
+ * @returns The URL.
+ */
+export function statusUrl(base: string, product?: string): URL {
+  const url = new URL("cart/status", base);
+  if (product !== undefined) url.searchParams.set("product", product);
+  return url;
+}
+
+/**
  * Opens a WebSocket on `/cart/status`, hands each state to `onState`, and waits until it is open.
  *
  * @param base The server URL.
  * @param onState Called with each state received.
+ * @param product The product's id; none for a one-product catalog.
  * @returns The open socket and a promise of its close event.
  * @throws {Error} When the socket fails to open.
  */
 export async function connectStatusSocket(
   base: string,
   onState: (state: CartState) => void,
+  product?: string,
 ): Promise<{ socket: WebSocket; closed: Promise<CloseEvent> }> {
-  const url = new URL("cart/status", base);
+  const url = statusUrl(base, product);
   url.protocol = "ws:";
   const socket = new WebSocket(url);
   socket.onmessage = (event) => onState(plainState(JSON.parse(event.data)));
@@ -187,6 +204,7 @@ export interface StatusStreamConnection {
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
  * @param onEvent Called with each event that carries data.
  * @param onComment Called with each comment line's text (heartbeats).
+ * @param product The product's id; none for a one-product catalog.
  * @returns The response and the read in progress.
  */
 export async function connectStatusStream(
@@ -194,9 +212,10 @@ export async function connectStatusStream(
   headers: Record<string, string>,
   onEvent: (event: SseEvent) => void,
   onComment: (text: string) => void = () => {},
+  product?: string,
 ): Promise<StatusStreamConnection> {
   const controller = new AbortController();
-  const response = await fetch(new URL("cart/status", base), {
+  const response = await fetch(statusUrl(base, product), {
     headers: { accept: "text/event-stream", ...headers },
     signal: controller.signal,
   });
