@@ -1,7 +1,7 @@
 /** Two server processes on one data file by mistake: the checked commits still never oversell. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { spawnServer } from "./support/server.ts";
+import { DEMO, spawnServer } from "./support/server.ts";
 import { postCart } from "./support/clients.ts";
 
 Deno.test("two processes racing 200 adds for 10 units sell exactly 10", async () => {
@@ -29,12 +29,18 @@ Deno.test("two processes racing 200 adds for 10 units sell exactly 10", async ()
     for (const url of servers) {
       const late = await postCart(url, "add", crypto.randomUUID());
       assert.equal(late.status, 409);
-      assert.deepEqual(late.body, { error: "sold out", inventoryCount: 0, version: 10 });
+      assert.deepEqual(late.body, {
+        error: "sold out",
+        product: DEMO,
+        inventoryCount: 0,
+        version: 10,
+      });
     }
     using kv = await Deno.openKv(path);
-    const holds = await Array.fromAsync(kv.list({ prefix: ["inventory", "holds"] }));
+    const holds = await Array.fromAsync(kv.list({ prefix: ["hold", DEMO] }));
     assert.equal(holds.length, 10);
-    assert.deepEqual((await kv.get(["inventory", "meta"])).value, { total: 10, version: 10 });
+    const stored = (await kv.get<{ total: number; version: number }>(["product", DEMO])).value;
+    assert.deepEqual([stored?.total, stored?.version], [10, 10]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
