@@ -337,7 +337,10 @@ export class LocalStore implements InventoryStore {
         }
         answers.push(batch[i].decide(ledgers, now));
         mutations = 0;
-        for (const draft of drafts.values()) mutations += draft.change().put.length + 1;
+        for (const draft of drafts.values()) {
+          const { put, drop } = draft.change();
+          mutations += put.length + drop.length + 1;
+        }
       }
       const writes: ProductWrite[] = [];
       for (const [id, draft] of drafts) {
@@ -429,12 +432,14 @@ export class LocalStore implements InventoryStore {
     this.#cancelTimer = clock.setTimer(() => {
       this.#cancelTimer = undefined;
       this.#timerAt = Infinity;
-      // Visiting each due product expires its holds (and, in memory, applies at once).
+      // Visiting each due product expires its holds (and, in memory, applies at once). One
+      // operation per product, so that a batch can split them over commits KV takes.
       const due = this.#expiries.due(clock.now(), MAX_PRODUCTS_PER_COMMIT);
-      this.#transact((ledgers) => {
-        for (const id of due) ledgers.get(id);
-      }, false)
-        .catch((error) => console.error("expiring holds failed:", error))
+      Promise.all(due.map((id) =>
+        this.#transact((ledgers) => {
+          ledgers.get(id);
+        }, false).catch((error) => console.error("expiring holds failed:", error))
+      ))
         // A timer that fired early finds nothing due and must be set again.
         .finally(() => this.#armTimer());
     }, at - clock.now());
