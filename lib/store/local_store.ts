@@ -184,11 +184,23 @@ export class LocalStore implements InventoryStore {
   }
 
   /** @inheritdoc */
-  retire(product: string): Promise<StoreOutcome> {
-    return this.#onProduct(product, (ledger) => {
-      retire(ledger);
-      return { ok: true, inCart: false };
-    });
+  async retire(product: string): Promise<StoreOutcome> {
+    // A commit takes at most 1,000 mutations: a product with more holds than one change may end
+    // loses them in chunks first, still on sale, then the last change retires it.
+    for (;;) {
+      let retired = false;
+      const outcome = await this.#onProduct(product, (ledger) => {
+        retired = ledger.retired || ledger.held <= MAX_EXPIRIES_PER_CHANGE;
+        if (retired) retire(ledger);
+        else {
+          const chunk = [...ledger.sessions()].slice(0, MAX_EXPIRIES_PER_CHANGE);
+          for (const session of chunk) ledger.release(session);
+          ledger.version++;
+        }
+        return { ok: true, inCart: false };
+      });
+      if (!outcome.ok || retired) return outcome;
+    }
   }
 
   /** @inheritdoc */
