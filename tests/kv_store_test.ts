@@ -6,6 +6,7 @@ import { inventoryCountOf, type ProductRecord } from "../lib/inventory/ledger.ts
 import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
 import type { StoreOutcome } from "../lib/store/port.ts";
+import { eventually } from "./support/clients.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
 
@@ -301,6 +302,54 @@ Deno.test("after a reopen with shorter holds, adds over 5,000 stored holds expir
     assert.equal((await change).held, 5_199 - i, `short hold ${i}`);
   }
   assert.equal(inventory.get("a")?.held, 5_000);
+});
+
+Deno.test("many holds of several products falling due at once all expire, in commits KV takes", async () => {
+  const clock = new FakeClock();
+  await using inventory = await openInventory(":memory:", clock);
+  const products = ["a", "b", "c"];
+  for (const id of products) {
+    await inventory.list({ info: productInfo(id), total: 1_000 });
+    // More than one change may end (500), and more than one commit may hold (1,000) for three.
+    const outcomes = await Promise.all(
+      Array.from({ length: 600 }, () => inventory.add(id, session())),
+    );
+    assert.ok(outcomes.every((outcome) => outcome.ok));
+  }
+  const errors: unknown[] = [];
+  const originalError = console.error;
+  console.error = (...args: unknown[]) => errors.push(args);
+  try {
+    clock.advance(TTL_MS);
+    await eventually(
+      () => errors.length > 0 || products.every((id) => inventory.get(id)?.held === 0),
+      "every hold to expire",
+    );
+  } finally {
+    console.error = originalError;
+  }
+  assert.deepEqual(errors, []);
+  for (const id of products) {
+    assert.deepEqual(stateOf(inventory.get(id)), { inventoryCount: 1_000, version: 602 });
+  }
+});
+
+Deno.test("retiring a product with more holds than one commit takes ends every hold", async () => {
+  await using folder = await tempFolder();
+  const path = folder.path("inventory.kv");
+  const clock = new FakeClock();
+  const shoppers = Array.from({ length: 1_200 }, session);
+  {
+    await using inventory = await openInventory(path, clock);
+    await inventory.list({ info: productInfo("a"), total: 2_000 });
+    await Promise.all(shoppers.map((shopper) => inventory.add("a", shopper)));
+    const retired = await inventory.retire("a");
+    assert.equal(retired.ok && retired.record.retired, true);
+    assert.equal(retired.ok && retired.record.held, 0);
+  }
+  await using reopened = await openInventory(path, clock);
+  assert.deepEqual([reopened.get("a")?.retired, reopened.get("a")?.held], [true, 0]);
+  assert.deepEqual(await reopened.cartOf(shoppers[0]), []);
 });
 
 Deno.test("a data file of the one-product layout becomes the demo product, holds and all", async () => {
