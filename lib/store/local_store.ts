@@ -184,11 +184,23 @@ export class LocalStore implements InventoryStore {
   }
 
   /** @inheritdoc */
-  retire(product: string): Promise<StoreOutcome> {
-    return this.#onProduct(product, (ledger) => {
-      retire(ledger);
-      return { ok: true, inCart: false };
-    });
+  async retire(product: string): Promise<StoreOutcome> {
+    // A commit takes at most 1,000 mutations: a product with more holds than one change may end
+    // loses them in chunks first, still on sale, then the last change retires it.
+    for (;;) {
+      let retired = false;
+      const outcome = await this.#onProduct(product, (ledger) => {
+        retired = ledger.retired || ledger.held <= MAX_EXPIRIES_PER_CHANGE;
+        if (retired) retire(ledger);
+        else {
+          const chunk = [...ledger.sessions()].slice(0, MAX_EXPIRIES_PER_CHANGE);
+          for (const session of chunk) ledger.release(session);
+          ledger.version++;
+        }
+        return { ok: true, inCart: false };
+      });
+      if (!outcome.ok || retired) return outcome;
+    }
   }
 
   /** @inheritdoc */
@@ -337,7 +349,10 @@ export class LocalStore implements InventoryStore {
         }
         answers.push(batch[i].decide(ledgers, now));
         mutations = 0;
-        for (const draft of drafts.values()) mutations += draft.change().put.length + 1;
+        for (const draft of drafts.values()) {
+          const { put, drop } = draft.change();
+          mutations += put.length + drop.length + 1;
+        }
       }
       const writes: ProductWrite[] = [];
       for (const [id, draft] of drafts) {
@@ -429,12 +444,14 @@ export class LocalStore implements InventoryStore {
     this.#cancelTimer = clock.setTimer(() => {
       this.#cancelTimer = undefined;
       this.#timerAt = Infinity;
-      // Visiting each due product expires its holds (and, in memory, applies at once).
+      // Visiting each due product expires its holds (and, in memory, applies at once). One
+      // operation per product, so that a batch can split them over commits KV takes.
       const due = this.#expiries.due(clock.now(), MAX_PRODUCTS_PER_COMMIT);
-      this.#transact((ledgers) => {
-        for (const id of due) ledgers.get(id);
-      }, false)
-        .catch((error) => console.error("expiring holds failed:", error))
+      Promise.all(due.map((id) =>
+        this.#transact((ledgers) => {
+          ledgers.get(id);
+        }, false).catch((error) => console.error("expiring holds failed:", error))
+      ))
         // A timer that fired early finds nothing due and must be set again.
         .finally(() => this.#armTimer());
     }, at - clock.now());

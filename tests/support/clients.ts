@@ -25,7 +25,7 @@ export interface CartAnswer {
   /** The response headers. */
   readonly headers: Headers;
   /** The parsed JSON body: the state, plus `inCart` on success or `error` on a refusal. */
-  readonly body: CartState & { inCart?: boolean; error?: string };
+  readonly body: CartState & { product?: string; inCart?: boolean; error?: string };
 }
 
 /**
@@ -34,6 +34,7 @@ export interface CartAnswer {
  * @param base The server URL.
  * @param action "add" or "remove".
  * @param session The shopper's session id.
+ * @param product The product's id; none lets a one-product catalog pick its product.
  * @param headers Extra request headers, e.g. the `Origin` a browser sends.
  * @returns The status, headers and parsed body.
  */
@@ -41,12 +42,13 @@ export async function postCart(
   base: string,
   action: "add" | "remove",
   session: string,
+  product?: string,
   headers: Record<string, string> = {},
 ): Promise<CartAnswer> {
   const response = await fetch(new URL("cart", base), {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ action, session }),
+    body: JSON.stringify({ action, session, product }),
   });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
@@ -117,10 +119,24 @@ const DenoWebSocket = WebSocket as unknown as new (
 ) => WebSocket;
 
 /**
+ * The URL of `/cart/status`, for one product or for the catalog's only one.
+ *
+ * @param base The server URL.
+ * @param product The product's id; none leaves `?product=` out.
+ * @returns The URL.
+ */
+export function statusUrl(base: string, product?: string): URL {
+  const url = new URL("cart/status", base);
+  if (product !== undefined) url.searchParams.set("product", product);
+  return url;
+}
+
+/**
  * Opens a WebSocket on `/cart/status`, hands each state to `onState`, and waits until it is open.
  *
  * @param base The server URL.
  * @param onState Called with each state received.
+ * @param product The product's id; none for a one-product catalog.
  * @param headers Extra handshake headers, e.g. the `Origin` a browser sends.
  * @returns The open socket and a promise of its close event.
  * @throws {Error} When the socket fails to open.
@@ -128,9 +144,10 @@ const DenoWebSocket = WebSocket as unknown as new (
 export async function connectStatusSocket(
   base: string,
   onState: (state: CartState) => void,
+  product?: string,
   headers: Record<string, string> = {},
 ): Promise<{ socket: WebSocket; closed: Promise<CloseEvent> }> {
-  const url = new URL("cart/status", base);
+  const url = statusUrl(base, product);
   url.protocol = "ws:";
   const socket = new DenoWebSocket(url, { headers });
   socket.onmessage = (event) => onState(plainState(JSON.parse(event.data)));
@@ -197,6 +214,7 @@ export interface StatusStreamConnection {
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
  * @param onEvent Called with each event that carries data.
  * @param onComment Called with each comment line's text (heartbeats).
+ * @param product The product's id; none for a one-product catalog.
  * @returns The response and the read in progress.
  */
 export async function connectStatusStream(
@@ -204,9 +222,10 @@ export async function connectStatusStream(
   headers: Record<string, string>,
   onEvent: (event: SseEvent) => void,
   onComment: (text: string) => void = () => {},
+  product?: string,
 ): Promise<StatusStreamConnection> {
   const controller = new AbortController();
-  const response = await fetch(new URL("cart/status", base), {
+  const response = await fetch(statusUrl(base, product), {
     headers: { accept: "text/event-stream", ...headers },
     signal: controller.signal,
   });

@@ -1,6 +1,6 @@
 /** Test clients of `GET /cart/status` over WebSocket, SSE and long polling that await a state. */
 import { type CartState, plainState } from "./clients.ts";
-import { connectStatusSocket, connectStatusStream } from "./clients.ts";
+import { connectStatusSocket, connectStatusStream, statusUrl } from "./clients.ts";
 
 /** How long a test waits for a state before it fails instead of hanging. */
 const WAIT_LIMIT_MS = 10_000;
@@ -56,15 +56,22 @@ class Feed {
  * Opens a WebSocket on `/cart/status` and waits until it is open.
  *
  * @param base The server's URL.
+ * @param product The product's id; none for a one-product catalog.
  * @param headers Extra handshake headers, e.g. the `Origin` a browser sends.
  * @returns The feed; disposing it closes the socket.
  */
 export async function openWebSocketFeed(
   base: string,
+  product?: string,
   headers: Record<string, string> = {},
 ): Promise<StateFeed> {
   const feed = new Feed();
-  const { socket, closed } = await connectStatusSocket(base, (state) => feed.push(state), headers);
+  const { socket, closed } = await connectStatusSocket(
+    base,
+    (state) => feed.push(state),
+    product,
+    headers,
+  );
   const ended = closed.then(() => feed.end("socket closed"));
   return {
     states: feed.states,
@@ -80,14 +87,17 @@ export async function openWebSocketFeed(
  * Opens a Server-Sent Events stream on `/cart/status` and waits for its first state.
  *
  * @param base The server's URL.
+ * @param product The product's id; none for a one-product catalog.
  * @returns The feed; disposing it ends the stream.
  */
-export async function openSseFeed(base: string): Promise<StateFeed> {
+export async function openSseFeed(base: string, product?: string): Promise<StateFeed> {
   const feed = new Feed();
   const { response, reading, controller } = await connectStatusStream(
     base,
     {},
     (event) => feed.push(plainState(JSON.parse(event.data))),
+    undefined,
+    product,
   );
   const ended = reading.then(
     () => feed.end("stream ended"),
@@ -117,15 +127,16 @@ export async function openSseFeed(base: string): Promise<StateFeed> {
  *
  * @param base The server's URL.
  * @param since The version the test already knows.
+ * @param product The product's id; none for a one-product catalog.
  * @returns The feed of every answer; disposing it stops polling.
  */
-export function openLongPollFeed(base: string, since: number): StateFeed {
+export function openLongPollFeed(base: string, since: number, product?: string): StateFeed {
   const controller = new AbortController();
   const feed = new Feed();
   const polling = (async () => {
     try {
       for (let known = since;;) {
-        const url = new URL("cart/status", base);
+        const url = statusUrl(base, product);
         url.searchParams.set("since", String(known));
         const response = await fetch(url, { signal: controller.signal });
         const state = plainState(await response.json());
