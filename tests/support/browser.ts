@@ -80,7 +80,7 @@ export function browserTest(name: string, fn: (browser: Browser) => Promise<void
   });
 }
 
-/** One shopper: a browser context of their own (own cookie, own session) with the page open. */
+/** One shopper: a browser context of their own (own cookie, own session) with a page open. */
 export interface Shopper {
   /** The shopper's context; closing the browser closes it. */
   readonly context: BrowserContext;
@@ -89,7 +89,7 @@ export interface Shopper {
 }
 
 /**
- * Opens the shop page as a new shopper and waits until it is live.
+ * Opens a page of the shop (a product's or the catalog) as a new shopper and waits until it is live.
  *
  * @param browser A running browser.
  * @param url The page's URL, e.g. the server's URL with `?transport=sse`.
