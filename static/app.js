@@ -65,7 +65,7 @@ function render() {
   setText(
     elements.add,
     retired
-      ? "No longer on sale"
+      ? "Unavailable"
       : pending === "add"
       ? "Adding…"
       : inCart

@@ -13,7 +13,8 @@ const DEMO = DEMO_PRODUCT.id;
 async function assertSaysRetired(page: Page): Promise<void> {
   await page.locator("#stock", { hasText: "No longer on sale" }).waitFor();
   assert.equal(await page.locator("#add").isDisabled(), true);
-  assert.equal(await page.locator("#add").textContent(), "No longer on sale");
+  assert.equal(await page.locator("#add").textContent(), "Unavailable");
+  assert.equal(await page.locator("#count").isVisible(), false);
   assert.equal(await page.locator("#remove").isDisabled(), true);
   assert.equal(await page.locator("#gone").isVisible(), true);
   assert.equal(await page.locator("#hold").isVisible(), false);
