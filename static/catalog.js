@@ -17,15 +17,10 @@ let epoch = /** @type {string} */ (document.body.dataset.epoch);
 
 /**
  * @param {string} product
- * @returns {HTMLLIElement | undefined} The product's tile.
+ * @returns {HTMLElement | null} The product's tile.
  */
 function tileOf(product) {
-  for (const tile of list.querySelectorAll("li.tile")) {
-    if (/** @type {HTMLElement} */ (tile).dataset.product === product) {
-      return /** @type {HTMLLIElement} */ (tile);
-    }
-  }
-  return undefined;
+  return list.querySelector(`li.tile[data-product="${CSS.escape(product)}"]`);
 }
 
 /**
@@ -126,14 +121,14 @@ const catalog = new LiveCatalog(
     },
     onChange(entry) {
       const tile = tileOf(entry.product);
-      if (tile === undefined) return;
+      if (tile === null) return;
       const wasRetired = tile.dataset.retired === "true";
       fill(tile, entry);
       if (entry.retired && !wasRetired) announce(`${entry.name} is no longer on sale`);
     },
     onRemove(product) {
       const tile = tileOf(product);
-      if (tile === undefined) return;
+      if (tile === null) return;
       // Keyboard focus on a tile that goes would fall back to the document: keep it in the list.
       const focused = tile.contains(document.activeElement);
       const next = tile.nextElementSibling ?? tile.previousElementSibling;

@@ -282,21 +282,6 @@ export class LiveCatalog {
     for (const state of initial) this.#products.set(state.product, state);
   }
 
-  /** @returns {string[]} The products shown, in the order they were added. */
-  get products() {
-    return [...this.#products.keys()];
-  }
-
-  /**
-   * The state shown of a product.
-   *
-   * @param {string} product The product's id.
-   * @returns {ProductState | undefined} Its state, or undefined when it is not shown.
-   */
-  stateOf(product) {
-    return this.#products.get(product);
-  }
-
   /**
    * Takes a snapshot of the whole catalog.
    *
