@@ -42,28 +42,6 @@ function setText(element, text) {
 }
 
 /**
- * Formats a price the way the server renders tiles: the currency's usual decimals, or more when
- * the amount has more (a product listed after the page loaded has no server-rendered price).
- *
- * @param {import("./live_state.js").Price} price
- * @returns {string}
- */
-function priceText({ amount, currency }) {
-  try {
-    /** @type {Intl.NumberFormatOptions} */
-    const options = { style: "currency", currency };
-    const { maximumFractionDigits = 0 } = new Intl.NumberFormat("en", options).resolvedOptions();
-    const decimals = amount.split(".")[1]?.length ?? 0;
-    return new Intl.NumberFormat("en", {
-      ...options,
-      maximumFractionDigits: Math.max(decimals, maximumFractionDigits),
-    }).format(Number(amount));
-  } catch {
-    return `${amount} ${currency}`;
-  }
-}
-
-/**
  * Shows a product's entry in its tile: count, sold out or no longer on sale, and its details.
  *
  * @param {HTMLElement} tile
@@ -85,7 +63,7 @@ function fill(tile, entry) {
   const code = `${entry.price.amount} ${entry.price.currency}`;
   if (tile.dataset.price !== code) {
     tile.dataset.price = code;
-    setText(part(tile, ".tile-price"), priceText(entry.price));
+    setText(part(tile, ".tile-price"), entry.priceText);
   }
   setText(part(tile, ".tile-count"), String(entry.inventoryCount));
   setText(

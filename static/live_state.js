@@ -18,8 +18,9 @@
  */
 
 /**
- * @typedef {ProductState & { product: string, name: string, price: Price, image: string | null }}
- *   CatalogEntry
+ * @typedef {ProductState & {
+ *   product: string, name: string, price: Price, priceText: string, image: string | null
+ * }} CatalogEntry
  * A product as the catalog feed tells of it: its state and what a tile shows of it.
  */
 
@@ -101,10 +102,12 @@ export function parseState(value) {
 export function parseCatalogEntry(value) {
   const state = parseState(value);
   if (state === undefined || state.product === undefined || !isRecord(value)) return undefined;
-  const { name, price, image } = value;
+  const { name, price, priceText, image } = value;
   if (typeof name !== "string" || !isPrice(price)) return undefined;
   if (image !== null && typeof image !== "string") return undefined;
-  return { ...state, product: state.product, name, price, image };
+  // The server formats prices; a bare amount and code stand in should it not say.
+  const text = typeof priceText === "string" ? priceText : `${price.amount} ${price.currency}`;
+  return { ...state, product: state.product, name, price, priceText: text, image };
 }
 
 /**

@@ -78,6 +78,7 @@ function pin(fields: Partial<CatalogEntry> = {}): CatalogEntry {
     retired: false,
     name: "Crescent moon enamel pin",
     price: PRICE,
+    priceText: "€9.00",
     image: "/media/a308fd64116a29a8.svg",
     ...fields,
   };
