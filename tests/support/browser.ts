@@ -2,6 +2,7 @@
 /// <reference lib="dom" />
 // (The DOM types above are for the functions tests hand to `page.evaluate`, which run in the page.)
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { programMissing } from "./installed.ts";
 
 /** Where Debian's `chromium` package puts the browser (`apt-get install -y chromium`). */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -19,28 +20,11 @@ export const CHROMIUM_ARGS: readonly string[] = [
 ];
 
 /** True when no Chromium is installed: browser tests are then skipped, and say so loudly. */
-export const chromiumMissing: boolean = !isFile(CHROMIUM_PATH);
-
-if (chromiumMissing) {
-  console.error(
-    [
-      "",
-      "!".repeat(78),
-      `!! BROWSER TESTS SKIPPED: ${CHROMIUM_PATH} not found.`,
-      "!! Install it with `apt-get install -y chromium` (.ci/run does) to run tests/e2e_*.",
-      "!".repeat(78),
-      "",
-    ].join("\n"),
-  );
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
+export const chromiumMissing: boolean = programMissing(
+  CHROMIUM_PATH,
+  "BROWSER TESTS",
+  "Install it with `apt-get install -y chromium` (.ci/run does) to run tests/e2e_*.",
+);
 
 /**
  * Launches headless Chromium with {@linkcode CHROMIUM_ARGS}.
