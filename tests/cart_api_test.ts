@@ -69,7 +69,7 @@ Deno.test("50 concurrent adds on 10 units sell exactly 10", async () => {
   const statuses = answers.map((answer) => answer.status);
   assert.equal(statuses.filter((s) => s === 200).length, 10);
   assert.equal(statuses.filter((s) => s === 409).length, 40);
-  assert.equal(await metric(server.url, "inventory_count"), 0);
+  assert.equal(await metric(server.url, "inventory_available_units"), 0);
   assert.equal(await metric(server.url, "inventory_version"), 10);
 });
 

@@ -109,7 +109,7 @@ Deno.test("GET /metrics counts stock, version and requests by route and status",
   const text = await response.text();
   for (
     const line of [
-      "inventory_count 0",
+      "inventory_available_units 0",
       "inventory_version 1",
       "inventory_long_poll_waiters 0",
       "inventory_websocket_subscribers 0",

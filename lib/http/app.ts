@@ -104,7 +104,6 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
   });
   const streams = new SseHub(cart, options.sseHeartbeatMs);
   const polls = new PollGate(cart);
-  const metrics = new Metrics();
   let connectionsRefused = 0;
   let acceptErrors = 0;
 
@@ -233,6 +232,9 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
       throw new HttpError(404, "Not found");
     },
   };
+  const metrics: Metrics = new Metrics(
+    [...routes.values(), staticRoute, notFound].map((route) => route.name),
+  );
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);

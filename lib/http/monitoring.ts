@@ -22,19 +22,83 @@ export interface Gauges {
   acceptErrors: number;
 }
 
-/** Counts requests by route and status and renders every metric. */
+/**
+ * Every status the app answers. Each route's request counter starts at 0 for each of them, so that
+ * `rate()` sees a series' first request instead of its appearance.
+ */
+export const REQUEST_STATUSES: readonly number[] = [
+  101,
+  200,
+  304,
+  400,
+  401,
+  403,
+  404,
+  405,
+  408,
+  409,
+  413,
+  414,
+  415,
+  426,
+  431,
+  500,
+  503,
+];
+
+/**
+ * Counts requests by route and status and renders every metric.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ShoppingCart } from "../inventory/cart.ts";
+ *
+ * const metrics = new Metrics(["page", "cart"]);
+ * metrics.countRequest("cart", 409);
+ * const text = metrics.render(new ShoppingCart(3), {
+ *   websocketSubscribers: 0,
+ *   sseSubscribers: 0,
+ *   websocketLagging: 0,
+ *   websocketSlowClosed: 0,
+ *   sseSlowClosed: 0,
+ *   connections: 0,
+ *   connectionsRefused: 0,
+ *   acceptErrors: 0,
+ * });
+ * const lines = text.split("\n");
+ * assert.ok(lines.includes("inventory_available_units 3"));
+ * assert.ok(lines.includes('inventory_http_requests_total{route="cart",status="409"} 1'));
+ * assert.ok(lines.includes('inventory_http_requests_total{route="page",status="200"} 0'));
+ * ```
+ */
 export class Metrics {
-  readonly #requests = new Map<string, number>();
+  /** Route → status → count; built up front so that counting a request allocates nothing. */
+  readonly #requests = new Map<string, Map<number, number>>();
 
   /**
-   * Counts one answered request.
+   * @param routes The routing table's route names, each counted at 0 for every status in
+   * {@linkcode REQUEST_STATUSES} until its first request.
+   */
+  constructor(routes: Iterable<string>) {
+    for (const route of routes) {
+      this.#requests.set(route, new Map(REQUEST_STATUSES.map((status) => [status, 0])));
+    }
+  }
+
+  /**
+   * Counts one answered request. A route or status not declared up front gets its series now.
    *
    * @param route The route's name in the routing table (never the raw path, to bound labels).
    * @param status The HTTP status answered.
    */
   countRequest(route: string, status: number): void {
-    const key = `route="${route}",status="${status}"`;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    let statuses = this.#requests.get(route);
+    if (statuses === undefined) {
+      statuses = new Map();
+      this.#requests.set(route, statuses);
+    }
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
   }
 
   /**
@@ -47,7 +111,7 @@ export class Metrics {
   render(cart: ShoppingCart, gauges: Gauges): string {
     const { inventoryCount, version } = cart.current.state;
     const lines = [
-      ...gauge("inventory_count", "Units still free to add.", inventoryCount),
+      ...gauge("inventory_available_units", "Units still free to add.", inventoryCount),
       ...gauge("inventory_version", "Version of the cart state.", version),
       ...gauge(
         "inventory_long_poll_waiters",
@@ -96,8 +160,12 @@ export class Metrics {
       ),
       "# HELP inventory_http_requests_total Requests answered, by route and status.",
       "# TYPE inventory_http_requests_total counter",
-      ...[...this.#requests].map(([labels, n]) => `inventory_http_requests_total{${labels}} ${n}`),
     ];
+    for (const [route, statuses] of this.#requests) {
+      for (const [status, count] of statuses) {
+        lines.push(`inventory_http_requests_total{route="${route}",status="${status}"} ${count}`);
+      }
+    }
     return lines.join("\n") + "\n";
   }
 }
