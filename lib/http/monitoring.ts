@@ -77,6 +77,8 @@ export class Metrics {
   readonly #requests = new Map<string, Map<number, number>>();
 
   /**
+   * Declares each route's request counters.
+   *
    * @param routes The routing table's route names, each counted at 0 for every status in
    * {@linkcode REQUEST_STATUSES} until its first request.
    */
