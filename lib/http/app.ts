@@ -11,6 +11,7 @@ import { healthResponse, Metrics } from "./monitoring.ts";
 import { isTrustedOrigin } from "./origin.ts";
 import { pageResponse } from "./page.ts";
 import { SseHub } from "../realtime/sse_hub.ts";
+import { refusalStream } from "../realtime/sse_wire.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
 
@@ -110,9 +111,13 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
   // Derived, so it cannot drift: a waiting long poll is a waiter, a subscriber is in its hub
   // (a WebSocket from the moment its upgrade is answered, so a burst cannot overshoot).
   const connections = () => cart.waiterCount + websockets.opening + websockets.size + streams.size;
-  const requireRoomForConnection = () => {
-    if (connections() < options.maxConnections) return;
+  const hasRoomForConnection = () => {
+    if (connections() < options.maxConnections) return true;
     connectionsRefused++;
+    return false;
+  };
+  const requireRoomForConnection = () => {
+    if (hasRoomForConnection()) return;
     // Jittered, so that refused clients do not all come back in the same second.
     const retryAfter = 5 + Math.floor(Math.random() * 10);
     throw new HttpError(503, "Too many connections, try again later", {
@@ -137,14 +142,16 @@ export function createApp(cart: ShoppingCart, options: AppOptions): App {
     request.headers.get("upgrade")?.toLowerCase() === "websocket";
 
   const status: Handler = (request, url) => {
-    requireRoomForConnection();
     if (isUpgrade(request)) {
+      requireRoomForConnection();
       requireTrustedOrigin(request);
       return websockets.accept(request);
     }
     if (request.headers.get("accept")?.includes("text/event-stream")) {
-      return streams.accept(request);
+      // An EventSource stops for good on a 503, but comes back after a stream that ends.
+      return hasRoomForConnection() ? streams.accept(request) : refusalStream();
     }
+    requireRoomForConnection();
     return longPollResponse(cart, polls, request, url, options.pollTimeoutMs);
   };
 

@@ -16,7 +16,7 @@ export interface Gauges {
   sseSlowClosed: number;
   /** Long polls waiting, event streams and WebSockets now: what `--max-connections` bounds. */
   connections: number;
-  /** Long polls, streams and upgrades refused with 503 for `--max-connections`, since start. */
+  /** Long polls, streams and upgrades refused for `--max-connections`, since start. */
   connectionsRefused: number;
   /** Times accepting a connection failed (out of file descriptors) and the listener was reopened. */
   acceptErrors: number;
@@ -152,7 +152,7 @@ export class Metrics {
       ),
       ...counter(
         "inventory_connections_refused_total",
-        "Long polls, streams and upgrades refused with 503 past --max-connections.",
+        "Long polls, streams and upgrades refused past --max-connections.",
         gauges.connectionsRefused,
       ),
       ...counter(

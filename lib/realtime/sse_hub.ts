@@ -2,6 +2,7 @@
 import type { ShoppingCart, StateMessage } from "../inventory/cart.ts";
 import { PushThrottle } from "./push_throttle.ts";
 import { forEachSliced } from "./sliced_loop.ts";
+import { retryFrame } from "./sse_wire.ts";
 
 /** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -40,6 +41,8 @@ export class SseHub {
   #slowClosed = 0;
 
   /**
+   * Subscribes to the cart and starts the heartbeat.
+   *
    * @param cart The cart whose changes are pushed.
    * @param heartbeatMs How often to send a comment to every idle stream.
    */
@@ -61,7 +64,8 @@ export class SseHub {
   }
 
   /**
-   * Opens an event stream: the current state first, unless `Last-Event-ID` already names it.
+   * Opens an event stream: a jittered `retry:` time, then the current state unless `Last-Event-ID`
+   * already names it.
    *
    * @param request A request that accepts `text/event-stream`.
    * @returns The streaming response.
@@ -73,6 +77,7 @@ export class SseHub {
       start: (controller) => {
         entry = { controller, stale: false, blocked: false };
         this.#streams.add(entry);
+        controller.enqueue(retryFrame());
         const current = this.#cart.current;
         if (lastEventId !== String(current.state.version)) {
           controller.enqueue(this.#frameOf(current));

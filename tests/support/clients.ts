@@ -170,6 +170,7 @@ export interface StatusStreamConnection {
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
  * @param onEvent Called with each event that carries data.
  * @param onComment Called with each comment line's text (heartbeats).
+ * @param onRetry Called with each `retry:` field's reconnection time, in ms.
  * @returns The response and the read in progress.
  */
 export async function connectStatusStream(
@@ -177,6 +178,7 @@ export async function connectStatusStream(
   headers: Record<string, string>,
   onEvent: (event: SseEvent) => void,
   onComment: (text: string) => void = () => {},
+  onRetry: (ms: number) => void = () => {},
 ): Promise<StatusStreamConnection> {
   const controller = new AbortController();
   const response = await fetch(new URL("cart/status", base), {
@@ -198,6 +200,7 @@ export async function connectStatusStream(
           if (line.startsWith(":")) onComment(line.slice(1).trim());
           else if (line.startsWith("id: ")) event.id = line.slice(4);
           else if (line.startsWith("data: ")) event.data = line.slice(6);
+          else if (line.startsWith("retry: ")) onRetry(Number(line.slice(7)));
         }
         if (event.data !== "") onEvent(event);
       }
@@ -216,6 +219,8 @@ export interface StatusStream extends AsyncDisposable {
   readonly events: MessageQueue<SseEvent>;
   /** Comment lines received (heartbeats). */
   readonly comments: MessageQueue<string>;
+  /** Reconnection times received in `retry:` fields, in ms. */
+  readonly retries: MessageQueue<number>;
   /** Resolves when the server ends the stream (or the test aborts it). */
   readonly ended: Promise<void>;
 }
@@ -233,17 +238,20 @@ export async function openStatusStream(
 ): Promise<StatusStream> {
   const events = new MessageQueue<SseEvent>();
   const comments = new MessageQueue<string>();
+  const retries = new MessageQueue<number>();
   const { response, reading, controller } = await connectStatusStream(
     base,
     headers,
     (event) => events.push(event),
     (text) => comments.push(text),
+    (ms) => retries.push(ms),
   );
   const ended = reading.catch(() => {});
   return {
     response,
     events,
     comments,
+    retries,
     ended,
     async [Symbol.asyncDispose]() {
       controller.abort();
