@@ -92,6 +92,8 @@ export function holdValues(cart: ShoppingCart, session: string): Record<string, 
   };
 }
 
+const encoder = new TextEncoder();
+
 /** Options of the page's rendering. */
 export interface PageOptions {
   /** The template text (templates/index.html). */
@@ -102,6 +104,9 @@ export interface PageOptions {
 
 /**
  * Renders the product page for a request, giving a new session cookie to a new shopper.
+ *
+ * `HEAD` answers the headers `GET` would, `Content-Length` included, and sets no cookie: a
+ * monitor or crawler that only looks is no shopper.
  *
  * @param cart The cart whose state the page shows.
  * @param request The incoming request.
@@ -125,12 +130,15 @@ export function pageResponse(
     stockText: inCart ? "In your cart" : inventoryCount === 0 ? "Sold out" : "Available",
     ...holdValues(cart, session),
   });
+  const body = encoder.encode(html);
   const headers = new Headers({
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
+    "content-length": String(body.byteLength),
   });
+  if (request.method === "HEAD") return new Response(null, { headers });
   if (known === undefined) {
     headers.set("set-cookie", sessionCookie(session, options.secure));
   }
-  return new Response(request.method === "HEAD" ? null : html, { headers });
+  return new Response(body, { headers });
 }
