@@ -77,10 +77,15 @@ export interface Shopper {
  *
  * @param browser A running browser.
  * @param url The page's URL, e.g. the server's URL with `?transport=sse`.
+ * @param viewport The window's size in CSS pixels; a laptop's by default.
  * @returns The shopper, with the page connected.
  */
-export async function openShopper(browser: Browser, url: string): Promise<Shopper> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+export async function openShopper(
+  browser: Browser,
+  url: string,
+  viewport: { width: number; height: number } = { width: 1000, height: 720 },
+): Promise<Shopper> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   await page.goto(url);
   await waitForConnection(page, "live");
