@@ -39,6 +39,25 @@ Deno.test("the page shows the count after changes, and HEAD sends no body", asyn
   assert.equal(await head.text(), "");
 });
 
+Deno.test("HEAD / answers the headers GET / would, Content-Length too, and sets no cookie", async () => {
+  await using server = await startTestServer({ inventory: 2 });
+  const session = crypto.randomUUID();
+  await postCart(server.url, "add", session);
+  const shoppers: HeadersInit[] = [{}, { cookie: `sid=${session}` }];
+  for (const headers of shoppers) {
+    const get = await fetch(server.url, { headers });
+    const length = (await get.bytes()).byteLength;
+    const head = await fetch(server.url, { method: "HEAD", headers });
+    assert.equal(head.status, 200);
+    for (const name of ["content-type", "cache-control"]) {
+      assert.equal(head.headers.get(name), get.headers.get(name), name);
+    }
+    assert.equal(head.headers.get("content-length"), String(length));
+    assert.equal(head.headers.get("set-cookie"), null, "a look is no new shopper");
+    assert.equal(await head.text(), "");
+  }
+});
+
 Deno.test("a malformed sid cookie is replaced, not echoed into the page", async () => {
   await using server = await startTestServer();
   const response = await fetch(server.url, { headers: { cookie: 'sid="><script>x</script>' } });
@@ -109,7 +128,7 @@ Deno.test("GET /metrics counts stock, version and requests by route and status",
   const text = await response.text();
   for (
     const line of [
-      "inventory_count 0",
+      "inventory_available_units 0",
       "inventory_version 1",
       "inventory_long_poll_waiters 0",
       "inventory_websocket_subscribers 0",

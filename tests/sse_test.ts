@@ -60,7 +60,7 @@ Deno.test("idle streams get a comment heartbeat", async () => {
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
     while (!text.includes(": heartbeat\n\n")) text += (await reader.read()).value;
-    assert.ok(text.startsWith('id: 0\ndata: {"inventoryCount":1,"version":0}\n\n'));
+    assert.match(text, /^retry: \d+\n\nid: 0\ndata: \{"inventoryCount":1,"version":0\}\n\n/);
     await reader.cancel();
     assert.equal(hub.size, 0);
   } finally {

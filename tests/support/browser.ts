@@ -80,8 +80,12 @@ export interface Shopper {
  * @param url The page's URL, e.g. the server's URL with `?transport=sse`.
  * @returns The shopper, with the page connected.
  */
-export async function openShopper(browser: Browser, url: string): Promise<Shopper> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+export async function openShopper(
+  browser: Browser,
+  url: string,
+  viewport: { width: number; height: number } = { width: 1000, height: 720 },
+): Promise<Shopper> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   await page.goto(url);
   await waitForConnection(page, "live");

@@ -214,6 +214,7 @@ export interface StatusStreamConnection {
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
  * @param onEvent Called with each event that carries data.
  * @param onComment Called with each comment line's text (heartbeats).
+ * @param onRetry Called with each `retry:` field's reconnection time, in ms.
  * @param product The product's id; none for a one-product catalog.
  * @returns The response and the read in progress.
  */
@@ -222,6 +223,7 @@ export async function connectStatusStream(
   headers: Record<string, string>,
   onEvent: (event: SseEvent) => void,
   onComment: (text: string) => void = () => {},
+  onRetry: (ms: number) => void = () => {},
   product?: string,
 ): Promise<StatusStreamConnection> {
   const controller = new AbortController();
@@ -244,6 +246,7 @@ export async function connectStatusStream(
           if (line.startsWith(":")) onComment(line.slice(1).trim());
           else if (line.startsWith("id: ")) event.id = line.slice(4);
           else if (line.startsWith("data: ")) event.data = line.slice(6);
+          else if (line.startsWith("retry: ")) onRetry(Number(line.slice(7)));
         }
         if (event.data !== "") onEvent(event);
       }
@@ -262,6 +265,8 @@ export interface StatusStream extends AsyncDisposable {
   readonly events: MessageQueue<SseEvent>;
   /** Comment lines received (heartbeats). */
   readonly comments: MessageQueue<string>;
+  /** Reconnection times received in `retry:` fields, in ms. */
+  readonly retries: MessageQueue<number>;
   /** Resolves when the server ends the stream (or the test aborts it). */
   readonly ended: Promise<void>;
 }
@@ -279,17 +284,20 @@ export async function openStatusStream(
 ): Promise<StatusStream> {
   const events = new MessageQueue<SseEvent>();
   const comments = new MessageQueue<string>();
+  const retries = new MessageQueue<number>();
   const { response, reading, controller } = await connectStatusStream(
     base,
     headers,
     (event) => events.push(event),
     (text) => comments.push(text),
+    (ms) => retries.push(ms),
   );
   const ended = reading.catch(() => {});
   return {
     response,
     events,
     comments,
+    retries,
     ended,
     async [Symbol.asyncDispose]() {
       controller.abort();

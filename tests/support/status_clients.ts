@@ -97,6 +97,7 @@ export async function openSseFeed(base: string, product?: string): Promise<State
     {},
     (event) => feed.push(plainState(JSON.parse(event.data))),
     undefined,
+    undefined,
     product,
   );
   const ended = reading.then(
