@@ -1,6 +1,8 @@
 /** Test helpers that start real servers on port 0: in this process, or as a child `main.ts`. */
 import { join } from "node:path";
+import { inventoryCountOf } from "../../lib/inventory/ledger.ts";
 import type { Config } from "../../lib/server/config.ts";
+import { DEMO_PRODUCT } from "../../lib/server/demo_catalog.ts";
 import {
   type RunningServer,
   type ServerOptions,
@@ -48,6 +50,42 @@ export async function startTestServer(
     ...options,
   });
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.stop() });
+}
+
+/** The id of the demo's one product, which a server without a catalog sells. */
+export const DEMO: string = DEMO_PRODUCT.id;
+
+/**
+ * Reads a product's public state from a running server's inventory.
+ *
+ * @param server The server.
+ * @param product The product's id; the demo's by default.
+ * @returns Its count and version.
+ * @throws {RangeError} When the server knows no such product.
+ */
+export function stateOf(
+  server: RunningServer,
+  product: string = DEMO,
+): { inventoryCount: number; version: number } {
+  const record = server.inventory.get(product);
+  if (record === undefined) throw new RangeError(`No product "${product}"`);
+  return { inventoryCount: inventoryCountOf(record), version: record.version };
+}
+
+/**
+ * Tells whether a session holds a unit of a product.
+ *
+ * @param server The server.
+ * @param session The shopper's session.
+ * @param product The product's id; the demo's by default.
+ * @returns True when the session's cart holds it.
+ */
+export async function holds(
+  server: RunningServer,
+  session: string,
+  product: string = DEMO,
+): Promise<boolean> {
+  return (await server.inventory.cartOf(session)).some((unit) => unit.product === product);
 }
 
 /** A `main.ts` running in a child process. */
