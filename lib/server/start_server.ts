@@ -106,6 +106,7 @@ export async function startServer(
       templates,
       assets,
       media: options.catalog?.media ?? new Map(),
+      listeners: () => server.listeners,
     });
     becomeReady(app);
     return running(server, app, inventory, store, tls !== undefined);
