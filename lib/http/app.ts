@@ -52,6 +52,8 @@ export interface AppOptions extends
   media: AssetTable;
   /** The admin API's bearer token; without one `/admin/*` answers 404. */
   adminToken?: string;
+  /** How many servers still serve connections, for /metrics; none given counts 0. */
+  listeners?: () => number;
 }
 
 /** A running application: its handler, and a way to stop its connections. */
@@ -125,6 +127,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     connections: connections(),
     connectionsRefused,
     acceptErrors,
+    listeners: options.listeners?.() ?? 0,
   });
 
   const isHttps = (request: Request) => isHttpsRequest(request, options);

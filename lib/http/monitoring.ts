@@ -23,6 +23,8 @@ export interface Gauges {
   connectionsRefused: number;
   /** Times accepting a connection failed (out of file descriptors) and the listener was reopened. */
   acceptErrors: number;
+  /** Servers still serving: the listening one, and dead ones that may still hold connections. */
+  listeners: number;
 }
 
 /**
@@ -169,6 +171,11 @@ export class Metrics {
         "inventory_connections_refused_total",
         "Long polls, streams and upgrades refused past --max-connections.",
         gauges.connectionsRefused,
+      ),
+      ...gauge(
+        "inventory_listeners",
+        "Servers still serving: the listening one, and those whose accept loop died that may still hold connections.",
+        gauges.listeners,
       ),
       ...counter(
         "inventory_accept_errors_total",

@@ -106,6 +106,7 @@ export async function startServer(
       templates,
       assets,
       media: options.catalog?.media ?? new Map(),
+      listeners: () => server.listeners,
     });
     becomeReady(app);
     return running(server, app, inventory, store, tls !== undefined);
@@ -150,6 +151,9 @@ function running(
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   let stopping: Promise<void> | undefined;
   const { promise: finished, resolve, reject } = Promise.withResolvers<void>();
+  // A failed stop is reported to whoever awaits stop(); `finished` rejects too, but one that no
+  // one awaits must not become an unhandled rejection that kills the process with a stack trace.
+  finished.catch(() => {});
   return {
     url: `${https ? "https" : "http"}://${host}:${port}/`,
     app,
