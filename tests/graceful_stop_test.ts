@@ -123,6 +123,9 @@ Deno.test("once the app stops, a late long poll and a late stream are answered a
   const stream = await server.app.handle(
     new Request(`${server.url}catalog/status`, { headers: { accept: "text/event-stream" } }),
   );
-  assert.match(await within(stream.text(), "the end of the late stream"), /^id: .*\ndata: /);
+  assert.match(
+    await within(stream.text(), "the end of the late stream"),
+    /^retry: \d+\n\nid: .*\ndata: /,
+  );
   assert.equal(server.app.gauges().connections, 0);
 });

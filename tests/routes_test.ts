@@ -293,6 +293,7 @@ Deno.test("GET /catalog/status answers a long poll with the catalog's snapshot",
     epoch,
     name: "Canvas Tote",
     price: { amount: "12.50", currency: "EUR" },
+    priceText: "€12.50",
     image: null,
   });
 
