@@ -38,6 +38,8 @@ export class Fanout<S> {
   #passing = false;
 
   /**
+   * Creates the Fanout.
+   *
    * @param topic The topic whose changes are pushed.
    * @param deliver Sends messages to one subscriber; it must not throw.
    */

@@ -45,7 +45,11 @@ export class PollGate {
   /** When the polls of the next pass asked for it. */
   #askedAt = 0;
 
-  /** @param topic The topic whose newest state each pass answers with. */
+  /**
+   * Creates the PollGate.
+   *
+   * @param topic The topic whose newest state each pass answers with.
+   */
   constructor(topic: Topic) {
     this.#topic = topic;
   }

@@ -50,6 +50,8 @@ export class PushThrottle {
   #wanted = false;
 
   /**
+   * Creates the PushThrottle.
+   *
    * @param push Sends the newest state to every subscriber; called with no argument, so that it
    * reads the state when it runs. A push done in slices returns a promise that settles after the
    * last one; a cheap push returns nothing.

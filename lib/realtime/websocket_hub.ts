@@ -49,7 +49,11 @@ export class WebSocketHub {
   #slowClosed = 0;
   #closed = false;
 
-  /** @param options Slow-reader limits and the ping timeout. */
+  /**
+   * Creates the WebSocketHub.
+   *
+   * @param options Slow-reader limits and the ping timeout.
+   */
   constructor(options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS) {
     this.#options = options;
   }
