@@ -117,23 +117,26 @@ const DenoWebSocket = WebSocket as unknown as new (
 ) => WebSocket;
 
 /**
- * Opens a WebSocket on `/cart/status`, hands each state to `onState`, and waits until it is open.
+ * Opens a WebSocket on a status feed, hands each message's text to `onMessage`, and waits until
+ * it is open.
  *
  * @param base The server URL.
- * @param onState Called with each state received.
+ * @param onMessage Called with each message received.
  * @param headers Extra handshake headers, e.g. the `Origin` a browser sends.
+ * @param path The feed: `cart/status` (with `?product=ID` on a catalog) or `catalog/status`.
  * @returns The open socket and a promise of its close event.
  * @throws {Error} When the socket fails to open.
  */
 export async function connectStatusSocket(
   base: string,
-  onState: (state: CartState) => void,
+  onMessage: (text: string) => void,
   headers: Record<string, string> = {},
+  path = "cart/status",
 ): Promise<{ socket: WebSocket; closed: Promise<CloseEvent> }> {
-  const url = new URL("cart/status", base);
+  const url = new URL(path, base);
   url.protocol = "ws:";
   const socket = new DenoWebSocket(url, { headers });
-  socket.onmessage = (event) => onState(plainState(JSON.parse(event.data)));
+  socket.onmessage = (event) => onMessage(event.data);
   const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
   await new Promise((resolve, reject) => {
     socket.onopen = resolve;
@@ -160,7 +163,10 @@ export interface StatusSocket extends AsyncDisposable {
  */
 export async function openStatusSocket(base: string): Promise<StatusSocket> {
   const states = new MessageQueue<CartState>();
-  const { socket, closed } = await connectStatusSocket(base, (state) => states.push(state));
+  const { socket, closed } = await connectStatusSocket(
+    base,
+    (text) => states.push(plainState(JSON.parse(text))),
+  );
   return {
     socket,
     states,
@@ -180,7 +186,7 @@ export interface SseEvent {
   data: string;
 }
 
-/** An event stream on `/cart/status`, being read. */
+/** An event stream on a status feed, being read. */
 export interface StatusStreamConnection {
   /** The response's headers and status. */
   readonly response: Response;
@@ -191,12 +197,13 @@ export interface StatusStreamConnection {
 }
 
 /**
- * Requests an event stream on `/cart/status` and parses its events as they arrive.
+ * Requests an event stream on a status feed and parses its events as they arrive.
  *
  * @param base The server URL.
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
  * @param onEvent Called with each event that carries data.
  * @param onComment Called with each comment line's text (heartbeats).
+ * @param path The feed: `cart/status` (with `?product=ID` on a catalog) or `catalog/status`.
  * @returns The response and the read in progress.
  */
 export async function connectStatusStream(
@@ -204,9 +211,10 @@ export async function connectStatusStream(
   headers: Record<string, string>,
   onEvent: (event: SseEvent) => void,
   onComment: (text: string) => void = () => {},
+  path = "cart/status",
 ): Promise<StatusStreamConnection> {
   const controller = new AbortController();
-  const response = await fetch(new URL("cart/status", base), {
+  const response = await fetch(new URL(path, base), {
     headers: { accept: "text/event-stream", ...headers },
     signal: controller.signal,
   });
@@ -248,15 +256,17 @@ export interface StatusStream extends AsyncDisposable {
 }
 
 /**
- * Opens an event stream on /cart/status and parses its events as they arrive.
+ * Opens an event stream on a status feed and parses its events as they arrive.
  *
  * @param base The server URL.
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
+ * @param path The feed: `cart/status` (with `?product=ID` on a catalog) or `catalog/status`.
  * @returns The subscriber; disposing it aborts the request.
  */
 export async function openStatusStream(
   base: string,
   headers: Record<string, string> = {},
+  path = "cart/status",
 ): Promise<StatusStream> {
   const events = new MessageQueue<SseEvent>();
   const comments = new MessageQueue<string>();
@@ -265,6 +275,7 @@ export async function openStatusStream(
     headers,
     (event) => events.push(event),
     (text) => comments.push(text),
+    path,
   );
   const ended = reading.catch(() => {});
   return {
