@@ -1,22 +1,22 @@
 /** A WebSocket subscriber that stops reading must not make the server buffer every change for it. */
 import assert from "node:assert/strict";
-import { ShoppingCart } from "../lib/inventory/cart.ts";
 import { WebSocketHub } from "../lib/realtime/websocket_hub.ts";
 import { openRawWebSocket } from "./support/raw_websocket.ts";
 import { eventually } from "./support/clients.ts";
+import { openMemoryShop } from "./support/memory_shop.ts";
 
 Deno.test({
   name: "a WebSocket that does not read is sent only the newest state once it drains",
   sanitizeOps: false, // deno#22387
   sanitizeResources: false,
   async fn() {
-    // The hub alone over a real socket, on a cart in memory: a durable cart's commits would
+    // The hub alone over a real socket, on a store in memory: a durable store's commits would
     // make the 400,000 changes below take twenty times longer and prove nothing more.
-    const cart = new ShoppingCart(1);
-    const hub = new WebSocketHub(cart);
+    await using shop = await openMemoryShop({ pin: 1 });
+    const hub = new WebSocketHub();
     await using server = Deno.serve(
       { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-      (request) => hub.accept(request),
+      (request) => hub.accept(request, shop.topic("pin")),
     );
     const raw = await openRawWebSocket(`http://127.0.0.1:${server.addr.port}/`, "/cart/status");
     try {
@@ -26,11 +26,11 @@ Deno.test({
       const changes = 400_000;
       const shopper = crypto.randomUUID();
       for (let i = 0; i < changes / 2; i++) {
-        await cart.add(shopper);
-        await cart.remove(shopper);
+        await shop.inventory.add("pin", shopper);
+        await shop.inventory.remove("pin", shopper);
         if (i % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
       }
-      const final = cart.current.state.version;
+      const final = shop.inventory.get("pin")!.version;
       assert.equal(final, changes);
       const { texts, closeCode } = await raw.readUntil((text) =>
         JSON.parse(text).version === final
