@@ -1,12 +1,15 @@
 /** Test clients of the status feeds over WebSocket, SSE and long polling that await a message. */
 import { type CartState, plainState } from "./clients.ts";
-import { connectStatusSocket, connectStatusStream } from "./clients.ts";
+import { connectStatusSocket, connectStatusStream, eventually, metric } from "./clients.ts";
 
 /** How long a test waits for a state before it fails instead of hanging. */
 const WAIT_LIMIT_MS = 10_000;
 
 /** The feed of the only product of a one-product catalog. */
 const PRODUCT_FEED = "cart/status";
+
+/** A version no feed reaches, so that a poll from it is answered at once. */
+const UNSEEN_VERSION = "999999999999999";
 
 /**
  * A status message as the server sends it: a product's state, or the catalog feed's snapshot
@@ -40,10 +43,12 @@ export interface StateFeed extends AsyncDisposable {
    */
   waitForMessage(predicate: (message: StatusMessage) => boolean): Promise<StatusMessage>;
   /**
-   * Resolves when the feed ends, with how: `socket closed with CODE`, `stream ended` (by the
-   * server), `stream aborted`, `poll answered STATUS` or `polling stopped`.
+   * Resolves when the feed ends (past or future), with how: `socket closed with CODE`,
+   * `stream ended` (by the server), `stream aborted`, `poll answered STATUS` or `polling stopped`.
+   *
+   * @throws {Error} After 10 s with the feed still open.
    */
-  readonly ended: Promise<string>;
+  waitForEnd(): Promise<string>;
 }
 
 /** A message's count and version (a catalog snapshot has no count: it is undefined). */
@@ -53,9 +58,8 @@ const stateOf = (message: StatusMessage): CartState => plainState(message as unk
 class Feed {
   readonly states: CartState[] = [];
   readonly messages: StatusMessage[] = [];
-  readonly #ended = Promise.withResolvers<string>();
   #waiters = new Set<() => void>();
-  #endedBy: Error | undefined;
+  #ended: string | undefined;
 
   push(message: StatusMessage): void {
     this.messages.push(message);
@@ -64,14 +68,8 @@ class Feed {
   }
 
   end(reason: string): void {
-    if (this.#endedBy !== undefined) return;
-    this.#endedBy = new Error(`feed ended: ${reason}`);
-    this.#ended.resolve(reason);
+    this.#ended ??= reason;
     for (const wake of this.#waiters) wake();
-  }
-
-  get ended(): Promise<string> {
-    return this.#ended.promise;
   }
 
   async waitFor(predicate: (state: CartState) => boolean): Promise<CartState> {
@@ -79,22 +77,44 @@ class Feed {
   }
 
   waitForMessage(predicate: (message: StatusMessage) => boolean): Promise<StatusMessage> {
-    const { promise, resolve, reject } = Promise.withResolvers<StatusMessage>();
-    const timer = setTimeout(() => check(true), WAIT_LIMIT_MS);
-    const check = (timedOut = false) => {
+    return this.#until(() => {
       const found = this.messages.find(predicate);
-      if (found === undefined && !timedOut && this.#endedBy === undefined) return;
-      clearTimeout(timer);
-      this.#waiters.delete(check);
-      if (found !== undefined) resolve(found);
-      else {
-        reject(
-          this.#endedBy ?? new Error(`no matching message in ${JSON.stringify(this.messages)}`),
-        );
+      if (found !== undefined) return found;
+      if (this.#ended !== undefined) throw new Error(`feed ended: ${this.#ended}`);
+    }, () => `no matching message in ${JSON.stringify(this.messages)}`);
+  }
+
+  waitForEnd(): Promise<string> {
+    return this.#until(() => this.#ended, () => "the feed is still open");
+  }
+
+  /** Resolves with `found()` once it is defined, checked at each message and at the end. */
+  #until<T>(found: () => T | undefined, failure: () => string): Promise<T> {
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
+    const timer = setTimeout(() => settle(true), WAIT_LIMIT_MS);
+    const settle = (timedOut = false) => {
+      let value: T | undefined;
+      try {
+        value = found();
+      } catch (error) {
+        done();
+        reject(error);
+        return;
+      }
+      if (value !== undefined) {
+        done();
+        resolve(value);
+      } else if (timedOut) {
+        done();
+        reject(new Error(failure()));
       }
     };
-    this.#waiters.add(check);
-    check();
+    const done = () => {
+      clearTimeout(timer);
+      this.#waiters.delete(settle);
+    };
+    this.#waiters.add(settle);
+    settle();
     return promise;
   }
 
@@ -105,7 +125,7 @@ class Feed {
       messages: this.messages,
       waitFor: (predicate) => this.waitFor(predicate),
       waitForMessage: (predicate) => this.waitForMessage(predicate),
-      ended: this.ended,
+      waitForEnd: () => this.waitForEnd(),
       [Symbol.asyncDispose]: dispose,
     };
   }
@@ -213,4 +233,53 @@ export function openLongPollFeed(
     controller.abort();
     await polling;
   });
+}
+
+/**
+ * Long-polls a feed once with `since`, and checks that the answer came at once rather than at the
+ * poll's timeout: meanwhile another poll waits at the feed's current cursor, and it must still be
+ * the server's only waiter when the answer comes (a poll that waited would be answered at its
+ * timeout, after the other one).
+ *
+ * @param base The server's URL; no other long poll may wait on it.
+ * @param since Where the client stands: a version or `<epoch>.<version>`.
+ * @param path The feed: `cart/status` (with `?product=ID` on a catalog) or `catalog/status`.
+ * @returns The answer, once the other poll has left again.
+ * @throws {Error} When the answer is not 200, or came only once the poll had waited.
+ */
+export async function pollAtOnce(
+  base: string,
+  since: string,
+  path = PRODUCT_FEED,
+): Promise<StatusMessage> {
+  const poll = async (from: string, signal?: AbortSignal) => {
+    const url = new URL(path, base);
+    url.searchParams.set("since", from);
+    const response = await fetch(url, { signal });
+    if (response.status !== 200) {
+      throw new Error(`poll from ${from} answered ${response.status}: ${await response.text()}`);
+    }
+    return await response.json() as StatusMessage;
+  };
+  const current = await poll(UNSEEN_VERSION);
+  const waiting = new AbortController();
+  const other = poll(`${current.epoch}.${current.version}`, waiting.signal).catch(() => {});
+  try {
+    await eventually(
+      async () => await metric(base, "inventory_long_poll_waiters") === 1,
+      "a poll to wait at the current cursor",
+    );
+    const answer = await poll(since);
+    if (await metric(base, "inventory_long_poll_waiters") !== 1) {
+      throw new Error(`the poll from ${since} was answered only after waiting`);
+    }
+    return answer;
+  } finally {
+    waiting.abort();
+    await other;
+    await eventually(
+      async () => await metric(base, "inventory_long_poll_waiters") === 0,
+      "the waiting poll to leave",
+    );
+  }
 }
