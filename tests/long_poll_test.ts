@@ -4,6 +4,7 @@ import type { RunningServer } from "../lib/server/start_server.ts";
 import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { startTestServer } from "./support/server.ts";
 import { eventually, metric, postCart } from "./support/clients.ts";
+import { pollAtOnce } from "./support/status_clients.ts";
 
 const status = (base: string, query = "", init: RequestInit = {}) =>
   fetch(new URL(`cart/status${query}`, base), init);
@@ -44,12 +45,10 @@ Deno.test("since=<epoch>.<version>: the current cursor waits; another version or
   await using server = await startTestServer({ inventory: 5 });
   await postCart(server.url, "add", crypto.randomUUID());
   const epoch = server.inventory.epoch;
-  const behind = await status(server.url, `?since=${epoch}.0`);
-  assert.deepEqual(await behind.json(), stateMessage(server, 4, 1));
+  assert.deepEqual(await pollAtOnce(server.url, `${epoch}.0`), stateMessage(server, 4, 1));
   // The same version in another life of the store is not the same state.
   const otherEpoch = epoch === "00000000" ? "11111111" : "00000000";
-  const elsewhere = await status(server.url, `?since=${otherEpoch}.1`);
-  assert.deepEqual(await elsewhere.json(), stateMessage(server, 4, 1));
+  assert.deepEqual(await pollAtOnce(server.url, `${otherEpoch}.1`), stateMessage(server, 4, 1));
   assert.equal(waiters(server), 0);
   const polling = status(server.url, `?since=${epoch}.1`);
   await eventually(() => waiters(server) === 1, "the waiter");
