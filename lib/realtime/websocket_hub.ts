@@ -158,8 +158,8 @@ export class WebSocketHub {
       this.#drainTimer = undefined;
       for (const socket of this.#lagging) {
         const topic = this.#topicOf.get(socket)!;
-        // A push in slices will reach this socket (or find it lagging still): sending now could
-        // give it the same state twice.
+        // A push under way or waiting will reach this socket (or find it lagging still): sending
+        // now could give it the same state twice.
         if (this.#fanouts.get(topic)?.passing) continue;
         if (socket.bufferedAmount <= this.#options.lagBytes) {
           this.#lagging.delete(socket);
