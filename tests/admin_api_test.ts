@@ -4,7 +4,7 @@ import { DEMO, holds, startTestServer, stateOf } from "./support/server.ts";
 import { catalogOf } from "./support/products.ts";
 import type { RunningServer } from "../lib/server/start_server.ts";
 import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
-import { postCart } from "./support/clients.ts";
+import { postCart, productFeed } from "./support/clients.ts";
 
 const TOKEN = "admin-token-for-tests-0001";
 
@@ -182,7 +182,7 @@ Deno.test({
     );
     const shopper = crypto.randomUUID();
     await postCart(server.url, "add", shopper, "a");
-    await using socket = await openWebSocketFeed(server.url, "a");
+    await using socket = await openWebSocketFeed(server.url, {}, productFeed("a"));
 
     const retired = await admin(server, "DELETE", "/admin/products/a");
     assert.equal(retired.status, 200);

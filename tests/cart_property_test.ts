@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type CartAnswer, eventually, postCart, statusUrl } from "./support/clients.ts";
+import { type CartAnswer, eventually, postCart, productFeed } from "./support/clients.ts";
 import { catalogOf } from "./support/products.ts";
 import { startTestServer } from "./support/server.ts";
 import {
@@ -191,10 +191,10 @@ Deno.test({
           ];
           const feeds: (StateFeed | undefined)[] = [];
           for (const product of [...PRODUCTS, GHOST]) {
-            feeds.push(await openWebSocketFeed(server.url, product));
-            feeds.push(await openSseFeed(server.url, product));
+            feeds.push(await openWebSocketFeed(server.url, {}, productFeed(product)));
+            feeds.push(await openSseFeed(server.url, productFeed(product)));
             // A long poll starts knowing version 0.
-            feeds.push(openLongPollFeed(server.url, 0, product));
+            feeds.push(openLongPollFeed(server.url, 0, productFeed(product)));
           }
           try {
             for (const batch of batches) {
@@ -208,7 +208,7 @@ Deno.test({
             for (const product of PRODUCTS) {
               const { holders, version } = model.get(product)!;
               const expected = { inventoryCount: totals[product] - holders.size, version };
-              await using status = await openSseFeed(server.url, product);
+              await using status = await openSseFeed(server.url, productFeed(product));
               assert.deepEqual(status.states[0], expected, `final /cart/status of ${product}`);
               // A long poll that was never answered still knows the start: the total at version 0.
               const start = { inventoryCount: totals[product], version: 0 };
@@ -269,7 +269,7 @@ Deno.test({
                 if (ghost.added === undefined) changes += holds ? 1 : 0;
                 else if (ghost.added) changes += holds ? 1 : 2;
               }
-              const status = await openSseFeed(server.url, GHOST);
+              const status = await openSseFeed(server.url, productFeed(GHOST));
               const state = status.states[0];
               await status[Symbol.asyncDispose]();
               last = JSON.stringify({ holders, changes, state });
@@ -310,7 +310,7 @@ Deno.test({
               await sent;
             } else if (s.kind === "abandon poll") {
               const controller = new AbortController();
-              const url = statusUrl(server.url, [...PRODUCTS, GHOST][s.product]);
+              const url = new URL(productFeed([...PRODUCTS, GHOST][s.product]), server.url);
               const poll = fetch(url, { signal: controller.signal })
                 .then((r) => r.body?.cancel(), () => {});
               controller.abort();

@@ -28,6 +28,7 @@ const NO_GAUGES: Gauges = {
   connections: 0,
   connectionsRefused: 0,
   acceptErrors: 0,
+  listeners: 1,
 };
 
 /** The scrape's `inventory_http_requests_total` series, as `route status` → count. */

@@ -71,7 +71,7 @@ nginxTest(
 nginxTest(
   "through nginx a WebSocket from the page gets the state, then a change",
   async (nginx) => {
-    await using feed = await openWebSocketFeed(nginx.url, undefined, fromPage(nginx));
+    await using feed = await openWebSocketFeed(nginx.url, fromPage(nginx));
     await feed.waitFor((state) => state.version === 0);
     await addFromPage(nginx);
     assert.deepEqual(await feed.waitFor((state) => state.version === 1), {

@@ -71,7 +71,7 @@ export const REQUEST_STATUSES: readonly number[] = [
  * const text = metrics.render(inventory, {
  *   longPollWaiters: 0, websocketSubscribers: 0, sseSubscribers: 0, websocketLagging: 0,
  *   websocketSlowClosed: 0, sseSlowClosed: 0, connections: 0, connectionsRefused: 0,
- *   acceptErrors: 0,
+ *   acceptErrors: 0, listeners: 1,
  * });
  * const lines = text.split("\n");
  * assert.ok(lines.includes('inventory_available_units{product="a"} 3'));

@@ -118,39 +118,43 @@ const DenoWebSocket = WebSocket as unknown as new (
   options: WebSocketOptions,
 ) => WebSocket;
 
+/** The feed of the catalog's only product (or of the product a `?product=` names). */
+export const PRODUCT_FEED = "cart/status";
+
+/** The catalog feed. */
+export const CATALOG_FEED = "catalog/status";
+
 /**
- * The URL of `/cart/status`, for one product or for the catalog's only one.
+ * The feed of one product.
  *
- * @param base The server URL.
- * @param product The product's id; none leaves `?product=` out.
- * @returns The URL.
+ * @param product The product's id.
+ * @returns `cart/status?product=ID`, relative to the server URL.
  */
-export function statusUrl(base: string, product?: string): URL {
-  const url = new URL("cart/status", base);
-  if (product !== undefined) url.searchParams.set("product", product);
-  return url;
+export function productFeed(product: string): string {
+  return `${PRODUCT_FEED}?product=${encodeURIComponent(product)}`;
 }
 
 /**
- * Opens a WebSocket on `/cart/status`, hands each state to `onState`, and waits until it is open.
+ * Opens a WebSocket on a status feed, hands each message's text to `onMessage`, and waits until
+ * it is open.
  *
  * @param base The server URL.
- * @param onState Called with each state received.
- * @param product The product's id; none for a one-product catalog.
+ * @param onMessage Called with each message received.
  * @param headers Extra handshake headers, e.g. the `Origin` a browser sends.
+ * @param path The feed: {@linkcode PRODUCT_FEED}, {@linkcode productFeed} or {@linkcode CATALOG_FEED}.
  * @returns The open socket and a promise of its close event.
  * @throws {Error} When the socket fails to open.
  */
 export async function connectStatusSocket(
   base: string,
-  onState: (state: CartState) => void,
-  product?: string,
+  onMessage: (text: string) => void,
   headers: Record<string, string> = {},
+  path: string = PRODUCT_FEED,
 ): Promise<{ socket: WebSocket; closed: Promise<CloseEvent> }> {
-  const url = statusUrl(base, product);
+  const url = new URL(path, base);
   url.protocol = "ws:";
   const socket = new DenoWebSocket(url, { headers });
-  socket.onmessage = (event) => onState(plainState(JSON.parse(event.data)));
+  socket.onmessage = (event) => onMessage(event.data);
   const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
   await new Promise((resolve, reject) => {
     socket.onopen = resolve;
@@ -177,7 +181,10 @@ export interface StatusSocket extends AsyncDisposable {
  */
 export async function openStatusSocket(base: string): Promise<StatusSocket> {
   const states = new MessageQueue<CartState>();
-  const { socket, closed } = await connectStatusSocket(base, (state) => states.push(state));
+  const { socket, closed } = await connectStatusSocket(
+    base,
+    (text) => states.push(plainState(JSON.parse(text))),
+  );
   return {
     socket,
     states,
@@ -215,7 +222,7 @@ export interface StatusStreamConnection {
  * @param onEvent Called with each event that carries data.
  * @param onComment Called with each comment line's text (heartbeats).
  * @param onRetry Called with each `retry:` field's reconnection time, in ms.
- * @param product The product's id; none for a one-product catalog.
+ * @param path The feed: {@linkcode PRODUCT_FEED}, {@linkcode productFeed} or {@linkcode CATALOG_FEED}.
  * @returns The response and the read in progress.
  */
 export async function connectStatusStream(
@@ -224,10 +231,10 @@ export async function connectStatusStream(
   onEvent: (event: SseEvent) => void,
   onComment: (text: string) => void = () => {},
   onRetry: (ms: number) => void = () => {},
-  product?: string,
+  path: string = PRODUCT_FEED,
 ): Promise<StatusStreamConnection> {
   const controller = new AbortController();
-  const response = await fetch(statusUrl(base, product), {
+  const response = await fetch(new URL(path, base), {
     headers: { accept: "text/event-stream", ...headers },
     signal: controller.signal,
   });
@@ -272,15 +279,17 @@ export interface StatusStream extends AsyncDisposable {
 }
 
 /**
- * Opens an event stream on /cart/status and parses its events as they arrive.
+ * Opens an event stream on a status feed and parses its events as they arrive.
  *
  * @param base The server URL.
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
+ * @param path The feed: {@linkcode PRODUCT_FEED}, {@linkcode productFeed} or {@linkcode CATALOG_FEED}.
  * @returns The subscriber; disposing it aborts the request.
  */
 export async function openStatusStream(
   base: string,
   headers: Record<string, string> = {},
+  path: string = PRODUCT_FEED,
 ): Promise<StatusStream> {
   const events = new MessageQueue<SseEvent>();
   const comments = new MessageQueue<string>();
@@ -291,6 +300,7 @@ export async function openStatusStream(
     (event) => events.push(event),
     (text) => comments.push(text),
     (ms) => retries.push(ms),
+    path,
   );
   const ended = reading.catch(() => {});
   return {
