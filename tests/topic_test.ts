@@ -1,4 +1,5 @@
 /** Topics over real sockets: each product's feed, the catalog feed, and a retired product's end. */
+import { formatPrice } from "../lib/inventory/product.ts";
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
 import type { RunningServer } from "../lib/server/start_server.ts";
@@ -33,7 +34,13 @@ const stateOf = (server: RunningServer, id: string, inventoryCount: number, vers
 /** A product's entry in the catalog feed on this server. */
 const entryOf = (server: RunningServer, id: string, inventoryCount: number, version: number) => {
   const { name, price, image } = testProduct(id);
-  return { ...stateOf(server, id, inventoryCount, version), name, price, image };
+  return {
+    ...stateOf(server, id, inventoryCount, version),
+    name,
+    price,
+    priceText: formatPrice(price),
+    image,
+  };
 };
 
 /** The catalog feed's snapshot on this server, every product at its version. */
