@@ -42,19 +42,25 @@ if (import.meta.main) {
     console.error(`error: ${describeStartFailure(error, invocation.config)}`);
     Deno.exit(1);
   }
-  console.log(`Listening on ${server.url}`);
-
   const stop = async (signal: string) => {
     console.log(`${signal}: stopping`);
     setTimeout(() => {
       console.error("stop took too long; exiting");
       Deno.exit(1);
     }, STOP_DEADLINE_MS);
-    await server.stop();
+    try {
+      await server.stop();
+    } catch (error) {
+      // The store would not close (its data may be unwritten): one line, and a failing status.
+      console.error(`error: stopping failed: ${(error as Error).message}`);
+      Deno.exit(1);
+    }
     console.log("stopped");
     Deno.exit(0);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => stop(signal));
   }
+  // Only now: a supervisor that signals as soon as it reads this line gets a graceful stop.
+  console.log(`Listening on ${server.url}`);
 }

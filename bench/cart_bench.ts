@@ -1,11 +1,14 @@
-/** The cart in process, per operation: add and remove, reading the state, waking waiters. */
-import { ShoppingCart } from "../lib/inventory/cart.ts";
+/** The inventory in process, per operation: add and remove, reading the state, waking waiters. */
+import { openMemoryShop } from "../tests/support/memory_shop.ts";
 
 /** BENCH_QUICK=1 (CI) wakes fewer waiters at once. */
 const QUICK = Deno.env.get("BENCH_QUICK") === "1";
 const WAITERS = QUICK ? 100 : 10_000;
 
-const cart = new ShoppingCart(1_000_000);
+const shop = await openMemoryShop({ print: 1_000_000 });
+const topic = shop.topic("print");
+const add = (session: string) => shop.inventory.add("print", session);
+const remove = (session: string) => shop.inventory.remove("print", session);
 const session = crypto.randomUUID();
 const holders = new Set<string>();
 const never = new AbortController().signal;
@@ -21,11 +24,11 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "cart.add + cart.remove",
+  name: "inventory.add + inventory.remove (store in memory)",
   group: "add + remove",
   async fn() {
-    await cart.add(session);
-    await cart.remove(session);
+    await add(session);
+    await remove(session);
   },
 });
 
@@ -34,15 +37,15 @@ Deno.bench({
   group: "state",
   baseline: true,
   fn() {
-    JSON.stringify({ inventoryCount: 10, version: 1 });
+    JSON.stringify({ product: "print", inventoryCount: 10, version: 1, epoch: "8f71e78e" });
   },
 });
 
 Deno.bench({
-  name: "cart.current",
+  name: "topic.opening() (serialized once per change)",
   group: "state",
   fn() {
-    cart.current.json;
+    topic.opening();
   },
 });
 
@@ -61,10 +64,10 @@ Deno.bench({
   name: "nextChange woken by an add",
   group: "one waiter",
   async fn() {
-    const woken = cart.nextChange(undefined, never);
-    await cart.add(session);
+    const woken = topic.nextChange(undefined, never);
+    await add(session);
     await woken;
-    await cart.remove(session);
+    await remove(session);
   },
 });
 
@@ -83,13 +86,13 @@ Deno.bench({
   name: `${WAITERS} nextChange woken by one add`,
   group: `${WAITERS} waiters`,
   async fn() {
-    // Each long poll has its own signal, as in lib/long_poll.ts.
+    // Each long poll has its own signal, as in lib/http/long_poll.ts.
     const woken = Array.from(
       { length: WAITERS },
-      () => cart.nextChange(undefined, new AbortController().signal),
+      () => topic.nextChange(undefined, new AbortController().signal),
     );
-    await cart.add(session);
+    await add(session);
     await Promise.all(woken);
-    await cart.remove(session);
+    await remove(session);
   },
 });

@@ -1,72 +1,79 @@
-/** What durability costs: one add and one remove on a Deno KV store, beside the cart in memory. */
+/** What durability costs: one add and one remove on a Deno KV store, beside the store in memory. */
 import { join } from "node:path";
-import { ShoppingCart } from "../lib/inventory/cart.ts";
-import { KvStore, MEMORY_PATH } from "../lib/store/kv_store.ts";
+import { systemClock } from "../lib/inventory/clock.ts";
+import { Inventory } from "../lib/inventory/inventory.ts";
+import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
+import { MEMORY_PATH } from "../lib/server/start_server.ts";
+import { openKvStore } from "../lib/store/kv_store.ts";
+import { openMemoryStore } from "../lib/store/memory_store.ts";
+import type { InventoryStore } from "../lib/store/port.ts";
 
 const TOTAL = 1_000;
 const HOLD_TTL_MS = 15 * 60_000;
+const PRODUCT = DEMO_PRODUCT.id;
 
-const memoryCart = new ShoppingCart(TOTAL, { holdTtlMs: HOLD_TTL_MS });
-const memoryStore = await KvStore.open(MEMORY_PATH);
-const kvMemoryCart = await ShoppingCart.open(memoryStore, {
-  total: TOTAL,
-  holdTtlMs: HOLD_TTL_MS,
-});
+const options = { holdTtlMs: HOLD_TTL_MS, clock: systemClock, legacyProduct: DEMO_PRODUCT };
 const dir = await Deno.makeTempDir({ prefix: "kv_bench_" });
-const fileStore = await KvStore.open(join(dir, "inventory.kv"));
-const kvFileCart = await ShoppingCart.open(fileStore, { total: TOTAL, holdTtlMs: HOLD_TTL_MS });
+const stores: InventoryStore[] = [
+  openMemoryStore(options),
+  await openKvStore(MEMORY_PATH, options),
+  await openKvStore(join(dir, "inventory.kv"), options),
+];
+const [memory, kvMemory, kvFile] = await Promise.all(stores.map(async (store) => {
+  const inventory = await Inventory.open(store, HOLD_TTL_MS);
+  await inventory.list({ info: DEMO_PRODUCT, total: TOTAL });
+  return inventory;
+}));
 
 globalThis.addEventListener("unload", () => {
-  for (const cart of [memoryCart, kvMemoryCart, kvFileCart]) cart.close();
   // Nothing is in flight once the benches are done, so the stores close at once.
-  void memoryStore.close();
-  void fileStore.close();
+  for (const store of stores) void store.close();
   Deno.removeSync(dir, { recursive: true });
 });
 
 /** One iteration: a session takes a unit and gives it back (two operations, two versions). */
-function addRemove(cart: ShoppingCart): () => Promise<void> {
+function addRemove(inventory: Inventory): () => Promise<void> {
   const session = crypto.randomUUID();
   return async () => {
-    await cart.add(session);
-    await cart.remove(session);
+    await inventory.add(PRODUCT, session);
+    await inventory.remove(PRODUCT, session);
   };
 }
 
 Deno.bench({
-  name: "memory cart",
+  name: "store in memory",
   group: "add + remove (2 operations)",
   baseline: true,
-  fn: addRemove(memoryCart),
+  fn: addRemove(memory),
 });
 Deno.bench({
   name: "KV store :memory:",
   group: "add + remove (2 operations)",
-  fn: addRemove(kvMemoryCart),
+  fn: addRemove(kvMemory),
 });
 Deno.bench({
   name: "KV store on disk",
   group: "add + remove (2 operations)",
-  fn: addRemove(kvFileCart),
+  fn: addRemove(kvFile),
 });
 
 /** Ten shoppers adding at once on one store: the operations queue, one commit each. */
-function concurrentAdds(cart: ShoppingCart): () => Promise<void> {
+function concurrentAdds(inventory: Inventory): () => Promise<void> {
   const sessions = Array.from({ length: 10 }, () => crypto.randomUUID());
   return async () => {
-    await Promise.all(sessions.map((session) => cart.add(session)));
-    await Promise.all(sessions.map((session) => cart.remove(session)));
+    await Promise.all(sessions.map((session) => inventory.add(PRODUCT, session)));
+    await Promise.all(sessions.map((session) => inventory.remove(PRODUCT, session)));
   };
 }
 
 Deno.bench({
-  name: "memory cart",
+  name: "store in memory",
   group: "10 concurrent adds, then 10 removes",
   baseline: true,
-  fn: concurrentAdds(memoryCart),
+  fn: concurrentAdds(memory),
 });
 Deno.bench({
   name: "KV store on disk",
   group: "10 concurrent adds, then 10 removes",
-  fn: concurrentAdds(kvFileCart),
+  fn: concurrentAdds(kvFile),
 });

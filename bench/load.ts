@@ -33,7 +33,7 @@ const CHANGE_DEADLINE_MS = 10_000;
 const BURST_SHOPPERS = 50;
 /**
  * The pause before each timed change, so that each is one change on a quiet server and not part
- * of a stream (which the server conflates on purpose: lib/push_throttle.ts).
+ * of a stream (which the server conflates on purpose: lib/realtime/push_throttle.ts).
  */
 const CHANGE_GAP_MS = 500;
 /** The burst stops sending after this long, so that a slow server cannot stretch the run. */

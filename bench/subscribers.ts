@@ -124,7 +124,8 @@ async function openEventStream(base: URL, events: SubscriberEvents): Promise<Sub
     pending += text;
     const end = pending.lastIndexOf("\n\n");
     if (end < 0) return;
-    for (const match of pending.slice(0, end).matchAll(/^id: (\d+)$/gm)) {
+    // Our ids are `<epoch>.<version>`; the bare baseline's are plain versions.
+    for (const match of pending.slice(0, end).matchAll(/^id: (?:[0-9a-f]+\.)?(\d+)$/gm)) {
       tracker.see(Number(match[1]));
     }
     pending = pending.slice(end + 2);
@@ -148,13 +149,16 @@ async function openLongPoll(base: URL, events: SubscriberEvents): Promise<Subscr
   const connection = await RawHttpConnection.open(base);
   const loop = async () => {
     let since = UNSEEN_VERSION;
+    let known: number | undefined;
     while (!tracker.closed) {
       const { status, body } = await connection.send("GET", `/cart/status?since=${since}`);
       if (status !== 200) throw new Error(`Long poll answered ${status}: ${body}`);
-      const version = JSON.parse(body).version;
+      const { version, epoch } = JSON.parse(body);
       // The same version again is a poll that timed out, not a duplicate.
-      if (String(version) !== since) tracker.see(version);
-      since = String(version);
+      if (version !== known) tracker.see(version);
+      known = version;
+      // Our server names its epoch; the bare baseline does not.
+      since = epoch === undefined ? String(version) : `${epoch}.${version}`;
     }
   };
   loop().catch((error) => {

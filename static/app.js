@@ -1,32 +1,28 @@
-// The page script: keeps the count live over WebSocket, SSE or long polling, and runs the buttons.
-import { backoffDelay, LiveState, parseState } from "./live_state.js";
+// The product page's script: keeps the count live, runs the buttons, and tells when it is gone.
+// @ts-check
+/// <reference lib="dom" />
+import { keepConnected, transportsOf } from "./connection.js";
+import { LiveState, parseState } from "./live_state.js";
 
-/** Transports in order of preference, by the name `?transport=` uses. */
-const TRANSPORTS = ["ws", "sse", "poll"];
-const TRANSPORT_NAMES = { ws: "WebSocket", sse: "Server-Sent Events", poll: "long polling" };
 const STATUS_PATH = "/cart/status";
-/** A long poll answers within the server's poll timeout (25 s by default); past this it is lost. */
-const POLL_DEADLINE_MS = 60_000;
-/**
- * A `since` no cart reaches (the largest the server accepts), so the server answers it at once
- * with the state as it is. A page that has just (re)connected cannot send the version it shows:
- * a restarted server may be on that same version with another count, and would wait.
- */
-const NOW = 999_999_999_999_999;
 
 const body = document.body;
+/**
+ * @param {string} id
+ * @returns {HTMLElement} The page's element of that id.
+ */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const elements = {
-  count: document.getElementById("count"),
-  stock: document.getElementById("stock"),
-  add: document.getElementById("add"),
-  remove: document.getElementById("remove"),
-  error: document.getElementById("error"),
-  live: document.getElementById("live"),
-  hold: document.getElementById("hold"),
-  liveText: document.getElementById("live-text"),
+  count: byId("count"),
+  stock: byId("stock"),
+  add: /** @type {HTMLButtonElement} */ (byId("add")),
+  remove: /** @type {HTMLButtonElement} */ (byId("remove")),
+  error: byId("error"),
+  hold: byId("hold"),
+  gone: byId("gone"),
 };
 const session = body.dataset.session;
-const product = body.dataset.product;
+const product = /** @type {string} */ (body.dataset.product);
 /** This product's status, for every transport. */
 const statusUrl = `${STATUS_PATH}?product=${encodeURIComponent(product)}`;
 const productName = document.title;
@@ -34,38 +30,26 @@ const productName = document.title;
 let inCart = body.dataset.inCart === "true";
 /** How long an add holds the unit ("" in the page: holds never expire). */
 const holdTtlMs = Number(elements.hold.dataset.holdTtlSeconds || NaN) * 1000;
-const holdPolicyText = elements.hold.textContent.trim();
+const holdPolicyText = (elements.hold.textContent ?? "").trim();
 /** When this shopper's hold ends, in ms since the epoch; NaN when there is none to count. */
-let holdExpiresAt = Date.parse(elements.hold.dataset.holdExpiresAt);
+let holdExpiresAt = Date.parse(elements.hold.dataset.holdExpiresAt ?? "");
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let holdTimer;
-/** The action being sent, if any: the buttons wait for it. */
+/** @type {"add" | "remove" | undefined} The action being sent, if any: the buttons wait for it. */
 let pending;
 
 const live = new LiveState(
   {
+    product,
     inventoryCount: Number(body.dataset.inventoryCount),
     version: Number(body.dataset.version),
+    epoch: body.dataset.epoch,
+    retired: false,
   },
   () => render(),
-  () => pollState(NOW),
 );
-
-/**
- * Long-polls the cart's state once.
- *
- * @param {number} since The version the page has (answered at its next change), or `NOW`.
- * @returns {Promise<import("./live_state.js").CartState>}
- * @throws {Error} When the server cannot be reached or does not answer with a state.
- */
-async function pollState(since) {
-  const response = await fetch(`${statusUrl}&since=${since}`, {
-    cache: "no-store",
-    signal: AbortSignal.timeout(POLL_DEADLINE_MS),
-  });
-  const state = response.ok ? parseState(await response.json()) : undefined;
-  if (state === undefined) throw new Error(`long poll answered ${response.status}`);
-  return state;
-}
+/** The product is no longer on sale: nothing to add, remove or wait for. */
+let retired = false;
 
 function render() {
   const { inventoryCount, version } = live.current;
@@ -73,11 +57,16 @@ function render() {
   // Only touch the live region when the text changes, so screen readers announce real news.
   setText(elements.count, String(inventoryCount));
   elements.count.dataset.version = String(version);
-  setText(elements.stock, inCart ? "In your cart" : soldOut ? "Sold out" : "Available");
-  elements.add.disabled = pending !== undefined || inCart || soldOut;
+  setText(
+    elements.stock,
+    retired ? "No longer on sale" : inCart ? "In your cart" : soldOut ? "Sold out" : "Available",
+  );
+  elements.add.disabled = retired || pending !== undefined || inCart || soldOut;
   setText(
     elements.add,
-    pending === "add"
+    retired
+      ? "Unavailable"
+      : pending === "add"
       ? "Adding…"
       : inCart
       ? "In your cart ✓"
@@ -85,12 +74,26 @@ function render() {
       ? "Sold out"
       : "Add to cart",
   );
-  elements.remove.disabled = pending !== undefined || !inCart;
+  elements.remove.disabled = retired || pending !== undefined || !inCart;
   setText(elements.remove, pending === "remove" ? "Removing…" : "Remove");
   renderHold();
+  elements.gone.hidden = !retired;
   body.dataset.inCart = String(inCart);
   body.dataset.soldOut = String(soldOut);
-  document.title = `${inventoryCount} left · ${productName}`;
+  body.dataset.retired = String(retired);
+  document.title = retired
+    ? `No longer on sale · ${productName}`
+    : `${inventoryCount} left · ${productName}`;
+}
+
+/** The product was retired (or the shop no longer knows it): its holds ended with it. */
+function retire() {
+  if (retired) return;
+  retired = true;
+  inCart = false;
+  holdExpiresAt = NaN;
+  connection.stop();
+  render();
 }
 
 /** Says until when the shopper's unit is held, and lets it go from the page when it expires. */
@@ -122,140 +125,6 @@ function setText(element, text) {
 }
 
 /**
- * Shows how the page is connected; a count that is not live is marked as the last one known.
- *
- * @param {"connecting" | "live" | "reconnecting"} state
- * @param {string} transport
- * @param {number} attempt Failed attempts so far, shown to tests and the curious.
- */
-function showConnection(state, transport, attempt) {
-  const name = TRANSPORT_NAMES[transport];
-  elements.live.dataset.state = state;
-  elements.live.dataset.transport = transport;
-  elements.live.dataset.attempt = String(attempt);
-  body.dataset.connection = state;
-  setText(
-    elements.liveText,
-    state === "live"
-      ? `Live via ${name}`
-      : state === "connecting"
-      ? `Connecting via ${name}…`
-      : `Connection lost — reconnecting via ${name}…`,
-  );
-}
-
-/**
- * @typedef {object} Listener
- * @property {() => void} onLive The connection works and the state is current.
- * @property {(state: import("./live_state.js").CartState) => void} onState A state arrived.
- * @property {() => void} onLost The connection ended; called at most once.
- */
-
-/** @type {Record<string, (listener: Listener) => void>} Each opens one connection. */
-const OPENERS = {
-  ws(listener) {
-    const url = new URL(statusUrl, location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(url);
-    socket.onmessage = messageHandler(listener);
-    socket.onclose = () => listener.onLost();
-  },
-  sse(listener) {
-    const source = new EventSource(statusUrl);
-    source.onmessage = messageHandler(listener);
-    // EventSource would retry on its own, every few seconds and all pages at once: we close it
-    // and retry with our own jittered backoff instead.
-    source.onerror = () => {
-      source.close();
-      listener.onLost();
-    };
-  },
-  poll(listener) {
-    (async () => {
-      try {
-        let state = await pollState(NOW);
-        listener.onLive();
-        for (;;) {
-          listener.onState(state);
-          // Ask past what this server last said, not what the page shows: after a restart the
-          // page may show a version the server has not reached, which it would answer at once.
-          state = await pollState(state.version);
-        }
-      } catch {
-        listener.onLost();
-      }
-    })();
-  },
-};
-
-/**
- * Handles a push transport's messages: the first state means the connection works (the server
- * sends the current state as soon as it opens); anything that is not a state is ignored.
- *
- * @param {Listener} listener
- * @returns {(event: MessageEvent) => void}
- */
-function messageHandler(listener) {
-  let opened = false;
-  return (event) => {
-    let state;
-    try {
-      state = parseState(JSON.parse(event.data));
-    } catch {
-      return;
-    }
-    if (state === undefined) return;
-    if (!opened) {
-      opened = true;
-      listener.onLive();
-    }
-    listener.onState(state);
-  };
-}
-
-/**
- * Keeps one connection open. A transport that has never worked falls through to the next one at
- * once; once one has worked the page stays with it and retries it with jittered backoff.
- *
- * @param {string[]} candidates Transports to try, in order.
- */
-function keepConnected(candidates) {
-  let index = 0;
-  let attempt = 0;
-  let everLive = false;
-
-  const connect = () => {
-    const transport = candidates[index];
-    let isLive = false;
-    showConnection(everLive ? "reconnecting" : "connecting", transport, attempt);
-    OPENERS[transport]({
-      onLive() {
-        isLive = true;
-        everLive = true;
-        candidates = [transport];
-        index = 0;
-        attempt = 0;
-        showConnection("live", transport, attempt);
-      },
-      onState: (state) => live.offer(state),
-      onLost() {
-        if (!isLive && index + 1 < candidates.length) {
-          index++;
-          connect();
-          return;
-        }
-        index = 0;
-        const delay = backoffDelay(attempt);
-        attempt++;
-        showConnection(everLive ? "reconnecting" : "connecting", transport, attempt);
-        setTimeout(connect, delay);
-      },
-    });
-  };
-  connect();
-}
-
-/**
  * Sends the shopper's add or remove and shows the answer.
  *
  * @param {"add" | "remove"} action
@@ -274,7 +143,9 @@ async function send(action) {
     const answer = await response.json().catch(() => ({}));
     const state = parseState(answer);
     if (state !== undefined) live.offer(state);
-    if (response.ok) {
+    if (response.status === 404 || response.status === 410) {
+      retire();
+    } else if (response.ok) {
       inCart = answer.inCart === true;
       holdExpiresAt = inCart ? Date.now() + holdTtlMs : NaN;
     } else if (response.status === 409) {
@@ -303,5 +174,21 @@ elements.remove.addEventListener("click", () => send("remove"));
 document.documentElement.classList.remove("no-js");
 render();
 
-const forced = new URLSearchParams(location.search).get("transport");
-keepConnected(TRANSPORTS.includes(forced) ? [forced] : [...TRANSPORTS]);
+const connection = keepConnected({
+  url: statusUrl,
+  epoch: () => live.current.epoch ?? "",
+  onMessage(value) {
+    const state = parseState(value);
+    if (state === undefined || (state.product !== undefined && state.product !== product)) {
+      return false;
+    }
+    live.offer(state);
+    if (live.current.retired) retire();
+    return true;
+  },
+  cursorOf(value) {
+    const state = parseState(value);
+    return state?.epoch === undefined ? undefined : `${state.epoch}.${state.version}`;
+  },
+  onGone: retire,
+}, transportsOf(location.search));

@@ -1,9 +1,34 @@
-// The page's rules without the DOM: which state to show, and how long to wait before reconnecting.
+// The pages' rules without the DOM: which state to show, and how long to wait before reconnecting.
+// @ts-check
 
 /**
- * @typedef {object} CartState
+ * @typedef {object} ProductState
+ * @property {string | undefined} product The product it tells of, when the message names it.
  * @property {number} inventoryCount Units still free to add.
- * @property {number} version Rises by one on every change of the cart.
+ * @property {number} version Rises by one on every change of the product, within one epoch.
+ * @property {string | undefined} epoch The life of the store it comes from; undefined when the
+ * message does not say (the answer to a click), which counts as the epoch shown.
+ * @property {boolean} retired The product is no longer on sale: this is its last state.
+ */
+
+/**
+ * @typedef {object} Price
+ * @property {string} amount An exact decimal, e.g. "18.50".
+ * @property {string} currency An ISO 4217 code, e.g. "EUR".
+ */
+
+/**
+ * @typedef {ProductState & {
+ *   product: string, name: string, price: Price, priceText: string, image: string | null
+ * }} CatalogEntry
+ * A product as the catalog feed tells of it: its state and what a tile shows of it.
+ */
+
+/**
+ * @typedef {object} CatalogSnapshot
+ * @property {string} epoch The life of the store.
+ * @property {number} version The catalog's version: rises with any change of any product.
+ * @property {CatalogEntry[]} products Every product on sale.
  */
 
 /** The first reconnect waits up to this long, in ms: a wider window spreads a crowd's retries. */
@@ -24,7 +49,8 @@ export const BACKOFF_CAP_MS = 30_000;
  *
  * @example
  * ```ts
- * console.log(backoffDelay(3, () => 0.5)); // 8000
+ * import assert from "node:assert/strict";
+ * assert.equal(backoffDelay(3, () => 0.5), 8000);
  * ```
  */
 export function backoffDelay(attempt, random = Math.random) {
@@ -33,21 +59,97 @@ export function backoffDelay(attempt, random = Math.random) {
 }
 
 /**
- * Reads a cart state from a parsed message, ignoring anything else the server may send.
+ * Reads a product's state from a parsed message, ignoring anything else the server may send.
  *
- * @param {unknown} value A parsed JSON value.
- * @returns {CartState | undefined} The state, or undefined when the value is not one.
+ * @param {unknown} value A parsed JSON value: a status message, a catalog entry or a cart answer.
+ * @returns {ProductState | undefined} The state, or undefined when the value is not one.
  *
  * @example
  * ```ts
- * console.log(parseState({ inventoryCount: 3, version: 7 })); // { inventoryCount: 3, version: 7 }
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseState({ product: "a", inventoryCount: 3, version: 7, epoch: "e1" }), {
+ *   product: "a", inventoryCount: 3, version: 7, epoch: "e1", retired: false,
+ * });
+ * assert.equal(parseState({ type: "ping" }), undefined);
  * ```
  */
 export function parseState(value) {
-  if (typeof value !== "object" || value === null) return undefined;
-  const { inventoryCount, version } = /** @type {Record<string, unknown>} */ (value);
+  if (!isRecord(value)) return undefined;
+  const { product, inventoryCount, version, epoch, retired } = value;
   if (!isWholeNumber(inventoryCount) || !isWholeNumber(version)) return undefined;
-  return { inventoryCount, version };
+  if (product !== undefined && typeof product !== "string") return undefined;
+  if (epoch !== undefined && typeof epoch !== "string") return undefined;
+  return { product, inventoryCount, version, epoch, retired: retired === true };
+}
+
+/**
+ * Reads one product of the catalog feed.
+ *
+ * @param {unknown} value A parsed JSON value.
+ * @returns {CatalogEntry | undefined} The entry, or undefined when the value is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const price = { amount: "9.00", currency: "EUR" };
+ * const entry = parseCatalogEntry({
+ *   product: "moon-pin", inventoryCount: 5, version: 2, epoch: "e1", name: "Pin", price, image: null,
+ * });
+ * assert.equal(entry?.name, "Pin");
+ * assert.equal(parseCatalogEntry({ inventoryCount: 5, version: 2 }), undefined);
+ * ```
+ */
+export function parseCatalogEntry(value) {
+  const state = parseState(value);
+  if (state === undefined || state.product === undefined || !isRecord(value)) return undefined;
+  const { name, price, priceText, image } = value;
+  if (typeof name !== "string" || !isPrice(price)) return undefined;
+  if (image !== null && typeof image !== "string") return undefined;
+  // The server formats prices; a bare amount and code stand in should it not say.
+  const text = typeof priceText === "string" ? priceText : `${price.amount} ${price.currency}`;
+  return { ...state, product: state.product, name, price, priceText: text, image };
+}
+
+/**
+ * Reads the catalog feed's opening message: every product on sale, as of one catalog version.
+ *
+ * @param {unknown} value A parsed JSON value.
+ * @returns {CatalogSnapshot | undefined} The snapshot, or undefined when the value is not one
+ * (a malformed entry makes the whole snapshot unreadable: it replaces everything shown).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseCatalogSnapshot({ epoch: "e1", version: 0, products: [] }), {
+ *   epoch: "e1", version: 0, products: [],
+ * });
+ * assert.equal(parseCatalogSnapshot({ product: "a", inventoryCount: 1, version: 1 }), undefined);
+ * ```
+ */
+export function parseCatalogSnapshot(value) {
+  if (!isRecord(value) || !Array.isArray(value.products)) return undefined;
+  const { epoch, version } = value;
+  if (typeof epoch !== "string" || !isWholeNumber(version)) return undefined;
+  const products = value.products.map(parseCatalogEntry);
+  if (products.some((entry) => entry === undefined)) return undefined;
+  return { epoch, version, products: /** @type {CatalogEntry[]} */ (products) };
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
+ */
+function isRecord(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is Price}
+ */
+function isPrice(value) {
+  return isRecord(value) && typeof value.amount === "string" &&
+    typeof value.currency === "string";
 }
 
 /**
@@ -59,90 +161,162 @@ function isWholeNumber(value) {
 }
 
 /**
- * The state the page shows: never one older than it has shown from the same server.
+ * Whether a page that shows `shown` should show `offered` instead.
  *
- * Messages reach the page by several roads (a push transport, a poll answered late, the answer
- * to the shopper's own click), so an older state can arrive after a newer one; it is ignored.
- * One case needs care: a server that restarts without durable storage counts versions from zero
- * again, and its news would look old forever. So an older version is checked with a fresh read
- * (`readNow`, asked after the suspicious message arrived): only when that read is also older
- * than what the page shows has the server's history restarted, and the page follows it. The same
- * version with another count can only come from a restarted server, and is shown at once.
+ * The epoch names one life of the store: versions only compare within it. A state from another
+ * epoch (the store started again, empty, and counts versions from 0) is the server's truth now
+ * and becomes the base at once; within one epoch only a newer version is news, because messages
+ * reach a page by several roads (a push, a late poll, the answer to a click) and can overtake one
+ * another. A state that names no epoch is taken to be of the epoch shown.
+ *
+ * @param {ProductState} offered A state that arrived.
+ * @param {ProductState} shown The state the page shows.
+ * @returns {boolean} True when `offered` should be shown.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const shown = { product: "a", inventoryCount: 4, version: 6, epoch: "e1", retired: false };
+ * assert.equal(isNews({ ...shown, inventoryCount: 5, version: 5 }, shown), false);
+ * assert.equal(isNews({ ...shown, inventoryCount: 10, version: 0, epoch: "e2" }, shown), true);
+ * ```
+ */
+export function isNews(offered, shown) {
+  if (offered.epoch !== undefined && offered.epoch !== shown.epoch) return true;
+  return offered.version > shown.version;
+}
+
+/**
+ * One product's state as a page shows it: never one older than it has shown from the same life
+ * of the store (see {@linkcode isNews}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const shown: number[] = [];
+ * const live = new LiveState(
+ *   { product: "a", inventoryCount: 9, version: 1, epoch: "e1", retired: false },
+ *   (state) => shown.push(state.inventoryCount),
+ * );
+ * live.offer({ product: "a", inventoryCount: 8, version: 2, epoch: "e1", retired: false });
+ * live.offer({ product: "a", inventoryCount: 99, version: 1, epoch: "e1", retired: false });
+ * assert.deepEqual(shown, [8]);
+ * ```
  */
 export class LiveState {
-  /** @type {CartState} */
+  /** @type {ProductState} */
   #state;
-  /** @type {(state: CartState) => void} */
+  /** @type {(state: ProductState) => void} */
   #onChange;
-  /** @type {() => Promise<CartState>} */
-  #readNow;
-  #checking = false;
-  /** @type {CartState | undefined} The newest older state that arrived during a check. */
-  #olderDuringCheck;
 
   /**
-   * @param {CartState} initial The state the server rendered into the page.
-   * @param {(state: CartState) => void} onChange Called with each state the page should show.
-   * @param {() => Promise<CartState>} readNow Reads the server's state as it is now; it may
-   * reject when the server cannot be reached.
+   * @param {ProductState} initial The state the server rendered into the page; it names its epoch.
+   * @param {(state: ProductState) => void} onChange Called with each state the page should show.
    */
-  constructor(initial, onChange, readNow) {
+  constructor(initial, onChange) {
     this.#state = initial;
     this.#onChange = onChange;
-    this.#readNow = readNow;
   }
 
-  /** @returns {CartState} The state shown now. */
+  /** @returns {ProductState} The state shown now. */
   get current() {
     return this.#state;
   }
 
   /**
-   * Offers a state from any source; it is shown when it is newer than the one shown, and an
-   * older one starts a check for a restarted server.
+   * Offers a state from any source; it is shown when it is news (see {@linkcode isNews}).
    *
-   * @param {CartState} state A state the server sent.
-   * @returns {void}
+   * @param {ProductState} state A state the server sent.
+   * @returns {boolean} True when it is shown.
    */
   offer(state) {
-    if (state.version > this.#state.version) {
-      this.#show(state);
-    } else if (state.version === this.#state.version) {
-      // One server never gives one version two counts: this one restarted and has come back
-      // to the same version number by another road.
-      if (state.inventoryCount !== this.#state.inventoryCount) this.#show(state);
-    } else if (this.#checking) {
-      if (state.version > (this.#olderDuringCheck?.version ?? -1)) this.#olderDuringCheck = state;
-    } else {
-      this.#checkForRestart();
-    }
+    if (!isNews(state, this.#state)) return false;
+    this.#state = { ...state, epoch: state.epoch ?? this.#state.epoch };
+    this.#onChange(this.#state);
+    return true;
+  }
+}
+
+/**
+ * @typedef {object} CatalogListener
+ * @property {(entry: CatalogEntry) => void} onAdd A product to show that was not shown.
+ * @property {(entry: CatalogEntry) => void} onChange A shown product's newer state; a retired one
+ * says `retired: true` and gets no further news.
+ * @property {(product: string) => void} onRemove A shown product that is no longer listed.
+ */
+
+/**
+ * Every product a catalog page shows, each kept by the {@linkcode isNews} rule.
+ *
+ * A snapshot (the feed's opening, after every (re)connection) replaces what is shown: a product
+ * it lists and the page lacks is added, a product it does not list is removed, and a product in
+ * both takes the snapshot's state only when that is news, so even a snapshot never shows a
+ * product older than the page has shown. A single entry updates or adds its product.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const price = { amount: "9.00", currency: "EUR" };
+ * const pin = { product: "pin", inventoryCount: 5, version: 0, epoch: "e1", retired: false, name: "Pin", price, image: null };
+ * const events: string[] = [];
+ * const catalog = new LiveCatalog([pin], {
+ *   onAdd: (entry) => events.push(`add ${entry.product}`),
+ *   onChange: (entry) => events.push(`${entry.product} ${entry.inventoryCount}`),
+ *   onRemove: (product) => events.push(`remove ${product}`),
+ * });
+ * catalog.offerEntry({ ...pin, inventoryCount: 4, version: 1 });
+ * catalog.offerSnapshot({ epoch: "e1", version: 9, products: [{ ...pin, product: "tote" }] });
+ * assert.deepEqual(events, ["pin 4", "remove pin", "add tote"]);
+ * ```
+ */
+export class LiveCatalog {
+  /** @type {Map<string, ProductState>} */
+  #products = new Map();
+  /** @type {CatalogListener} */
+  #listener;
+
+  /**
+   * @param {(ProductState & { product: string })[]} initial The products the server rendered into
+   * the page.
+   * @param {CatalogListener} listener Told of every change to show.
+   */
+  constructor(initial, listener) {
+    this.#listener = listener;
+    for (const state of initial) this.#products.set(state.product, state);
   }
 
-  async #checkForRestart() {
-    this.#checking = true;
-    const shownVersion = this.#state.version;
-    let fresh;
-    try {
-      fresh = await this.#readNow();
-    } catch {
-      fresh = undefined;
+  /**
+   * Takes a snapshot of the whole catalog.
+   *
+   * @param {CatalogSnapshot} snapshot The feed's opening message.
+   * @returns {void}
+   */
+  offerSnapshot(snapshot) {
+    const listed = new Set(snapshot.products.map((entry) => entry.product));
+    for (const product of this.#products.keys()) {
+      if (listed.has(product)) continue;
+      this.#products.delete(product);
+      this.#listener.onRemove(product);
     }
-    const during = this.#olderDuringCheck;
-    this.#checking = false;
-    this.#olderDuringCheck = undefined;
-    if (fresh === undefined) return;
-    if (fresh.version < shownVersion && this.#state.version === shownVersion) {
-      // A read made after we had `shownVersion` is older than it: the server restarted. What
-      // arrived during the check came from the restarted server too, and may be newer.
-      this.#show(during !== undefined && during.version > fresh.version ? during : fresh);
-    } else if (fresh.version >= this.#state.version) {
-      this.offer(fresh);
-    }
+    for (const entry of snapshot.products) this.offerEntry(entry);
   }
 
-  /** @param {CartState} state */
-  #show(state) {
-    this.#state = state;
-    this.#onChange(state);
+  /**
+   * Takes one product's news.
+   *
+   * @param {CatalogEntry} entry A product's state and details.
+   * @returns {void}
+   */
+  offerEntry(entry) {
+    const known = this.#products.get(entry.product);
+    if (known === undefined) {
+      // A retired product the page does not show needs no tile.
+      if (entry.retired) return;
+      this.#products.set(entry.product, entry);
+      this.#listener.onAdd(entry);
+    } else if (isNews(entry, known)) {
+      this.#products.set(entry.product, entry);
+      this.#listener.onChange(entry);
+    }
   }
 }

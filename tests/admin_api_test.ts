@@ -1,8 +1,10 @@
-/** `POST /admin/inventory` over real sockets: bearer auth, validation, and a restock pushed live. */
+/** The admin API: bearer auth, validation, a restock pushed live, the product list and retiring. */
 import assert from "node:assert/strict";
-import { startTestServer } from "./support/server.ts";
+import { DEMO, holds, startTestServer, stateOf } from "./support/server.ts";
+import { catalogOf } from "./support/products.ts";
+import type { RunningServer } from "../lib/server/start_server.ts";
 import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
-import { postCart } from "./support/clients.ts";
+import { postCart, productFeed } from "./support/clients.ts";
 
 const TOKEN = "admin-token-for-tests-0001";
 
@@ -34,7 +36,13 @@ Deno.test({
 
     const answer = await restock(server.url, JSON.stringify({ total: 25 }));
     assert.equal(answer.status, 200);
-    assert.deepEqual(answer.body, { inventoryCount: 25, version: 1, total: 25, held: 0 });
+    assert.deepEqual(answer.body, {
+      product: DEMO,
+      inventoryCount: 25,
+      version: 1,
+      total: 25,
+      held: 0,
+    });
     const expected = { inventoryCount: 25, version: 1 };
     for (const feed of [socket, stream, poll]) {
       assert.deepEqual(await feed.waitFor((state) => state.version === 1), expected);
@@ -50,12 +58,24 @@ Deno.test("a lower total keeps the holds and sells nothing until it is back abov
   }
 
   const lowered = await restock(server.url, JSON.stringify({ total: 1 }));
-  assert.deepEqual(lowered.body, { inventoryCount: 0, version: 4, total: 1, held: 3 });
+  assert.deepEqual(lowered.body, {
+    product: DEMO,
+    inventoryCount: 0,
+    version: 4,
+    total: 1,
+    held: 3,
+  });
   assert.equal((await postCart(server.url, "add", crypto.randomUUID())).status, 409);
   assert.equal((await postCart(server.url, "add", sessions[0])).status, 200, "a holder keeps it");
 
   const raised = await restock(server.url, JSON.stringify({ total: 5 }));
-  assert.deepEqual(raised.body, { inventoryCount: 2, version: 5, total: 5, held: 3 });
+  assert.deepEqual(raised.body, {
+    product: DEMO,
+    inventoryCount: 2,
+    version: 5,
+    total: 5,
+    held: 3,
+  });
   assert.equal((await postCart(server.url, "add", crypto.randomUUID())).status, 200);
 });
 
@@ -69,7 +89,7 @@ Deno.test("a missing or wrong token is refused and changes nothing", async () =>
   assert.equal((await restock(server.url, body, `Basic ${btoa("a:b")}`)).status, 401);
   assert.equal((await restock(server.url, body, `Bearer ${TOKEN}x`)).status, 403);
   assert.equal((await restock(server.url, body, `Bearer ${TOKEN.slice(1)}`)).status, 403);
-  assert.deepEqual(server.cart.current.state, { inventoryCount: 10, version: 0 });
+  assert.deepEqual(stateOf(server), { inventoryCount: 10, version: 0 });
 });
 
 Deno.test("a bad total is refused with 400 and changes nothing", async () => {
@@ -92,14 +112,14 @@ Deno.test("a bad total is refused with 400 and changes nothing", async () => {
   }
   assert.equal((await restock(server.url, "total=3", null, "text/plain")).status, 401);
   assert.equal((await restock(server.url, "total=3", `Bearer ${TOKEN}`, "text/plain")).status, 415);
-  assert.deepEqual(server.cart.current.state, { inventoryCount: 10, version: 0 });
+  assert.deepEqual(stateOf(server), { inventoryCount: 10, version: 0 });
 });
 
 Deno.test("without a token the admin route does not exist", async () => {
   await using server = await startTestServer();
   const answer = await restock(server.url, JSON.stringify({ total: 3 }));
   assert.equal(answer.status, 404);
-  assert.deepEqual(server.cart.current.state, { inventoryCount: 10, version: 0 });
+  assert.deepEqual(stateOf(server), { inventoryCount: 10, version: 0 });
 });
 
 Deno.test("the admin route answers only POST", async () => {
@@ -108,4 +128,99 @@ Deno.test("the admin route answers only POST", async () => {
   await response.body?.cancel();
   assert.equal(response.status, 405);
   assert.equal(response.headers.get("allow"), "POST");
+});
+
+/** Sends an admin request in process, and reads its JSON answer. */
+async function admin(
+  server: RunningServer,
+  method: string,
+  path: string,
+  authorization: string | null = `Bearer ${TOKEN}`,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const headers: Record<string, string> = {};
+  if (authorization !== null) headers.authorization = authorization;
+  const response = await server.app.handle(
+    new Request(new URL(path, "http://localhost/"), { method, headers }),
+  );
+  return { status: response.status, body: await response.json() };
+}
+
+Deno.test("GET /admin/products lists every product with its stock, retired ones too", async () => {
+  await using server = await startTestServer(
+    { adminToken: TOKEN },
+    { catalog: catalogOf({ a: 2, b: 3 }) },
+  );
+  await postCart(server.url, "add", crypto.randomUUID(), "b");
+  await server.inventory.retire("a");
+  const { status, body } = await admin(server, "GET", "/admin/products");
+  assert.equal(status, 200);
+  const products = body.products as Record<string, unknown>[];
+  assert.deepEqual(
+    products.map(({ id, total, held, inventoryCount, version, retired }) => ({
+      id,
+      total,
+      held,
+      inventoryCount,
+      version,
+      retired,
+    })),
+    [
+      { id: "a", total: 2, held: 0, inventoryCount: 2, version: 1, retired: true },
+      { id: "b", total: 3, held: 1, inventoryCount: 2, version: 1, retired: false },
+    ],
+  );
+});
+
+Deno.test({
+  name: "DELETE /admin/products/:id retires a product: holds end, subscribers hear it last",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await startTestServer(
+      { adminToken: TOKEN },
+      { catalog: catalogOf({ a: 2, b: 3 }) },
+    );
+    const shopper = crypto.randomUUID();
+    await postCart(server.url, "add", shopper, "a");
+    await using socket = await openWebSocketFeed(server.url, {}, productFeed("a"));
+
+    const retired = await admin(server, "DELETE", "/admin/products/a");
+    assert.equal(retired.status, 200);
+    assert.deepEqual([retired.body.id, retired.body.retired, retired.body.held], ["a", true, 0]);
+    assert.deepEqual(await socket.waitFor((state) => state.version === 2), {
+      inventoryCount: 2,
+      version: 2,
+    });
+    assert.equal(await holds(server, shopper, "a"), false);
+    assert.equal((await postCart(server.url, "add", shopper, "a")).status, 404);
+    const status = await fetch(new URL("cart/status?product=a", server.url));
+    await status.body?.cancel();
+    assert.equal(status.status, 410);
+
+    assert.equal((await admin(server, "DELETE", "/admin/products/nope")).status, 404);
+    assert.deepEqual(stateOf(server, "b"), { inventoryCount: 3, version: 0 });
+  },
+});
+
+Deno.test("the product routes refuse a missing token with 401 and a wrong one with 403", async () => {
+  await using server = await startTestServer(
+    { adminToken: TOKEN },
+    { catalog: catalogOf({ a: 2, b: 3 }) },
+  );
+  for (const [method, path] of [["GET", "/admin/products"], ["DELETE", "/admin/products/a"]]) {
+    assert.equal((await admin(server, method, path, null)).status, 401, path);
+    assert.equal((await admin(server, method, path, `Bearer ${TOKEN}x`)).status, 403, path);
+  }
+  assert.equal(server.inventory.get("a")?.retired, false);
+});
+
+Deno.test("POST /admin/inventory on a catalog of several products answers 409", async () => {
+  await using server = await startTestServer(
+    { adminToken: TOKEN },
+    { catalog: catalogOf({ a: 2, b: 3 }) },
+  );
+  const answer = await restock(server.url, JSON.stringify({ total: 9 }));
+  assert.equal(answer.status, 409);
+  assert.match(String(answer.body.error), /several products/);
+  assert.deepEqual(stateOf(server, "a"), { inventoryCount: 2, version: 0 });
 });

@@ -1,7 +1,8 @@
 /** POST /cart over real sockets: every answer the protocol promises, and refusals that change nothing. */
 import assert from "node:assert/strict";
-import { startTestServer } from "./support/server.ts";
-import { metric, postCart } from "./support/clients.ts";
+import { DEMO, startTestServer, stateOf } from "./support/server.ts";
+import { postCart } from "./support/clients.ts";
+import { catalogOf } from "./support/products.ts";
 
 Deno.test("add and remove answer the new state and are idempotent per session", async () => {
   await using server = await startTestServer({ inventory: 3 });
@@ -9,18 +10,21 @@ Deno.test("add and remove answer the new state and are idempotent per session", 
   const first = await postCart(server.url, "add", shopper);
   assert.equal(first.status, 200);
   assert.equal(first.headers.get("content-type"), "application/json; charset=utf-8");
-  assert.deepEqual(first.body, { inventoryCount: 2, version: 1, inCart: true });
+  assert.deepEqual(first.body, { product: DEMO, inventoryCount: 2, version: 1, inCart: true });
   assert.deepEqual((await postCart(server.url, "add", shopper)).body, {
+    product: DEMO,
     inventoryCount: 2,
     version: 1,
     inCart: true,
   });
   assert.deepEqual((await postCart(server.url, "remove", shopper)).body, {
+    product: DEMO,
     inventoryCount: 3,
     version: 2,
     inCart: false,
   });
   assert.deepEqual((await postCart(server.url, "remove", shopper)).body, {
+    product: DEMO,
     inventoryCount: 3,
     version: 2,
     inCart: false,
@@ -33,7 +37,12 @@ Deno.test("a form-encoded body works like JSON", async () => {
     method: "POST",
     body: new URLSearchParams({ action: "add", session: crypto.randomUUID() }),
   });
-  assert.deepEqual(await response.json(), { inventoryCount: 2, version: 1, inCart: true });
+  assert.deepEqual(await response.json(), {
+    product: DEMO,
+    inventoryCount: 2,
+    version: 1,
+    inCart: true,
+  });
 });
 
 Deno.test("the session falls back to the sid cookie", async () => {
@@ -46,7 +55,12 @@ Deno.test("the session falls back to the sid cookie", async () => {
     headers: { "content-type": "application/json", cookie },
     body: JSON.stringify({ action: "add" }),
   });
-  assert.deepEqual(await response.json(), { inventoryCount: 2, version: 1, inCart: true });
+  assert.deepEqual(await response.json(), {
+    product: DEMO,
+    inventoryCount: 2,
+    version: 1,
+    inCart: true,
+  });
   const again = await fetch(server.url, { headers: { cookie } });
   assert.equal(again.headers.get("set-cookie"), null, "a known session keeps its cookie");
   assert.match(await again.text(), /data-in-cart="true"/);
@@ -57,8 +71,13 @@ Deno.test("adding with none left answers 409 sold out and changes nothing", asyn
   await postCart(server.url, "add", crypto.randomUUID());
   const response = await postCart(server.url, "add", crypto.randomUUID());
   assert.equal(response.status, 409);
-  assert.deepEqual(response.body, { error: "sold out", inventoryCount: 0, version: 1 });
-  assert.deepEqual(server.cart.current.state, { inventoryCount: 0, version: 1 });
+  assert.deepEqual(response.body, {
+    error: "sold out",
+    product: DEMO,
+    inventoryCount: 0,
+    version: 1,
+  });
+  assert.deepEqual(stateOf(server), { inventoryCount: 0, version: 1 });
 });
 
 Deno.test("50 concurrent adds on 10 units sell exactly 10", async () => {
@@ -69,8 +88,7 @@ Deno.test("50 concurrent adds on 10 units sell exactly 10", async () => {
   const statuses = answers.map((answer) => answer.status);
   assert.equal(statuses.filter((s) => s === 200).length, 10);
   assert.equal(statuses.filter((s) => s === 409).length, 40);
-  assert.equal(await metric(server.url, "inventory_count"), 0);
-  assert.equal(await metric(server.url, "inventory_version"), 10);
+  assert.deepEqual(stateOf(server), { inventoryCount: 0, version: 10 });
 });
 
 const session = crypto.randomUUID();
@@ -110,7 +128,7 @@ const refusals: [string, RequestInit, number, RegExp][] = [
     "an array for the session",
     { headers: { "content-type": json }, body: `{"action":"add","session":["${session}"]}` },
     400,
-    /must be a string/,
+    /flat JSON object/,
   ],
   [
     "malformed JSON",
@@ -157,6 +175,15 @@ const refusals: [string, RequestInit, number, RegExp][] = [
   ],
   ["no content type", { body: new Uint8Array([1]) }, 415, /Content-Type/],
   [
+    "a charset other than UTF-8",
+    {
+      headers: { "content-type": `${json}; charset=latin1` },
+      body: `{"action":"add","session":"${session}"}`,
+    },
+    415,
+    /Charset must be utf-8/,
+  ],
+  [
     "another origin",
     {
       headers: { "content-type": json, origin: "http://evil.example" },
@@ -182,7 +209,7 @@ for (const [what, init, status, message] of refusals) {
     assert.equal(response.status, status);
     assert.equal(response.headers.get("content-type"), "application/json; charset=utf-8");
     assert.match((await response.json()).error, message);
-    assert.deepEqual(server.cart.current.state, { inventoryCount: 2, version: 0 });
+    assert.deepEqual(stateOf(server), { inventoryCount: 2, version: 0 });
   });
 }
 
@@ -202,10 +229,75 @@ Deno.test("a same-origin or allowed-origin post is accepted", async () => {
 
 Deno.test("other methods on /cart answer 405 with Allow", async () => {
   await using server = await startTestServer();
-  for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
+  for (const method of ["PUT", "DELETE", "PATCH"]) {
     const response = await fetch(new URL("cart", server.url), { method });
     assert.equal(response.status, 405, method);
-    assert.equal(response.headers.get("allow"), "POST");
+    const allowed = response.headers.get("allow")?.split(",").map((name) => name.trim());
+    assert.deepEqual(allowed?.sort(), ["GET", "POST"]);
     assert.match((await response.json()).error, /not allowed/);
   }
+});
+
+Deno.test("GET /cart lists what the sid cookie's session holds, with its expiry", async () => {
+  await using server = await startTestServer({}, { catalog: catalogOf({ a: 2, b: 2, c: 2 }) });
+  const shopper = crypto.randomUUID();
+  // Added out of catalog order: the cart lists them in catalog order.
+  for (const product of ["c", "a"]) {
+    assert.equal((await postCart(server.url, "add", shopper, product)).status, 200);
+  }
+  const response = await fetch(new URL("cart", server.url), {
+    headers: { cookie: `sid=${shopper}` },
+  });
+  assert.equal(response.status, 200);
+  const { items } = await response.json();
+  assert.deepEqual(items.map((item: { product: string }) => item.product), ["a", "c"]);
+  for (const item of items) {
+    assert.equal(new Date(item.expiresAt).toISOString(), item.expiresAt);
+    assert.ok(Date.parse(item.expiresAt) > Date.now(), "the hold is in the future");
+  }
+  const anonymous = await fetch(new URL("cart", server.url));
+  assert.deepEqual(await anonymous.json(), { items: [] });
+});
+
+Deno.test("each product of a catalog has its own stock, versions and sold out", async () => {
+  await using server = await startTestServer({}, { catalog: catalogOf({ a: 1, b: 3 }) });
+  const shopper = crypto.randomUUID();
+  assert.deepEqual((await postCart(server.url, "add", shopper, "a")).body, {
+    product: "a",
+    inventoryCount: 0,
+    version: 1,
+    inCart: true,
+  });
+  assert.deepEqual((await postCart(server.url, "add", shopper, "b")).body, {
+    product: "b",
+    inventoryCount: 2,
+    version: 1,
+    inCart: true,
+  });
+  const refused = await postCart(server.url, "add", crypto.randomUUID(), "a");
+  assert.equal(refused.status, 409);
+  assert.deepEqual(refused.body, {
+    error: "sold out",
+    product: "a",
+    inventoryCount: 0,
+    version: 1,
+  });
+  assert.deepEqual(stateOf(server, "b"), { inventoryCount: 2, version: 1 });
+});
+
+Deno.test("on a catalog of several products a post must name one on sale", async () => {
+  await using server = await startTestServer({}, { catalog: catalogOf({ a: 2, b: 2 }) });
+  const missing = await postCart(server.url, "add", crypto.randomUUID());
+  assert.equal(missing.status, 400);
+  assert.match(missing.body.error!, /Product is missing/);
+  const unknown = await postCart(server.url, "add", crypto.randomUUID(), "nope");
+  assert.equal(unknown.status, 404);
+  assert.match(unknown.body.error!, /No product "nope"/);
+
+  await server.inventory.retire("b");
+  for (const action of ["add", "remove"] as const) {
+    const retired = await postCart(server.url, action, crypto.randomUUID(), "b");
+    assert.equal(retired.status, 404, action);
+  }
+  assert.deepEqual(stateOf(server, "a"), { inventoryCount: 2, version: 0 });
 });

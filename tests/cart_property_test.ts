@@ -1,8 +1,13 @@
-/** Property-based: random adds, removes, aborts and disconnects over real sockets keep the stock right. */
+/**
+ * Property-based: random adds and removes racing over several products, with aborted posts,
+ * abandoned polls and disconnects, checked answer by answer against an independent model of who
+ * holds what.
+ */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { type CartAnswer, eventually, postCart, productFeed } from "./support/clients.ts";
+import { catalogOf } from "./support/products.ts";
 import { startTestServer } from "./support/server.ts";
-import { eventually, postCart } from "./support/clients.ts";
 import {
   openLongPollFeed,
   openSseFeed,
@@ -10,71 +15,216 @@ import {
   type StateFeed,
 } from "./support/status_clients.ts";
 
-const SESSIONS = 6;
+/** The products the model follows exactly. */
+const PRODUCTS = ["a", "b", "c"];
+/** The product of aborted posts: whether those land is unknown until the end. */
+const GHOST = "ghost";
+const SESSIONS = 5;
+/** Each product's WebSocket, event stream and long poll. */
+const FEEDS_PER_PRODUCT = 3;
+const FEEDS = (PRODUCTS.length + 1) * FEEDS_PER_PRODUCT;
 
 /** One step a client takes. */
 type Step =
-  | { kind: "add" | "remove"; session: number }
-  | { kind: "abort"; action: "add" | "remove"; session: number; late: boolean }
-  | { kind: "abandon poll" }
-  | { kind: "disconnect"; subscriber: number };
+  | { kind: "add" | "remove"; product: number; session: number }
+  | { kind: "abort add"; late: boolean }
+  | { kind: "abort remove"; late: boolean }
+  | { kind: "abandon poll"; product: number }
+  | { kind: "disconnect"; feed: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   {
-    weight: 4,
-    arbitrary: fc.record({ kind: fc.constantFrom("add", "remove"), session: fc.nat(SESSIONS - 1) }),
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constantFrom("add" as const, "remove" as const),
+      product: fc.nat(PRODUCTS.length - 1),
+      session: fc.nat(SESSIONS - 1),
+    }),
   },
   {
     weight: 2,
     arbitrary: fc.record({
-      kind: fc.constant("abort"),
-      action: fc.constantFrom("add", "remove"),
-      session: fc.nat(SESSIONS - 1),
+      kind: fc.constantFrom("abort add" as const, "abort remove" as const),
       late: fc.boolean(),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("abandon poll") }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("disconnect"), subscriber: fc.nat(6) }) },
-) as fc.Arbitrary<Step>;
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("abandon poll" as const),
+      product: fc.nat(PRODUCTS.length),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("disconnect" as const), feed: fc.nat(FEEDS - 1) }),
+  },
+);
+
+/** What the model knows of one product: who holds a unit, and the version. */
+interface ProductModel {
+  readonly holders: ReadonlySet<string>;
+  readonly version: number;
+}
+
+/** Every followed product's model. */
+type Model = ReadonlyMap<string, ProductModel>;
+
+/** A cart post the model follows, with the answer the server gave. */
+interface Post {
+  readonly action: "add" | "remove";
+  readonly product: string;
+  readonly session: string;
+  readonly answer: Pick<CartAnswer, "status" | "body">;
+}
+
+/** What the shop's rules say a post answers, and the model after it. */
+function decide(
+  model: Model,
+  totals: Record<string, number>,
+  post: Post,
+): { model: Model; answer: Post["answer"] } {
+  const { product, session } = post;
+  const { holders, version } = model.get(product)!;
+  const total = totals[product];
+  const after = new Set(holders);
+  if (post.action === "add" && !holders.has(session) && holders.size >= total) {
+    return {
+      model,
+      answer: { status: 409, body: { error: "sold out", product, inventoryCount: 0, version } },
+    };
+  }
+  if (post.action === "add") after.add(session);
+  else after.delete(session);
+  const next = new Map(model);
+  next.set(product, { holders: after, version: version + (after.size !== holders.size ? 1 : 0) });
+  return {
+    model: next,
+    answer: {
+      status: 200,
+      body: {
+        product,
+        inventoryCount: Math.max(0, total - after.size),
+        version: next.get(product)!.version,
+        inCart: post.action === "add",
+      },
+    },
+  };
+}
+
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield [...items];
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const tail of permutations(rest)) yield [items[i], ...tail];
+  }
+}
+
+function keyOf(model: Model): string {
+  return JSON.stringify(
+    [...model].map(([id, { holders, version }]) => [id, [...holders].sort(), version]),
+  );
+}
+
+/**
+ * The models after a batch of posts that raced each other: those of every order in which the
+ * rules give exactly the answers the server gave.
+ *
+ * @throws {AssertionError} When no order does: the server broke a rule.
+ */
+function linearize(candidates: Model[], totals: Record<string, number>, posts: Post[]): Model[] {
+  const found = new Map<string, Model>();
+  for (const start of candidates) {
+    for (const order of permutations(posts)) {
+      let model = start;
+      const agrees = order.every((post) => {
+        const decided = decide(model, totals, post);
+        model = decided.model;
+        return JSON.stringify(decided.answer) === JSON.stringify(post.answer);
+      });
+      if (agrees) found.set(keyOf(model), model);
+    }
+  }
+  assert.ok(
+    found.size > 0,
+    `no order of these posts gives the server's answers:\n${JSON.stringify(posts, null, 1)}\n` +
+      `from ${candidates.map(keyOf).join(" or ")}`,
+  );
+  return [...found.values()];
+}
+
+/** A shopper whose post was aborted: the model learns at the end whether it landed. */
+interface Ghost {
+  readonly session: string;
+  /** For an aborted remove: whether the add before it got a unit. */
+  readonly added?: boolean;
+}
 
 Deno.test({
-  name: "stock is conserved, never negative, never oversold, and every subscriber ends current",
+  name: "every answer, push and final state agrees with a model of who holds what",
   sanitizeOps: false, // deno#22387: WebSockets
   sanitizeResources: false,
   async fn() {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 0, max: 4 }),
+        fc.record({
+          a: fc.integer({ min: 0, max: 3 }),
+          b: fc.integer({ min: 0, max: 3 }),
+          c: fc.integer({ min: 0, max: 3 }),
+          [GHOST]: fc.integer({ min: 0, max: 3 }),
+        }),
         // Each inner array runs at once, so that sessions race each other.
-        fc.array(fc.array(step, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 10 }),
-        async (total, batches) => {
-          await using server = await startTestServer({ inventory: total });
+        fc.array(fc.array(step, { minLength: 1, maxLength: 4, size: "max" }), {
+          minLength: 1,
+          maxLength: 10,
+          size: "max",
+        }),
+        async (totals: Record<string, number>, batches) => {
+          await using server = await startTestServer({}, { catalog: catalogOf(totals) });
           const sessions = Array.from({ length: SESSIONS }, () => crypto.randomUUID());
-          // Three WebSockets, three event streams and a re-polling long poll.
+          const ghosts: Ghost[] = [];
+          let candidates: Model[] = [
+            new Map(PRODUCTS.map((id) => [id, { holders: new Set<string>(), version: 0 }])),
+          ];
           const feeds: (StateFeed | undefined)[] = [];
-          for (let i = 0; i < 3; i++) feeds.push(await openWebSocketFeed(server.url));
-          for (let i = 0; i < 3; i++) feeds.push(await openSseFeed(server.url));
-          feeds.push(openLongPollFeed(server.url, 0));
+          for (const product of [...PRODUCTS, GHOST]) {
+            feeds.push(await openWebSocketFeed(server.url, {}, productFeed(product)));
+            feeds.push(await openSseFeed(server.url, productFeed(product)));
+            // A long poll starts knowing version 0.
+            feeds.push(openLongPollFeed(server.url, 0, productFeed(product)));
+          }
           try {
             for (const batch of batches) {
-              await Promise.all(batch.map((s) => run(s)));
-              const holders = sessions.filter((s) => server.cart.holds(s)).length;
-              const { inventoryCount } = server.cart.current.state;
-              assert.ok(inventoryCount >= 0, "never negative");
-              assert.ok(holders <= total, "never oversold");
-              assert.equal(inventoryCount + holders, total, "conserved");
+              const posts: Post[] = [];
+              await Promise.all(batch.map((s) => run(s, posts)));
+              candidates = linearize(candidates, totals, posts);
             }
-            // An aborted post may still land after its client gave up, so the final version is
-            // the one the cart and every surviving subscriber show at one moment (a long poll
-            // starts knowing version 0).
-            const last = (feed: StateFeed) => feed.states.at(-1)?.version ?? 0;
-            await eventually(
-              () =>
-                feeds.every((f) =>
-                  f === undefined || last(f) === server.cart.current.state.version
-                ),
-              "every surviving subscriber to reach the final version",
-            );
+            // Every order that fits leads to the same holders (answers tell who got a unit).
+            assert.equal(candidates.length, 1, candidates.map(keyOf).join(" or "));
+            const [model] = candidates;
+            for (const product of PRODUCTS) {
+              const { holders, version } = model.get(product)!;
+              const expected = { inventoryCount: totals[product] - holders.size, version };
+              await using status = await openSseFeed(server.url, productFeed(product));
+              assert.deepEqual(status.states[0], expected, `final /cart/status of ${product}`);
+              // A long poll that was never answered still knows the start: the total at version 0.
+              const start = { inventoryCount: totals[product], version: 0 };
+              await eventually(
+                () =>
+                  feedsOf(product).every((feed) =>
+                    sameState(feed.states.at(-1) ?? start, expected)
+                  ),
+                `every surviving subscriber of ${product} to reach ${JSON.stringify(expected)}`,
+              );
+            }
+            for (const session of sessions) {
+              const held = PRODUCTS.filter((id) => model.get(id)!.holders.has(session));
+              assert.deepEqual(await cartOf(session), held, "GET /cart agrees with the model");
+            }
+            await checkGhosts();
             for (const feed of feeds) {
               const versions = feed?.states.map((state) => state.version) ?? [];
               assert.ok(
@@ -85,24 +235,74 @@ Deno.test({
           } finally {
             for (const feed of feeds) await feed?.[Symbol.asyncDispose]();
           }
-          await eventually(() => server.cart.waiterCount === 0, "abandoned polls to leave");
+          await eventually(
+            () => server.app.gauges().longPollWaiters === 0,
+            "abandoned polls to leave",
+          );
 
-          async function run(s: Step): Promise<void> {
-            if (s.kind === "add" || s.kind === "remove") {
-              const { status, body } = await postCart(server.url, s.kind, sessions[s.session]);
-              if (status === 409) {
-                assert.equal(s.kind, "add");
-                assert.equal(body.error, "sold out");
-              } else {
-                assert.equal(status, 200);
-                assert.equal(body.inCart, s.kind === "add");
+          function feedsOf(product: string): StateFeed[] {
+            const at = [...PRODUCTS, GHOST].indexOf(product) * FEEDS_PER_PRODUCT;
+            return feeds.slice(at, at + FEEDS_PER_PRODUCT).filter((feed) => feed !== undefined);
+          }
+
+          async function cartOf(session: string): Promise<string[]> {
+            const response = await fetch(new URL("cart", server.url), {
+              headers: { cookie: `sid=${session}` },
+            });
+            const { items } = await response.json();
+            return items.map((item: { product: string }) => item.product);
+          }
+
+          /**
+           * Aborted posts may land after their client gave up: once they all have, the ghost
+           * product's count and version are what the holds its shoppers have say.
+           */
+          async function checkGhosts(): Promise<void> {
+            let last = "";
+            await eventually(async () => {
+              let holders = 0;
+              let changes = 0;
+              for (const ghost of ghosts) {
+                const holds = (await cartOf(ghost.session)).includes(GHOST);
+                if (holds) holders++;
+                // An add that landed is one change; an add then a remove that landed, two.
+                if (ghost.added === undefined) changes += holds ? 1 : 0;
+                else if (ghost.added) changes += holds ? 1 : 2;
               }
-            } else if (s.kind === "abort") {
+              const status = await openSseFeed(server.url, productFeed(GHOST));
+              const state = status.states[0];
+              await status[Symbol.asyncDispose]();
+              last = JSON.stringify({ holders, changes, state });
+              assert.ok(holders <= totals[GHOST], `never oversold: ${last}`);
+              return sameState(state, {
+                inventoryCount: totals[GHOST] - holders,
+                version: changes,
+              });
+            }, `the ghost product to agree with its shoppers' carts (last: ${last})`);
+          }
+
+          async function run(s: Step, posts: Post[]): Promise<void> {
+            if (s.kind === "add" || s.kind === "remove") {
+              const product = PRODUCTS[s.product];
+              const session = sessions[s.session];
+              const { status, body } = await postCart(server.url, s.kind, session, product);
+              posts.push({ action: s.kind, product, session, answer: { status, body } });
+            } else if (s.kind === "abort add" || s.kind === "abort remove") {
+              const session = crypto.randomUUID();
+              let added;
+              if (s.kind === "abort remove") {
+                added = (await postCart(server.url, "add", session, GHOST)).status === 200;
+              }
+              ghosts.push({ session, added });
               const controller = new AbortController();
               const sent = fetch(new URL("cart", server.url), {
                 method: "POST",
                 headers: { "content-type": "application/json" },
-                body: JSON.stringify({ action: s.action, session: sessions[s.session] }),
+                body: JSON.stringify({
+                  action: s.kind === "abort add" ? "add" : "remove",
+                  session,
+                  product: GHOST,
+                }),
                 signal: controller.signal,
               }).then((r) => r.body?.cancel(), () => {});
               if (s.late) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -110,13 +310,14 @@ Deno.test({
               await sent;
             } else if (s.kind === "abandon poll") {
               const controller = new AbortController();
-              const poll = fetch(new URL("cart/status", server.url), { signal: controller.signal })
+              const url = new URL(productFeed([...PRODUCTS, GHOST][s.product]), server.url);
+              const poll = fetch(url, { signal: controller.signal })
                 .then((r) => r.body?.cancel(), () => {});
               controller.abort();
               await poll;
             } else if (s.kind === "disconnect") {
-              await feeds[s.subscriber]?.[Symbol.asyncDispose]();
-              feeds[s.subscriber] = undefined;
+              await feeds[s.feed]?.[Symbol.asyncDispose]();
+              feeds[s.feed] = undefined;
             }
           }
         },
@@ -125,3 +326,10 @@ Deno.test({
     );
   },
 });
+
+function sameState(
+  state: { inventoryCount: number; version: number } | undefined,
+  expected: { inventoryCount: number; version: number },
+): boolean {
+  return state?.inventoryCount === expected.inventoryCount && state.version === expected.version;
+}

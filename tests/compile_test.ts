@@ -28,8 +28,15 @@ Deno.test("the server starts and serves its page and assets reading only the emb
   await using child = await spawnServer([], {}, [...grants, `--allow-read=${readable}`]);
   const page = await fetch(child.url);
   assert.equal(page.status, 200);
-  assert.match(await page.text(), /\/static\/app\.js/);
-  const script = await fetch(new URL("static/app.js", child.url));
-  assert.equal(script.status, 200);
-  await script.body?.cancel();
+  const html = await page.text();
+  // The script, and the demo product's picture, both among the embedded static files.
+  for (const asset of ["/static/app.js", "/static/night-sky.svg"]) {
+    assert.ok(html.includes(`"${asset}"`), `the page refers to ${asset}`);
+    const response = await fetch(new URL(asset, child.url));
+    assert.equal(response.status, 200, asset);
+    await response.body?.cancel();
+  }
+  const missing = await fetch(new URL("products/no-such-thing", child.url));
+  assert.equal(missing.status, 404, "templates/missing.html is embedded too");
+  assert.match(await missing.text(), /no product/);
 });

@@ -27,6 +27,8 @@ Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () 
     hostname: "127.0.0.1",
     inventory: 10,
     restock: false,
+    catalogPath: undefined,
+    maxProducts: 1000,
     dataPath: "./data/inventory.kv",
     holdTtlMs: 15 * 60_000,
     adminToken: undefined,
@@ -56,6 +58,8 @@ Deno.test("flags set every value", () => {
       hostname: "0.0.0.0",
       inventory: 3,
       restock: true,
+      catalogPath: undefined,
+      maxProducts: 1000,
       dataPath: "./data/inventory.kv",
       holdTtlMs: 15 * 60_000,
       adminToken: undefined,
@@ -186,6 +190,17 @@ Deno.test("--trust-proxy wins over TRUST_PROXY=off", () => {
   assert.equal(configOf(["--trust-proxy"], { TRUST_PROXY: "off" }).trustProxy, true);
 });
 
+Deno.test("--catalog and --max-products, or CATALOG and MAX_PRODUCTS, set the catalog", () => {
+  const flags = configOf(["--catalog", "shop/catalog.json", "--max-products", "50"]);
+  assert.equal(flags.catalogPath, "shop/catalog.json");
+  assert.equal(flags.maxProducts, 50);
+  const env = configOf([], { CATALOG: "catalog.json", MAX_PRODUCTS: "7" });
+  assert.equal(env.catalogPath, "catalog.json");
+  assert.equal(env.maxProducts, 7);
+  // The demo's one total says nothing of a catalog's products, so it is not a restock of them.
+  assert.equal(flags.restock, false);
+});
+
 Deno.test("a leading -- (as `deno task start -- --port 1` passes it) is skipped", () => {
   assert.equal(configOf(["--", "--port", "1"]).port, 1);
 });
@@ -214,6 +229,10 @@ for (
     [["--max-header-bytes", "999999"], /--max-header-bytes/],
     [["--tls-cert", "c.pem"], /--tls-cert and --tls-key must be given together/],
     [["--tls-key", "k.pem"], /--tls-cert and --tls-key must be given together/],
+    [["--catalog", ""], /--catalog must be a file path/],
+    [["--catalog", "c.json", "--inventory", "3"], /with --catalog, set each total in the file/],
+    [["--max-products", "0"], /--max-products must be a whole number from 1/],
+    [["--max-products", "100001"], /--max-products/],
   ] as const
 ) {
   Deno.test(`a bad value is refused: ${args.join(" ")}`, () => {
@@ -238,4 +257,8 @@ Deno.test("a value that starts with a dash is refused in one line that says to u
 
 Deno.test("a bad environment value is refused like a bad flag", () => {
   assert.throws(() => parseConfig([], (n) => (n === "PORT" ? "-5" : undefined)), RangeError);
+  assert.throws(
+    () => parseConfig(["--catalog", "c.json"], (n) => (n === "INVENTORY" ? "3" : undefined)),
+    { name: "RangeError", message: /with --catalog/ },
+  );
 });

@@ -1,7 +1,10 @@
 /** Browser tests of a server that stops while pages are open and comes back on the same port. */
 import assert from "node:assert/strict";
+import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { browserTest, openShopper, waitForConnection, waitForCount } from "./support/browser.ts";
 import { startTestServer } from "./support/server.ts";
+
+const DEMO = DEMO_PRODUCT.id;
 
 /** The backoff's first windows (2 s, 4 s) plus a restart leave room for a few unlucky draws. */
 const RECONNECT_TIMEOUT_MS = 20_000;
@@ -15,8 +18,8 @@ for (const transport of ["ws", "sse", "poll"]) {
       let second;
       try {
         const { page } = await openShopper(browser, `${first.url}?transport=${transport}`);
-        await first.cart.add(crypto.randomUUID());
-        await first.cart.add(crypto.randomUUID());
+        await first.inventory.add(DEMO, crypto.randomUUID());
+        await first.inventory.add(DEMO, crypto.randomUUID());
         await waitForCount(page, 3);
 
         await first.stop();
@@ -32,19 +35,20 @@ for (const transport of ["ws", "sse", "poll"]) {
           timeout: RECONNECT_TIMEOUT_MS,
         });
 
-        // A new in-memory server: other stock, and versions that start again from 0, so that
-        // it is on version 1 where the page showed version 2.
+        // A new in-memory server: a new epoch, other stock, and versions that start again from 0,
+        // so that it is on version 1 where the page showed version 2. The epoch tells the page.
         second = await startTestServer({ port, inventory: 8 });
-        await second.cart.add(crypto.randomUUID());
+        assert.notEqual(second.inventory.epoch, first.inventory.epoch);
+        await second.inventory.add(DEMO, crypto.randomUUID());
         await waitForConnection(page, "live", RECONNECT_TIMEOUT_MS);
         assert.equal(await waitForCount(page, 7), 1);
         assert.equal(await live.getAttribute("data-transport"), transport);
         assert.equal(await page.locator(".stale-note").isVisible(), false);
 
         // And it is live indeed, through version 2 (the number the page showed before) and on.
-        await second.cart.add(crypto.randomUUID());
+        await second.inventory.add(DEMO, crypto.randomUUID());
         assert.equal(await waitForCount(page, 6), 2);
-        await second.cart.add(crypto.randomUUID());
+        await second.inventory.add(DEMO, crypto.randomUUID());
         assert.equal(await waitForCount(page, 5), 3);
       } finally {
         await first.stop();

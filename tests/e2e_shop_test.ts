@@ -1,8 +1,12 @@
 /** Browser tests of the shop page as shoppers use it: two side by side, reload, no JS, screenshot. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { inventoryCountOf } from "../lib/inventory/ledger.ts";
+import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { browserTest, openShopper, waitForCount } from "./support/browser.ts";
 import { startTestServer } from "./support/server.ts";
+
+const DEMO = DEMO_PRODUCT.id;
 
 browserTest(
   "e2e: two shoppers side by side see every add and remove, and sold out",
@@ -46,7 +50,7 @@ browserTest(
     // B takes one and a shopper elsewhere takes the last.
     await b.page.click("#add");
     await waitForCount(a.page, 1);
-    assert.equal((await server.cart.add(crypto.randomUUID())).ok, true);
+    assert.equal((await server.inventory.add(DEMO, crypto.randomUUID())).ok, true);
     await Promise.all([waitForCount(a.page, 0), waitForCount(b.page, 0)]);
     await a.page.locator("#add", { hasText: "Sold out" }).waitFor();
     assert.equal(await a.page.locator("#add").isDisabled(), true);
@@ -59,7 +63,7 @@ browserTest(
     await b.page.click("#remove");
     await Promise.all([waitForCount(a.page, 1), waitForCount(b.page, 1)]);
     await a.page.locator("#add:enabled", { hasText: "Add to cart" }).waitFor();
-    assert.equal(server.cart.current.state.inventoryCount, 1);
+    assert.equal(inventoryCountOf(server.inventory.get(DEMO)!), 1);
   },
 );
 
@@ -75,7 +79,7 @@ browserTest(
     });
     await page.goto(server.url);
     await page.locator("#add:enabled").waitFor();
-    assert.equal((await server.cart.add(crypto.randomUUID())).ok, true);
+    assert.equal((await server.inventory.add(DEMO, crypto.randomUUID())).ok, true);
 
     await page.click("#add");
     const error = page.locator("#error");
@@ -98,7 +102,8 @@ browserTest(
     await page.locator("#add", { hasText: "In your cart" }).waitFor();
     const cookie = (await context.cookies()).find((c) => c.name === "sid");
     assert.equal(cookie?.httpOnly, true);
-    assert.equal(server.cart.holds(cookie.value), true);
+    const cart = await server.inventory.cartOf(cookie.value);
+    assert.deepEqual(cart.map((unit) => unit.product), [DEMO]);
     assert.match(await page.locator("#hold").textContent() ?? "", /^Held for you until /);
 
     await page.reload();
@@ -123,7 +128,7 @@ browserTest(
 
 browserTest("e2e: without JavaScript the first render still shows the count", async (browser) => {
   await using server = await startTestServer({ inventory: 4 });
-  assert.equal((await server.cart.add(crypto.randomUUID())).ok, true);
+  assert.equal((await server.inventory.add(DEMO, crypto.randomUUID())).ok, true);
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto(server.url);
@@ -143,7 +148,7 @@ browserTest("e2e: without JavaScript the first render still shows the count", as
 
 browserTest("e2e: a screenshot of the page in use", async (browser) => {
   await using server = await startTestServer({ inventory: 10 });
-  for (let i = 0; i < 3; i++) await server.cart.add(crypto.randomUUID());
+  for (let i = 0; i < 3; i++) await server.inventory.add(DEMO, crypto.randomUUID());
   const { page } = await openShopper(browser, server.url);
   await page.click("#add");
   await waitForCount(page, 6);

@@ -1,35 +1,30 @@
 /** Browser tests of each transport the page can use, its fallbacks, and its version rule. */
 import assert from "node:assert/strict";
-import type { RunningServer } from "../lib/server/start_server.ts";
+import type { Gauges } from "../lib/http/monitoring.ts";
+import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { browserTest, openShopper, waitForConnection, waitForCount } from "./support/browser.ts";
+import { eventually } from "./support/clients.ts";
 import { startTestServer } from "./support/server.ts";
+
+const DEMO = DEMO_PRODUCT.id;
 
 const TRANSPORTS = [
   {
     param: "ws",
     name: "WebSocket",
-    subscribers: (server: RunningServer) => server.app.websocketSubscribers,
+    gauge: "websocketSubscribers",
   },
   {
     param: "sse",
     name: "Server-Sent Events",
-    subscribers: (server: RunningServer) => server.app.sseSubscribers,
+    gauge: "sseSubscribers",
   },
   {
     param: "poll",
     name: "long polling",
-    subscribers: (server: RunningServer) => server.cart.waiterCount,
+    gauge: "longPollWaiters",
   },
-] as const;
-
-/** Waits, by bounded polling (the server has no event for it), until a gauge reaches a value. */
-async function waitForGauge(read: () => number, expected: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (read() !== expected) {
-    if (Date.now() > deadline) assert.fail(`gauge stayed at ${read()}, expected ${expected}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+] as const satisfies { param: string; name: string; gauge: keyof Gauges }[];
 
 for (const transport of TRANSPORTS) {
   browserTest(
@@ -41,14 +36,14 @@ for (const transport of TRANSPORTS) {
       assert.equal(await live.getAttribute("data-transport"), transport.param);
       assert.equal(await live.textContent().then((t) => t?.trim()), `Live via ${transport.name}`);
       // The server really holds a connection of that kind.
-      await waitForGauge(() => transport.subscribers(server), 1);
+      await eventually(() => server.app.gauges()[transport.gauge] === 1, transport.gauge);
 
       const other = crypto.randomUUID();
-      await server.cart.add(other);
+      await server.inventory.add(DEMO, other);
       await waitForCount(page, 4);
-      await server.cart.add(crypto.randomUUID());
+      await server.inventory.add(DEMO, crypto.randomUUID());
       await waitForCount(page, 3);
-      await server.cart.remove(other);
+      await server.inventory.remove(DEMO, other);
       await waitForCount(page, 4);
       assert.equal(await live.getAttribute("data-state"), "live");
     },
@@ -59,7 +54,7 @@ browserTest("e2e: without a forced transport the page prefers WebSocket", async 
   await using server = await startTestServer();
   const { page } = await openShopper(browser, server.url);
   assert.equal(await page.locator("#live").getAttribute("data-transport"), "ws");
-  await waitForGauge(() => server.app.websocketSubscribers, 1);
+  await eventually(() => server.app.gauges().websocketSubscribers === 1, "a WebSocket");
 });
 
 browserTest(
@@ -76,7 +71,7 @@ browserTest(
 
     // A proxy that also refuses event streams.
     await context.route(
-      "**/cart/status",
+      /\/cart\/status/,
       (route) =>
         route.request().headers()["accept"]?.includes("text/event-stream")
           ? route.abort()
@@ -87,7 +82,7 @@ browserTest(
     await waitForConnection(poll, "live");
     assert.equal(await poll.locator("#live").getAttribute("data-transport"), "poll");
 
-    await server.cart.add(crypto.randomUUID());
+    await server.inventory.add(DEMO, crypto.randomUUID());
     await Promise.all([waitForCount(sse, 4), waitForCount(poll, 4)]);
   },
 );
@@ -121,13 +116,14 @@ browserTest("e2e: the page never shows a version older than one it has shown", a
   });
   await page.goto(`${server.url}?transport=ws`);
   await waitForConnection(page, "live");
-  await server.cart.add(crypto.randomUUID());
-  await server.cart.add(crypto.randomUUID());
+  const epoch = server.inventory.epoch;
+  await server.inventory.add(DEMO, crypto.randomUUID());
+  await server.inventory.add(DEMO, crypto.randomUUID());
   await waitForCount(page, 8);
 
-  // A late message from before: older version, tempting count.
-  toPage!(JSON.stringify({ inventoryCount: 99, version: 1 }));
-  await server.cart.add(crypto.randomUUID());
+  // A late message from before, of this life of the store: older version, tempting count.
+  toPage!(JSON.stringify({ product: DEMO, inventoryCount: 99, version: 1, epoch }));
+  await server.inventory.add(DEMO, crypto.randomUUID());
   await waitForCount(page, 7);
 
   const shown = await page.evaluate(() =>

@@ -1,6 +1,6 @@
 /** Heartbeats: dead WebSocket peers are dropped, live silent ones kept; non-reading streams end. */
 import assert from "node:assert/strict";
-import { startTestServer } from "./support/server.ts";
+import { DEMO, startTestServer } from "./support/server.ts";
 import { openRawWebSocket } from "./support/raw_websocket.ts";
 import {
   eventually,
@@ -32,7 +32,7 @@ Deno.test({
     // A bare TCP client that never reads: it cannot answer a ping, like a peer that is gone.
     const dead = await openRawWebSocket(server.url, "/cart/status");
     try {
-      await eventually(() => server.app.websocketSubscribers === 21, "21 subscribers");
+      await eventually(() => server.app.gauges().websocketSubscribers === 21, "21 subscribers");
       // Longer than the whole timeout: every ping deadline passes while nothing can run.
       stallEventLoop(timeoutMs + 500);
 
@@ -47,7 +47,10 @@ Deno.test({
         }),
       ]).finally(() => clearTimeout(timer));
       assert.equal(closeCode, 1001);
-      await eventually(() => server.app.websocketSubscribers === 20, "the dead peer to go");
+      await eventually(
+        () => server.app.gauges().websocketSubscribers === 20,
+        "the dead peer to go",
+      );
       await postCart(server.url, "add", crypto.randomUUID());
       for (const subscriber of live) {
         assert.deepEqual(await subscriber.states.next(), { inventoryCount: 9, version: 1 });
@@ -65,7 +68,7 @@ Deno.test("a reading event stream gets heartbeat comments and stays open", async
   await using stream = await openStatusStream(server.url);
   await stream.events.next();
   for (let i = 0; i < 5; i++) assert.equal(await stream.comments.next(), "heartbeat");
-  assert.equal(server.app.sseSubscribers, 1);
+  assert.equal(server.app.gauges().sseSubscribers, 1);
   assert.equal(await metric(server.url, "inventory_sse_slow_closed_total"), 0);
 });
 
@@ -74,15 +77,15 @@ Deno.test("an event stream that stops reading is ended and counted once its buff
   const reader = await RawHttpConnection.open(server.url);
   try {
     await reader.write("GET /cart/status HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
-    await eventually(() => server.app.sseSubscribers === 1, "the stream to open");
+    await eventually(() => server.app.gauges().sseSubscribers === 1, "the stream to open");
     // ~50-byte frames: enough changes to fill loopback's socket buffers, so the stream stalls.
     const shopper = crypto.randomUUID();
-    for (let i = 0; i < 1_000_000 && server.app.sseSubscribers === 1; i++) {
-      await server.cart.add(shopper);
-      await server.cart.remove(shopper);
+    for (let i = 0; i < 1_000_000 && server.app.gauges().sseSubscribers === 1; i++) {
+      await server.inventory.add(DEMO, shopper);
+      await server.inventory.remove(DEMO, shopper);
       if (i % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    assert.equal(server.app.sseSubscribers, 0, "the stream was ended");
+    assert.equal(server.app.gauges().sseSubscribers, 0, "the stream was ended");
     assert.equal(await metric(server.url, "inventory_sse_slow_closed_total"), 1);
   } finally {
     reader.close();

@@ -1,16 +1,16 @@
 /** Holds expire on an injected clock: every transport hears of it, and the page says how long. */
 import assert from "node:assert/strict";
-import { ShoppingCart } from "../lib/inventory/cart.ts";
 import { durationText, holdValues } from "../lib/http/page.ts";
 import { FakeClock } from "./support/fake_clock.ts";
-import { startTestServer } from "./support/server.ts";
+import { DEMO, holds, startTestServer, stateOf } from "./support/server.ts";
 import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
-import { postCart } from "./support/clients.ts";
+import { eventually, postCart } from "./support/clients.ts";
 
 const TTL_MS = 60_000;
 
 Deno.test({
-  name: "an expired hold frees its unit and reaches WebSocket, SSE and long-poll subscribers",
+  name:
+    "an expired hold frees its unit and reaches WebSocket, SSE, long-poll and catalog subscribers",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -18,6 +18,7 @@ Deno.test({
     await using server = await startTestServer({ holdTtlMs: TTL_MS }, { clock });
     const session = crypto.randomUUID();
     assert.deepEqual((await postCart(server.url, "add", session)).body, {
+      product: DEMO,
       inventoryCount: 9,
       version: 1,
       inCart: true,
@@ -25,10 +26,13 @@ Deno.test({
     await using socket = await openWebSocketFeed(server.url);
     await using stream = await openSseFeed(server.url);
     await using poll = openLongPollFeed(server.url, 1);
+    // Without `since`, a poll of the catalog waits for the next change of any product.
+    const catalogPoll = fetch(new URL("catalog/status", server.url)).then((r) => r.json());
+    await eventually(() => server.app.gauges().longPollWaiters === 2, "both polls to wait");
 
     clock.advance(TTL_MS - 1);
-    assert.equal(server.cart.current.state.version, 1, "not yet due");
-    assert.equal(server.cart.holds(session), true);
+    assert.deepEqual(stateOf(server), { inventoryCount: 9, version: 1 }, "not yet due");
+    assert.equal(await holds(server, session), true);
 
     clock.advance(1);
     for (const feed of [socket, stream, poll]) {
@@ -37,9 +41,20 @@ Deno.test({
         version: 2,
       });
     }
-    assert.equal(server.cart.holds(session), false);
+    // A catalog poll answers the whole catalog; its version is the sum of (version + 1).
+    const catalog = await catalogPoll;
+    assert.equal(catalog.version, 3);
+    assert.deepEqual(
+      catalog.products.map(({ product, inventoryCount, version }: Record<string, unknown>) => ({
+        product,
+        inventoryCount,
+        version,
+      })),
+      [{ product: DEMO, inventoryCount: 10, version: 2 }],
+    );
+    assert.equal(await holds(server, session), false);
     const again = await postCart(server.url, "add", session);
-    assert.deepEqual(again.body, { inventoryCount: 9, version: 3, inCart: true });
+    assert.deepEqual(again.body, { product: DEMO, inventoryCount: 9, version: 3, inCart: true });
   },
 });
 
@@ -50,10 +65,14 @@ Deno.test("an add refreshes the hold over HTTP", async () => {
   await postCart(server.url, "add", session);
   clock.advance(TTL_MS - 1);
   const refreshed = await postCart(server.url, "add", session);
-  assert.deepEqual(refreshed.body, { inventoryCount: 9, version: 1, inCart: true });
+  assert.deepEqual(refreshed.body, { product: DEMO, inventoryCount: 9, version: 1, inCart: true });
   clock.advance(TTL_MS - 1);
-  assert.equal(server.cart.holds(session), true);
-  assert.equal(server.cart.current.state.version, 1);
+  assert.equal(await holds(server, session), true);
+  assert.equal(stateOf(server).version, 1);
+  const cart = await fetch(new URL("cart", server.url), { headers: { cookie: `sid=${session}` } });
+  assert.deepEqual(await cart.json(), {
+    items: [{ product: DEMO, expiresAt: new Date(clock.now() + 1).toISOString() }],
+  });
 });
 
 Deno.test("the page says how long the cart keeps the item, and when this hold ends", async () => {
@@ -70,24 +89,15 @@ Deno.test("the page says how long the cart keeps the item, and when this hold en
   );
 });
 
-Deno.test("hold values: lifetime in seconds and words, and this session's expiry", async () => {
-  const clock = new FakeClock();
-  const cart = new ShoppingCart(3, { holdTtlMs: 90_000, clock });
-  const session = crypto.randomUUID();
-  assert.deepEqual(holdValues(cart, session), {
+Deno.test("hold values: lifetime in seconds and words, and this session's expiry", () => {
+  const expiresAt = Date.UTC(2026, 0, 1, 12);
+  assert.deepEqual(holdValues(90_000, undefined), {
     holdTtlSeconds: "90",
     holdExpiresAt: "",
     holdText: "Your cart keeps the item for 90 seconds after your last add.",
   });
-  await cart.add(session);
-  assert.equal(
-    holdValues(cart, session).holdExpiresAt,
-    new Date(clock.now() + 90_000).toISOString(),
-  );
-  cart.close();
-
-  const forever = new ShoppingCart(3);
-  assert.deepEqual(holdValues(forever, session), {
+  assert.equal(holdValues(90_000, expiresAt).holdExpiresAt, "2026-01-01T12:00:00.000Z");
+  assert.deepEqual(holdValues(Infinity, undefined), {
     holdTtlSeconds: "",
     holdExpiresAt: "",
     holdText: "Your cart keeps the item until you remove it.",

@@ -70,3 +70,12 @@ Deno.test("a bad token's error message does not repeat the token", () => {
     (error: Error) => error instanceof RangeError && !error.message.includes(secret),
   );
 });
+
+Deno.test("--catalog falls back to CATALOG and refuses --inventory, which is the demo's total", () => {
+  assert.equal(configOf(["--catalog", "shop.json"]).catalogPath, "shop.json");
+  assert.equal(configOf([], { CATALOG: "env.json" }).catalogPath, "env.json");
+  assert.equal(configOf([]).catalogPath, undefined);
+  assert.throws(() => configOf(["--catalog", "shop.json", "--inventory", "5"]), RangeError);
+  assert.throws(() => configOf(["--catalog", "shop.json"], { INVENTORY: "5" }), RangeError);
+  assert.throws(() => configOf(["--catalog", " "]), RangeError);
+});

@@ -1,7 +1,7 @@
 /** Restarts of `main.ts` on one data file: holds, count and version survive SIGTERM and SIGKILL. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { spawnServer } from "./support/server.ts";
+import { DEMO, spawnServer } from "./support/server.ts";
 import { postCart } from "./support/clients.ts";
 
 /** A data file in a folder that does not exist yet, removed with the scope. */
@@ -25,15 +25,19 @@ Deno.test("after SIGTERM a restart keeps every hold, the count and the version",
     assert.equal((await first.status).code, 0);
   }
   await using second = await spawnServer(["--data", data.path]);
-  assert.match(second.output(), /Inventory: total 10, 4 held, version 4/);
+  assert.match(second.output(), /Inventory "night-sky-print": total 10, 4 held, version 4/);
   for (const session of sessions) {
     const again = await postCart(second.url, "add", session);
-    assert.deepEqual(again.body, { inventoryCount: 6, version: 4, inCart: true }, "held once");
+    assert.deepEqual(
+      again.body,
+      { product: DEMO, inventoryCount: 6, version: 4, inCart: true },
+      "held once",
+    );
   }
   const next = await postCart(second.url, "add", crypto.randomUUID());
-  assert.deepEqual(next.body, { inventoryCount: 5, version: 5, inCart: true });
+  assert.deepEqual(next.body, { product: DEMO, inventoryCount: 5, version: 5, inCart: true });
   const removed = await postCart(second.url, "remove", sessions[0]);
-  assert.deepEqual(removed.body, { inventoryCount: 6, version: 6, inCart: false });
+  assert.deepEqual(removed.body, { product: DEMO, inventoryCount: 6, version: 6, inCart: false });
 });
 
 /**
@@ -71,10 +75,11 @@ async function stopInTheMiddleOfAdds(signal: "SIGTERM" | "SIGKILL"): Promise<voi
   assert.equal(version, committed, "each committed add raised the version once");
   for (const session of acknowledged) {
     const again = await postCart(second.url, "add", session);
-    assert.deepEqual(again.body, { inventoryCount, version, inCart: true }, session);
+    assert.deepEqual(again.body, { product: DEMO, inventoryCount, version, inCart: true }, session);
   }
   const next = await postCart(second.url, "add", crypto.randomUUID());
   assert.deepEqual(next.body, {
+    product: DEMO,
     inventoryCount: inventoryCount - 1,
     version: version + 1,
     inCart: true,
@@ -92,19 +97,23 @@ Deno.test("an explicit --inventory on an existing file restocks, keeps holds and
   const sessions = Array.from({ length: 3 }, () => crypto.randomUUID());
   {
     await using first = await spawnServer(["--data", data.path, "--inventory", "10"]);
-    assert.match(first.output(), /Inventory: total 10, 0 held, version 0/);
+    assert.match(first.output(), /Catalog: added "night-sky-print" \(total 10\)/);
+    assert.match(first.output(), /Inventory "night-sky-print": total 10, 0 held, version 0/);
     for (const session of sessions) await postCart(first.url, "add", session);
   }
   {
     await using second = await spawnServer(["--data", data.path, "--inventory", "5"]);
-    assert.match(second.output(), /Restocked: total 10 -> 5/);
-    assert.match(second.output(), /Inventory: total 5, 3 held, version 4/);
+    assert.match(
+      second.output(),
+      /Catalog: restocked "night-sky-print": total 10 -> 5 \(--inventory given; holds kept\)/,
+    );
+    assert.match(second.output(), /Inventory "night-sky-print": total 5, 3 held, version 4/);
     const again = await postCart(second.url, "add", sessions[0]);
-    assert.deepEqual(again.body, { inventoryCount: 2, version: 4, inCart: true });
+    assert.deepEqual(again.body, { product: DEMO, inventoryCount: 2, version: 4, inCart: true });
   }
   await using third = await spawnServer(["--data", data.path]);
-  assert.doesNotMatch(third.output(), /Restocked/);
-  assert.match(third.output(), /Inventory: total 5, 3 held, version 4/);
+  assert.doesNotMatch(third.output(), /Catalog: /);
+  assert.match(third.output(), /Inventory "night-sky-print": total 5, 3 held, version 4/);
 });
 
 Deno.test("a data file that cannot be opened stops the start with one line", async () => {

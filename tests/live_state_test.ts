@@ -1,12 +1,17 @@
-/** Tests of the page script's rules that need no browser: backoff, message parsing, version gate. */
+/** Tests of the pages' rules that need no browser: backoff, message parsing, the epoch rule. */
 import assert from "node:assert/strict";
 import {
   BACKOFF_BASE_MS,
   BACKOFF_CAP_MS,
   backoffDelay,
-  type CartState,
+  type CatalogEntry,
+  isNews,
+  LiveCatalog,
   LiveState,
+  parseCatalogEntry,
+  parseCatalogSnapshot,
   parseState,
+  type ProductState,
 } from "../static/live_state.js";
 
 Deno.test("backoffDelay doubles its window per attempt up to the cap, jittered over all of it", () => {
@@ -27,11 +32,22 @@ Deno.test("backoffDelay spreads a crowd's first retry over more than a second", 
   assert.ok(delays.every((ms) => Number.isInteger(ms) && ms >= 0 && ms < BACKOFF_BASE_MS));
 });
 
-Deno.test("parseState keeps whole-number states and ignores anything else", () => {
-  assert.deepEqual(parseState({ inventoryCount: 0, version: 12, extra: 1 }), {
-    inventoryCount: 0,
-    version: 12,
-  });
+Deno.test("parseState reads status messages and cart answers, and ignores anything else", () => {
+  assert.deepEqual(
+    parseState({ product: "moon-pin", inventoryCount: 0, version: 12, epoch: "8f71e78e" }),
+    { product: "moon-pin", inventoryCount: 0, version: 12, epoch: "8f71e78e", retired: false },
+  );
+  // A retired product's last message.
+  assert.equal(
+    parseState({ product: "moon-pin", inventoryCount: 0, version: 13, epoch: "e", retired: true })
+      ?.retired,
+    true,
+  );
+  // The answer to a click names no epoch.
+  assert.deepEqual(
+    parseState({ product: "moon-pin", inventoryCount: 3, version: 4, inCart: true }),
+    { product: "moon-pin", inventoryCount: 3, version: 4, epoch: undefined, retired: false },
+  );
   for (
     const value of [
       null,
@@ -42,84 +58,190 @@ Deno.test("parseState keeps whole-number states and ignores anything else", () =
       { inventoryCount: 3, version: -1 },
       { inventoryCount: 1.5, version: 1 },
       { inventoryCount: 3 },
+      { inventoryCount: 3, version: 1, epoch: 7 },
+      { inventoryCount: 3, version: 1, product: ["moon-pin"] },
     ]
   ) {
     assert.equal(parseState(value), undefined, JSON.stringify(value));
   }
 });
 
-/** Lets a check's awaited read finish: one macrotask runs after every pending microtask. */
-function settled(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+const PRICE = { amount: "9.00", currency: "EUR" };
+
+/** A catalog entry of the example catalog's pin, with changes. */
+function pin(fields: Partial<CatalogEntry> = {}): CatalogEntry {
+  return {
+    product: "moon-pin",
+    inventoryCount: 50,
+    version: 0,
+    epoch: "e1",
+    retired: false,
+    name: "Crescent moon enamel pin",
+    price: PRICE,
+    priceText: "€9.00",
+    image: "/media/a308fd64116a29a8.svg",
+    ...fields,
+  };
 }
 
-/** A LiveState whose fresh reads are answered by the test, recording what it shows. */
-function gate(initial: CartState) {
-  const shown: CartState[] = [];
-  const reads: PromiseWithResolvers<CartState>[] = [];
-  const state = new LiveState(initial, (s) => shown.push(s), () => {
-    const read = Promise.withResolvers<CartState>();
-    reads.push(read);
-    return read.promise;
-  });
-  return { state, shown, reads };
+Deno.test("parseCatalogEntry and parseCatalogSnapshot read the catalog feed", () => {
+  assert.deepEqual(parseCatalogEntry(pin()), pin());
+  assert.deepEqual(parseCatalogEntry(pin({ image: null })), pin({ image: null }));
+  const { product: _, ...unnamed } = pin();
+  for (
+    const value of [
+      unnamed,
+      { ...pin(), name: 3 },
+      { ...pin(), price: "9.00" },
+      { ...pin(), price: { amount: 9, currency: "EUR" } },
+      { ...pin(), image: 1 },
+    ]
+  ) {
+    assert.equal(parseCatalogEntry(value), undefined, JSON.stringify(value));
+  }
+  assert.deepEqual(
+    parseCatalogSnapshot({ epoch: "e1", version: 3, products: [pin()] }),
+    { epoch: "e1", version: 3, products: [pin()] },
+  );
+  // An entry is no snapshot, and a snapshot with a bad entry is not read at all.
+  assert.equal(parseCatalogSnapshot(pin()), undefined);
+  assert.equal(parseCatalogSnapshot({ epoch: "e1", version: 3, products: [pin(), {}] }), undefined);
+  assert.equal(parseCatalogSnapshot({ epoch: "e1", products: [] }), undefined);
+});
+
+/** A product page's state of the example pin. */
+function state(inventoryCount: number, version: number, epoch: string | undefined): ProductState {
+  return { product: "moon-pin", inventoryCount, version, epoch, retired: false };
 }
 
-Deno.test("LiveState shows only newer versions", () => {
-  const { state, shown } = gate({ inventoryCount: 10, version: 0 });
-  state.offer({ inventoryCount: 9, version: 1 });
-  state.offer({ inventoryCount: 7, version: 3 });
-  state.offer({ inventoryCount: 7, version: 3 });
+/** A LiveState that records what it shows. */
+function live(initial: ProductState) {
+  const shown: ProductState[] = [];
+  return { state: new LiveState(initial, (s) => shown.push(s)), shown };
+}
+
+Deno.test("LiveState shows only newer versions within one epoch", () => {
+  const { state: page, shown } = live(state(10, 0, "e1"));
+  assert.equal(page.offer(state(9, 1, "e1")), true);
+  page.offer(state(7, 3, "e1"));
+  page.offer(state(7, 3, "e1"));
+  // A late message (a poll answered late, a click's answer overtaken by a push).
+  assert.equal(page.offer(state(99, 2, "e1")), false);
+  // One epoch never gives one version two counts: the same version is no news either.
+  page.offer(state(8, 3, "e1"));
   assert.deepEqual(shown.map((s) => s.version), [1, 3]);
-  assert.deepEqual(state.current, { inventoryCount: 7, version: 3 });
+  assert.deepEqual(page.current, state(7, 3, "e1"));
 });
 
-Deno.test("LiveState shows the same version with another count: a restarted server", () => {
-  const { state, shown, reads } = gate({ inventoryCount: 4, version: 1 });
-  state.offer({ inventoryCount: 4, version: 1 });
-  assert.deepEqual(shown, []);
-  state.offer({ inventoryCount: 7, version: 1 });
-  assert.deepEqual(shown, [{ inventoryCount: 7, version: 1 }]);
-  assert.equal(reads.length, 0);
+Deno.test("LiveState shows a state of another epoch at once, and it becomes the base", () => {
+  // The store started again, empty: its versions count from 0, below what the page shows.
+  const { state: page, shown } = live(state(4, 6, "e1"));
+  assert.equal(page.offer(state(10, 0, "e2")), true);
+  assert.deepEqual(page.current, state(10, 0, "e2"));
+  // From now on versions compare within the new epoch...
+  page.offer(state(9, 1, "e2"));
+  assert.equal(page.offer(state(10, 0, "e2")), false);
+  // ...through the version the page showed before, and past it.
+  page.offer(state(3, 6, "e2"));
+  page.offer(state(2, 7, "e2"));
+  assert.deepEqual(shown, [
+    state(10, 0, "e2"),
+    state(9, 1, "e2"),
+    state(3, 6, "e2"),
+    state(2, 7, "e2"),
+  ]);
 });
 
-Deno.test("LiveState ignores an older message when a fresh read shows the server is current", async () => {
-  const { state, shown, reads } = gate({ inventoryCount: 7, version: 3 });
-  state.offer({ inventoryCount: 8, version: 2 });
-  state.offer({ inventoryCount: 9, version: 1 });
-  assert.equal(reads.length, 1, "one check at a time");
-  reads[0].resolve({ inventoryCount: 6, version: 4 });
-  await settled();
-  assert.deepEqual(shown, [{ inventoryCount: 6, version: 4 }]);
+Deno.test("LiveState takes a state that names no epoch as one of the epoch shown", () => {
+  const { state: page, shown } = live(state(7, 3, "e1"));
+  assert.equal(page.offer(state(8, 2, undefined)), false);
+  assert.equal(page.offer(state(6, 4, undefined)), true);
+  // What it shows keeps the epoch, so the next push of that epoch compares with it.
+  assert.deepEqual(page.current, state(6, 4, "e1"));
+  assert.equal(page.offer(state(6, 4, "e1")), false);
+  assert.deepEqual(shown, [state(6, 4, "e1")]);
 });
 
-Deno.test("LiveState ignores an older message when the fresh read fails", async () => {
-  const { state, shown, reads } = gate({ inventoryCount: 7, version: 3 });
-  state.offer({ inventoryCount: 8, version: 2 });
-  reads[0].reject(new Error("timed out"));
-  await settled();
-  assert.deepEqual(shown, []);
-  assert.deepEqual(state.current, { inventoryCount: 7, version: 3 });
+Deno.test("isNews: another epoch always, the same epoch only when newer", () => {
+  const shown = state(4, 6, "e1");
+  assert.equal(isNews(state(4, 7, "e1"), shown), true);
+  assert.equal(isNews(state(4, 6, "e1"), shown), false);
+  assert.equal(isNews(state(4, 5, "e1"), shown), false);
+  assert.equal(isNews(state(4, 99, "e2"), shown), true);
+  assert.equal(isNews(state(4, 0, "e2"), shown), true);
+  assert.equal(isNews(state(4, 6, "e2"), shown), true);
 });
 
-Deno.test("LiveState follows a server whose fresh read is older: it restarted", async () => {
-  const { state, shown, reads } = gate({ inventoryCount: 4, version: 6 });
-  state.offer({ inventoryCount: 10, version: 0 });
-  // News from the restarted server while the check is out: newer than the read it answers.
-  state.offer({ inventoryCount: 9, version: 1 });
-  reads[0].resolve({ inventoryCount: 10, version: 0 });
-  await settled();
-  assert.deepEqual(shown, [{ inventoryCount: 9, version: 1 }]);
-  state.offer({ inventoryCount: 8, version: 2 });
-  assert.deepEqual(state.current, { inventoryCount: 8, version: 2 });
+/** A LiveCatalog that records what it is told, one line per event. */
+function catalog(initial: CatalogEntry[]) {
+  const events: string[] = [];
+  const shop = new LiveCatalog(initial, {
+    onAdd: (entry) => events.push(`add ${entry.product} ${entry.inventoryCount}`),
+    onChange: (entry) =>
+      events.push(`${entry.product} ${entry.retired ? "retired" : entry.inventoryCount}`),
+    onRemove: (product) => events.push(`remove ${product}`),
+  });
+  return { shop, events };
+}
+
+const TOTE = { product: "canvas-tote", name: "Canvas tote bag", inventoryCount: 25 };
+
+Deno.test("LiveCatalog keeps each product by the epoch rule, and adds and marks products", () => {
+  const { shop, events } = catalog([pin(), pin(TOTE)]);
+  shop.offerEntry(pin({ inventoryCount: 49, version: 1 }));
+  // An older entry of the pin, then news of the tote: only the tote moves.
+  shop.offerEntry(pin({ inventoryCount: 99, version: 0 }));
+  shop.offerEntry(pin({ ...TOTE, inventoryCount: 24, version: 1 }));
+  // A product listed after the page loaded, and one retired.
+  shop.offerEntry(pin({ product: "night-sky-print", inventoryCount: 10 }));
+  shop.offerEntry(pin({ inventoryCount: 0, version: 2, retired: true }));
+  // A retired product the page never showed needs no tile.
+  shop.offerEntry(pin({ product: "old-poster", version: 5, retired: true }));
+  assert.deepEqual(events, [
+    "moon-pin 49",
+    "canvas-tote 24",
+    "add night-sky-print 10",
+    "moon-pin retired",
+  ]);
+  // The tote is kept at version 1 and the print is tracked from now on.
+  shop.offerEntry(pin({ ...TOTE, inventoryCount: 23, version: 1 }));
+  shop.offerEntry(pin({ product: "night-sky-print", inventoryCount: 9, version: 1 }));
+  assert.deepEqual(events.slice(4), ["night-sky-print 9"]);
 });
 
-Deno.test("LiveState keeps a newer state that arrived during the check over an older read", async () => {
-  const { state, shown, reads } = gate({ inventoryCount: 4, version: 6 });
-  state.offer({ inventoryCount: 5, version: 5 });
-  state.offer({ inventoryCount: 3, version: 7 });
-  reads[0].resolve({ inventoryCount: 4, version: 6 });
-  await settled();
-  assert.deepEqual(shown, [{ inventoryCount: 3, version: 7 }]);
-  assert.equal(reads.length, 1, "a read that is merely behind starts no second check");
+Deno.test("LiveCatalog: a snapshot replaces all, but never shows a product older", () => {
+  const { shop, events } = catalog([pin({ version: 4, inventoryCount: 46 }), pin(TOTE)]);
+  shop.offerSnapshot({
+    epoch: "e1",
+    version: 12,
+    products: [
+      // Behind what the page shows (another process's feed may lag): kept as shown.
+      pin({ version: 3, inventoryCount: 47 }),
+      pin({ product: "night-sky-print", inventoryCount: 10, version: 2 }),
+    ],
+  });
+  // The tote is no longer listed; the print is new.
+  assert.deepEqual(events, ["remove canvas-tote", "add night-sky-print 10"]);
+  // The pin stays at version 4; the tote, if it comes back, is a new tile.
+  shop.offerEntry(pin({ version: 4, inventoryCount: 47 }));
+  shop.offerEntry(pin({ version: 5, inventoryCount: 45 }));
+  shop.offerEntry(pin({ ...TOTE, version: 3 }));
+  assert.deepEqual(events.slice(2), ["moon-pin 45", "add canvas-tote 25"]);
+});
+
+Deno.test("LiveCatalog: a snapshot of another epoch replaces every product's state", () => {
+  const { shop, events } = catalog([pin({ version: 4, inventoryCount: 46 }), pin(TOTE)]);
+  shop.offerSnapshot({
+    epoch: "e2",
+    version: 2,
+    products: [
+      pin({ epoch: "e2", version: 0, inventoryCount: 50 }),
+      pin({ ...TOTE, epoch: "e2", version: 0 }),
+    ],
+  });
+  assert.deepEqual(events, ["moon-pin 50", "canvas-tote 25"]);
+  // And entries of the new epoch follow from its versions, below the old epoch's 4 too.
+  shop.offerEntry(pin({ epoch: "e2", version: 0, inventoryCount: 44 }));
+  shop.offerEntry(pin({ epoch: "e2", version: 1, inventoryCount: 49 }));
+  assert.deepEqual(events.slice(2), ["moon-pin 49"]);
 });

@@ -1,58 +1,94 @@
 /** Long polling on GET /cart/status over real sockets. */
 import assert from "node:assert/strict";
+import type { RunningServer } from "../lib/server/start_server.ts";
+import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { startTestServer } from "./support/server.ts";
 import { eventually, metric, postCart } from "./support/clients.ts";
+import { pollAtOnce } from "./support/status_clients.ts";
 
 const status = (base: string, query = "", init: RequestInit = {}) =>
   fetch(new URL(`cart/status${query}`, base), init);
 
+/** The demo product's status message on this server. */
+const stateMessage = (server: RunningServer, inventoryCount: number, version: number) => ({
+  product: DEMO_PRODUCT.id,
+  inventoryCount,
+  version,
+  epoch: server.inventory.epoch,
+});
+
+const waiters = (server: RunningServer) => server.app.gauges().longPollWaiters;
+
 Deno.test("a long poll without since is released by the next change", async () => {
   await using server = await startTestServer({ inventory: 5 });
   const polling = status(server.url);
-  await eventually(() => server.cart.waiterCount === 1, "the waiter");
+  await eventually(() => waiters(server) === 1, "the waiter");
   await postCart(server.url, "add", crypto.randomUUID());
   const response = await polling;
   assert.equal(response.status, 200);
   assert.equal(response.headers.get("cache-control"), "no-store");
-  assert.deepEqual(await response.json(), { inventoryCount: 4, version: 1 });
+  assert.deepEqual(await response.json(), stateMessage(server, 4, 1));
 });
 
 Deno.test("since below the current version answers at once; since equal waits", async () => {
   await using server = await startTestServer({ inventory: 5 });
   await postCart(server.url, "add", crypto.randomUUID());
-  assert.deepEqual(await (await status(server.url, "?since=0")).json(), {
-    inventoryCount: 4,
-    version: 1,
-  });
-  assert.equal(server.cart.waiterCount, 0);
+  assert.deepEqual(await (await status(server.url, "?since=0")).json(), stateMessage(server, 4, 1));
+  assert.equal(waiters(server), 0);
   const polling = status(server.url, "?since=1");
-  await eventually(() => server.cart.waiterCount === 1, "the waiter");
+  await eventually(() => waiters(server) === 1, "the waiter");
   await postCart(server.url, "add", crypto.randomUUID());
-  assert.deepEqual(await (await polling).json(), { inventoryCount: 3, version: 2 });
+  assert.deepEqual(await (await polling).json(), stateMessage(server, 3, 2));
+});
+
+Deno.test("since=<epoch>.<version>: the current cursor waits; another version or epoch answers at once", async () => {
+  await using server = await startTestServer({ inventory: 5 });
+  await postCart(server.url, "add", crypto.randomUUID());
+  const epoch = server.inventory.epoch;
+  assert.deepEqual(await pollAtOnce(server.url, `${epoch}.0`), stateMessage(server, 4, 1));
+  // The same version in another life of the store is not the same state.
+  const otherEpoch = epoch === "00000000" ? "11111111" : "00000000";
+  assert.deepEqual(await pollAtOnce(server.url, `${otherEpoch}.1`), stateMessage(server, 4, 1));
+  assert.equal(waiters(server), 0);
+  const polling = status(server.url, `?since=${epoch}.1`);
+  await eventually(() => waiters(server) === 1, "the waiter");
+  await postCart(server.url, "add", crypto.randomUUID());
+  assert.deepEqual(await (await polling).json(), stateMessage(server, 3, 2));
 });
 
 Deno.test("a client re-polling with since never misses a change made between polls", async () => {
   await using server = await startTestServer({ inventory: 5 });
   const first = await (await status(server.url, "?since=99")).json();
   await postCart(server.url, "add", crypto.randomUUID());
-  const next = await (await status(server.url, `?since=${first.version}`)).json();
-  assert.deepEqual(next, { inventoryCount: 4, version: 1 });
+  const next = await (await status(server.url, `?since=${first.epoch}.${first.version}`)).json();
+  assert.deepEqual(next, stateMessage(server, 4, 1));
 });
 
 Deno.test("a poll with nothing to report answers the current state after the poll timeout", async () => {
   await using server = await startTestServer({ pollTimeoutMs: 50 });
   const response = await status(server.url, "?since=0");
-  assert.deepEqual(await response.json(), { inventoryCount: 10, version: 0 });
-  assert.equal(server.cart.waiterCount, 0);
+  assert.deepEqual(await response.json(), stateMessage(server, 10, 0));
+  assert.equal(waiters(server), 0);
 });
 
-for (const query of ["?since=-1", "?since=abc", "?since=1.5", "?since=", "?since=1&since=2"]) {
+// "1.5" is a cursor (epoch "1", version 5), not a malformed version.
+const malformed = [
+  "?since=-1",
+  "?since=abc",
+  "?since=x.1",
+  "?since=1.",
+  "?since=.1",
+  "?since=a.b.1",
+  "?since=",
+  "?since=1&since=2",
+];
+for (const query of malformed) {
   Deno.test(`a long poll with ${query} answers 400`, async () => {
     await using server = await startTestServer();
     const response = await status(server.url, query);
     assert.equal(response.status, 400);
     assert.match((await response.json()).error, /since/);
-    assert.equal(server.cart.waiterCount, 0);
+    assert.equal(waiters(server), 0);
   });
 }
 

@@ -35,7 +35,7 @@ const fromPage = (nginx: RunningNginx) => ({ origin: nginx.origin });
 
 /** Adds one unit for a new shopper as the page would, through nginx. */
 async function addFromPage(nginx: RunningNginx): Promise<void> {
-  const answer = await postCart(nginx.url, "add", crypto.randomUUID(), fromPage(nginx));
+  const answer = await postCart(nginx.url, "add", crypto.randomUUID(), undefined, fromPage(nginx));
   assert.equal(answer.status, 200, answer.body.error);
 }
 
@@ -62,7 +62,7 @@ nginxTest(
     assert.match(await page.text(), /data-session="/);
     const sid = page.headers.get("set-cookie")?.match(/^sid=([^;]+)/)?.[1];
     assert.ok(sid, "the session cookie");
-    const answer = await postCart(nginx.url, "add", sid, fromPage(nginx));
+    const answer = await postCart(nginx.url, "add", sid, undefined, fromPage(nginx));
     assert.equal(answer.status, 200, answer.body.error);
     assert.deepEqual(answer.body, { product: DEMO, inventoryCount: 9, version: 1, inCart: true });
   },

@@ -1,35 +1,66 @@
 /** PollGate: polls ready in the same turn are answered together, with the newest state. */
 import assert from "node:assert/strict";
-import { ShoppingCart } from "../lib/inventory/cart.ts";
 import { PollGate } from "../lib/realtime/poll_gate.ts";
+import { DEFAULT_SLICE_SIZE } from "../lib/realtime/sliced_loop.ts";
+import { Topic } from "../lib/realtime/topic.ts";
+
+/** A product's topic whose version the test sets; its opening is `{"version":V}`. */
+function fakeTopic() {
+  const state = { version: 0 };
+  const topic = new Topic(
+    "print",
+    () => JSON.stringify({ version: state.version }),
+    () => ({ epoch: "e1", version: state.version }),
+    { waiters: 0 },
+  );
+  return { state, topic };
+}
+
+const versionOf = (json: string): number => JSON.parse(json).version;
 
 Deno.test("a poll goes through at once on an idle gate, with the current state", async () => {
-  const cart = new ShoppingCart(5);
-  const gate = new PollGate(cart);
-  assert.deepEqual((await gate.through()).state, { inventoryCount: 5, version: 0 });
-  assert.equal(gate.waiting, 0);
+  const { topic } = fakeTopic();
+  const gate = new PollGate(topic);
+  assert.equal(await gate.through(), '{"version":0}');
 });
 
 Deno.test("polls that join in one turn share a pass, and get the state at the pass", async () => {
-  const cart = new ShoppingCart(5);
-  const gate = new PollGate(cart);
+  const { state, topic } = fakeTopic();
+  const gate = new PollGate(topic);
   const answers = Array.from({ length: 3000 }, () => gate.through());
-  assert.equal(gate.waiting, 3000, "nobody is answered before the pass");
-  await cart.add(crypto.randomUUID()); // A change before the pass: the pass carries it.
-  const states = await Promise.all(answers);
-  assert.ok(states.every((message) => message.state.version === 1));
-  assert.equal(gate.waiting, 0);
+  state.version = 1; // A change in the same turn, before the pass: nobody was answered yet.
+  const versions = (await Promise.all(answers)).map(versionOf);
+  assert.ok(versions.every((version) => version === 1));
 });
 
-Deno.test("a poll that joins while a pass runs is answered by a later pass, with the newer state", async () => {
-  const cart = new ShoppingCart(5);
-  const gate = new PollGate(cart);
-  const first = Array.from({ length: 3000 }, () => gate.through());
-  // Wait for the first batch's answer: the pass is then under way (its second batch not yet out).
-  await first[0];
-  await cart.add(crypto.randomUUID());
-  const late = gate.through();
-  assert.equal((await late).state.version, 1);
-  await Promise.all(first);
+Deno.test("a pass that had to wait slices; a poll that joins meanwhile gets a later pass", async () => {
+  const clock = { now: 0 };
+  const { state, topic } = fakeTopic();
+  const gate = new PollGate(topic, () => clock.now);
+  await gate.through(); // A first pass at 0, measured until its answers are out.
+  const answered: string[] = [];
+  const track = (name: string, answer: Promise<string>) =>
+    answer.then((json) => {
+      answered.push(name);
+      return versionOf(json);
+    });
+  // Three batches ask while that pass is still measured, and its writes last until 5: their
+  // pass starts 5 ms after they asked, so it answers a batch per slice.
+  const polls = Array.from(
+    { length: 2 * DEFAULT_SLICE_SIZE + 1 },
+    (_, i) => track(`poll ${i}`, gate.through()),
+  );
+  await Promise.resolve(); // They have asked.
+  clock.now = 5;
+  const first = await polls[0];
+  // Between the first slice and the next: a change, and a poll that joins.
+  state.version = 1;
+  const late = track("late", gate.through());
+  const versions = await Promise.all(polls);
+  assert.equal(first, 0, "the first slice went out before the change");
+  assert.equal(versions.at(-1), 1, "later slices carry the newest state");
+  assert.equal(versions.indexOf(1), DEFAULT_SLICE_SIZE, "one batch per slice");
+  assert.equal(await late, 1);
+  assert.equal(answered.at(-1), "late", "the late poll waited for the next pass");
   gate.flush();
 });

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Fleet } from "./support/fleet.ts";
 import { DEFAULT_SLICE_SIZE } from "../lib/realtime/sliced_loop.ts";
+import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { startTestServer } from "./support/server.ts";
 
 /** Enough subscribers that a push takes two slices. */
@@ -23,12 +24,14 @@ for (const transport of ["ws", "sse", "poll"] as const) {
         const deadline = () => AbortSignal.timeout(20_000);
 
         fleet.arm(1);
-        await server.cart.add(crypto.randomUUID());
+        await server.inventory.add(DEMO_PRODUCT.id, crypto.randomUUID());
         await fleet.reached(deadline());
 
         // Changes while a push is under way are conflated: versions only rise, and all end on 51.
         fleet.arm(51);
-        for (let i = 0; i < 50; i++) await server.cart.add(crypto.randomUUID());
+        for (let i = 0; i < 50; i++) {
+          await server.inventory.add(DEMO_PRODUCT.id, crypto.randomUUID());
+        }
         await fleet.reached(deadline());
         assert.equal(fleet.behind(51), 0);
         assert.equal(fleet.duplicates, 0, "no state twice, none older after a newer one");

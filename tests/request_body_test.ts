@@ -1,7 +1,7 @@
-/** readLimitedText over a real socket: bodies with a declared length, and chunked ones. */
+/** readLimitedText over a real socket (declared length, chunked); readBody's media rules in process. */
 import assert from "node:assert/strict";
-import { readLimitedText } from "../lib/http/request_body.ts";
-import { errorResponse } from "../lib/http/http_error.ts";
+import { readBody, readLimitedText } from "../lib/http/request_body.ts";
+import { errorResponse, HttpError } from "../lib/http/http_error.ts";
 
 /** Serves `readLimitedText(request, 16, 10_000)` on a free port: 200 with the text, or the error. */
 async function withEchoServer(fn: (url: string) => Promise<void>): Promise<void> {
@@ -76,4 +76,54 @@ Deno.test("an empty body is the empty string", async () => {
     assert.equal(response.status, 200);
     assert.equal(await response.text(), "");
   });
+});
+
+const FORM_RULE = { maxBytes: 64, mediaTypes: ["application/x-www-form-urlencoded"] };
+
+/** A form post with the given Content-Type and an ASCII body, valid UTF-8 whatever the label. */
+const formPost = (contentType: string) =>
+  new Request("http://x/cart", {
+    method: "POST",
+    headers: { "content-type": contentType },
+    body: "action=add",
+  });
+
+Deno.test("readBody takes a listed media type, with or without charset=utf-8 in any spelling", async () => {
+  for (
+    const contentType of [
+      "application/x-www-form-urlencoded",
+      "Application/X-WWW-Form-Urlencoded; Charset=UTF-8",
+      'application/x-www-form-urlencoded; charset="utf-8"',
+      "application/x-www-form-urlencoded;foo=bar; charset=utf-8",
+    ]
+  ) {
+    assert.deepEqual(await readBody(formPost(contentType), FORM_RULE, 1000), {
+      mediaType: "application/x-www-form-urlencoded",
+      text: "action=add",
+    }, contentType);
+  }
+});
+
+Deno.test("readBody refuses a body labelled with a charset other than UTF-8 with 415", async () => {
+  // These bytes decode as UTF-8 all the same: acting on them would misread what the client meant.
+  for (const charset of ["utf-16", "UTF-16LE", '"iso-8859-1"', "latin1", ""]) {
+    const request = formPost(`application/x-www-form-urlencoded; charset=${charset}`);
+    await assert.rejects(readBody(request, FORM_RULE, 1000), (error) => {
+      assert.ok(error instanceof HttpError);
+      assert.equal(error.status, 415, charset);
+      assert.match(error.message, /^Charset must be utf-8, got ".*"$/);
+      return true;
+    });
+  }
+});
+
+Deno.test("readBody refuses a media type its rule does not list with 415", async () => {
+  for (const contentType of ["text/plain", "multipart/form-data; boundary=x", ""]) {
+    await assert.rejects(readBody(formPost(contentType), FORM_RULE, 1000), (error) => {
+      assert.ok(error instanceof HttpError);
+      assert.equal(error.status, 415, contentType);
+      assert.equal(error.message, "Content-Type must be application/x-www-form-urlencoded");
+      return true;
+    });
+  }
 });

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "./support/server.ts";
 import { eventually, metric, openStatusSocket, postCart } from "./support/clients.ts";
+import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
+import { openWebSocketFeed } from "./support/status_clients.ts";
 
 const wsOptions = { sanitizeOps: false, sanitizeResources: false }; // deno#22387
 
@@ -18,6 +20,18 @@ Deno.test({
     await postCart(server.url, "remove", shopper);
     assert.deepEqual(await subscriber.states.next(), { inventoryCount: 3, version: 2 });
     assert.equal(await metric(server.url, "inventory_websocket_subscribers"), 1);
+  },
+});
+
+Deno.test({
+  name: "a WebSocket message names its product and the store's epoch",
+  ...wsOptions,
+  async fn() {
+    await using server = await startTestServer({ inventory: 3 });
+    await using feed = await openWebSocketFeed(server.url);
+    const epoch = server.inventory.epoch;
+    const first = await feed.waitForMessage(() => true);
+    assert.deepEqual(first, { product: DEMO_PRODUCT.id, inventoryCount: 3, version: 0, epoch });
   },
 });
 
@@ -39,7 +53,10 @@ Deno.test({
       assert.deepEqual(versions, [1, 2, 3, 4, 5]);
     }
     for (const s of subscribers) await s[Symbol.asyncDispose]();
-    await eventually(() => server.app.websocketSubscribers === 0, "subscribers to be forgotten");
+    await eventually(
+      () => server.app.gauges().websocketSubscribers === 0,
+      "subscribers to be forgotten",
+    );
   },
 });
 

@@ -3,6 +3,7 @@ import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory
 import type { Inventory } from "../inventory/inventory.ts";
 import { PollGate } from "../realtime/poll_gate.ts";
 import { SseHub } from "../realtime/sse_hub.ts";
+import { refusalStream, retryFrame } from "../realtime/sse_wire.ts";
 import type { Topic } from "../realtime/topic.ts";
 import { Topics } from "../realtime/topics.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
@@ -55,6 +56,8 @@ export interface AppOptions extends
   media: AssetTable;
   /** The admin API's bearer token; without one `/admin/*` answers 404. */
   adminToken?: string;
+  /** How many servers still serve connections, for /metrics; none given counts 0. */
+  listeners?: () => number;
 }
 
 /** A running application: its handler, and a way to stop its connections. */
@@ -113,7 +116,6 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   });
   const streams = new SseHub(options.sseHeartbeatMs);
   const gates = new Map<Topic, PollGate>();
-  const metrics = new Metrics();
   const checkouts = new Checkouts(inventory, {
     service: options.orderService,
     timeoutMs: options.webhookTimeoutMs,
@@ -139,6 +141,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     connections: connections(),
     connectionsRefused,
     acceptErrors,
+    listeners: options.listeners?.() ?? 0,
   });
 
   const isHttps = (request: Request) => isHttpsRequest(request, options);
@@ -152,9 +155,20 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   const sameOriginUpgrade: Guard = (context) => {
     if (isUpgrade(context.request)) sameOrigin(context);
   };
-  const roomForConnection: Guard = () => {
-    if (connections() < options.maxConnections) return;
+  const isEventStream = (request: Request) =>
+    request.headers.get("accept")?.includes("text/event-stream") ?? false;
+  const hasRoom = () => {
+    if (connections() < options.maxConnections) return true;
     connectionsRefused++;
+    return false;
+  };
+  /**
+   * Past the limit a long poll or upgrade gets 503. An event stream is let through to
+   * `subscribe`, which answers a stream that asks its client to come back later: an EventSource
+   * given a 503 stops for good.
+   */
+  const roomForConnection: Guard = ({ request }) => {
+    if (isEventStream(request) || hasRoom()) return;
     // Jittered, so that refused clients do not all come back in the same second.
     const retryAfter = 5 + Math.floor(Math.random() * 10);
     throw new HttpError(503, "Too many connections, try again later", {
@@ -165,8 +179,8 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   const subscribe = async (request: Request, url: URL, topic: Topic): Promise<Response> => {
     const since = sinceOf(url);
     if (isUpgrade(request)) return websockets.accept(request, topic);
-    if (request.headers.get("accept")?.includes("text/event-stream")) {
-      return streams.accept(request, topic);
+    if (isEventStream(request)) {
+      return hasRoom() ? streams.accept(request, topic, retryFrame()) : refusalStream();
     }
     let gate = gates.get(topic);
     if (gate === undefined) {
@@ -325,6 +339,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     );
   }
   const router = new Router(routes, options.bodyTimeoutMs);
+  const metrics = new Metrics([...new Set([...routes.map((route) => route.name), "not_found"])]);
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);

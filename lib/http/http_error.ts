@@ -3,6 +3,8 @@
 /** A refusal with its status, message and any extra fields or headers the answer needs. */
 export class HttpError extends Error {
   /**
+   * Creates the HttpError.
+   *
    * @param status The HTTP status to answer with.
    * @param message Sentence-case text for the `error` field.
    * @param options Extra JSON fields and response headers.

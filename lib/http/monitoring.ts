@@ -21,15 +21,70 @@ export interface Gauges {
   longPollWaiters: number;
   /** Long polls waiting, event streams and WebSockets now: what `--max-connections` bounds. */
   connections: number;
-  /** Long polls, streams and upgrades refused with 503 for `--max-connections`, since start. */
+  /** Long polls, streams and upgrades refused for `--max-connections`, since start. */
   connectionsRefused: number;
   /** Times accepting a connection failed (out of file descriptors) and the listener was reopened. */
   acceptErrors: number;
+  /** Servers still serving: the listening one, and dead ones that may still hold connections. */
+  listeners: number;
 }
 
-/** Counts requests by route and status and renders every metric. */
+/**
+ * Every status the app answers. Each route's request counter starts at 0 for each of them, so that
+ * `rate()` sees a series' first request instead of its appearance.
+ */
+export const REQUEST_STATUSES: readonly number[] = [
+  101,
+  200,
+  201,
+  304,
+  400,
+  401,
+  403,
+  404,
+  405,
+  408,
+  409,
+  410,
+  413,
+  414,
+  415,
+  426,
+  431,
+  500,
+  503,
+];
+
+/**
+ * Counts requests by route and status and renders every metric.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../inventory/clock.ts";
+ * import { Inventory } from "../inventory/inventory.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const inventory = await Inventory.open(store, 60_000);
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * await inventory.list({ info, total: 3 });
+ * const metrics = new Metrics(["page", "cart"]);
+ * metrics.countRequest("cart", 409);
+ * const text = metrics.render(inventory, {
+ *   longPollWaiters: 0, websocketSubscribers: 0, sseSubscribers: 0, websocketLagging: 0,
+ *   websocketSlowClosed: 0, sseSlowClosed: 0, connections: 0, connectionsRefused: 0,
+ *   acceptErrors: 0, listeners: 1,
+ * });
+ * const lines = text.split("\n");
+ * assert.ok(lines.includes('inventory_available_units{product="a"} 3'));
+ * assert.ok(lines.includes('inventory_http_requests_total{route="cart",status="409"} 1'));
+ * assert.ok(lines.includes('inventory_http_requests_total{route="page",status="200"} 0'));
+ * await store.close();
+ * ```
+ */
 export class Metrics {
-  readonly #requests = new Map<string, number>();
+  /** Route → status → count; built up front so that counting a request allocates nothing. */
+  readonly #requests = new Map<string, Map<number, number>>();
   readonly #checkouts = new Map<CheckoutOutcome, number>(CHECKOUT_OUTCOMES.map((o) => [o, 0]));
   /** How long each call to the order service took, in seconds. */
   readonly webhookLatency = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
@@ -44,14 +99,30 @@ export class Metrics {
   }
 
   /**
-   * Counts one answered request.
+   * Declares each route's request counters.
+   *
+   * @param routes The routing table's route names, each counted at 0 for every status in
+   * {@linkcode REQUEST_STATUSES} until its first request.
+   */
+  constructor(routes: Iterable<string>) {
+    for (const route of routes) {
+      this.#requests.set(route, new Map(REQUEST_STATUSES.map((status) => [status, 0])));
+    }
+  }
+
+  /**
+   * Counts one answered request. A route or status not declared up front gets its series now.
    *
    * @param route The route's name in the routing table (never the raw path, to bound labels).
    * @param status The HTTP status answered.
    */
   countRequest(route: string, status: number): void {
-    const key = `route="${route}",status="${status}"`;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    let statuses = this.#requests.get(route);
+    if (statuses === undefined) {
+      statuses = new Map();
+      this.#requests.set(route, statuses);
+    }
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
   }
 
   /**
@@ -66,7 +137,7 @@ export class Metrics {
     const products = inventory.products();
     const lines = [
       ...perProduct(
-        "inventory_count",
+        "inventory_available_units",
         "Units still free to add.",
         products.map((record) => [record.info.id, inventoryCountOf(record)]),
       ),
@@ -117,8 +188,13 @@ export class Metrics {
       ),
       ...counter(
         "inventory_connections_refused_total",
-        "Long polls, streams and upgrades refused with 503 past --max-connections.",
+        "Long polls, streams and upgrades refused past --max-connections.",
         gauges.connectionsRefused,
+      ),
+      ...gauge(
+        "inventory_listeners",
+        "Servers still serving: the listening one, and those whose accept loop died that may still hold connections.",
+        gauges.listeners,
       ),
       ...counter(
         "inventory_accept_errors_total",
@@ -136,8 +212,12 @@ export class Metrics {
       ),
       "# HELP inventory_http_requests_total Requests answered, by route and status.",
       "# TYPE inventory_http_requests_total counter",
-      ...[...this.#requests].map(([labels, n]) => `inventory_http_requests_total{${labels}} ${n}`),
     ];
+    for (const [route, statuses] of this.#requests) {
+      for (const [status, count] of statuses) {
+        lines.push(`inventory_http_requests_total{route="${route}",status="${status}"} ${count}`);
+      }
+    }
     return lines.join("\n") + "\n";
   }
 }

@@ -29,7 +29,11 @@ export function escapeHtml(text: string): string {
 
 /** HTML built by our own code from escaped parts, inserted as it is by `{{{name}}}`. */
 export class TrustedHtml {
-  /** @param html The markup. */
+  /**
+   * Marks markup as trusted.
+   *
+   * @param html The markup, built by our own code from escaped parts.
+   */
   constructor(readonly html: string) {}
 }
 
@@ -213,6 +217,39 @@ export async function productPage(
   });
 }
 
+/** What a catalog tile shows of a product, as text. */
+interface TileText {
+  readonly id: string;
+  readonly name: string;
+  /** The price as shown. */
+  readonly price: string;
+  /** The price as the feed gives it, `<amount> <currency>`, to tell when it changes. */
+  readonly priceCode: string;
+  readonly image: string;
+  readonly inventoryCount: string;
+  readonly version: string;
+}
+
+/**
+ * One product's tile on the catalog page; with empty texts it is the blank that the page's script
+ * fills for a product listed after the page loaded.
+ */
+function tileHtml(tile: TileText): string {
+  const id = escapeHtml(tile.id);
+  const name = escapeHtml(tile.name);
+  const soldOut = tile.inventoryCount === "0";
+  return `<li class="tile" data-product="${id}" data-version="${escapeHtml(tile.version)}"` +
+    ` data-price="${escapeHtml(tile.priceCode)}" data-sold-out="${soldOut}">` +
+    `<a class="tile-link" href="/products/${escapeHtml(encodeURIComponent(tile.id))}">` +
+    `<span class="tile-art"><img src="${escapeHtml(tile.image)}" alt="" width="320" height="240"` +
+    ` loading="lazy"></span><span class="tile-name">${name}</span></a>` +
+    `<p class="tile-price">${escapeHtml(tile.price)}</p>` +
+    `<p class="tile-stock" aria-live="polite" aria-atomic="true">` +
+    `<span class="visually-hidden tile-label">${name}: </span>` +
+    `<span class="tile-amount"><span class="tile-count">${escapeHtml(tile.inventoryCount)}</span>` +
+    ` left</span> <span class="tile-state">${soldOut ? "Sold out" : ""}</span></p></li>`;
+}
+
 /**
  * Renders the catalog page: every product on sale with its picture, name, price and live count.
  *
@@ -227,21 +264,23 @@ export function catalogPage(
   options: PageOptions,
 ): Response {
   const { session, known } = sessionOf(request);
-  const items = inventory.products().map((record) => {
-    const count = inventoryCountOf(record);
-    const id = escapeHtml(record.info.id);
-    return `<li class="tile" data-product="${id}" data-version="${record.version}">` +
-      `<a href="/products/${encodeURIComponent(record.info.id)}">` +
-      `<img src="${escapeHtml(record.info.image ?? PLACEHOLDER_IMAGE)}" alt="" loading="lazy">` +
-      `<span class="tile-name">${escapeHtml(record.info.name)}</span></a>` +
-      `<span class="tile-price">${escapeHtml(formatPrice(record.info.price))}</span>` +
-      `<span class="tile-stock"><span class="tile-count">${count}</span> left` +
-      `<span class="tile-sold-out"${count === 0 ? "" : " hidden"}> · sold out</span></span></li>`;
-  });
+  const tiles = inventory.products().map((record) =>
+    tileHtml({
+      id: record.info.id,
+      name: record.info.name,
+      price: formatPrice(record.info.price),
+      priceCode: `${record.info.price.amount} ${record.info.price.currency}`,
+      image: record.info.image ?? PLACEHOLDER_IMAGE,
+      inventoryCount: String(inventoryCountOf(record)),
+      version: String(record.version),
+    })
+  );
+  const blank = { id: "", name: "", price: "", priceCode: "", inventoryCount: "", version: "" };
   const html = renderTemplate(options.templates.catalog, {
     session,
     epoch: inventory.epoch,
-    products: new TrustedHtml(items.join("\n")),
+    products: new TrustedHtml(tiles.join("\n")),
+    tile: new TrustedHtml(tileHtml({ ...blank, image: PLACEHOLDER_IMAGE })),
   });
   return htmlResponse(request, html, {
     cookie: known ? undefined : sessionCookie(session, options.secure),

@@ -80,6 +80,8 @@ export class Router {
   readonly #bodyTimeoutMs: number;
 
   /**
+   * Creates the Router.
+   *
    * @param routes The table.
    * @param bodyTimeoutMs How long a request body may take to arrive.
    */

@@ -107,18 +107,34 @@ export function describe(ledger: ProductLedger, info: ProductInfo): void {
 }
 
 /**
- * Retires a product: it is no longer sold, and every hold of it ends, but those being checked
- * out (their shoppers are being charged): they end as their checkouts do.
+ * Retires a product, a step at a time: it is no longer sold, and every hold of it ends, but those
+ * being checked out (their shoppers are being charged), which end as their checkouts do. One step
+ * ends at most {@linkcode MAX_EXPIRIES_PER_CHANGE} holds, so that a store commits each step at
+ * once; the product is retired by the step that ends the last of them.
  *
  * @param ledger The product.
+ * @returns True once the product is retired; false when more holds are left to end first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Book } from "../store/book.ts";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const book = new Book(info, 1);
+ * takeUnit(book, "s1", 0, 1000);
+ * assert.equal(retire(book), true);
+ * assert.equal(book.held, 0);
+ * assert.equal(book.retired, true);
+ * ```
  */
-export function retire(ledger: ProductLedger): void {
-  if (ledger.retired) return;
-  for (const [session, hold] of [...ledger.holds()]) {
-    if (!hold.checkingOut) ledger.release(session);
-  }
-  ledger.retired = true;
+export function retire(ledger: ProductLedger): boolean {
+  if (ledger.retired) return true;
+  const ending = [...ledger.holds()].filter(([, hold]) => !hold.checkingOut);
+  for (const [session] of ending.slice(0, MAX_EXPIRIES_PER_CHANGE)) ledger.release(session);
+  const done = ending.length <= MAX_EXPIRIES_PER_CHANGE;
+  if (done) ledger.retired = true;
   ledger.version++;
+  return done;
 }
 
 /**

@@ -38,6 +38,8 @@ export class Fanout<S> {
   #passing = false;
 
   /**
+   * Follows a topic for subscribers still to come.
+   *
    * @param topic The topic whose changes are pushed.
    * @param deliver Sends messages to one subscriber; it must not throw.
    */
@@ -55,9 +57,12 @@ export class Fanout<S> {
     return this.#sinks.size;
   }
 
-  /** A push in slices is under way: a subscriber catching up now might get a state twice. */
+  /**
+   * A push is under way (in slices) or waiting for its turn: it will reach every subscriber, so
+   * one that catches up on its own now might get a state twice.
+   */
   get passing(): boolean {
-    return this.#passing;
+    return this.#passing || this.#pending.size > 0;
   }
 
   /**

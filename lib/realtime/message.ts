@@ -1,5 +1,6 @@
 /** Status messages: a product's public state, serialized once per change for every transport. */
 import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
+import { formatPrice } from "../inventory/product.ts";
 
 /** One serialized state of a topic, shared by every subscriber. */
 export interface StateMessage {
@@ -66,11 +67,11 @@ export function productState(record: ProductRecord, epoch: string): Record<strin
  *
  * @param record The product's record.
  * @param epoch The store's epoch.
- * @returns The state plus `name`, `price` and `image`.
+ * @returns The state plus `name`, `price`, `priceText` (as the pages show it) and `image`.
  */
 export function catalogEntry(record: ProductRecord, epoch: string): Record<string, unknown> {
   const { name, price, image } = record.info;
-  return { ...productState(record, epoch), name, price, image };
+  return { ...productState(record, epoch), name, price, priceText: formatPrice(price), image };
 }
 
 /** Where a client stands: the epoch it saw (if it said) and the version. */

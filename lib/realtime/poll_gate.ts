@@ -39,15 +39,23 @@ interface Batch {
  */
 export class PollGate {
   readonly #topic: Topic;
-  readonly #throttle = new PushThrottle(() => this.#pass(), POLL_THROTTLE_OPTIONS);
+  readonly #now: () => number;
+  readonly #throttle: PushThrottle;
   #batches: Batch[] = [];
   #asked = false;
   /** When the polls of the next pass asked for it. */
   #askedAt = 0;
 
-  /** @param topic The topic whose newest state each pass answers with. */
-  constructor(topic: Topic) {
+  /**
+   * Makes a gate with no poll waiting.
+   *
+   * @param topic The topic whose newest state each pass answers with.
+   * @param now The clock, in ms: what a pass cost, and whether the next one had to wait.
+   */
+  constructor(topic: Topic, now: () => number = () => performance.now()) {
     this.#topic = topic;
+    this.#now = now;
+    this.#throttle = new PushThrottle(() => this.#pass(), POLL_THROTTLE_OPTIONS, now);
   }
 
   /**
@@ -68,7 +76,7 @@ export class PollGate {
       // After the microtasks already queued: every poll that one change woke joins this pass.
       queueMicrotask(() => {
         this.#asked = false;
-        this.#askedAt = performance.now();
+        this.#askedAt = this.#now();
         this.#throttle.request();
       });
     }
@@ -84,7 +92,7 @@ export class PollGate {
     const batches = this.#batches;
     this.#batches = [];
     if (batches.length === 0) return;
-    const waited = performance.now() - this.#askedAt > 1;
+    const waited = this.#now() - this.#askedAt > 1;
     // A promise even for one batch: the throttle then measures the pass until its answers are out.
     return (async () => {
       for (let i = 0; i < batches.length; i++) {

@@ -50,6 +50,8 @@ export class PushThrottle {
   #wanted = false;
 
   /**
+   * Makes a throttle that has pushed nothing yet: its first push goes out at once.
+   *
    * @param push Sends the newest state to every subscriber; called with no argument, so that it
    * reads the state when it runs. A push done in slices returns a promise that settles after the
    * last one; a cheap push returns nothing.
@@ -64,11 +66,6 @@ export class PushThrottle {
     this.#push = push;
     this.#options = options;
     this.#now = now;
-  }
-
-  /** Whether a push is waiting for its turn. */
-  get pending(): boolean {
-    return this.#wanted;
   }
 
   /** Asks for a push: now, or when the running one and the pause after it end. */

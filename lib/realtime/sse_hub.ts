@@ -37,7 +37,11 @@ export class SseHub {
   #slowClosed = 0;
   #closed = false;
 
-  /** @param heartbeatMs How often to send a comment to every idle stream. */
+  /**
+   * Creates the SseHub.
+   *
+   * @param heartbeatMs How often to send a comment to every idle stream.
+   */
   constructor(heartbeatMs: number = SSE_HEARTBEAT_MS) {
     this.#heartbeatMs = heartbeatMs;
   }

@@ -32,6 +32,8 @@ export class Topic {
   #closed = false;
 
   /**
+   * Creates the Topic.
+   *
    * @param name The product's id, or `*`.
    * @param opening The JSON a new subscriber gets first.
    * @param position The topic's epoch and version now.

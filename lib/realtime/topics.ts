@@ -44,7 +44,11 @@ export class Topics {
   #snapshot: { version: number; json: string } | undefined;
   readonly #unsubscribe: () => void;
 
-  /** @param inventory The inventory whose changes the topics carry. */
+  /**
+   * Creates the Topics.
+   *
+   * @param inventory The inventory whose changes the topics carry.
+   */
   constructor(inventory: Inventory) {
     this.#inventory = inventory;
     const position = () => ({ epoch: inventory.epoch, version: this.#catalogVersion });

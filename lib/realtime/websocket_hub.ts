@@ -49,7 +49,11 @@ export class WebSocketHub {
   #slowClosed = 0;
   #closed = false;
 
-  /** @param options Slow-reader limits and the ping timeout. */
+  /**
+   * Makes a hub with no socket; nothing starts until the first one is accepted.
+   *
+   * @param options Slow-reader limits and the ping timeout.
+   */
   constructor(options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS) {
     this.#options = options;
   }
@@ -132,8 +136,15 @@ export class WebSocketHub {
     } else if (buffered > this.#options.lagBytes) {
       this.#lagging.add(socket);
       this.#scheduleDrainCheck();
+    } else if (this.#lagging.delete(socket)) {
+      // It skipped news while it lagged, maybe of other products than this push's (the catalog):
+      // the topic's current state covers all of it.
+      const topic = this.#topicOf.get(socket)!;
+      socket.send(topic.opening());
+      if (topic.closed || messages.some((message) => message.last)) {
+        this.#close(socket, CLOSE_GOING_AWAY, "product gone");
+      }
     } else {
-      this.#lagging.delete(socket);
       for (const message of messages) {
         socket.send(message.json);
         if (message.last) this.#close(socket, CLOSE_GOING_AWAY, "product gone");
@@ -147,8 +158,8 @@ export class WebSocketHub {
       this.#drainTimer = undefined;
       for (const socket of this.#lagging) {
         const topic = this.#topicOf.get(socket)!;
-        // A push in slices will reach this socket (or find it lagging still): sending now could
-        // give it the same state twice.
+        // A push under way or waiting will reach this socket (or find it lagging still): sending
+        // now could give it the same state twice.
         if (this.#fanouts.get(topic)?.passing) continue;
         if (socket.bufferedAmount <= this.#options.lagBytes) {
           this.#lagging.delete(socket);

@@ -21,8 +21,28 @@ const MAX_RETRY_MS = 1_000;
 export interface ResilientServer {
   /** The bound address (the same across every listen). */
   readonly addr: Deno.NetAddr;
+  /**
+   * Servers still serving: the one listening, and those whose accept loop died but that may still
+   * hold connections. Each death adds one; one that holds nothing any more is shut down and no
+   * longer counted.
+   */
+  readonly listeners: number;
   /** Stops listening, waits for open connections to finish, and stops retrying. */
   shutdown(): Promise<void>;
+}
+
+/** What we know of the connections one `Deno.serve` still has. */
+interface Listening {
+  /** Requests it is answering: from the handler's call until their response is sent. */
+  requests: number;
+  /** It took an upgrade: its WebSockets outlive their requests, and we cannot see them end. */
+  upgraded: boolean;
+  /** It has answered a request: its listener accepts. */
+  accepted: boolean;
+  /** Its accept loop died; it serves only the connections it had. */
+  dead: boolean;
+  /** Its graceful shutdown has begun. */
+  draining: boolean;
 }
 
 /**
@@ -34,6 +54,13 @@ export interface ResilientServer {
  * short (binding needs one too). Meanwhile the kernel refuses new connections, which clients see
  * as "connection refused" and retry later; existing subscribers are untouched.
  *
+ * A dead server must still be shut down at the end, or its connections would outlive the stop; but
+ * kept until then, every death would stay in memory for good. So one is shut down (gracefully)
+ * and forgotten as soon as nothing can be lost by it: it answers no request, it never took a
+ * WebSocket upgrade (a shutdown closes those, and their end is not visible here), and a newer
+ * listener has accepted a connection, so that the idle kept-alive connections the shutdown closes
+ * can connect again. One that upgraded is kept until the stop.
+ *
  * @param options Address, TLS and the accept-error callback.
  * @param handler Answers each request.
  * @returns The running server.
@@ -41,10 +68,12 @@ export interface ResilientServer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const server = serveResiliently(
  *   { port: 0, hostname: "127.0.0.1", onAcceptError: console.error },
  *   () => new Response("ok"),
  * );
+ * assert.equal(server.listeners, 1);
  * await server.shutdown();
  * ```
  */
@@ -52,8 +81,9 @@ export function serveResiliently(
   options: ListenOptions,
   handler: Deno.ServeHandler<Deno.NetAddr>,
 ): ResilientServer {
-  // Every server started, including dead ones whose accepted connections still live.
-  const servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
+  // Every server started and not yet forgotten, dead ones whose connections may live included.
+  const listenings = new Map<Listening, Deno.HttpServer<Deno.NetAddr>>();
+  let current: Listening | undefined;
   let stopping = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   // While descriptors stay short, a new listener binds but dies at its first accept: back off
@@ -61,22 +91,66 @@ export function serveResiliently(
   let waitMs = RETRY_MS;
   let listenedAt = 0;
 
+  /** Shuts a dead server down once that can cost nothing (see above), then forgets it. */
+  const forgetIfIdle = (listening: Listening) => {
+    const accepting = current !== undefined && !current.dead && current.accepted;
+    if (
+      stopping || !accepting || !listening.dead || listening.draining ||
+      listening.requests > 0 || listening.upgraded
+    ) return;
+    listening.draining = true;
+    const forget = () => listenings.delete(listening);
+    listenings.get(listening)?.shutdown().then(forget, forget);
+  };
+
+  /** Counts a request of a server until its answer is out. */
+  const track = (listening: Listening, request: Request, info: Deno.ServeHandlerInfo) => {
+    listening.requests++;
+    if (request.headers.has("upgrade")) listening.upgraded = true;
+    const answered = () => {
+      listening.requests--;
+      forgetIfIdle(listening);
+    };
+    // Rejects when the client left before the answer was out: answered all the same.
+    info.completed.then(answered, answered);
+    if (!listening.accepted) {
+      listening.accepted = true;
+      // The first answer of a new listener: the dead ones may go now.
+      if (listening === current) {
+        for (const other of listenings.keys()) forgetIfIdle(other);
+      }
+    }
+  };
+
   const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
+    const listening: Listening = {
+      requests: 0,
+      upgraded: false,
+      accepted: false,
+      dead: false,
+      draining: false,
+    };
     const server = Deno.serve({
       port,
       hostname: options.hostname,
       ...options.tls,
       onListen: () => {},
-    }, handler);
-    servers.add(server);
+    }, (request, info) => {
+      track(listening, request, info);
+      return handler(request, info);
+    });
+    listenings.set(listening, server);
+    current = listening;
     listenedAt = Date.now();
     server.finished.then(
-      () => servers.delete(server),
+      () => listenings.delete(listening),
       (error) => {
         if (stopping) return;
+        listening.dead = true;
         options.onAcceptError(error);
         const lived = Date.now() - listenedAt;
         waitMs = lived > 4 * MAX_RETRY_MS ? RETRY_MS : Math.min(waitMs * 2, MAX_RETRY_MS);
+        forgetIfIdle(listening);
         relisten();
       },
     );
@@ -102,10 +176,13 @@ export function serveResiliently(
 
   return {
     addr,
+    get listeners() {
+      return listenings.size;
+    },
     async shutdown() {
       stopping = true;
       clearTimeout(retry);
-      await Promise.allSettled([...servers].map((server) => server.shutdown()));
+      await Promise.allSettled([...listenings.values()].map((server) => server.shutdown()));
     },
   };
 }

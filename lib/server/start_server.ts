@@ -120,6 +120,7 @@ export async function startServer(
         ...webhook,
         onAttempt: (seconds) => app?.observeOrderCall(seconds),
       }),
+      listeners: () => server.listeners,
     });
     becomeReady(app);
     // Checkouts a stopped server left in flight end now, each with the order it had.
@@ -166,6 +167,9 @@ function running(
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   let stopping: Promise<void> | undefined;
   const { promise: finished, resolve, reject } = Promise.withResolvers<void>();
+  // A failed stop is reported to whoever awaits stop(); `finished` rejects too, but one that no
+  // one awaits must not become an unhandled rejection that kills the process with a stack trace.
+  finished.catch(() => {});
   return {
     url: `${https ? "https" : "http"}://${host}:${port}/`,
     app,

@@ -26,6 +26,8 @@ const LEGACY_HOLDS_PREFIX = ["inventory", "holds"] as const;
 
 /** Reading products, holds, then products again is retried this often while writers interfere. */
 const MAX_LOAD_ATTEMPTS = 50;
+/** Mutations per commit when carrying over the old layout: Deno KV allows 1,000. */
+const MAX_LEGACY_MUTATIONS = 900;
 /** A commit that finds the file locked by another process is retried this often. */
 const MAX_LOCKED_ATTEMPTS = 100;
 
@@ -86,13 +88,22 @@ async function carryOverLegacy(kv: Deno.Kv, info: ProductInfo): Promise<void> {
   if (legacy.versionstamp === null) return;
   const { total, version } = legacy.value;
   const meta: ProductMeta = { info, total, version, sold: 0, retired: false, listedTotal: null };
-  let operation = kv.atomic().check(legacy).delete(LEGACY_META_KEY)
-    .set([...PRODUCT_PREFIX, info.id], meta);
+  // A commit takes at most 1,000 mutations: the holds move in chunks, each only while the old
+  // meta is there, and the product comes last, so a start cut short moves the rest next time.
+  let operation = kv.atomic().check(legacy);
+  let mutations = 0;
   for await (const entry of kv.list<number>({ prefix: LEGACY_HOLDS_PREFIX })) {
     const session = entry.key[LEGACY_HOLDS_PREFIX.length] as string;
     operation = operation.delete(entry.key).set([...HOLD_PREFIX, info.id, session], entry.value);
+    mutations += 2;
+    if (mutations >= MAX_LEGACY_MUTATIONS) {
+      // Refused: another process carried the file over meanwhile.
+      if (!(await operation.commit()).ok) return;
+      operation = kv.atomic().check(legacy);
+      mutations = 0;
+    }
   }
-  await operation.commit();
+  await operation.delete(LEGACY_META_KEY).set([...PRODUCT_PREFIX, info.id], meta).commit();
 }
 
 class KvEngine implements StoreEngine {

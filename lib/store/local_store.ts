@@ -206,11 +206,16 @@ export class LocalStore implements InventoryStore {
   }
 
   /** @inheritdoc */
-  retire(product: string): Promise<StoreOutcome> {
-    return this.#onProduct(product, (ledger) => {
-      retire(ledger);
-      return { ok: true, inCart: false };
-    });
+  async retire(product: string): Promise<StoreOutcome> {
+    // A commit takes at most 1,000 mutations: each step of the retirement is a commit of its own.
+    for (;;) {
+      let retired = false;
+      const outcome = await this.#onProduct(product, (ledger) => {
+        retired = retire(ledger);
+        return { ok: true, inCart: false };
+      });
+      if (!outcome.ok || retired) return outcome;
+    }
   }
 
   /** @inheritdoc */
@@ -493,12 +498,14 @@ export class LocalStore implements InventoryStore {
     this.#cancelTimer = clock.setTimer(() => {
       this.#cancelTimer = undefined;
       this.#timerAt = Infinity;
-      // Visiting each due product expires its holds (and, in memory, applies at once).
+      // Visiting each due product expires its holds (and, in memory, applies at once). One
+      // operation per product, so that a batch can split them over commits KV takes.
       const due = this.#expiries.due(clock.now(), MAX_PRODUCTS_PER_COMMIT);
-      this.#transact((ledgers) => {
-        for (const id of due) ledgers.get(id);
-      }, false)
-        .catch((error) => console.error("expiring holds failed:", error))
+      Promise.all(due.map((id) =>
+        this.#transact((ledgers) => {
+          ledgers.get(id);
+        }, false).catch((error) => console.error("expiring holds failed:", error))
+      ))
         // A timer that fired early finds nothing due and must be set again.
         .finally(() => this.#armTimer());
     }, at - clock.now());

@@ -65,7 +65,7 @@ export function browserTest(name: string, fn: (browser: Browser) => Promise<void
   });
 }
 
-/** One shopper: a browser context of their own (own cookie, own session) with the page open. */
+/** One shopper: a browser context of their own (own cookie, own session) with a page open. */
 export interface Shopper {
   /** The shopper's context; closing the browser closes it. */
   readonly context: BrowserContext;
@@ -74,14 +74,18 @@ export interface Shopper {
 }
 
 /**
- * Opens the shop page as a new shopper and waits until it is live.
+ * Opens a page of the shop (a product's or the catalog) as a new shopper and waits until it is live.
  *
  * @param browser A running browser.
  * @param url The page's URL, e.g. the server's URL with `?transport=sse`.
  * @returns The shopper, with the page connected.
  */
-export async function openShopper(browser: Browser, url: string): Promise<Shopper> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 720 } });
+export async function openShopper(
+  browser: Browser,
+  url: string,
+  viewport: { width: number; height: number } = { width: 1000, height: 720 },
+): Promise<Shopper> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   await page.goto(url);
   await waitForConnection(page, "live");
@@ -121,4 +125,48 @@ export async function waitForCount(page: Page, count: number, timeout = 5_000): 
     { timeout },
   );
   return Number(await handle.jsonValue());
+}
+
+/**
+ * Waits until the catalog page's tile of a product shows a count, and returns its version.
+ *
+ * @param page The catalog page.
+ * @param product The product's id.
+ * @param count The expected count.
+ * @param timeout How long to wait, in ms.
+ * @returns The version the tile carries.
+ */
+export async function waitForTileCount(
+  page: Page,
+  product: string,
+  count: number,
+  timeout = 5_000,
+): Promise<number> {
+  const handle = await page.waitForFunction(
+    ([product, expected]) => {
+      const tile = [...document.querySelectorAll<HTMLElement>("li.tile")]
+        .find((tile) => tile.dataset.product === product);
+      return tile?.querySelector(".tile-count")?.textContent === expected && tile.dataset.version;
+    },
+    [product, String(count)],
+    { timeout },
+  );
+  return Number(await handle.jsonValue());
+}
+
+/**
+ * Reads every tile of the catalog page: its product and the count it shows.
+ *
+ * @param page The catalog page.
+ * @returns The counts by product, in the page's order.
+ */
+export function tileCounts(page: Page): Promise<Record<string, string>> {
+  return page.locator("li.tile").evaluateAll((tiles) =>
+    Object.fromEntries(
+      tiles.map((tile) => [
+        (tile as HTMLElement).dataset.product,
+        tile.querySelector(".tile-count")?.textContent,
+      ]),
+    )
+  );
 }

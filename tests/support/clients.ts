@@ -25,7 +25,12 @@ export interface CartAnswer {
   /** The response headers. */
   readonly headers: Headers;
   /** The parsed JSON body: the state, plus `inCart` (and a sale's `orderId`) or `error`. */
-  readonly body: CartState & { inCart?: boolean; error?: string; orderId?: string };
+  readonly body: CartState & {
+    product?: string;
+    inCart?: boolean;
+    error?: string;
+    orderId?: string;
+  };
 }
 
 /**
@@ -34,6 +39,7 @@ export interface CartAnswer {
  * @param base The server URL.
  * @param action "add", "remove" or "checkout".
  * @param session The shopper's session id.
+ * @param product The product's id; none lets a one-product catalog pick its product.
  * @param headers Extra request headers, e.g. the `Origin` a browser sends.
  * @returns The status, headers and parsed body.
  */
@@ -41,12 +47,13 @@ export async function postCart(
   base: string,
   action: "add" | "remove" | "checkout",
   session: string,
+  product?: string,
   headers: Record<string, string> = {},
 ): Promise<CartAnswer> {
   const response = await fetch(new URL("cart", base), {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ action, session }),
+    body: JSON.stringify({ action, session, product }),
   });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
@@ -116,24 +123,43 @@ const DenoWebSocket = WebSocket as unknown as new (
   options: WebSocketOptions,
 ) => WebSocket;
 
+/** The feed of the catalog's only product (or of the product a `?product=` names). */
+export const PRODUCT_FEED = "cart/status";
+
+/** The catalog feed. */
+export const CATALOG_FEED = "catalog/status";
+
 /**
- * Opens a WebSocket on `/cart/status`, hands each state to `onState`, and waits until it is open.
+ * The feed of one product.
+ *
+ * @param product The product's id.
+ * @returns `cart/status?product=ID`, relative to the server URL.
+ */
+export function productFeed(product: string): string {
+  return `${PRODUCT_FEED}?product=${encodeURIComponent(product)}`;
+}
+
+/**
+ * Opens a WebSocket on a status feed, hands each message's text to `onMessage`, and waits until
+ * it is open.
  *
  * @param base The server URL.
- * @param onState Called with each state received.
+ * @param onMessage Called with each message received.
  * @param headers Extra handshake headers, e.g. the `Origin` a browser sends.
+ * @param path The feed: {@linkcode PRODUCT_FEED}, {@linkcode productFeed} or {@linkcode CATALOG_FEED}.
  * @returns The open socket and a promise of its close event.
  * @throws {Error} When the socket fails to open.
  */
 export async function connectStatusSocket(
   base: string,
-  onState: (state: CartState) => void,
+  onMessage: (text: string) => void,
   headers: Record<string, string> = {},
+  path: string = PRODUCT_FEED,
 ): Promise<{ socket: WebSocket; closed: Promise<CloseEvent> }> {
-  const url = new URL("cart/status", base);
+  const url = new URL(path, base);
   url.protocol = "ws:";
   const socket = new DenoWebSocket(url, { headers });
-  socket.onmessage = (event) => onState(plainState(JSON.parse(event.data)));
+  socket.onmessage = (event) => onMessage(event.data);
   const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
   await new Promise((resolve, reject) => {
     socket.onopen = resolve;
@@ -160,7 +186,10 @@ export interface StatusSocket extends AsyncDisposable {
  */
 export async function openStatusSocket(base: string): Promise<StatusSocket> {
   const states = new MessageQueue<CartState>();
-  const { socket, closed } = await connectStatusSocket(base, (state) => states.push(state));
+  const { socket, closed } = await connectStatusSocket(
+    base,
+    (text) => states.push(plainState(JSON.parse(text))),
+  );
   return {
     socket,
     states,
@@ -197,6 +226,8 @@ export interface StatusStreamConnection {
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
  * @param onEvent Called with each event that carries data.
  * @param onComment Called with each comment line's text (heartbeats).
+ * @param onRetry Called with each `retry:` field's reconnection time, in ms.
+ * @param path The feed: {@linkcode PRODUCT_FEED}, {@linkcode productFeed} or {@linkcode CATALOG_FEED}.
  * @returns The response and the read in progress.
  */
 export async function connectStatusStream(
@@ -204,9 +235,11 @@ export async function connectStatusStream(
   headers: Record<string, string>,
   onEvent: (event: SseEvent) => void,
   onComment: (text: string) => void = () => {},
+  onRetry: (ms: number) => void = () => {},
+  path: string = PRODUCT_FEED,
 ): Promise<StatusStreamConnection> {
   const controller = new AbortController();
-  const response = await fetch(new URL("cart/status", base), {
+  const response = await fetch(new URL(path, base), {
     headers: { accept: "text/event-stream", ...headers },
     signal: controller.signal,
   });
@@ -225,6 +258,7 @@ export async function connectStatusStream(
           if (line.startsWith(":")) onComment(line.slice(1).trim());
           else if (line.startsWith("id: ")) event.id = line.slice(4);
           else if (line.startsWith("data: ")) event.data = line.slice(6);
+          else if (line.startsWith("retry: ")) onRetry(Number(line.slice(7)));
         }
         if (event.data !== "") onEvent(event);
       }
@@ -243,34 +277,42 @@ export interface StatusStream extends AsyncDisposable {
   readonly events: MessageQueue<SseEvent>;
   /** Comment lines received (heartbeats). */
   readonly comments: MessageQueue<string>;
+  /** Reconnection times received in `retry:` fields, in ms. */
+  readonly retries: MessageQueue<number>;
   /** Resolves when the server ends the stream (or the test aborts it). */
   readonly ended: Promise<void>;
 }
 
 /**
- * Opens an event stream on /cart/status and parses its events as they arrive.
+ * Opens an event stream on a status feed and parses its events as they arrive.
  *
  * @param base The server URL.
  * @param headers Extra request headers, e.g. `Last-Event-ID`.
+ * @param path The feed: {@linkcode PRODUCT_FEED}, {@linkcode productFeed} or {@linkcode CATALOG_FEED}.
  * @returns The subscriber; disposing it aborts the request.
  */
 export async function openStatusStream(
   base: string,
   headers: Record<string, string> = {},
+  path: string = PRODUCT_FEED,
 ): Promise<StatusStream> {
   const events = new MessageQueue<SseEvent>();
   const comments = new MessageQueue<string>();
+  const retries = new MessageQueue<number>();
   const { response, reading, controller } = await connectStatusStream(
     base,
     headers,
     (event) => events.push(event),
     (text) => comments.push(text),
+    (ms) => retries.push(ms),
+    path,
   );
   const ended = reading.catch(() => {});
   return {
     response,
     events,
     comments,
+    retries,
     ended,
     async [Symbol.asyncDispose]() {
       controller.abort();

@@ -7,7 +7,8 @@ interface Timer {
 }
 
 /**
- * A {@linkcode Clock} whose time moves only by {@linkcode FakeClock.advance}.
+ * A {@linkcode Clock} whose time moves only by {@linkcode FakeClock.advance}; a timer due at once
+ * fires on the next turn of the event loop.
  *
  * @example
  * ```ts
@@ -45,7 +46,11 @@ export class FakeClock implements Clock {
   setTimer(callback: () => void, ms: number): () => void {
     const timer = { at: this.#now + Math.max(ms, 0), callback };
     this.#timers.add(timer);
+    // A real timer set for a time already reached fires soon, with no time passing: so does this
+    // one (a store that re-arms after the test moved the clock would otherwise wait forever).
+    const soon = ms <= 0 ? setTimeout(() => this.#fire(timer)) : undefined;
     return () => {
+      clearTimeout(soon);
       this.#timers.delete(timer);
     };
   }
@@ -63,10 +68,14 @@ export class FakeClock implements Clock {
         if (timer.at <= end && (next === undefined || timer.at < next.at)) next = timer;
       }
       if (next === undefined) break;
-      this.#timers.delete(next);
       this.#now = Math.max(this.#now, next.at);
-      next.callback();
+      this.#fire(next);
     }
     this.#now = end;
+  }
+
+  /** Runs a timer once, unless it already ran or was cancelled. */
+  #fire(timer: Timer): void {
+    if (this.#timers.delete(timer)) timer.callback();
   }
 }

@@ -17,7 +17,7 @@ export interface RawWebSocket {
  * Opens a WebSocket by hand: sends the handshake and reads the 101 answer, nothing more.
  *
  * @param base The server's http URL.
- * @param path The path to upgrade.
+ * @param path The path (and query) to upgrade, e.g. `/cart/status?product=poster`.
  * @returns The raw socket.
  * @throws {Error} When the server does not answer 101.
  */
@@ -25,7 +25,7 @@ export async function openRawWebSocket(base: string, path: string): Promise<RawW
   const url = new URL(path, base);
   const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
   await conn.write(new TextEncoder().encode(
-    `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
+    `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
       `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
       `Sec-WebSocket-Version: 13\r\n\r\n`,
   ));

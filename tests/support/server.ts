@@ -1,11 +1,17 @@
 /** Test helpers that start real servers on port 0: in this process, or as a child `main.ts`. */
 import { join } from "node:path";
+import { inventoryCountOf } from "../../lib/inventory/ledger.ts";
 import type { Config } from "../../lib/server/config.ts";
+import { DEMO_PRODUCT } from "../../lib/server/demo_catalog.ts";
 import {
   type RunningServer,
   type ServerOptions,
   startServer,
 } from "../../lib/server/start_server.ts";
+import type { CartState } from "./clients.ts";
+
+/** The id of the demo's product: the one product of a server started without a catalog. */
+export const DEMO = DEMO_PRODUCT.id;
 
 /**
  * The defaults tests start from: a free port on loopback, 10 units in a store in memory,
@@ -50,6 +56,37 @@ export async function startTestServer(
     ...options,
   });
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.stop() });
+}
+
+/**
+ * A product's count and version as the server's inventory has them now.
+ *
+ * @param server The running server.
+ * @param product The product's id; the demo's by default.
+ * @returns `{inventoryCount, version}`.
+ * @throws {RangeError} When the server has no such product.
+ */
+export function stateOf(server: RunningServer, product: string = DEMO): CartState {
+  const record = server.inventory.get(product);
+  if (record === undefined) throw new RangeError(`No product "${product}" in the inventory`);
+  return { inventoryCount: inventoryCountOf(record), version: record.version };
+}
+
+/**
+ * Tells whether a session holds a unit of a product, as the server's store says.
+ *
+ * @param server The running server.
+ * @param session The shopper's session.
+ * @param product The product's id; the demo's by default.
+ * @returns True when the session's cart has the product.
+ */
+export async function holds(
+  server: RunningServer,
+  session: string,
+  product: string = DEMO,
+): Promise<boolean> {
+  const units = await server.inventory.cartOf(session);
+  return units.some((unit) => unit.product === product);
 }
 
 /** A `main.ts` running in a child process. */
