@@ -10,7 +10,7 @@ import { openWebSocketFeed } from "./support/status_clients.ts";
 const DEMO = DEMO_PRODUCT.id;
 const SECRET = "order-secret-0123456789";
 const SOLD = `inventory_sold_units{product="${DEMO}"}`;
-const COUNT = `inventory_count{product="${DEMO}"}`;
+const COUNT = `inventory_available_units{product="${DEMO}"}`;
 
 /** Kills a child with SIGKILL, the way a crash ends it: no stop, no settling. */
 async function kill(child: ChildServer): Promise<void> {

@@ -29,6 +29,8 @@ Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () 
     restock: false,
     catalogPath: undefined,
     maxProducts: 1000,
+    orderWebhook: undefined,
+    webhookTimeoutMs: 5_000,
     dataPath: "./data/inventory.kv",
     holdTtlMs: 15 * 60_000,
     adminToken: undefined,
@@ -60,6 +62,8 @@ Deno.test("flags set every value", () => {
       restock: true,
       catalogPath: undefined,
       maxProducts: 1000,
+      orderWebhook: undefined,
+      webhookTimeoutMs: 5_000,
       dataPath: "./data/inventory.kv",
       holdTtlMs: 15 * 60_000,
       adminToken: undefined,
@@ -261,4 +265,32 @@ Deno.test("a bad environment value is refused like a bad flag", () => {
     () => parseConfig(["--catalog", "c.json"], (n) => (n === "INVENTORY" ? "3" : undefined)),
     { name: "RangeError", message: /with --catalog/ },
   );
+});
+
+Deno.test("--order-webhook takes an http(s) URL and needs a 16-character --webhook-secret", () => {
+  const secret = "0123456789abcdef";
+  const config = configOf([
+    "--order-webhook",
+    "https://orders.example/hook",
+    "--webhook-timeout",
+    "2.5",
+  ], {
+    WEBHOOK_SECRET: secret,
+  });
+  assert.deepEqual(config.orderWebhook, { url: "https://orders.example/hook", secret });
+  assert.equal(config.webhookTimeoutMs, 2_500);
+  assert.deepEqual(
+    configOf([], { ORDER_WEBHOOK: "http://127.0.0.1:9/o", WEBHOOK_SECRET: secret }).orderWebhook,
+    { url: "http://127.0.0.1:9/o", secret },
+  );
+  const refusals: [string[], Record<string, string>, RegExp][] = [
+    [["--order-webhook", "https://orders.example/hook"], {}, /needs --webhook-secret/],
+    [["--order-webhook", "https://orders.example/hook", "--webhook-secret", "short"], {}, /16\+/],
+    [["--order-webhook", "ftp://orders.example/hook"], { WEBHOOK_SECRET: secret }, /http/],
+    [["--webhook-secret", secret], {}, /needs --order-webhook/],
+    [["--webhook-timeout", "0"], {}, /--webhook-timeout/],
+  ];
+  for (const [args, env, message] of refusals) {
+    assert.throws(() => configOf(args, env), { name: "RangeError", message }, args.join(" "));
+  }
 });
