@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
 import type { RunningServer } from "../lib/server/start_server.ts";
 import { CATALOG_FEED, eventually, openStatusStream, productFeed } from "./support/clients.ts";
-import { testCatalog, testProduct } from "./support/memory_shop.ts";
+import { catalogEntries, productInfo } from "./support/products.ts";
 import { startTestServer } from "./support/server.ts";
 import {
   openLongPollFeed,
@@ -21,7 +21,7 @@ const wsOptions = { sanitizeOps: false, sanitizeResources: false }; // deno#2238
 const TOTALS = { print: 5, tote: 7, pin: 3 };
 
 const startCatalogServer = () =>
-  startTestServer({}, { catalog: { entries: testCatalog(TOTALS), media: new Map() } });
+  startTestServer({}, { catalog: { entries: catalogEntries(TOTALS), media: new Map() } });
 
 /** A product's status message on this server. */
 const stateOf = (server: RunningServer, id: string, inventoryCount: number, version: number) => ({
@@ -33,7 +33,7 @@ const stateOf = (server: RunningServer, id: string, inventoryCount: number, vers
 
 /** A product's entry in the catalog feed on this server. */
 const entryOf = (server: RunningServer, id: string, inventoryCount: number, version: number) => {
-  const { name, price, image } = testProduct(id);
+  const { name, price, image } = productInfo(id);
   return {
     ...stateOf(server, id, inventoryCount, version),
     name,

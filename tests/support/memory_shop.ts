@@ -1,41 +1,14 @@
 /** A catalog in memory with its topics: the realtime layer's tests and benches, without HTTP. */
 import { systemClock } from "../../lib/inventory/clock.ts";
-import type { CatalogEntry } from "../../lib/inventory/catalog_sync.ts";
 import { Inventory } from "../../lib/inventory/inventory.ts";
-import type { ProductInfo } from "../../lib/inventory/product.ts";
 import type { Topic } from "../../lib/realtime/topic.ts";
 import { Topics } from "../../lib/realtime/topics.ts";
 import type { InventoryStore } from "../../lib/store/port.ts";
 import { openMemoryStore } from "../../lib/store/memory_store.ts";
+import { catalogEntries } from "./products.ts";
 
 /** Holds last this long in these shops, in ms: longer than any test. */
 const HOLD_TTL_MS = 15 * 60_000;
-
-/**
- * A product for tests: its id, a name made from it, a price in euros, no image.
- *
- * @param id The product's slug.
- * @returns Its data.
- */
-export function testProduct(id: string): ProductInfo {
-  return {
-    id,
-    name: `Product ${id}`,
-    description: "",
-    price: { amount: "10.00", currency: "EUR" },
-    image: null,
-  };
-}
-
-/**
- * A catalog's entries for tests: one {@linkcode testProduct} per id, with its total.
- *
- * @param totals Each product's id and total.
- * @returns The entries, in that order.
- */
-export function testCatalog(totals: Record<string, number>): CatalogEntry[] {
-  return Object.entries(totals).map(([id, total]) => ({ info: testProduct(id), total }));
-}
 
 /** An inventory on a store in memory, and the topics that carry its changes. */
 export interface MemoryShop extends AsyncDisposable {
@@ -62,7 +35,7 @@ export interface MemoryShop extends AsyncDisposable {
 export async function openMemoryShop(totals: Record<string, number>): Promise<MemoryShop> {
   const store = openMemoryStore({ holdTtlMs: HOLD_TTL_MS, clock: systemClock });
   const inventory = await Inventory.open(store, HOLD_TTL_MS);
-  for (const entry of testCatalog(totals)) await inventory.list(entry);
+  for (const entry of catalogEntries(totals)) await inventory.list(entry);
   const topics = new Topics(inventory);
   return {
     store,

@@ -22,15 +22,21 @@ export function productInfo(id: string, fields: Partial<ProductInfo> = {}): Prod
 }
 
 /**
+ * A catalog's entries: one {@linkcode productInfo} per id, with its total.
+ *
+ * @param totals Each product's id and total, in catalog order.
+ * @returns The entries, in that order.
+ */
+export function catalogEntries(totals: Record<string, number>): CatalogEntry[] {
+  return Object.entries(totals).map(([id, total]) => ({ info: productInfo(id), total }));
+}
+
+/**
  * A catalog to start a server with, as `startServer` takes it from a loaded file.
  *
  * @param totals Each product's id and total, in catalog order.
  * @returns The catalog's entries, and no images.
  */
 export function catalogOf(totals: Record<string, number>): NonNullable<ServerOptions["catalog"]> {
-  const entries: CatalogEntry[] = Object.entries(totals).map(([id, total]) => ({
-    info: productInfo(id),
-    total,
-  }));
-  return { entries, media: new Map() };
+  return { entries: catalogEntries(totals), media: new Map() };
 }
