@@ -40,7 +40,7 @@ let holdTimer;
 /** @typedef {"add" | "remove" | "checkout"} Action */
 /** @type {Action | undefined} The action being sent, if any: the buttons wait for it. */
 let pending;
-/** The order id of this page's last purchase; undefined until the shopper buys. */
+/** @type {string | undefined} The order id of this page's last purchase, once the shopper buys. */
 let orderId;
 /** @type {Record<Action, HTMLButtonElement>} The button that sends each action. */
 const buttonOf = { add: elements.add, remove: elements.remove, checkout: elements.buy };
