@@ -17,6 +17,8 @@ const elements = {
   stock: byId("stock"),
   add: /** @type {HTMLButtonElement} */ (byId("add")),
   remove: /** @type {HTMLButtonElement} */ (byId("remove")),
+  buy: /** @type {HTMLButtonElement} */ (byId("buy")),
+  order: byId("order"),
   error: byId("error"),
   hold: byId("hold"),
   gone: byId("gone"),
@@ -35,8 +37,13 @@ const holdPolicyText = (elements.hold.textContent ?? "").trim();
 let holdExpiresAt = Date.parse(elements.hold.dataset.holdExpiresAt ?? "");
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let holdTimer;
-/** @type {"add" | "remove" | undefined} The action being sent, if any: the buttons wait for it. */
+/** @typedef {"add" | "remove" | "checkout"} Action */
+/** @type {Action | undefined} The action being sent, if any: the buttons wait for it. */
 let pending;
+/** @type {string | undefined} The order id of this page's last purchase, once the shopper buys. */
+let orderId;
+/** @type {Record<Action, HTMLButtonElement>} The button that sends each action. */
+const buttonOf = { add: elements.add, remove: elements.remove, checkout: elements.buy };
 
 const live = new LiveState(
   {
@@ -76,10 +83,20 @@ function render() {
   );
   elements.remove.disabled = retired || pending !== undefined || !inCart;
   setText(elements.remove, pending === "remove" ? "Removing…" : "Remove");
+  // "Purchased ✓" until the shopper holds another unit, which they may buy in turn.
+  const purchased = orderId !== undefined && !inCart;
+  elements.buy.disabled = retired || pending !== undefined || !inCart;
+  setText(
+    elements.buy,
+    pending === "checkout" ? "Buying…" : purchased ? "Purchased ✓" : "Buy now",
+  );
+  elements.order.hidden = orderId === undefined;
+  setText(elements.order, orderId === undefined ? "" : `Order ${orderId}`);
   renderHold();
   elements.gone.hidden = !retired;
   body.dataset.inCart = String(inCart);
   body.dataset.soldOut = String(soldOut);
+  body.dataset.purchased = String(purchased);
   body.dataset.retired = String(retired);
   document.title = retired
     ? `No longer on sale · ${productName}`
@@ -125,9 +142,9 @@ function setText(element, text) {
 }
 
 /**
- * Sends the shopper's add or remove and shows the answer.
+ * Sends the shopper's add, remove or checkout and shows the answer.
  *
- * @param {"add" | "remove"} action
+ * @param {Action} action
  */
 async function send(action) {
   pending = action;
@@ -148,13 +165,25 @@ async function send(action) {
     } else if (response.ok) {
       inCart = answer.inCart === true;
       holdExpiresAt = inCart ? Date.now() + holdTtlMs : NaN;
-    } else if (response.status === 409) {
+      if (action === "checkout" && typeof answer.orderId === "string") orderId = answer.orderId;
+    } else if (response.status === 409 && answer.error === "sold out") {
       inCart = false;
       setText(elements.error, "Sorry, it is sold out: the last one just went to someone else.");
+    } else if (response.status === 409 && answer.error === "not in cart") {
+      // The hold ended (it expired, or went from another tab) before the checkout arrived.
+      inCart = false;
+      holdExpiresAt = NaN;
+      setText(elements.error, "Your hold on it has ended: add it to your cart again to buy it.");
     } else {
+      const reason = answer.error ?? `the shop answered ${response.status}`;
+      // A refused or failed checkout keeps the hold: the shopper may try again.
       setText(
         elements.error,
-        `That did not work: ${answer.error ?? `the shop answered ${response.status}`}.`,
+        response.status === 402
+          ? `Your order was refused: ${reason}`
+          : `That did not work: ${reason}.${
+            action === "checkout" ? " It is still held for you." : ""
+          }`,
       );
     }
   } catch {
@@ -162,15 +191,16 @@ async function send(action) {
   } finally {
     pending = undefined;
     render();
-    // The clicked button is often disabled now (in the cart, sold out): keep keyboard focus on
-    // the page's next useful control rather than losing it to the document.
-    const other = action === "add" ? elements.remove : elements.add;
-    if (elements[action].disabled && !other.disabled) other.focus();
+    // The clicked button is often disabled now (in the cart, sold out, bought): keep keyboard
+    // focus on the page's next useful control rather than losing it to the document.
+    const next = Object.values(buttonOf).find((button) => !button.disabled);
+    if (buttonOf[action].disabled && next !== undefined) next.focus();
   }
 }
 
 elements.add.addEventListener("click", () => send("add"));
 elements.remove.addEventListener("click", () => send("remove"));
+elements.buy.addEventListener("click", () => send("checkout"));
 document.documentElement.classList.remove("no-js");
 render();
 
