@@ -1,5 +1,6 @@
 /** Entry point: flags → config, start the server, stop gracefully on SIGINT or SIGTERM. */
-import { parseConfig, USAGE } from "./lib/server/config.ts";
+import { parseConfig } from "./lib/server/config.ts";
+import { USAGE } from "./lib/server/usage.ts";
 import { loadCatalogFile } from "./lib/server/catalog_file.ts";
 import { startServer } from "./lib/server/start_server.ts";
 import { describeStartFailure } from "./lib/server/start_failure.ts";

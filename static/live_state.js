@@ -257,7 +257,7 @@ export class LiveState {
  * ```ts
  * import assert from "node:assert/strict";
  * const price = { amount: "9.00", currency: "EUR" };
- * const pin = { product: "pin", inventoryCount: 5, version: 0, epoch: "e1", retired: false, name: "Pin", price, image: null };
+ * const pin = { product: "pin", inventoryCount: 5, version: 0, epoch: "e1", retired: false, name: "Pin", price, priceText: "€9.00", image: null };
  * const events: string[] = [];
  * const catalog = new LiveCatalog([pin], {
  *   onAdd: (entry) => events.push(`add ${entry.product}`),

@@ -1,6 +1,6 @@
 /** Holds expire on an injected clock: every transport hears of it, and the page says how long. */
 import assert from "node:assert/strict";
-import { durationText, holdValues } from "../lib/http/page.ts";
+import { durationText, holdValues } from "../lib/http/hold_text.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { DEMO, holds, startTestServer, stateOf } from "./support/server.ts";
 import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";

@@ -1,12 +1,7 @@
 /** Unit tests for validating one product's fields and writing its price. */
 import assert from "node:assert/strict";
-import {
-  formatPrice,
-  type ImageRule,
-  MAX_TOTAL,
-  parseProductFields,
-  ProductError,
-} from "../lib/inventory/product.ts";
+import { formatPrice, MAX_TOTAL, ProductError } from "../lib/inventory/product.ts";
+import { type ImageRule, parseProductFields } from "../lib/inventory/product_fields.ts";
 
 const PRINT = {
   id: "night-sky-print",

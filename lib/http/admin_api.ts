@@ -2,7 +2,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
-import { MAX_TOTAL, parseProductFields, ProductError } from "../inventory/product.ts";
+import { MAX_TOTAL, ProductError } from "../inventory/product.ts";
+import { parseProductFields } from "../inventory/product_fields.ts";
 import type { Guard } from "./router.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
 import { parseJsonBody, type RequestBody } from "./request_body.ts";

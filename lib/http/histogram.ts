@@ -26,7 +26,11 @@ export class Histogram {
   #sum = 0;
   #count = 0;
 
-  /** @param bounds The buckets' upper bounds, ascending. */
+  /**
+   * Makes an empty histogram.
+   *
+   * @param bounds The buckets' upper bounds, ascending.
+   */
   constructor(bounds: readonly number[]) {
     this.#bounds = bounds;
     this.#counts = bounds.map(() => 0);

@@ -1,102 +1,10 @@
-/** The product page: the HTML template, rendered with escaped values, and its session cookie. */
+/** The shop's three pages (product, catalog, missing product), each with the session cookie. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
 import { formatPrice } from "../inventory/product.ts";
+import { holdValues } from "./hold_text.ts";
 import { sessionCookie, sessionFromCookie } from "./session.ts";
-
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/**
- * Escapes text for HTML content and quoted attribute values.
- *
- * @param text Any text.
- * @returns The text with `& < > " '` replaced by entities.
- *
- * @example
- * ```ts
- * console.log(escapeHtml(`<a href="x">`)); // &lt;a href=&quot;x&quot;&gt;
- * ```
- */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
-
-/** HTML built by our own code from escaped parts, inserted as it is by `{{{name}}}`. */
-export class TrustedHtml {
-  /**
-   * Marks markup as trusted.
-   *
-   * @param html The markup, built by our own code from escaped parts.
-   */
-  constructor(readonly html: string) {}
-}
-
-/**
- * Fills `{{name}}` placeholders with escaped values, and `{{{name}}}` with trusted HTML.
- *
- * @param template The template text.
- * @param values The value of each placeholder.
- * @returns The rendered text.
- * @throws {RangeError} When the template names a value that was not given, or puts text that is
- * not {@linkcode TrustedHtml} in a `{{{name}}}`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const html = renderTemplate("<p>{{name}}</p>{{{list}}}", {
- *   name: "<b>",
- *   list: new TrustedHtml("<ul></ul>"),
- * });
- * assert.equal(html, "<p>&lt;b&gt;</p><ul></ul>");
- * ```
- */
-export function renderTemplate(
-  template: string,
-  values: Record<string, string | number | TrustedHtml>,
-): string {
-  return template.replace(/\{\{(\{?)\s*(\w+)\s*\}?\}\}/g, (_, raw: string, name: string) => {
-    if (!(name in values)) throw new RangeError(`Template value "${name}" is missing`);
-    const value = values[name];
-    if (raw) {
-      if (!(value instanceof TrustedHtml)) {
-        throw new RangeError(`Template value "${name}" must be trusted HTML`);
-      }
-      return value.html;
-    }
-    return escapeHtml(value instanceof TrustedHtml ? value.html : String(value));
-  });
-}
-
-const DURATION_UNITS = [
-  ["day", 86_400_000],
-  ["hour", 3_600_000],
-  ["minute", 60_000],
-  ["second", 1_000],
-] as const;
-
-/**
- * Says how long a hold lasts, in the largest unit that divides it evenly.
- *
- * @param ms A duration in ms; Infinity for a hold that lasts until removed.
- * @returns Text such as "15 minutes", "90 seconds" or "1 hour"; "" for Infinity.
- *
- * @example
- * ```ts
- * console.log(durationText(900_000)); // 15 minutes
- * ```
- */
-export function durationText(ms: number): string {
-  if (!Number.isFinite(ms)) return "";
-  const [unit, size] = DURATION_UNITS.find(([, size]) => ms % size === 0) ?? ["second", 1_000];
-  const count = Math.round(ms / size);
-  return `${count} ${unit}${count === 1 ? "" : "s"}`;
-}
+import { escapeHtml, renderTemplate, TrustedHtml } from "./template.ts";
 
 /** The page templates, read once at start. */
 export interface Templates {
@@ -118,34 +26,6 @@ export interface PageOptions {
 
 /** The image of a product that has none. */
 const PLACEHOLDER_IMAGE = "/static/placeholder.svg";
-
-/**
- * The template values that tell a shopper how long the cart keeps their unit.
- *
- * @param holdTtlMs How long a hold lasts.
- * @param expiresAt When this shopper's hold ends, if they hold one.
- * @returns `holdTtlSeconds`, `holdExpiresAt` (ISO time, "" when none) and `holdText`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(holdValues(900_000, undefined).holdText, "Your cart keeps the item for 15 minutes after your last add.");
- * ```
- */
-export function holdValues(
-  holdTtlMs: number,
-  expiresAt: number | undefined,
-): Record<string, string> {
-  return {
-    holdTtlSeconds: Number.isFinite(holdTtlMs) ? String(holdTtlMs / 1000) : "",
-    holdExpiresAt: expiresAt !== undefined && Number.isFinite(expiresAt)
-      ? new Date(expiresAt).toISOString()
-      : "",
-    holdText: Number.isFinite(holdTtlMs)
-      ? `Your cart keeps the item for ${durationText(holdTtlMs)} after your last add.`
-      : "Your cart keeps the item until you remove it.",
-  };
-}
 
 /** The session of a request, and whether it is new (then the answer sets the cookie). */
 function sessionOf(request: Request): { session: string; known: boolean } {

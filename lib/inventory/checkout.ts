@@ -107,6 +107,8 @@ export class Checkouts {
   readonly #stopping = new AbortController();
 
   /**
+   * Makes the checkouts of an inventory; none runs until the first {@linkcode Checkouts.checkout}.
+   *
    * @param inventory The inventory.
    * @param options The order service and the time a checkout may take.
    */

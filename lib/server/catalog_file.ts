@@ -1,12 +1,8 @@
 /** Reads the catalog file: its products, validated, and their image files, into memory. */
 import { dirname, join, relative, sep } from "node:path";
 import { type Asset, assetOf } from "../http/static_assets.ts";
-import {
-  type ImageSource,
-  parseProductFields,
-  ProductError,
-  type ProductInfo,
-} from "../inventory/product.ts";
+import { ProductError, type ProductInfo } from "../inventory/product.ts";
+import { type ImageSource, parseProductFields } from "../inventory/product_fields.ts";
 
 /** An image from the catalog's folder, ready to serve below `/media/`. */
 export type MediaFile = Asset;

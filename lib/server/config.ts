@@ -1,6 +1,20 @@
 /** Turns command-line flags and environment variables into one validated {@linkcode Config}. */
 import { parseArgs } from "node:util";
 import { parseBoolean } from "./boolean_setting.ts";
+import {
+  adminTokenOf,
+  catalogPathOf,
+  dataPathOf,
+  durationIn,
+  hostnameOf,
+  integerIn,
+  orderWebhookOf,
+  type OrderWebhookSetting,
+  originOf,
+  secondsIn,
+  type TlsFiles,
+  tlsOf,
+} from "./config_values.ts";
 
 /** Everything the server needs to know at start, already validated. */
 export interface Config {
@@ -17,7 +31,7 @@ export interface Config {
   /** The most products the catalog may hold (file and admin API alike). */
   maxProducts: number;
   /** The shop's order service, called to confirm each checkout; undefined sells at once. */
-  orderWebhook: { url: string; secret: string } | undefined;
+  orderWebhook: OrderWebhookSetting | undefined;
   /** How long a checkout may take, all tries of the order service included, in ms. */
   webhookTimeoutMs: number;
   /** Where the inventory is kept: a Deno KV file, or `:memory:` for a throwaway run. */
@@ -43,55 +57,13 @@ export interface Config {
   /** The most header bytes (names and values) accepted; more gets 431. */
   maxHeaderBytes: number;
   /** PEM certificate and key files: when both are given the server speaks HTTPS. */
-  tls?: { certFile: string; keyFile: string };
+  tls?: TlsFiles;
   /** Believe a reverse proxy's `X-Forwarded-Proto`, `X-Forwarded-Host` and `Forwarded`. */
   trustProxy: boolean;
 }
 
 /** What the command line asked for: either a usage text or a server to run. */
 export type Invocation = { help: true } | { help: false; config: Config };
-
-/** The text printed by `--help`. */
-export const USAGE = `Usage: deno task start [-- options]
-
-Options (each also read from the environment variable in brackets):
-  --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
-  --hostname ADDRESS   address to listen on (never HOSTNAME)  [HOST]          (default 127.0.0.1)
-  --inventory N        total of a new data file; given on an
-                       existing one: a restock, holds kept    [INVENTORY]     (default 10)
-  --catalog FILE       JSON catalog of products (see README); without one the
-                       demo's one product is served           [CATALOG]
-  --max-products N     most products in the catalog           [MAX_PRODUCTS]  (default 1000)
-  --order-webhook URL  the order service confirming each checkout; without one a
-                       checkout sells at once (demo mode)     [ORDER_WEBHOOK]
-  --webhook-secret S   HMAC-SHA256 key signing each order, 16+ characters
-                                                              [WEBHOOK_SECRET]
-  --webhook-timeout S  seconds a checkout may take            [WEBHOOK_TIMEOUT] (default 5)
-  --data PATH          Deno KV file keeping stock and holds, or :memory:
-                                                              [DATA]   (default ./data/inventory.kv)
-  --hold-ttl T         how long a hold lasts after the last add, in seconds
-                       or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
-  --admin-token TOKEN  bearer token of POST /admin/inventory, 16+ characters;
-                       without one the admin API is off       [ADMIN_TOKEN]
-  --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
-  --allowed-origin O   another origin allowed to post and subscribe, repeatable
-                                                              [ALLOWED_ORIGINS, comma-separated]
-  --max-connections N  long polls, streams and WebSockets held [MAX_CONNECTIONS] (default 18000)
-  --ws-timeout S       silent WebSocket: ping at S/2, drop at S [WS_TIMEOUT]     (default 60)
-  --sse-heartbeat S    stream heartbeat; a stream that takes nothing for one interval is ended
-                                                              [SSE_HEARTBEAT]  (default 15)
-  --body-timeout S     seconds a request body may take        [BODY_TIMEOUT]   (default 10)
-  --max-url-bytes N    longest path and query                 [MAX_URL_BYTES]  (default 8192)
-  --max-header-bytes N most header bytes                      [MAX_HEADER_BYTES] (default 16384)
-  --tls-cert FILE      PEM certificate; with --tls-key, HTTPS [TLS_CERT]
-  --tls-key FILE       PEM private key                        [TLS_KEY]
-  --trust-proxy        believe a proxy's X-Forwarded-Proto, -Host and Forwarded
-                                                              [TRUST_PROXY]   (default off)
-  --help               print this text and exit
-
-A boolean variable is 1, true, yes or on, or 0, false, no or off, in any case; anything else is
-refused. A bad flag or value exits 2 and a failed start (port in use, an address not of this
-machine, a data file that is not Deno KV) exits 1, each with one line saying what to change.`;
 
 const DEFAULTS = {
   port: "8000",
@@ -134,13 +106,6 @@ const ENV_NAMES = {
 
 /** A hold lasts at least a second and at most 30 days. */
 const HOLD_TTL_RANGE_MS = [1_000, 30 * 86_400_000] as const;
-
-const DURATION_UNITS_MS: Record<string, number> = {
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-};
 
 /**
  * Drops a leading `--`: `deno task start -- --port 1` passes it on to the program, and people type
@@ -277,130 +242,4 @@ function flagError(error: Error, flags: string[]): TypeError {
     );
   }
   return new TypeError(error.message.split("\n")[0]);
-}
-
-function tlsOf(certFile: string, keyFile: string): Config["tls"] {
-  if (certFile === "" && keyFile === "") return undefined;
-  if (certFile === "" || keyFile === "") {
-    throw new RangeError("--tls-cert and --tls-key must be given together");
-  }
-  return { certFile, keyFile };
-}
-
-function integerIn(
-  flag: string,
-  text: string,
-  min: number,
-  max: number,
-): number {
-  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `${flag} must be a whole number from ${min} to ${max}, got "${text}"`,
-    );
-  }
-  return value;
-}
-
-function secondsIn(
-  flag: string,
-  text: string,
-  min: number,
-  max: number,
-): number {
-  const value = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
-  if (!(value >= min && value <= max)) {
-    throw new RangeError(
-      `${flag} must be a number of seconds from ${min} to ${max}, got "${text}"`,
-    );
-  }
-  return value;
-}
-
-function durationIn(flag: string, text: string, minMs: number, maxMs: number): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);
-  const ms = match ? Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] || "s"]) : NaN;
-  if (!(ms >= minMs && ms <= maxMs)) {
-    throw new RangeError(
-      `${flag} must be a duration from 1s to 30d, in seconds or like 90s, 15m, 2h, got "${text}"`,
-    );
-  }
-  return ms;
-}
-
-function catalogPathOf(
-  text: string | undefined,
-  inventory: string | undefined,
-): string | undefined {
-  if (text === undefined) return undefined;
-  if (text.trim() === "") throw new RangeError(`--catalog must be a file path, got ""`);
-  // Each product's total comes from the file; --inventory is the demo's one total.
-  if (inventory !== undefined) {
-    throw new RangeError(
-      "--inventory sets the demo product's stock: with --catalog, set each total in the file",
-    );
-  }
-  return text;
-}
-
-function orderWebhookOf(
-  url: string | undefined,
-  secret: string | undefined,
-): Config["orderWebhook"] {
-  if (url === undefined) {
-    if (secret !== undefined) throw new RangeError("--webhook-secret needs --order-webhook");
-    return undefined;
-  }
-  const parsed = URL.parse(url);
-  if (parsed === null || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
-    throw new RangeError(`--order-webhook must be an http:// or https:// URL, got "${url}"`);
-  }
-  if (secret === undefined || !/^[\x21-\x7e]{16,}$/.test(secret)) {
-    throw new RangeError(
-      "--order-webhook needs --webhook-secret (WEBHOOK_SECRET): 16+ visible ASCII characters",
-    );
-  }
-  return { url: parsed.href, secret };
-}
-
-function dataPathOf(text: string): string {
-  if (text.trim() === "") throw new RangeError(`--data must be a file path or :memory:, got ""`);
-  return text;
-}
-
-function adminTokenOf(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  // It travels in an Authorization header: visible ASCII only, and long enough not to be guessed.
-  if (!/^[\x21-\x7e]{16,}$/.test(text)) {
-    throw new RangeError(
-      "--admin-token must be at least 16 visible ASCII characters without spaces",
-    );
-  }
-  return text;
-}
-
-function hostnameOf(text: string): string {
-  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(text)) {
-    throw new RangeError(
-      `--hostname must be a host name or IP address, got "${text}"`,
-    );
-  }
-  return text;
-}
-
-function originOf(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    throw new RangeError(
-      `--allowed-origin must be an origin like https://shop.example, got "${text}"`,
-    );
-  }
-  if (url.origin === "null" || url.pathname !== "/" || url.search || url.hash) {
-    throw new RangeError(
-      `--allowed-origin must be an origin like https://shop.example, got "${text}"`,
-    );
-  }
-  return url.origin;
 }

@@ -3,13 +3,8 @@ import { dirname } from "node:path";
 import type { Hold } from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
 import type { ProductMeta } from "./book.ts";
-import {
-  LocalStore,
-  type LocalStoreOptions,
-  type ProductWrite,
-  type StoredProduct,
-  type StoreEngine,
-} from "./local_store.ts";
+import type { ProductWrite, StoredProduct, StoreEngine } from "./engine.ts";
+import { LocalStore, type LocalStoreOptions } from "./local_store.ts";
 import { newEpoch } from "./memory_store.ts";
 
 /** The store's epoch. */

@@ -1,0 +1,161 @@
+/** Route guards: the connection limit, WebSocket-only routes, and the size of a request's head. */
+import { HttpError } from "./http_error.ts";
+import type { Guard } from "./router.ts";
+
+/** More query parameters than any client of ours sends: `since`, `product` and a cache buster. */
+const MAX_QUERY_PARAMS = 16;
+
+/**
+ * Whether a request asks to become a WebSocket.
+ *
+ * @param request The request.
+ * @returns True for `Upgrade: websocket`, in any case.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isUpgrade(new Request("http://x/", { headers: { upgrade: "WebSocket" } })), true);
+ * ```
+ */
+export function isUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/**
+ * Whether a request asks for an event stream.
+ *
+ * @param request The request.
+ * @returns True when its `Accept` names `text/event-stream`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const request = new Request("http://x/", { headers: { accept: "text/event-stream" } });
+ * assert.equal(isEventStream(request), true);
+ * ```
+ */
+export function isEventStream(request: Request): boolean {
+  return request.headers.get("accept")?.includes("text/event-stream") ?? false;
+}
+
+/**
+ * Refuses anything but a WebSocket upgrade with 426.
+ *
+ * @param context The route's context.
+ * @throws {HttpError} 426 for a plain request.
+ */
+export const requireUpgrade: Guard = ({ request }) => {
+  if (!isUpgrade(request)) throw new HttpError(426, "WebSocket upgrade required");
+};
+
+/**
+ * A guard that checks WebSocket upgrades only, letting plain requests through.
+ *
+ * @param guard The check for upgrades.
+ * @returns The guard.
+ */
+export function onUpgrades(guard: Guard): Guard {
+  return (context) => {
+    if (isUpgrade(context.request)) guard(context);
+  };
+}
+
+/**
+ * The limit on long polls, event streams and WebSockets held at once.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const limit = new ConnectionLimit(1, () => 1);
+ * assert.equal(limit.hasRoom(), false);
+ * assert.equal(limit.refused, 1);
+ * ```
+ */
+export class ConnectionLimit {
+  readonly #max: number;
+  readonly #count: () => number;
+  #refused = 0;
+
+  /**
+   * Makes a limit.
+   *
+   * @param max The most connections held at once.
+   * @param count How many are held now.
+   */
+  constructor(max: number, count: () => number) {
+    this.#max = max;
+    this.#count = count;
+  }
+
+  /** Connections refused since start. */
+  get refused(): number {
+    return this.#refused;
+  }
+
+  /**
+   * Whether one more connection fits, counting a refusal when it does not.
+   *
+   * @returns True when it fits.
+   */
+  hasRoom(): boolean {
+    if (this.#count() < this.#max) return true;
+    this.#refused++;
+    return false;
+  }
+
+  /**
+   * Past the limit a long poll or upgrade gets 503. An event stream is let through, to be
+   * answered with a stream that asks its client to come back later: an EventSource given a 503
+   * stops for good.
+   *
+   * @param context The route's context.
+   * @throws {HttpError} 503 with a jittered `Retry-After`.
+   */
+  readonly guard: Guard = ({ request }) => {
+    if (isEventStream(request) || this.hasRoom()) return;
+    // Jittered, so that refused clients do not all come back in the same second.
+    const retryAfter = 5 + Math.floor(Math.random() * 10);
+    throw new HttpError(503, "Too many connections, try again later", {
+      headers: { "retry-after": String(retryAfter) },
+    });
+  };
+}
+
+/** How large a request's head may be. */
+export interface HeadLimits {
+  /** The longest path and query, in bytes; longer gets 414. */
+  readonly maxUrlBytes: number;
+  /** The most header bytes (names and values); more gets 431. */
+  readonly maxHeaderBytes: number;
+}
+
+/**
+ * Refuses a request whose target or headers are larger than any real client sends.
+ *
+ * @param request The request.
+ * @param url Its parsed URL.
+ * @param limits The largest target and headers.
+ * @throws {HttpError} 414 for a long target, 431 for large headers, 400 for many parameters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const url = new URL("http://x/" + "a".repeat(300));
+ * const limits = { maxUrlBytes: 256, maxHeaderBytes: 1024 };
+ * assert.throws(() => checkRequestSize(new Request(url), url, limits), /longer than 256/);
+ * ```
+ */
+export function checkRequestSize(request: Request, url: URL, limits: HeadLimits): void {
+  if (url.pathname.length + url.search.length > limits.maxUrlBytes) {
+    throw new HttpError(414, `Path and query are longer than ${limits.maxUrlBytes} bytes`);
+  }
+  let headerBytes = 0;
+  for (const [name, value] of request.headers) headerBytes += name.length + value.length;
+  if (headerBytes > limits.maxHeaderBytes) {
+    throw new HttpError(431, `Headers are larger than ${limits.maxHeaderBytes} bytes`);
+  }
+  // Counting "&"s first keeps a query of 10,000 parameters from being parsed at all.
+  if (url.search.split("&").length > MAX_QUERY_PARAMS) {
+    throw new HttpError(400, `More than ${MAX_QUERY_PARAMS} query parameters`);
+  }
+}

@@ -1,0 +1,208 @@
+/** The shop's route table by area: pages, cart, live status, files and the admin API. */
+import type { Checkouts } from "../inventory/checkout.ts";
+import type { Inventory } from "../inventory/inventory.ts";
+import type { Topics } from "../realtime/topics.ts";
+import {
+  MAX_ADMIN_BODY_BYTES,
+  productsResponse,
+  putProductResponse,
+  requireAdmin,
+  restockResponse,
+  retireResponse,
+} from "./admin_api.ts";
+import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
+import { echoSocket } from "./echo.ts";
+import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
+import { catalogPage, missingProductPage, type PageOptions, productPage } from "./page.ts";
+import type { Guard, Route } from "./router.ts";
+import { type AssetTable, serveAsset } from "./static_assets.ts";
+import { productTopicOf, type Subscriptions } from "./subscriptions.ts";
+
+const JSON_ONLY = ["application/json"] as const;
+
+/**
+ * The shop's pages: the product page (or the catalog, for several products) and each product's.
+ *
+ * @param inventory The inventory.
+ * @param pageOptions The templates, and whether the request came over HTTPS.
+ * @returns The routes.
+ */
+export function pageRoutes(
+  inventory: Inventory,
+  pageOptions: (request: Request) => PageOptions,
+): Route[] {
+  return [
+    {
+      name: "page",
+      path: "/",
+      methods: ["GET", "HEAD"],
+      handle: ({ request }) => {
+        const products = inventory.products();
+        return products.length === 1
+          ? productPage(inventory, products[0], request, pageOptions(request))
+          : catalogPage(inventory, request, pageOptions(request));
+      },
+    },
+    {
+      name: "product_page",
+      path: "/products/:id",
+      methods: ["GET", "HEAD"],
+      handle: ({ request, params }) => {
+        const id = params.id!;
+        const record = inventory.get(id);
+        if (record === undefined || record.retired) {
+          return missingProductPage(request, id, record !== undefined, pageOptions(request));
+        }
+        return productPage(inventory, record, request, pageOptions(request));
+      },
+    },
+  ];
+}
+
+/**
+ * The cart: its commands (from our own pages only) and what it holds.
+ *
+ * @param inventory The inventory.
+ * @param checkouts The checkouts the `checkout` command starts.
+ * @param sameOrigin Refuses requests from untrusted origins.
+ * @returns The routes.
+ */
+export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigin: Guard): Route[] {
+  return [
+    {
+      name: "cart",
+      path: "/cart",
+      methods: ["POST"],
+      guards: [sameOrigin],
+      body: { maxBytes: MAX_BODY_BYTES, mediaTypes: CART_MEDIA_TYPES },
+      handle: ({ request, body }) => handleCartCommand(inventory, checkouts, request, body!),
+    },
+    {
+      name: "cart_items",
+      path: "/cart",
+      methods: ["GET"],
+      handle: ({ request }) => cartResponse(inventory, request),
+    },
+  ];
+}
+
+/**
+ * Live status of a product and of the catalog, and the echo socket; upgrades from our own pages
+ * only, within the connection limit.
+ *
+ * @param inventory The inventory.
+ * @param topics The topics subscribed to.
+ * @param subscriptions Serves a topic by the transport asked for.
+ * @param limit The connection limit.
+ * @param sameOrigin Refuses requests from untrusted origins.
+ * @returns The routes.
+ */
+export function statusRoutes(
+  inventory: Inventory,
+  topics: Topics,
+  subscriptions: Subscriptions,
+  limit: ConnectionLimit,
+  sameOrigin: Guard,
+): Route[] {
+  // Plain long polls and streams are read-only; upgrades come from our own pages only.
+  const guards = [limit.guard, onUpgrades(sameOrigin)];
+  return [
+    {
+      name: "status",
+      path: "/cart/status",
+      methods: ["GET"],
+      guards,
+      handle: ({ request, url }) =>
+        subscriptions.subscribe(request, url, productTopicOf(inventory, topics, url)),
+    },
+    {
+      name: "catalog_status",
+      path: "/catalog/status",
+      methods: ["GET"],
+      guards,
+      handle: ({ request, url }) => subscriptions.subscribe(request, url, topics.catalog),
+    },
+    {
+      name: "echo",
+      path: "/echo",
+      methods: ["GET"],
+      guards: [requireUpgrade, sameOrigin],
+      handle: ({ request }) => echoSocket(request),
+    },
+  ];
+}
+
+/**
+ * The files under /static/ and the catalog's images under /media/.
+ *
+ * @param assets The static files.
+ * @param media The images.
+ * @returns The routes.
+ */
+export function fileRoutes(assets: AssetTable, media: AssetTable): Route[] {
+  return [
+    {
+      name: "static",
+      path: "/static/:name+",
+      methods: ["GET", "HEAD"],
+      handle: ({ request, url }) =>
+        serveAsset(assets, url.pathname.slice("/static/".length), request),
+    },
+    {
+      name: "media",
+      path: "/media/:name",
+      methods: ["GET", "HEAD"],
+      handle: ({ request, url }) =>
+        serveAsset(media, url.pathname.slice("/media/".length), request),
+    },
+  ];
+}
+
+/**
+ * The admin API: restock, list, retire and put products, behind a bearer token.
+ *
+ * @param inventory The inventory.
+ * @param adminToken The bearer token.
+ * @param maxProducts The most products the catalog may hold.
+ * @returns The routes.
+ */
+export function adminRoutes(
+  inventory: Inventory,
+  adminToken: string,
+  maxProducts: number,
+): Route[] {
+  // A bearer token, not a cookie, authorizes these: no origin check, so curl works.
+  const admin = [requireAdmin(adminToken)];
+  return [
+    {
+      name: "admin_inventory",
+      path: "/admin/inventory",
+      methods: ["POST"],
+      guards: admin,
+      body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
+      handle: ({ body }) => restockResponse(inventory, body!),
+    },
+    {
+      name: "admin_products",
+      path: "/admin/products",
+      methods: ["GET"],
+      guards: admin,
+      handle: () => productsResponse(inventory),
+    },
+    {
+      name: "admin_product",
+      path: "/admin/products/:id",
+      methods: ["DELETE"],
+      guards: admin,
+      handle: ({ params }) => retireResponse(inventory, params.id!),
+    },
+    {
+      name: "admin_product",
+      path: "/admin/products/:id",
+      methods: ["PUT"],
+      guards: admin,
+      body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
+      handle: ({ params, body }) => putProductResponse(inventory, params.id!, body!, maxProducts),
+    },
+  ];
+}

@@ -1,0 +1,137 @@
+/** Live status for subscribers: one topic served as WebSocket, event stream or long poll. */
+import type { Inventory } from "../inventory/inventory.ts";
+import { PollGate } from "../realtime/poll_gate.ts";
+import { SseHub } from "../realtime/sse_hub.ts";
+import { refusalStream, retryFrame } from "../realtime/sse_wire.ts";
+import type { Topic } from "../realtime/topic.ts";
+import type { Topics } from "../realtime/topics.ts";
+import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
+import { isEventStream, isUpgrade } from "./guards.ts";
+import { HttpError } from "./http_error.ts";
+import { longPollResponse, sinceOf } from "./long_poll.ts";
+import type { Gauges } from "./monitoring.ts";
+
+/** The timing of the three transports. */
+export interface SubscriptionOptions {
+  /** How long a long poll waits for a change before answering the current state, in ms. */
+  readonly pollTimeoutMs: number;
+  /** A WebSocket silent this long is pinged at half of it and closed if still silent, in ms. */
+  readonly websocketTimeoutMs: number;
+  /** How often an event stream gets a heartbeat comment, in ms. */
+  readonly sseHeartbeatMs: number;
+}
+
+/** The subscribers of every topic, by transport, and the count of connections they hold. */
+export class Subscriptions {
+  readonly #websockets: WebSocketHub;
+  readonly #streams: SseHub;
+  readonly #gates = new Map<Topic, PollGate>();
+  readonly #pollTimeoutMs: number;
+  readonly #hasRoom: () => boolean;
+  /** Long polls from their first line to their answer, through the gate included. */
+  #longPolls = 0;
+
+  /**
+   * Makes the hubs; none starts anything until its first subscriber.
+   *
+   * @param options The transports' timing.
+   * @param hasRoom Whether one more event stream fits the connection limit.
+   */
+  constructor(options: SubscriptionOptions, hasRoom: () => boolean) {
+    this.#websockets = new WebSocketHub({
+      ...DEFAULT_WEBSOCKET_HUB_OPTIONS,
+      timeoutMs: options.websocketTimeoutMs,
+    });
+    this.#streams = new SseHub(options.sseHeartbeatMs);
+    this.#pollTimeoutMs = options.pollTimeoutMs;
+    this.#hasRoom = hasRoom;
+  }
+
+  /** Long polls, event streams and WebSockets (opening ones too) held now. */
+  get connections(): number {
+    return this.#longPolls + this.#websockets.opening + this.#websockets.size +
+      this.#streams.size;
+  }
+
+  /** The subscriber counts of /metrics. */
+  gauges(): Pick<
+    Gauges,
+    | "websocketSubscribers"
+    | "sseSubscribers"
+    | "websocketLagging"
+    | "websocketSlowClosed"
+    | "sseSlowClosed"
+  > {
+    return {
+      websocketSubscribers: this.#websockets.size,
+      sseSubscribers: this.#streams.size,
+      websocketLagging: this.#websockets.lagging,
+      websocketSlowClosed: this.#websockets.slowClosed,
+      sseSlowClosed: this.#streams.slowClosed,
+    };
+  }
+
+  /**
+   * Serves a topic by the transport the request asks for: upgrade, event stream, else long poll.
+   *
+   * @param request The request.
+   * @param url Its parsed URL (`since` for a long poll).
+   * @param topic The topic.
+   * @returns The response.
+   * @throws {HttpError} 400 for a bad `since`.
+   */
+  async subscribe(request: Request, url: URL, topic: Topic): Promise<Response> {
+    const since = sinceOf(url);
+    if (isUpgrade(request)) return this.#websockets.accept(request, topic);
+    if (isEventStream(request)) {
+      return this.#hasRoom() ? this.#streams.accept(request, topic, retryFrame()) : refusalStream();
+    }
+    let gate = this.#gates.get(topic);
+    if (gate === undefined) {
+      gate = new PollGate(topic);
+      this.#gates.set(topic, gate);
+    }
+    this.#longPolls++;
+    try {
+      return await longPollResponse(topic, gate, request, since, this.#pollTimeoutMs);
+    } finally {
+      this.#longPolls--;
+    }
+  }
+
+  /** Ends every subscription. */
+  close(): void {
+    // The polls just released pass the gates at once, not after a pause a storm had set.
+    for (const gate of this.#gates.values()) gate.flush();
+    this.#websockets.close();
+    this.#streams.close();
+  }
+}
+
+/**
+ * The topic of the product a status request names, or of the only product.
+ *
+ * @param inventory The inventory.
+ * @param topics The topics.
+ * @param url The request's URL, with `product` unless the shop sells one product.
+ * @returns The product's topic.
+ * @throws {HttpError} 400 for a missing or repeated `product`, 404 for an unknown one, 410 for a
+ *   retired one.
+ */
+export function productTopicOf(inventory: Inventory, topics: Topics, url: URL): Topic {
+  const values = url.searchParams.getAll("product");
+  if (values.length > 1) throw new HttpError(400, 'Parameter "product" is given more than once');
+  let id = values[0];
+  if (id === undefined) {
+    const products = inventory.products();
+    if (products.length !== 1) throw new HttpError(400, 'Parameter "product" is missing');
+    id = products[0].info.id;
+  }
+  const record = inventory.get(id);
+  const topic = topics.product(id);
+  if (record === undefined || topic === undefined) {
+    throw new HttpError(404, `No product "${id}"`);
+  }
+  if (record.retired) throw new HttpError(410, `Product "${id}" is no longer on sale`);
+  return topic;
+}

@@ -1,0 +1,43 @@
+/** The server's `--help` text: every flag, its environment variable and its default. */
+
+/** The text printed by `--help`. */
+export const USAGE = `Usage: deno task start [-- options]
+
+Options (each also read from the environment variable in brackets):
+  --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
+  --hostname ADDRESS   address to listen on (never HOSTNAME)  [HOST]          (default 127.0.0.1)
+  --inventory N        total of a new data file; given on an
+                       existing one: a restock, holds kept    [INVENTORY]     (default 10)
+  --catalog FILE       JSON catalog of products (see README); without one the
+                       demo's one product is served           [CATALOG]
+  --max-products N     most products in the catalog           [MAX_PRODUCTS]  (default 1000)
+  --order-webhook URL  the order service confirming each checkout; without one a
+                       checkout sells at once (demo mode)     [ORDER_WEBHOOK]
+  --webhook-secret S   HMAC-SHA256 key signing each order, 16+ characters
+                                                              [WEBHOOK_SECRET]
+  --webhook-timeout S  seconds a checkout may take            [WEBHOOK_TIMEOUT] (default 5)
+  --data PATH          Deno KV file keeping stock and holds, or :memory:
+                                                              [DATA]   (default ./data/inventory.kv)
+  --hold-ttl T         how long a hold lasts after the last add, in seconds
+                       or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
+  --admin-token TOKEN  bearer token of POST /admin/inventory, 16+ characters;
+                       without one the admin API is off       [ADMIN_TOKEN]
+  --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
+  --allowed-origin O   another origin allowed to post and subscribe, repeatable
+                                                              [ALLOWED_ORIGINS, comma-separated]
+  --max-connections N  long polls, streams and WebSockets held [MAX_CONNECTIONS] (default 18000)
+  --ws-timeout S       silent WebSocket: ping at S/2, drop at S [WS_TIMEOUT]     (default 60)
+  --sse-heartbeat S    stream heartbeat; a stream that takes nothing for one interval is ended
+                                                              [SSE_HEARTBEAT]  (default 15)
+  --body-timeout S     seconds a request body may take        [BODY_TIMEOUT]   (default 10)
+  --max-url-bytes N    longest path and query                 [MAX_URL_BYTES]  (default 8192)
+  --max-header-bytes N most header bytes                      [MAX_HEADER_BYTES] (default 16384)
+  --tls-cert FILE      PEM certificate; with --tls-key, HTTPS [TLS_CERT]
+  --tls-key FILE       PEM private key                        [TLS_KEY]
+  --trust-proxy        believe a proxy's X-Forwarded-Proto, -Host and Forwarded
+                                                              [TRUST_PROXY]   (default off)
+  --help               print this text and exit
+
+A boolean variable is 1, true, yes or on, or 0, false, no or off, in any case; anything else is
+refused. A bad flag or value exits 2 and a failed start (port in use, an address not of this
+machine, a data file that is not Deno KV) exits 1, each with one line saying what to change.`;

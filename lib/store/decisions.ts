@@ -1,0 +1,108 @@
+/** The store port's writes as decisions on ledgers: the same whether memory or an engine keeps them. */
+import { type ProductLedger, type ProductRecord, recordOf } from "../inventory/ledger.ts";
+import {
+  beginCheckout,
+  type CheckoutStart,
+  describe,
+  endCheckout,
+  type Refusal,
+  restock,
+} from "../inventory/rules.ts";
+import type { Listing, StoreOutcome } from "./port.ts";
+import type { Decide } from "./shelf.ts";
+
+/** What a rule decided on one product: done (and whether the session holds a unit) or refused. */
+export type ProductDecision =
+  | { ok: true; inCart: boolean }
+  | { ok: false; reason: Refusal };
+
+/**
+ * An operation on one product, answered with the product's record after it.
+ *
+ * @param product The product's id.
+ * @param decide The rule to apply to its ledger.
+ * @returns The operation; it refuses an unknown product.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const decide = productDecision("a", () => ({ ok: true, inCart: false }));
+ * const ledgers = { get: () => undefined, create: () => { throw new Error("not used"); } };
+ * assert.deepEqual(decide(ledgers, 0), { ok: false, reason: "unknown product" });
+ * ```
+ */
+export function productDecision(
+  product: string,
+  decide: (ledger: ProductLedger, now: number) => ProductDecision,
+): Decide<StoreOutcome> {
+  return (ledgers, now) => {
+    const ledger = ledgers.get(product);
+    if (ledger === undefined) return { ok: false, reason: "unknown product" };
+    const decision = decide(ledger, now);
+    const record = recordOf(ledger);
+    return decision.ok
+      ? { ok: true, record, inCart: decision.inCart }
+      : { ok: false, reason: decision.reason, record };
+  };
+}
+
+/**
+ * Creates a product or updates its data (and total), listing a retired one again.
+ *
+ * @param listing The product's data and total.
+ * @returns The operation, answering with the product after it and whether it is new.
+ */
+export function listingDecision(
+  listing: Listing,
+): Decide<{ record: ProductRecord; created: boolean }> {
+  return (ledgers) => {
+    const id = listing.info.id;
+    const found = ledgers.get(id);
+    const ledger = found ?? ledgers.create(listing);
+    describe(ledger, listing.info);
+    if (listing.total !== undefined) restock(ledger, listing.total);
+    if (listing.fromFile) ledger.listedTotal = listing.total ?? null;
+    // A new product's life starts at version 0, as a page first sees it.
+    if (found === undefined) ledger.version = 0;
+    return { record: recordOf(ledger), created: found === undefined };
+  };
+}
+
+/**
+ * Starts checking a hold out; an unknown product is refused as retired.
+ *
+ * @param product The product's id.
+ * @param session The shopper's session.
+ * @param newOrderId The order id for a hold that has none yet.
+ * @returns The operation, answering whether to call the order service, and with which order.
+ */
+export function checkoutStartDecision(
+  product: string,
+  session: string,
+  newOrderId: string,
+): Decide<CheckoutStart> {
+  return (ledgers) => {
+    const ledger = ledgers.get(product);
+    if (ledger === undefined) return { kind: "refused", reason: "retired" };
+    return beginCheckout(ledger, session, newOrderId);
+  };
+}
+
+/**
+ * Ends a checkout that sold nothing; nothing happens to an unknown product.
+ *
+ * @param product The product's id.
+ * @param session The shopper's session.
+ * @param orderId The order tried.
+ * @returns The operation.
+ */
+export function checkoutEndDecision(
+  product: string,
+  session: string,
+  orderId: string,
+): Decide<void> {
+  return (ledgers) => {
+    const ledger = ledgers.get(product);
+    if (ledger !== undefined) endCheckout(ledger, session, orderId);
+  };
+}

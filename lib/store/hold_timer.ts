@@ -1,0 +1,59 @@
+/** One timer for the first hold due on a shelf: when it fires, each due product is visited. */
+import type { Clock } from "../inventory/clock.ts";
+import { MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
+import type { Shelf } from "./shelf.ts";
+
+/** Keeps one timer, set for the first hold due in any product of a shelf, until stopped. */
+export class HoldTimer {
+  readonly #shelf: Shelf;
+  readonly #clock: Clock;
+  readonly #visit: (product: string) => Promise<void>;
+  #timerAt = Infinity;
+  #cancelTimer: (() => void) | undefined;
+  #stopped = false;
+
+  /**
+   * Makes a timer that is set by the first {@linkcode HoldTimer.arm}.
+   *
+   * @param shelf The books whose holds it watches.
+   * @param clock The time source and its timers.
+   * @param visit Runs an operation on a product, which expires its due holds.
+   */
+  constructor(shelf: Shelf, clock: Clock, visit: (product: string) => Promise<void>) {
+    this.#shelf = shelf;
+    this.#clock = clock;
+    this.#visit = visit;
+  }
+
+  /** Sets the timer for the first hold now due, if that moved. */
+  arm(): void {
+    const at = this.#stopped ? Infinity : this.#shelf.firstExpiry();
+    if (at === this.#timerAt) return;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+    this.#timerAt = at;
+    if (at === Infinity) return;
+    const clock = this.#clock;
+    this.#cancelTimer = clock.setTimer(() => {
+      this.#cancelTimer = undefined;
+      this.#timerAt = Infinity;
+      // Visiting each due product expires its holds (and, in memory, applies at once). One
+      // operation per product, so that a batch can split them over commits KV takes.
+      const due = this.#shelf.due(clock.now(), MAX_PRODUCTS_PER_COMMIT);
+      Promise.all(
+        due.map((id) =>
+          this.#visit(id).catch((error) => console.error("expiring holds failed:", error))
+        ),
+      )
+        // A timer that fired early finds nothing due and must be set again.
+        .finally(() => this.arm());
+    }, at - clock.now());
+  }
+
+  /** Cancels the timer for good. */
+  stop(): void {
+    this.#stopped = true;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+  }
+}
