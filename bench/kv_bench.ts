@@ -6,7 +6,7 @@ import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { MEMORY_PATH } from "../lib/server/start_server.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
-import type { InventoryStore } from "../lib/store/port.ts";
+import type { InventoryStore } from "../lib/inventory/store_port.ts";
 
 const TOTAL = 1_000;
 const HOLD_TTL_MS = 15 * 60_000;

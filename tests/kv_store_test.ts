@@ -5,7 +5,7 @@ import { Inventory } from "../lib/inventory/inventory.ts";
 import { inventoryCountOf, type ProductRecord } from "../lib/inventory/ledger.ts";
 import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
-import type { StoreOutcome } from "../lib/store/port.ts";
+import type { StoreOutcome } from "../lib/inventory/store_port.ts";
 import { eventually } from "./support/clients.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";

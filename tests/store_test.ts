@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Inventory } from "../lib/inventory/inventory.ts";
 import { inventoryCountOf, type ProductRecord } from "../lib/inventory/ledger.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
-import type { StoreOutcome } from "../lib/store/port.ts";
+import type { StoreOutcome } from "../lib/inventory/store_port.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
 

@@ -2,7 +2,6 @@
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { Topics } from "../realtime/topics.ts";
-import type { Config } from "../server/config.ts";
 import { checkRequestSize, ConnectionLimit } from "./guards.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { type Gauges, healthResponse, Metrics } from "./monitoring.ts";
@@ -14,21 +13,28 @@ import { type Guard, type Route, Router } from "./router.ts";
 import type { AssetTable } from "./static_assets.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
-/** What the handler needs besides the inventory: the settings it enforces, documented on Config. */
-export interface AppOptions extends
-  Pick<
-    Config,
-    | "pollTimeoutMs"
-    | "maxConnections"
-    | "websocketTimeoutMs"
-    | "sseHeartbeatMs"
-    | "bodyTimeoutMs"
-    | "maxUrlBytes"
-    | "maxHeaderBytes"
-    | "trustProxy"
-    | "maxProducts"
-    | "webhookTimeoutMs"
-  > {
+/** What the handler needs besides the inventory: the settings it enforces (the server passes its Config). */
+export interface AppOptions {
+  /** How long a long poll waits for a change before answering the current state, in ms. */
+  pollTimeoutMs: number;
+  /** Long polls, event streams and WebSockets held at once; past it new ones are refused. */
+  maxConnections: number;
+  /** A WebSocket silent this long is pinged at half of it and closed if still silent, in ms. */
+  websocketTimeoutMs: number;
+  /** How often an event stream gets a heartbeat comment, in ms. */
+  sseHeartbeatMs: number;
+  /** A request body must arrive within this long, in ms. */
+  bodyTimeoutMs: number;
+  /** The longest request target (path and query) accepted, in bytes. */
+  maxUrlBytes: number;
+  /** The most header bytes (names and values) accepted. */
+  maxHeaderBytes: number;
+  /** Believe the forwarded headers of a reverse proxy in front of us. */
+  trustProxy: boolean;
+  /** The most products the catalog may hold. */
+  maxProducts: number;
+  /** How long a checkout may take, all tries of the order service included, in ms. */
+  webhookTimeoutMs: number;
   /** The shop's order service; none sells at once (demo mode). */
   orderService?: OrderService;
   /** Origins besides our own trusted to post and subscribe. */

@@ -6,7 +6,7 @@ import type {
   Listing,
   PendingCheckout,
   StoreOutcome,
-} from "../store/port.ts";
+} from "./store_port.ts";
 import type { CheckoutStart } from "./rules.ts";
 
 /**

@@ -5,7 +5,7 @@ import { type Clock, systemClock } from "../inventory/clock.ts";
 import { Inventory } from "../inventory/inventory.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
-import type { InventoryStore } from "../store/port.ts";
+import type { InventoryStore } from "../inventory/store_port.ts";
 import { type App, createApp } from "../http/app.ts";
 import type { Templates } from "../http/page.ts";
 import { type AssetTable, loadAssets } from "../http/static_assets.ts";

@@ -8,7 +8,7 @@ import {
   type Refusal,
   restock,
 } from "../inventory/rules.ts";
-import type { Listing, StoreOutcome } from "./port.ts";
+import type { Listing, StoreOutcome } from "../inventory/store_port.ts";
 import type { Decide } from "./shelf.ts";
 
 /** What a rule decided on one product: done (and whether the session holds a unit) or refused. */

@@ -27,7 +27,7 @@ import type {
   PendingCheckout,
   StoreOutcome,
   StoreSnapshot,
-} from "./port.ts";
+} from "../inventory/store_port.ts";
 
 /** How a local store expires holds. */
 export interface LocalStoreOptions {

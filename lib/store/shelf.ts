@@ -2,7 +2,7 @@
 import { ExpiryHeap } from "../inventory/expiry_heap.ts";
 import { endOf, type ProductLedger, type ProductRecord, recordOf } from "../inventory/ledger.ts";
 import { expireHolds, MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
-import type { HeldUnit, Listing, PendingCheckout } from "./port.ts";
+import type { HeldUnit, Listing, PendingCheckout } from "../inventory/store_port.ts";
 import { Book, type ProductMeta } from "./book.ts";
 import type { StoredProduct } from "./engine.ts";
 

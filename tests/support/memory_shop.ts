@@ -3,7 +3,7 @@ import { systemClock } from "../../lib/inventory/clock.ts";
 import { Inventory } from "../../lib/inventory/inventory.ts";
 import type { Topic } from "../../lib/realtime/topic.ts";
 import { Topics } from "../../lib/realtime/topics.ts";
-import type { InventoryStore } from "../../lib/store/port.ts";
+import type { InventoryStore } from "../../lib/inventory/store_port.ts";
 import { openMemoryStore } from "../../lib/store/memory_store.ts";
 import { catalogEntries } from "./products.ts";
 

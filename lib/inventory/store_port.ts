@@ -1,7 +1,7 @@
-/** The store port: what the inventory asks of a store, whatever engine keeps the data. */
-import type { ProductRecord } from "../inventory/ledger.ts";
-import type { ProductInfo } from "../inventory/product.ts";
-import type { CheckoutStart, Refusal } from "../inventory/rules.ts";
+/** The store port: what the inventory asks of a store, whatever engine keeps the data (store adapters implement it). */
+import type { ProductRecord } from "./ledger.ts";
+import type { ProductInfo } from "./product.ts";
+import type { CheckoutStart, Refusal } from "./rules.ts";
 
 /** Every product of a store, read at one moment. */
 export interface StoreSnapshot {
