@@ -78,6 +78,11 @@ Deno.test({
         });
       }
       assert.equal(await metric(second.url, SOLD), 1);
+      await eventually(
+        () =>
+          second.output().includes("Checkout: resumed 1 left in flight: 1 sold, 0 kept as holds"),
+        "the start to log the resumed checkout",
+      );
       await kill(second);
 
       // The sale outlives this start too: the same answer again, and no new call.
@@ -126,6 +131,11 @@ Deno.test({
       }, "the resumed checkout to end");
       assert.equal(answer!.status, 402);
       assert.deepEqual(answer!.body, { error: "card declined" });
+      await eventually(
+        () =>
+          second.output().includes("Checkout: resumed 1 left in flight: 0 sold, 1 kept as holds"),
+        "the start to log the resumed checkout",
+      );
       assert.equal(service.requests[2].headers.get("idempotency-key"), orderId);
       assert.equal(service.booked.size, 0);
       assert.equal(await metric(second.url, SOLD), 0);

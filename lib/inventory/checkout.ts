@@ -147,14 +147,16 @@ export class Checkouts {
    * Resumes the checkouts a stopped server left in flight, each with its own order id, so an
    * order the service booked ends as a sale and one it refused as a hold.
    *
-   * @returns Resolves when every one has ended.
+   * @returns Each one's result, once every one has ended.
    */
-  async resume(): Promise<void> {
+  async resume(): Promise<CheckoutResult[]> {
     const pending = await this.#inventory.pendingCheckouts();
-    await Promise.all(
-      pending.map(({ product, session, orderId, heldAt }) =>
-        this.#track(this.#complete(product, session, orderId, heldAt))
-      ),
+    return await Promise.all(
+      pending.map(async ({ product, session, orderId, heldAt }) => {
+        const result = await this.#track(this.#complete(product, session, orderId, heldAt));
+        this.#options.onOutcome?.(outcomeOf(result));
+        return result;
+      }),
     );
   }
 

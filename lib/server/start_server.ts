@@ -124,7 +124,15 @@ export async function startServer(
     });
     becomeReady(app);
     // Checkouts a stopped server left in flight end now, each with the order it had.
-    app.checkouts.resume().catch((error) => console.error("resuming checkouts failed:", error));
+    app.checkouts.resume().then((results) => {
+      if (results.length === 0) return;
+      const sold = results.filter((result) => result.kind === "sold").length;
+      log(
+        `Checkout: resumed ${results.length} left in flight: ${sold} sold, ${
+          results.length - sold
+        } kept as holds`,
+      );
+    }).catch((error) => console.error("resuming checkouts failed:", error));
     return running(server, app, inventory, store, tls !== undefined);
   } catch (error) {
     failToStart(error);
