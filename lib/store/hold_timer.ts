@@ -3,13 +3,24 @@ import type { Clock } from "../inventory/clock.ts";
 import { MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
 import type { Shelf } from "./shelf.ts";
 
-/** Keeps one timer, set for the first hold due in any product of a shelf, until stopped. */
+/** After a pass that failed (the engine refuses to write), the next waits this long, doubling. */
+const FIRST_RETRY_MS = 1_000;
+/** The longest wait between failed passes. */
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * Keeps one timer, set for the first hold due in any product of a shelf, until stopped. A pass
+ * that failed is tried again after a backoff, never at once in a loop.
+ */
 export class HoldTimer {
   readonly #shelf: Shelf;
   readonly #clock: Clock;
   readonly #visit: (product: string) => Promise<void>;
   #timerAt = Infinity;
   #cancelTimer: (() => void) | undefined;
+  /** No pass before this time: the last one failed. */
+  #retryAt = -Infinity;
+  #retryMs = 0;
   #stopped = false;
 
   /**
@@ -27,7 +38,7 @@ export class HoldTimer {
 
   /** Sets the timer for the first hold now due, if that moved. */
   arm(): void {
-    const at = this.#stopped ? Infinity : this.#shelf.firstExpiry();
+    const at = this.#stopped ? Infinity : Math.max(this.#shelf.firstExpiry(), this.#retryAt);
     if (at === this.#timerAt) return;
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
@@ -40,13 +51,21 @@ export class HoldTimer {
       // Visiting each due product expires its holds (and, in memory, applies at once). One
       // operation per product, so that a batch can split them over commits KV takes.
       const due = this.#shelf.due(clock.now(), MAX_PRODUCTS_PER_COMMIT);
+      let failed = false;
       Promise.all(
         due.map((id) =>
-          this.#visit(id).catch((error) => console.error("expiring holds failed:", error))
+          this.#visit(id).catch((error) => {
+            failed = true;
+            console.error("expiring holds failed:", error);
+          })
         ),
       )
         // A timer that fired early finds nothing due and must be set again.
-        .finally(() => this.arm());
+        .finally(() => {
+          this.#retryMs = failed ? Math.min(MAX_RETRY_MS, this.#retryMs * 2 || FIRST_RETRY_MS) : 0;
+          this.#retryAt = failed ? clock.now() + this.#retryMs : -Infinity;
+          this.arm();
+        });
     }, at - clock.now());
   }
 
