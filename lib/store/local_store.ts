@@ -17,7 +17,7 @@ import {
   productDecision,
 } from "./decisions.ts";
 import type { StoredProduct, StoreEngine } from "./engine.ts";
-import { GroupCommit } from "./group_commit.ts";
+import { GroupCommit, MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
 import { HoldTimer } from "./hold_timer.ts";
 import { type Decide, Shelf } from "./shelf.ts";
 import type {
@@ -36,6 +36,9 @@ export interface LocalStoreOptions {
   /** The time source. */
   clock: Clock;
 }
+
+/** Sweeps of due holds a load makes at most (each ends up to 90 products' due holds). */
+const MAX_LOAD_SWEEPS = 1_000;
 
 /**
  * An {@linkcode InventoryStore} that keeps every product's book in this process.
@@ -89,8 +92,17 @@ export class LocalStore implements InventoryStore {
    *
    * @returns The snapshot.
    */
-  load(): Promise<StoreSnapshot> {
-    return this.#transact(() => ({
+  async load(): Promise<StoreSnapshot> {
+    // Holds that expired while no server ran end first, so the snapshot counts only live ones.
+    const now = this.#options.clock.now();
+    for (let pass = 0; pass < MAX_LOAD_SWEEPS; pass++) {
+      const due = this.#shelf.due(now, MAX_PRODUCTS_PER_COMMIT);
+      if (due.length === 0) break;
+      await this.#transact((ledgers) => {
+        for (const id of due) ledgers.get(id);
+      }, false);
+    }
+    return await this.#transact(() => ({
       epoch: this.#epoch,
       products: [...this.#shelf.books()].map(recordOf),
     }), false);
