@@ -13,8 +13,8 @@ import { type Guard, type Route, Router } from "./router.ts";
 import type { AssetTable } from "./static_assets.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
-/** What the handler needs besides the inventory: the settings it enforces (the server passes its Config). */
-export interface AppOptions {
+/** The settings the handler enforces, which the server's Config carries. */
+export interface AppSettings {
   /** How long a long poll waits for a change before answering the current state, in ms. */
   pollTimeoutMs: number;
   /** Long polls, event streams and WebSockets held at once; past it new ones are refused. */
@@ -35,6 +35,10 @@ export interface AppOptions {
   maxProducts: number;
   /** How long a checkout may take, all tries of the order service included, in ms. */
   webhookTimeoutMs: number;
+}
+
+/** What the handler needs besides the inventory: its settings, and what the server loaded. */
+export interface AppOptions extends AppSettings {
   /** The shop's order service; none sells at once (demo mode). */
   orderService?: OrderService;
   /** Origins besides our own trusted to post and subscribe. */

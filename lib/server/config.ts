@@ -1,5 +1,6 @@
 /** Turns command-line flags and environment variables into one validated {@linkcode Config}. */
 import { parseArgs } from "node:util";
+import type { AppSettings } from "../http/app.ts";
 import { parseBoolean } from "./boolean_setting.ts";
 import {
   adminTokenOf,
@@ -16,8 +17,11 @@ import {
   tlsOf,
 } from "./config_values.ts";
 
-/** Everything the server needs to know at start, already validated. */
-export interface Config {
+/**
+ * Everything the server needs to know at start, already validated: the handler's settings
+ * ({@linkcode AppSettings}: limits, timeouts, the proxy rule) and the server's own.
+ */
+export interface Config extends AppSettings {
   /** TCP port to listen on; 0 picks a free one. */
   port: number;
   /** Address to bind. */
@@ -28,38 +32,18 @@ export interface Config {
   restock: boolean;
   /** The catalog file; undefined serves the demo's one product. */
   catalogPath: string | undefined;
-  /** The most products the catalog may hold (file and admin API alike). */
-  maxProducts: number;
   /** The shop's order service, called to confirm each checkout; undefined sells at once. */
   orderWebhook: OrderWebhookSetting | undefined;
-  /** How long a checkout may take, all tries of the order service included, in ms. */
-  webhookTimeoutMs: number;
   /** Where the inventory is kept: a Deno KV file, or `:memory:` for a throwaway run. */
   dataPath: string;
   /** How long a hold lasts after the shopper's last add, in ms. */
   holdTtlMs: number;
   /** The bearer token of the admin API; undefined turns the admin routes off. */
   adminToken: string | undefined;
-  /** How long a long poll waits for a change before answering the current state, in ms. */
-  pollTimeoutMs: number;
   /** Origins other than the server's own that may change the cart or open sockets. */
   allowedOrigins: string[];
-  /** Long polls, event streams and WebSockets held at once; past it new ones get 503. */
-  maxConnections: number;
-  /** A WebSocket silent this long is pinged at half of it and closed if still silent, in ms. */
-  websocketTimeoutMs: number;
-  /** How often an event stream gets a heartbeat comment; one that reads none is ended, in ms. */
-  sseHeartbeatMs: number;
-  /** A request body must arrive within this long, else 408 with `Connection: close`, in ms. */
-  bodyTimeoutMs: number;
-  /** The longest request target (path and query) accepted, in bytes; longer gets 414. */
-  maxUrlBytes: number;
-  /** The most header bytes (names and values) accepted; more gets 431. */
-  maxHeaderBytes: number;
   /** PEM certificate and key files: when both are given the server speaks HTTPS. */
   tls?: TlsFiles;
-  /** Believe a reverse proxy's `X-Forwarded-Proto`, `X-Forwarded-Host` and `Forwarded`. */
-  trustProxy: boolean;
 }
 
 /** What the command line asked for: either a usage text or a server to run. */
