@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import type { Gauges } from "../lib/http/monitoring.ts";
 import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
-import { browserTest, openShopper, waitForConnection, waitForCount } from "./support/browser.ts";
+import {
+  browserTest,
+  openShopper,
+  openThroughRefusals,
+  waitForConnection,
+  waitForCount,
+} from "./support/browser.ts";
 import { eventually } from "./support/clients.ts";
 import { startTestServer } from "./support/server.ts";
 
@@ -61,25 +67,8 @@ browserTest(
   "e2e: a page whose WebSocket is refused falls back to SSE, then long polling",
   async (browser) => {
     await using server = await startTestServer({ inventory: 5 });
-    const context = await browser.newContext();
-    // A proxy that accepts the upgrade and hangs up at once, as some do.
-    await context.routeWebSocket(/\/cart\/status/, (socket) => socket.close());
-    const sse = await context.newPage();
-    await sse.goto(server.url);
-    await waitForConnection(sse, "live");
+    const { sse, poll } = await openThroughRefusals(browser, server.url, /\/cart\/status/);
     assert.equal(await sse.locator("#live").getAttribute("data-transport"), "sse");
-
-    // A proxy that also refuses event streams.
-    await context.route(
-      /\/cart\/status/,
-      (route) =>
-        route.request().headers()["accept"]?.includes("text/event-stream")
-          ? route.abort()
-          : route.fallback(),
-    );
-    const poll = await context.newPage();
-    await poll.goto(server.url);
-    await waitForConnection(poll, "live");
     assert.equal(await poll.locator("#live").getAttribute("data-transport"), "poll");
 
     await server.inventory.add(DEMO, crypto.randomUUID());

@@ -170,3 +170,36 @@ export function tileCounts(page: Page): Promise<Record<string, string>> {
     )
   );
 }
+
+/**
+ * Opens a page twice behind refusals, as proxies refuse: first with its WebSocket upgrade accepted
+ * and hung up at once (it must fall back to SSE), then with event streams refused too (it must
+ * fall back to long polling). Each page is live before this returns.
+ *
+ * @param browser The browser.
+ * @param url The page.
+ * @param feed The page's status feed, e.g. `/\/cart\/status/`.
+ * @returns The page on SSE and the page on long polling.
+ */
+export async function openThroughRefusals(
+  browser: Browser,
+  url: string,
+  feed: RegExp,
+): Promise<{ sse: Page; poll: Page }> {
+  const context = await browser.newContext();
+  await context.routeWebSocket(feed, (socket) => socket.close());
+  const sse = await context.newPage();
+  await sse.goto(url);
+  await waitForConnection(sse, "live");
+  await context.route(
+    feed,
+    (route) =>
+      route.request().headers()["accept"]?.includes("text/event-stream")
+        ? route.abort()
+        : route.fallback(),
+  );
+  const poll = await context.newPage();
+  await poll.goto(url);
+  await waitForConnection(poll, "live");
+  return { sse, poll };
+}
