@@ -1,4 +1,5 @@
 /** Checkout over real sockets, against a fake order service the tests script answer by answer. */
+import { freePort } from "./support/free_port.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Config } from "../lib/server/config.ts";
@@ -197,9 +198,7 @@ Deno.test("only 5xx until the timeout: 502; a later checkout reuses the order id
 });
 
 Deno.test("an order service that cannot be reached: 502 at the timeout, the hold stays", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const closedPort = listener.addr.port;
-  listener.close();
+  const closedPort = freePort();
   await using server = await startTestServer({
     orderWebhook: { url: `http://127.0.0.1:${closedPort}/orders`, secret: SECRET },
     webhookTimeoutMs: SHORT_TIMEOUT_MS,

@@ -58,6 +58,42 @@ export interface Listing {
   readonly fromFile?: boolean;
 }
 
+/** Whether a store can be reached, as its last command found it. */
+export interface StoreHealth {
+  /** False while the engine does not answer: writes are refused, reads serve the last state. */
+  readonly reachable: boolean;
+  /** The last failure's text, or null when there has been none. */
+  readonly lastError: string | null;
+  /** When `reachable` last changed (or the store opened), in ms since the epoch. */
+  readonly since: number;
+}
+
+/**
+ * Thrown by a store operation when the engine cannot be reached: nothing was decided, and the
+ * operation may be tried again shortly. An operation that timed out may still take effect later;
+ * its change is then told like any other.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const error = new StoreUnavailableError("Redis did not answer within 1000 ms");
+ * assert.equal(error.name, "StoreUnavailableError");
+ * assert.ok(error instanceof Error);
+ * ```
+ */
+export class StoreUnavailableError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed, in sentence case.
+   * @param options The underlying error as `cause`.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
 /**
  * A store decides each operation atomically and returns the product's new state; it tells every
  * committed change, in version order per product, to its listeners.
@@ -68,6 +104,12 @@ export interface Listing {
 export interface InventoryStore {
   /** The engine, for logs and health: `memory`, `kv` or `redis`. */
   readonly kind: string;
+  /**
+   * Tells whether the engine answers now.
+   *
+   * @returns Its health.
+   */
+  health(): StoreHealth;
   /**
    * Reads every product.
    *

@@ -26,6 +26,7 @@ import type {
   Listing,
   PendingCheckout,
   StoreOutcome,
+  StoreHealth,
   StoreSnapshot,
 } from "../inventory/store_port.ts";
 
@@ -57,6 +58,7 @@ export class LocalStore implements InventoryStore {
   readonly #options: LocalStoreOptions;
   readonly #commits: GroupCommit | undefined;
   readonly #timer: HoldTimer;
+  readonly #openedAt: number;
 
   /**
    * Opens a store on what an engine holds, and sets the timer for the first hold due.
@@ -77,6 +79,7 @@ export class LocalStore implements InventoryStore {
     this.kind = kind;
     this.#epoch = epoch;
     this.#options = options;
+    this.#openedAt = options.clock.now();
     this.#timer = new HoldTimer(this.#shelf, options.clock, (id) =>
       this.#transact((ledgers) => {
         ledgers.get(id);
@@ -85,6 +88,15 @@ export class LocalStore implements InventoryStore {
       new GroupCommit(engine, this.#shelf, options.clock, () => this.#timer.arm());
     for (const product of products) this.#shelf.adopt(product);
     this.#timer.arm();
+  }
+
+  /**
+   * Tells the store's health: an engine in this process is always there.
+   *
+   * @returns Reachable since the store opened.
+   */
+  health(): StoreHealth {
+    return { reachable: true, lastError: null, since: this.#openedAt };
   }
 
   /**

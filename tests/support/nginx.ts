@@ -1,5 +1,6 @@
 /** Debian's nginx running docs/nginx.conf in front of a test server, on a free port, always stopped. */
 import { join } from "node:path";
+import { freePort } from "./free_port.ts";
 import { programMissing } from "./missing_program.ts";
 
 /** Where Debian's `nginx` package puts the binary (`apt-get install -y nginx`). */
@@ -136,14 +137,6 @@ function placeNginxConf(text: string, placement: Placement): string {
     }
   }
   return conf;
-}
-
-/** A port nothing listens on now, on 127.0.0.1. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /**
