@@ -1,7 +1,14 @@
-/** One timer for the first hold due on a shelf: when it fires, each due product is visited. */
+/** One timer for the first hold due in a schedule: when it fires, each due product is visited. */
 import type { Clock } from "../inventory/clock.ts";
 import { MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
-import type { Shelf } from "./shelf.ts";
+
+/** What a hold timer watches: when the first hold is due, and which products are due. */
+export interface DueSchedule {
+  /** When the first hold is due; Infinity when none is. */
+  firstExpiry(): number;
+  /** Products with a hold due by `now`, at most `limit` of them. */
+  due(now: number, limit: number): string[];
+}
 
 /** After a pass that failed (the engine refuses to write), the next waits this long, doubling. */
 const FIRST_RETRY_MS = 1_000;
@@ -9,11 +16,11 @@ const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 
 /**
- * Keeps one timer, set for the first hold due in any product of a shelf, until stopped. A pass
+ * Keeps one timer, set for the first hold due in any product of a schedule, until stopped. A pass
  * that failed is tried again after a backoff, never at once in a loop.
  */
 export class HoldTimer {
-  readonly #shelf: Shelf;
+  readonly #schedule: DueSchedule;
   readonly #clock: Clock;
   readonly #visit: (product: string) => Promise<void>;
   #timerAt = Infinity;
@@ -26,19 +33,19 @@ export class HoldTimer {
   /**
    * Makes a timer that is set by the first {@linkcode HoldTimer.arm}.
    *
-   * @param shelf The books whose holds it watches.
+   * @param schedule The products whose holds it watches (a shelf of books, or a heap of due times).
    * @param clock The time source and its timers.
    * @param visit Runs an operation on a product, which expires its due holds.
    */
-  constructor(shelf: Shelf, clock: Clock, visit: (product: string) => Promise<void>) {
-    this.#shelf = shelf;
+  constructor(schedule: DueSchedule, clock: Clock, visit: (product: string) => Promise<void>) {
+    this.#schedule = schedule;
     this.#clock = clock;
     this.#visit = visit;
   }
 
   /** Sets the timer for the first hold now due, if that moved. */
   arm(): void {
-    const at = this.#stopped ? Infinity : Math.max(this.#shelf.firstExpiry(), this.#retryAt);
+    const at = this.#stopped ? Infinity : Math.max(this.#schedule.firstExpiry(), this.#retryAt);
     if (at === this.#timerAt) return;
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
@@ -50,7 +57,7 @@ export class HoldTimer {
       this.#timerAt = Infinity;
       // Visiting each due product expires its holds (and, in memory, applies at once). One
       // operation per product, so that a batch can split them over commits KV takes.
-      const due = this.#shelf.due(clock.now(), MAX_PRODUCTS_PER_COMMIT);
+      const due = this.#schedule.due(clock.now(), MAX_PRODUCTS_PER_COMMIT);
       let failed = false;
       Promise.all(
         due.map((id) =>

@@ -1,0 +1,208 @@
+/** One connection to Redis that never queues while offline, times commands out, and tells its health. */
+import { createClient, ErrorReply } from "@redis/client";
+import { StoreHealth, StoreUnavailableError } from "../inventory/store_port.ts";
+import { LIBRARY_SOURCE } from "./redis_library.ts";
+
+/** How long a command may take before the store answers that Redis cannot be reached. */
+export const COMMAND_TIMEOUT_MS = 1_000;
+
+/** The longest wait between two reconnect attempts (the waits double up to it, with jitter). */
+const MAX_RECONNECT_DELAY_MS = 2_000;
+
+/** Attempts a first connection gets before the start gives up. */
+const FIRST_CONNECT_ATTEMPTS = 3;
+
+type Client = ReturnType<typeof createRedisClient>;
+
+/** What a connection tells its owner. */
+export interface ConnectionEvents {
+  /** Writes a line to the log. */
+  log(line: string): void;
+  /** Redis answers again after it did not: what was missed must be read again. */
+  recovered(): void;
+}
+
+/**
+ * A Redis connection for commands: no offline queue (a command while disconnected fails at once),
+ * a {@linkcode COMMAND_TIMEOUT_MS} timeout, and reconnects that back off. Every failure to reach
+ * Redis becomes a {@linkcode StoreUnavailableError}; answers Redis gives (errors included) pass.
+ */
+export class RedisConnection {
+  readonly #client: Client;
+  readonly #events: ConnectionEvents;
+  #health: StoreHealth;
+
+  private constructor(client: Client, events: ConnectionEvents) {
+    this.#client = client;
+    this.#events = events;
+    this.#health = { reachable: true, lastError: null, since: Date.now() };
+    client.on("error", (error: Error) => this.#down(error));
+    client.on("ready", () => this.#up());
+  }
+
+  /**
+   * Connects, and loads the function library.
+   *
+   * @param url A `redis://` or `rediss://` URL.
+   * @param events Where to log, and whom to tell of a recovery.
+   * @returns The connection.
+   * @throws {StoreUnavailableError} When Redis cannot be reached after a few attempts.
+   */
+  static async open(url: string, events: ConnectionEvents): Promise<RedisConnection> {
+    const client = createRedisClient(url);
+    const connection = new RedisConnection(client, events);
+    await connection.#connect(`Redis at ${redactedUrl(url)}`);
+    return connection;
+  }
+
+  /**
+   * Opens a second connection to the same Redis, for a subscription.
+   *
+   * @param events Where to log, and whom to tell of a recovery.
+   * @returns The connection.
+   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   */
+  async duplicate(events: ConnectionEvents): Promise<RedisConnection> {
+    const connection = new RedisConnection(this.#client.duplicate(), events);
+    await connection.#connect("Redis (subscription)");
+    return connection;
+  }
+
+  /** Whether Redis answered the last command, and the last failure. */
+  get health(): StoreHealth {
+    return this.#health;
+  }
+
+  /**
+   * Sends one command.
+   *
+   * @param args The command and its arguments.
+   * @returns Redis's reply.
+   * @throws {StoreUnavailableError} When Redis cannot be reached or does not answer in time.
+   * @throws {Error} An error Redis answered with.
+   */
+  async send(args: string[]): Promise<unknown> {
+    try {
+      const reply = await this.#client.sendCommand(args);
+      if (!this.#health.reachable) this.#up();
+      return reply;
+    } catch (error) {
+      if (error instanceof ErrorReply) throw error;
+      this.#down(error);
+      throw new StoreUnavailableError(`Redis cannot be reached: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Calls a function of the library, loading the library again when Redis lost it (a Redis
+   * started afresh, or a failover to a replica that never had it).
+   *
+   * @param name The function's name.
+   * @param keys Its keys.
+   * @param args Its arguments.
+   * @returns Its reply.
+   * @throws {StoreUnavailableError} When Redis cannot be reached or does not answer in time.
+   */
+  async call(name: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const command = ["FCALL", name, String(keys.length), ...keys, ...args];
+    try {
+      return await this.send(command);
+    } catch (error) {
+      if (!(error instanceof ErrorReply) || !/function not found/i.test(error.message)) throw error;
+      await this.loadLibrary();
+      return await this.send(command);
+    }
+  }
+
+  /**
+   * Loads (or replaces) the function library.
+   *
+   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   */
+  async loadLibrary(): Promise<void> {
+    await this.send(["FUNCTION", "LOAD", "REPLACE", LIBRARY_SOURCE]);
+  }
+
+  /**
+   * Subscribes to a channel; the client subscribes again by itself after a reconnect.
+   *
+   * @param channel The channel.
+   * @param listener Called with each message.
+   */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    await this.#client.subscribe(channel, listener);
+  }
+
+  /** Closes the connection, after the commands in flight (or at once when Redis is gone). */
+  async close(): Promise<void> {
+    if (!this.#client.isReady) {
+      this.#client.destroy();
+      return;
+    }
+    try {
+      await this.#client.close();
+    } catch {
+      this.#client.destroy();
+    }
+  }
+
+  async #connect(what: string): Promise<void> {
+    try {
+      await this.#client.connect();
+    } catch (error) {
+      this.#client.destroy();
+      throw new StoreUnavailableError(`${what} cannot be reached: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  #down(error: unknown): void {
+    const text = messageOf(error);
+    if (this.#health.reachable) this.#events.log(`Redis cannot be reached: ${text}`);
+    this.#health = {
+      reachable: false,
+      lastError: text,
+      since: this.#health.reachable ? Date.now() : this.#health.since,
+    };
+  }
+
+  #up(): void {
+    if (this.#health.reachable) return;
+    this.#health = { reachable: true, lastError: this.#health.lastError, since: Date.now() };
+    this.#events.log("Redis answers again");
+    this.#events.recovered();
+  }
+}
+
+function createRedisClient(url: string) {
+  let connected = false;
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+    socket: {
+      connectTimeout: COMMAND_TIMEOUT_MS,
+      reconnectStrategy: (retries: number, cause: Error) => {
+        if (!connected && retries >= FIRST_CONNECT_ATTEMPTS) return cause;
+        const ceiling = Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** retries);
+        return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+      },
+    },
+  });
+  client.on("ready", () => connected = true);
+  return client;
+}
+
+/** The URL without its password, for logs. */
+function redactedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== "") parsed.password = "***";
+  return parsed.href;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
+}

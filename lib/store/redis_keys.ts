@@ -1,0 +1,63 @@
+/** Where the shop lives in Redis: key names (one hash tag per product) and the change channel. */
+
+/** The keys of one product; the hash tag `{id}` puts them in one Redis Cluster slot. */
+export interface ProductKeys {
+  /** Hash: info (JSON), total, sold, version, retired, listedTotal. */
+  readonly record: string;
+  /** Hash: session → `expiresAt|heldAt|checkingOut|orderId`. */
+  readonly holds: string;
+  /** Sorted set: session → expiry (ms), for the holds that may expire. */
+  readonly expiry: string;
+  /** Hash: session → the order that bought its unit. */
+  readonly sales: string;
+}
+
+/** Names every key of a shop under one prefix. */
+export class RedisKeys {
+  /** Sorted set of product ids in the order they were first listed. */
+  readonly catalog: string;
+  /** Counter that orders the catalog. */
+  readonly catalogOrder: string;
+  /** String: the store's epoch, set once when the shop's data is first written. */
+  readonly epoch: string;
+  /** The channel every change is published on, as the product's state in JSON. */
+  readonly changes: string;
+  readonly #prefix: string;
+
+  /**
+   * Names the keys.
+   *
+   * @param prefix Begins every key, e.g. `inv`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * const keys = new RedisKeys("inv");
+   * assert.equal(keys.product("night-sky-print").holds, "inv:{night-sky-print}:holds");
+   * assert.equal(keys.changes, "inv:changes");
+   * ```
+   */
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+    this.catalog = `${prefix}:{catalog}`;
+    this.catalogOrder = `${prefix}:{catalog}:order`;
+    this.epoch = `${prefix}:epoch`;
+    this.changes = `${prefix}:changes`;
+  }
+
+  /**
+   * Names a product's keys.
+   *
+   * @param id The product's id.
+   * @returns Its four keys.
+   */
+  product(id: string): ProductKeys {
+    const base = `${this.#prefix}:{${id}}`;
+    return {
+      record: base,
+      holds: `${base}:holds`,
+      expiry: `${base}:expiry`,
+      sales: `${base}:sales`,
+    };
+  }
+}
