@@ -32,6 +32,7 @@ Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () 
     orderWebhook: undefined,
     webhookTimeoutMs: 5_000,
     dataPath: "./data/inventory.kv",
+    redis: null,
     holdTtlMs: 15 * 60_000,
     adminToken: undefined,
     pollTimeoutMs: 25_000,
@@ -65,6 +66,7 @@ Deno.test("flags set every value", () => {
       orderWebhook: undefined,
       webhookTimeoutMs: 5_000,
       dataPath: "./data/inventory.kv",
+      redis: null,
       holdTtlMs: 15 * 60_000,
       adminToken: undefined,
       pollTimeoutMs: 1500,
@@ -203,6 +205,47 @@ Deno.test("--catalog and --max-products, or CATALOG and MAX_PRODUCTS, set the ca
   assert.equal(env.maxProducts, 7);
   // The demo's one total says nothing of a catalog's products, so it is not a restock of them.
   assert.equal(flags.restock, false);
+});
+
+Deno.test("--redis or REDIS_URL names the Redis server, user and password allowed; the flag wins", () => {
+  assert.equal(configOf(["--redis", "redis://127.0.0.1:6379"]).redis, "redis://127.0.0.1:6379");
+  assert.equal(
+    configOf([], { REDIS_URL: "rediss://shop:s3cret@redis.internal:6380/2" }).redis,
+    "rediss://shop:s3cret@redis.internal:6380/2",
+  );
+  assert.equal(
+    configOf(["--redis=redis://a.internal"], { REDIS_URL: "redis://b.internal" }).redis,
+    "redis://a.internal",
+  );
+});
+
+for (
+  const text of [
+    "",
+    "127.0.0.1:6379",
+    "http://127.0.0.1:6379",
+    "unix:///run/redis.sock",
+    "redis://",
+    "redis://127.0.0.1:6379/shop",
+    "redis://127.0.0.1:6379?db=2",
+  ]
+) {
+  Deno.test(`--redis refuses ${JSON.stringify(text)}, naming the flag and the value`, () => {
+    assert.throws(() => parseConfig(["--redis", text], noEnv), {
+      name: "RangeError",
+      message: "--redis must be a redis:// or rediss:// URL like redis://127.0.0.1:6379, " +
+        `got "${text}"`,
+    });
+  });
+}
+
+Deno.test("a refused --redis or REDIS_URL does not show its password", () => {
+  for (const text of ["http://shop:s3cret@redis.internal", "shop:s3cret@redis.internal"]) {
+    assert.throws(() => parseConfig([], (name) => (name === "REDIS_URL" ? text : undefined)), {
+      name: "RangeError",
+      message: /^--redis must be .*, got ".*shop:\*\*\*@redis\.internal"$/,
+    });
+  }
 });
 
 Deno.test("a leading -- (as `deno task start -- --port 1` passes it) is skipped", () => {

@@ -12,6 +12,7 @@ import {
   orderWebhookOf,
   type OrderWebhookSetting,
   originOf,
+  redisUrlOf,
   secondsIn,
   type TlsFiles,
   tlsOf,
@@ -36,6 +37,8 @@ export interface Config extends AppSettings {
   orderWebhook: OrderWebhookSetting | undefined;
   /** Where the inventory is kept: a Deno KV file, or `:memory:` for a throwaway run. */
   dataPath: string;
+  /** The Redis server (`redis://` or `rediss://` URL) of a shop shared by several processes. */
+  redis: string | null;
   /** How long a hold lasts after the shopper's last add, in ms. */
   holdTtlMs: number;
   /** The bearer token of the admin API; undefined turns the admin routes off. */
@@ -144,6 +147,7 @@ export function parseConfig(
         "webhook-timeout": { type: "string" },
         "poll-timeout": { type: "string" },
         data: { type: "string" },
+        redis: { type: "string" },
         "hold-ttl": { type: "string" },
         "admin-token": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
@@ -193,6 +197,7 @@ export function parseConfig(
       ),
       webhookTimeoutMs: secondsIn("--webhook-timeout", pick("webhook-timeout"), 0.001, 300) * 1000,
       dataPath: dataPathOf(pick("data")),
+      redis: redisUrlOf(values.redis ?? env("REDIS_URL")),
       holdTtlMs: durationIn("--hold-ttl", pick("hold-ttl"), ...HOLD_TTL_RANGE_MS),
       adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
       pollTimeoutMs: secondsIn("--poll-timeout", pick("poll-timeout"), 0.001, 3600) * 1000,

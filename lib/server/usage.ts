@@ -18,6 +18,9 @@ Options (each also read from the environment variable in brackets):
   --webhook-timeout S  seconds a checkout may take            [WEBHOOK_TIMEOUT] (default 5)
   --data PATH          Deno KV file keeping stock and holds, or :memory:
                                                               [DATA]   (default ./data/inventory.kv)
+  --redis URL          Redis server keeping a shop that several processes serve,
+                       redis://[user:password@]host[:port][/db] or rediss://
+                                                              [REDIS_URL]
   --hold-ttl T         how long a hold lasts after the last add, in seconds
                        or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
   --admin-token TOKEN  bearer token of POST /admin/inventory, 16+ characters;

@@ -27,6 +27,7 @@ export const TEST_CONFIG: Config = {
   orderWebhook: undefined,
   webhookTimeoutMs: 5_000,
   dataPath: ":memory:",
+  redis: null,
   holdTtlMs: 15 * 60_000,
   adminToken: undefined,
   pollTimeoutMs: 25_000,
@@ -107,7 +108,8 @@ const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
  * Runs `main.ts` with the given flags and waits until it prints the URL it listens on.
  *
  * @param args Flags for main.ts (`--port 0` is added unless a port is given, and `--data :memory:`
- * unless a data file is given by flag or `DATA`, so that no test leaves state behind).
+ * unless a data file or a Redis server is given by flag or variable, so that no test leaves state
+ * behind).
  * @param env Extra environment variables.
  * @param permissions Deno's permission flags for the child.
  * @returns The child; disposing it kills it with SIGKILL if it still runs.
@@ -118,9 +120,11 @@ export async function spawnServer(
   env: Record<string, string> = {},
   permissions: string[] = ["--allow-all"],
 ): Promise<ChildServer> {
+  const storeGiven = args.includes("--data") || args.includes("--redis") || "DATA" in env ||
+    "REDIS_URL" in env;
   const flags = [
     ...args.includes("--port") ? [] : ["--port", "0"],
-    ...args.includes("--data") || "DATA" in env ? [] : ["--data", ":memory:"],
+    ...storeGiven ? [] : ["--data", ":memory:"],
     ...args,
   ];
   const process = new Deno.Command(Deno.execPath(), {
