@@ -25,8 +25,8 @@ import type {
   InventoryStore,
   Listing,
   PendingCheckout,
-  StoreOutcome,
   StoreHealth,
+  StoreOutcome,
   StoreSnapshot,
 } from "../inventory/store_port.ts";
 
