@@ -19,6 +19,7 @@ const DEFAULT_LIMITS = {
   maxHeaderBytes: 16_384,
   tls: undefined,
   trustProxy: false,
+  reusePort: false,
 };
 
 Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () => {
@@ -96,6 +97,7 @@ Deno.test("limit flags set every limit", () => {
       "--tls-key",
       "k.pem",
       "--trust-proxy",
+      "--reuse-port",
     ]),
     {
       ...configOf([]),
@@ -107,6 +109,7 @@ Deno.test("limit flags set every limit", () => {
       maxHeaderBytes: 2000,
       tls: { certFile: "c.pem", keyFile: "k.pem" },
       trustProxy: true,
+      reusePort: true,
     },
   );
 });
@@ -122,6 +125,7 @@ Deno.test("limits come from the environment too", () => {
     TLS_CERT: "c.pem",
     TLS_KEY: "k.pem",
     TRUST_PROXY: "1",
+    REUSE_PORT: "yes",
   });
   assert.deepEqual(
     [
@@ -133,8 +137,9 @@ Deno.test("limits come from the environment too", () => {
       config.maxHeaderBytes,
       config.tls,
       config.trustProxy,
+      config.reusePort,
     ],
-    [7, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true],
+    [7, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true, true],
   );
 });
 
@@ -194,6 +199,15 @@ for (const text of ["maybe", "", "2", "enabled", "constructor", "y"]) {
 
 Deno.test("--trust-proxy wins over TRUST_PROXY=off", () => {
   assert.equal(configOf(["--trust-proxy"], { TRUST_PROXY: "off" }).trustProxy, true);
+});
+
+Deno.test("REUSE_PORT is a boolean variable like TRUST_PROXY, and --reuse-port wins over it", () => {
+  assert.equal(configOf([], { REUSE_PORT: "off" }).reusePort, false);
+  assert.equal(configOf(["--reuse-port"], { REUSE_PORT: "0" }).reusePort, true);
+  assert.throws(() => parseConfig([], (name) => (name === "REUSE_PORT" ? "maybe" : undefined)), {
+    name: "RangeError",
+    message: 'REUSE_PORT must be 1, true, yes or on, or 0, false, no or off, got "maybe"',
+  });
 });
 
 Deno.test("--catalog and --max-products, or CATALOG and MAX_PRODUCTS, set the catalog", () => {

@@ -27,6 +27,11 @@ export interface Config extends AppSettings {
   port: number;
   /** Address to bind. */
   hostname: string;
+  /**
+   * Bind with `SO_REUSEPORT` (Linux): several processes listen on one port and the kernel spreads
+   * new connections among them.
+   */
+  reusePort: boolean;
   /** Units of the product in stock: the total of a new data file, or a restock (see `restock`). */
   inventory: number;
   /** Whether `inventory` was given (flag or env): then it replaces a stored total as a restock. */
@@ -160,6 +165,7 @@ export function parseConfig(
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         "trust-proxy": { type: "boolean" },
+        "reuse-port": { type: "boolean" },
         help: { type: "boolean" },
       },
     }));
@@ -184,6 +190,7 @@ export function parseConfig(
     config: {
       port: integerIn("--port", pick("port"), 0, 65535),
       hostname: hostnameOf(pick("hostname")),
+      reusePort: values["reuse-port"] ?? booleanEnv("REUSE_PORT"),
       inventory: integerIn("--inventory", pick("inventory"), 0, 1_000_000_000),
       restock: (values.inventory ?? env(ENV_NAMES.inventory)) !== undefined,
       catalogPath: catalogPathOf(

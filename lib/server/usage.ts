@@ -6,6 +6,9 @@ export const USAGE = `Usage: deno task start [-- options]
 Options (each also read from the environment variable in brackets):
   --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
   --hostname ADDRESS   address to listen on (never HOSTNAME)  [HOST]          (default 127.0.0.1)
+  --reuse-port         share the port with other processes started so (Linux
+                       SO_REUSEPORT); the kernel spreads new connections
+                                                              [REUSE_PORT]    (default off)
   --inventory N        total of a new data file; given on an
                        existing one: a restock, holds kept    [INVENTORY]     (default 10)
   --catalog FILE       JSON catalog of products (see README); without one the

@@ -20,6 +20,7 @@ export const DEMO = DEMO_PRODUCT.id;
 export const TEST_CONFIG: Config = {
   port: 0,
   hostname: "127.0.0.1",
+  reusePort: false,
   inventory: 10,
   restock: false,
   catalogPath: undefined,
