@@ -1,5 +1,10 @@
-/** Test helpers that start real servers on port 0: in this process, or as a child `main.ts`. */
+/**
+ * Test helpers that start real servers on port 0, in this process or as a child `main.ts`, or
+ * build the app alone around an inventory for in-process requests.
+ */
 import { join } from "node:path";
+import { type App, type AppOptions, createApp } from "../../lib/http/app.ts";
+import type { Inventory } from "../../lib/inventory/inventory.ts";
 import { inventoryCountOf } from "../../lib/inventory/ledger.ts";
 import type { Config } from "../../lib/server/config.ts";
 import { DEMO_PRODUCT } from "../../lib/server/demo_catalog.ts";
@@ -58,6 +63,25 @@ export async function startTestServer(
     ...options,
   });
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.stop() });
+}
+
+/**
+ * Builds the app around an inventory, without a socket or the page templates, for
+ * `app.handle(new Request(...))` tests of the JSON routes.
+ *
+ * @param inventory The inventory, on whatever store the test chose.
+ * @param overrides Settings that differ from {@linkcode TEST_CONFIG}'s.
+ * @returns The app (pages render empty); the caller stops it.
+ */
+export function createTestApp(inventory: Inventory, overrides: Partial<AppOptions> = {}): App {
+  return createApp(inventory, {
+    ...TEST_CONFIG,
+    https: false,
+    templates: { product: "", catalog: "", missing: "" },
+    assets: new Map(),
+    media: new Map(),
+    ...overrides,
+  });
 }
 
 /**
