@@ -19,6 +19,7 @@ const DEFAULT_LIMITS = {
   maxHeaderBytes: 16_384,
   tls: undefined,
   trustProxy: false,
+  reusePort: false,
 };
 
 Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () => {
@@ -32,6 +33,7 @@ Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () 
     orderWebhook: undefined,
     webhookTimeoutMs: 5_000,
     dataPath: "./data/inventory.kv",
+    redis: null,
     holdTtlMs: 15 * 60_000,
     adminToken: undefined,
     pollTimeoutMs: 25_000,
@@ -65,6 +67,7 @@ Deno.test("flags set every value", () => {
       orderWebhook: undefined,
       webhookTimeoutMs: 5_000,
       dataPath: "./data/inventory.kv",
+      redis: null,
       holdTtlMs: 15 * 60_000,
       adminToken: undefined,
       pollTimeoutMs: 1500,
@@ -94,6 +97,7 @@ Deno.test("limit flags set every limit", () => {
       "--tls-key",
       "k.pem",
       "--trust-proxy",
+      "--reuse-port",
     ]),
     {
       ...configOf([]),
@@ -105,6 +109,7 @@ Deno.test("limit flags set every limit", () => {
       maxHeaderBytes: 2000,
       tls: { certFile: "c.pem", keyFile: "k.pem" },
       trustProxy: true,
+      reusePort: true,
     },
   );
 });
@@ -120,6 +125,7 @@ Deno.test("limits come from the environment too", () => {
     TLS_CERT: "c.pem",
     TLS_KEY: "k.pem",
     TRUST_PROXY: "1",
+    REUSE_PORT: "yes",
   });
   assert.deepEqual(
     [
@@ -131,8 +137,9 @@ Deno.test("limits come from the environment too", () => {
       config.maxHeaderBytes,
       config.tls,
       config.trustProxy,
+      config.reusePort,
     ],
-    [7, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true],
+    [7, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true, true],
   );
 });
 
@@ -194,6 +201,15 @@ Deno.test("--trust-proxy wins over TRUST_PROXY=off", () => {
   assert.equal(configOf(["--trust-proxy"], { TRUST_PROXY: "off" }).trustProxy, true);
 });
 
+Deno.test("REUSE_PORT is a boolean variable like TRUST_PROXY, and --reuse-port wins over it", () => {
+  assert.equal(configOf([], { REUSE_PORT: "off" }).reusePort, false);
+  assert.equal(configOf(["--reuse-port"], { REUSE_PORT: "0" }).reusePort, true);
+  assert.throws(() => parseConfig([], (name) => (name === "REUSE_PORT" ? "maybe" : undefined)), {
+    name: "RangeError",
+    message: 'REUSE_PORT must be 1, true, yes or on, or 0, false, no or off, got "maybe"',
+  });
+});
+
 Deno.test("--catalog and --max-products, or CATALOG and MAX_PRODUCTS, set the catalog", () => {
   const flags = configOf(["--catalog", "shop/catalog.json", "--max-products", "50"]);
   assert.equal(flags.catalogPath, "shop/catalog.json");
@@ -203,6 +219,47 @@ Deno.test("--catalog and --max-products, or CATALOG and MAX_PRODUCTS, set the ca
   assert.equal(env.maxProducts, 7);
   // The demo's one total says nothing of a catalog's products, so it is not a restock of them.
   assert.equal(flags.restock, false);
+});
+
+Deno.test("--redis or REDIS_URL names the Redis server, user and password allowed; the flag wins", () => {
+  assert.equal(configOf(["--redis", "redis://127.0.0.1:6379"]).redis, "redis://127.0.0.1:6379");
+  assert.equal(
+    configOf([], { REDIS_URL: "rediss://shop:s3cret@redis.internal:6380/2" }).redis,
+    "rediss://shop:s3cret@redis.internal:6380/2",
+  );
+  assert.equal(
+    configOf(["--redis=redis://a.internal"], { REDIS_URL: "redis://b.internal" }).redis,
+    "redis://a.internal",
+  );
+});
+
+for (
+  const text of [
+    "",
+    "127.0.0.1:6379",
+    "http://127.0.0.1:6379",
+    "unix:///run/redis.sock",
+    "redis://",
+    "redis://127.0.0.1:6379/shop",
+    "redis://127.0.0.1:6379?db=2",
+  ]
+) {
+  Deno.test(`--redis refuses ${JSON.stringify(text)}, naming the flag and the value`, () => {
+    assert.throws(() => parseConfig(["--redis", text], noEnv), {
+      name: "RangeError",
+      message: "--redis must be a redis:// or rediss:// URL like redis://127.0.0.1:6379, " +
+        `got "${text}"`,
+    });
+  });
+}
+
+Deno.test("a refused --redis or REDIS_URL does not show its password", () => {
+  for (const text of ["http://shop:s3cret@redis.internal", "shop:s3cret@redis.internal"]) {
+    assert.throws(() => parseConfig([], (name) => (name === "REDIS_URL" ? text : undefined)), {
+      name: "RangeError",
+      message: /^--redis must be .*, got ".*shop:\*\*\*@redis\.internal"$/,
+    });
+  }
 });
 
 Deno.test("a leading -- (as `deno task start -- --port 1` passes it) is skipped", () => {

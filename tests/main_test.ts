@@ -52,6 +52,7 @@ Deno.test("--help prints the usage and exits 0", async () => {
       "--body-timeout",
       "--tls-cert",
       "--trust-proxy",
+      "--redis",
     ]
   ) {
     assert.ok(stdout.includes(flag), flag);
@@ -66,6 +67,8 @@ for (
     [[], { TRUST_PROXY: "maybe" }, /TRUST_PROXY must be 1, true, yes or on.*, got "maybe"/],
     [["--bogus"], {}, /Unknown option '--bogus'/],
     [[], { POLL_TIMEOUT: "never" }, /--poll-timeout/],
+    [["--redis", "http://127.0.0.1:6379"], {}, /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
+    [[], { REDIS_URL: "127.0.0.1:6379" }, /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
   ] as const
 ) {
   Deno.test(`main.ts ${args.join(" ")} ${JSON.stringify(env)} exits 2 with one line`, async () => {

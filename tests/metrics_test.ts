@@ -72,7 +72,16 @@ Deno.test({
 Deno.test("every route's request counter is at 0 for every status before its first request", async () => {
   await using server = await startTestServer({ adminToken: "secret-token" });
   const counts = requestCounts(await (await fetch(new URL("metrics", server.url))).text());
-  const routes = ["page", "cart", "status", "echo", "healthz", "admin_inventory", "static"];
+  const routes = [
+    "page",
+    "cart",
+    "status",
+    "echo",
+    "healthz",
+    "readyz",
+    "admin_inventory",
+    "static",
+  ];
   for (const route of [...routes, "not_found"]) {
     for (const status of REQUEST_STATUSES) {
       assert.equal(counts.get(`${route} ${status}`), 0, `${route} ${status}`);

@@ -151,11 +151,15 @@ for (
   });
 }
 
-Deno.test("GET /healthz answers 200 JSON", async () => {
+Deno.test("GET /healthz and GET /readyz answer 200 JSON naming the store", async () => {
   await using server = await startTestServer();
-  const response = await fetch(new URL("healthz", server.url));
-  assert.equal(response.status, 200);
-  assert.deepEqual(await response.json(), { status: "ok" });
+  const store = { kind: "memory", reachable: true, lastError: null };
+  const health = await fetch(new URL("healthz", server.url));
+  assert.equal(health.status, 200);
+  assert.deepEqual(await health.json(), { status: "ok", store });
+  const readiness = await fetch(new URL("readyz", server.url));
+  assert.equal(readiness.status, 200);
+  assert.deepEqual(await readiness.json(), { status: "ready", store });
 });
 
 Deno.test("GET /metrics counts stock, version and requests by route and status", async () => {

@@ -1,10 +1,11 @@
 /** The request handler: composes the routes, guards, subscriptions and metrics of the shop. */
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import { StoreUnavailableError } from "../inventory/store_port.ts";
 import { Topics } from "../realtime/topics.ts";
 import { checkRequestSize, ConnectionLimit } from "./guards.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
-import { type Gauges, healthResponse, Metrics } from "./monitoring.ts";
+import { type Gauges, healthResponse, Metrics, readinessResponse } from "./monitoring.ts";
 import { isHttpsRequest, originGuard } from "./origin.ts";
 import type { Templates } from "./page.ts";
 import { RefusalLog } from "./refusal_log.ts";
@@ -132,7 +133,18 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     ...pageRoutes(inventory, pageOptions),
     ...cartRoutes(inventory, checkouts, sameOrigin),
     ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin),
-    { name: "healthz", path: "/healthz", methods: ["GET", "HEAD"], handle: healthResponse },
+    {
+      name: "healthz",
+      path: "/healthz",
+      methods: ["GET", "HEAD"],
+      handle: () => healthResponse(inventory),
+    },
+    {
+      name: "readyz",
+      path: "/readyz",
+      methods: ["GET", "HEAD"],
+      handle: () => readinessResponse(inventory),
+    },
     {
       name: "metrics",
       path: "/metrics",
@@ -159,6 +171,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
       if (match === undefined) throw new HttpError(404, "Not found");
       response = await router.run(match, request, url);
     } catch (error) {
+      if (error instanceof StoreUnavailableError) metrics.countStoreUnavailable();
       response = errorResponse(error);
     }
     const route = match && (Router.routeFor(match, request.method) ?? match.routes[0]);

@@ -1,4 +1,12 @@
 /** An error that knows its HTTP status, and the one place that turns errors into JSON answers. */
+import { StoreUnavailableError } from "../inventory/store_port.ts";
+
+/**
+ * The least and most whole seconds of the `Retry-After` that a request refused for a store that
+ * cannot be reached gets: random between them, so that refused shoppers do not all come back in
+ * the same second.
+ */
+export const STORE_RETRY_AFTER_SECONDS = { least: 1, most: 5 } as const;
 
 /** A refusal with its status, message and any extra fields or headers the answer needs. */
 export class HttpError extends Error {
@@ -52,17 +60,38 @@ const JSON_HEADERS = {
 } as const;
 
 /**
- * Turns any thrown value into a JSON error answer; unexpected errors become a 500 and are logged.
+ * Turns any thrown value into a JSON error answer. A store that cannot be reached is a 503 with a
+ * jittered `Retry-After`, not logged here (the store logs its own changes of state); any other
+ * unexpected error becomes a 500 and is logged.
  *
  * @param error What a handler threw.
+ * @param random Returns a number in [0, 1), as `Math.random` does, for the `Retry-After`.
  * @returns `{"error": "..."}` with the error's status.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { StoreUnavailableError } from "../inventory/store_port.ts";
+ * const response = errorResponse(new StoreUnavailableError("Redis did not answer"), () => 0.99);
+ * assert.equal(response.status, 503);
+ * assert.equal(response.headers.get("retry-after"), "5");
+ * assert.equal(errorResponse(new HttpError(404, "Not found")).status, 404);
+ * ```
  */
-export function errorResponse(error: unknown): Response {
+export function errorResponse(error: unknown, random: () => number = Math.random): Response {
   if (error instanceof HttpError) {
     return jsonResponse({ error: error.message, ...error.options.fields }, {
       status: error.status,
       headers: error.options.headers,
     });
+  }
+  if (error instanceof StoreUnavailableError) {
+    const { least, most } = STORE_RETRY_AFTER_SECONDS;
+    const retryAfter = least + Math.floor(random() * (most - least + 1));
+    return jsonResponse(
+      { error: "the inventory store cannot be reached; try again shortly" },
+      { status: 503, headers: { "retry-after": String(retryAfter) } },
+    );
   }
   console.error("unexpected error:", error);
   return jsonResponse({ error: "internal error" }, { status: 500 });

@@ -1,4 +1,4 @@
-/** `GET /healthz` and `GET /metrics`: liveness, and counters in Prometheus' text format. */
+/** `GET /healthz`, `GET /readyz` and `GET /metrics`: liveness, readiness, Prometheus counters. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import { CHECKOUT_OUTCOMES, type CheckoutOutcome } from "../inventory/checkout.ts";
@@ -86,6 +86,7 @@ export class Metrics {
   /** Route → status → count; built up front so that counting a request allocates nothing. */
   readonly #requests = new Map<string, Map<number, number>>();
   readonly #checkouts = new Map<CheckoutOutcome, number>(CHECKOUT_OUTCOMES.map((o) => [o, 0]));
+  #storeUnavailable = 0;
   /** How long each call to the order service took, in seconds. */
   readonly webhookLatency = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
 
@@ -96,6 +97,11 @@ export class Metrics {
    */
   countCheckout(outcome: CheckoutOutcome): void {
     this.#checkouts.set(outcome, this.#checkouts.get(outcome)! + 1);
+  }
+
+  /** Counts one request refused (503) because the store could not be reached. */
+  countStoreUnavailable(): void {
+    this.#storeUnavailable++;
   }
 
   /**
@@ -129,7 +135,7 @@ export class Metrics {
    * Renders every metric in Prometheus' text exposition format.
    *
    * @param inventory The inventory, for each product's stock and version (one series per
-   * product: `--max-products` bounds them).
+   * product: `--max-products` bounds them) and the store's health.
    * @param gauges Subscriber counts from the push transports.
    * @returns The text of `/metrics`.
    */
@@ -201,6 +207,16 @@ export class Metrics {
         "Accepts that failed (e.g. out of file descriptors); the listener was reopened.",
         gauges.acceptErrors,
       ),
+      ...gauge(
+        "inventory_store_reachable",
+        "1 while the inventory store answers, 0 while it cannot be reached.",
+        inventory.storeHealth().reachable ? 1 : 0,
+      ),
+      ...counter(
+        "inventory_store_unavailable_total",
+        "Requests refused with 503 because the inventory store could not be reached.",
+        this.#storeUnavailable,
+      ),
       "# HELP inventory_checkouts_total Checkouts, by outcome.",
       "# TYPE inventory_checkouts_total counter",
       ...[...this.#checkouts].map(([outcome, n]) =>
@@ -238,11 +254,40 @@ function counter(name: string, help: string, value: number): string[] {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`];
 }
 
+/** The store as /healthz and /readyz report it. */
+interface StoreReport {
+  readonly kind: string;
+  readonly reachable: boolean;
+  readonly lastError: string | null;
+}
+
+function storeReport(inventory: Inventory): StoreReport {
+  const { reachable, lastError } = inventory.storeHealth();
+  return { kind: inventory.storeKind, reachable, lastError };
+}
+
 /**
- * Answers `GET /healthz`.
+ * Answers `GET /healthz`: the process is alive, whatever the store's state (restarting it would
+ * not bring the store back).
  *
- * @returns 200 `{"status": "ok"}`.
+ * @param inventory The inventory, for its store's health.
+ * @returns 200 `{"status": "ok", "store": {"kind", "reachable", "lastError"}}`.
  */
-export function healthResponse(): Response {
-  return jsonResponse({ status: "ok" });
+export function healthResponse(inventory: Inventory): Response {
+  return jsonResponse({ status: "ok", store: storeReport(inventory) });
+}
+
+/**
+ * Answers `GET /readyz`: whether to send this process requests, so that a balancer stops sending
+ * writes it would refuse while the store cannot be reached.
+ *
+ * @param inventory The inventory, for its store's health.
+ * @returns 200 `{"status": "ready", "store": {...}}` while the store answers, else 503
+ *   `{"error": "the inventory store cannot be reached", "store": {...}}`.
+ */
+export function readinessResponse(inventory: Inventory): Response {
+  const store = storeReport(inventory);
+  return store.reachable
+    ? jsonResponse({ status: "ready", store })
+    : jsonResponse({ error: "the inventory store cannot be reached", store }, { status: 503 });
 }

@@ -5,6 +5,7 @@ import type {
   InventoryStore,
   Listing,
   PendingCheckout,
+  StoreHealth,
   StoreOutcome,
 } from "./store_port.ts";
 import type { CheckoutStart } from "./rules.ts";
@@ -63,6 +64,16 @@ export class Inventory {
   /** The store's engine, for health and logs. */
   get storeKind(): string {
     return this.#store.kind;
+  }
+
+  /**
+   * Tells whether the store answers now: while it does not, writes are refused and this process
+   * serves the last state it knows.
+   *
+   * @returns The store's health.
+   */
+  storeHealth(): StoreHealth {
+    return this.#store.health();
   }
 
   /** How long a hold lasts after the shopper's last add, in ms. */

@@ -12,6 +12,7 @@ import {
   orderWebhookOf,
   type OrderWebhookSetting,
   originOf,
+  redisUrlOf,
   secondsIn,
   type TlsFiles,
   tlsOf,
@@ -26,6 +27,11 @@ export interface Config extends AppSettings {
   port: number;
   /** Address to bind. */
   hostname: string;
+  /**
+   * Bind with `SO_REUSEPORT` (Linux): several processes listen on one port and the kernel spreads
+   * new connections among them.
+   */
+  reusePort: boolean;
   /** Units of the product in stock: the total of a new data file, or a restock (see `restock`). */
   inventory: number;
   /** Whether `inventory` was given (flag or env): then it replaces a stored total as a restock. */
@@ -36,6 +42,8 @@ export interface Config extends AppSettings {
   orderWebhook: OrderWebhookSetting | undefined;
   /** Where the inventory is kept: a Deno KV file, or `:memory:` for a throwaway run. */
   dataPath: string;
+  /** The Redis server (`redis://` or `rediss://` URL) of a shop shared by several processes. */
+  redis: string | null;
   /** How long a hold lasts after the shopper's last add, in ms. */
   holdTtlMs: number;
   /** The bearer token of the admin API; undefined turns the admin routes off. */
@@ -144,6 +152,7 @@ export function parseConfig(
         "webhook-timeout": { type: "string" },
         "poll-timeout": { type: "string" },
         data: { type: "string" },
+        redis: { type: "string" },
         "hold-ttl": { type: "string" },
         "admin-token": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
@@ -156,6 +165,7 @@ export function parseConfig(
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         "trust-proxy": { type: "boolean" },
+        "reuse-port": { type: "boolean" },
         help: { type: "boolean" },
       },
     }));
@@ -180,6 +190,7 @@ export function parseConfig(
     config: {
       port: integerIn("--port", pick("port"), 0, 65535),
       hostname: hostnameOf(pick("hostname")),
+      reusePort: values["reuse-port"] ?? booleanEnv("REUSE_PORT"),
       inventory: integerIn("--inventory", pick("inventory"), 0, 1_000_000_000),
       restock: (values.inventory ?? env(ENV_NAMES.inventory)) !== undefined,
       catalogPath: catalogPathOf(
@@ -193,6 +204,7 @@ export function parseConfig(
       ),
       webhookTimeoutMs: secondsIn("--webhook-timeout", pick("webhook-timeout"), 0.001, 300) * 1000,
       dataPath: dataPathOf(pick("data")),
+      redis: redisUrlOf(values.redis ?? env("REDIS_URL")),
       holdTtlMs: durationIn("--hold-ttl", pick("hold-ttl"), ...HOLD_TTL_RANGE_MS),
       adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
       pollTimeoutMs: secondsIn("--poll-timeout", pick("poll-timeout"), 0.001, 3600) * 1000,

@@ -195,6 +195,37 @@ export function dataPathOf(text: string): string {
 }
 
 /**
+ * The Redis server that keeps a shop shared by several processes.
+ *
+ * @param text The URL as given; undefined for none.
+ * @returns The URL, or null to keep the inventory in this process (`--data`).
+ * @throws {RangeError} For anything but a `redis://` or `rediss://` URL with a host (a user and
+ *   password may come before it, a database number after it); the message masks the password.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(redisUrlOf("rediss://shop:secret@10.0.0.5:6380/2"), "rediss://shop:secret@10.0.0.5:6380/2");
+ * assert.equal(redisUrlOf(undefined), null);
+ * assert.throws(() => redisUrlOf("http://10.0.0.5:6379"), RangeError);
+ * ```
+ */
+export function redisUrlOf(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  const url = URL.parse(text.trim());
+  const usable = url !== null && (url.protocol === "redis:" || url.protocol === "rediss:") &&
+    url.hostname !== "" && /^(\/\d*)?$/.test(url.pathname) && url.search === "" && url.hash === "";
+  if (!usable) {
+    // The password must not reach a log, even a mistyped one.
+    const shown = text.replace(/:[^:/@]*@/, ":***@");
+    throw new RangeError(
+      `--redis must be a redis:// or rediss:// URL like redis://127.0.0.1:6379, got "${shown}"`,
+    );
+  }
+  return text.trim();
+}
+
+/**
  * The admin API's bearer token.
  *
  * @param text The token as given; undefined for none.

@@ -6,6 +6,8 @@ export interface ListenOptions {
   port: number;
   /** Address to bind. */
   hostname: string;
+  /** Share the port with other processes that bind it so too (`SO_REUSEPORT`, Linux). */
+  reusePort?: boolean;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string };
   /** Called each time accepting failed and the listener died, with the error. */
@@ -133,6 +135,7 @@ export function serveResiliently(
     const server = Deno.serve({
       port,
       hostname: options.hostname,
+      reusePort: options.reusePort,
       ...options.tls,
       onListen: () => {},
     }, (request, info) => {

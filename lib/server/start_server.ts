@@ -79,6 +79,7 @@ export async function startServer(
   const server: ResilientServer = serveResiliently({
     port: config.port,
     hostname: config.hostname,
+    reusePort: config.reusePort,
     tls,
     onAcceptError: (error) => {
       app?.countAcceptError();

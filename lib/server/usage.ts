@@ -6,6 +6,9 @@ export const USAGE = `Usage: deno task start [-- options]
 Options (each also read from the environment variable in brackets):
   --port N             TCP port, 0 for any free port          [PORT]          (default 8000)
   --hostname ADDRESS   address to listen on (never HOSTNAME)  [HOST]          (default 127.0.0.1)
+  --reuse-port         share the port with other processes started so (Linux
+                       SO_REUSEPORT); the kernel spreads new connections
+                                                              [REUSE_PORT]    (default off)
   --inventory N        total of a new data file; given on an
                        existing one: a restock, holds kept    [INVENTORY]     (default 10)
   --catalog FILE       JSON catalog of products (see README); without one the
@@ -18,6 +21,9 @@ Options (each also read from the environment variable in brackets):
   --webhook-timeout S  seconds a checkout may take            [WEBHOOK_TIMEOUT] (default 5)
   --data PATH          Deno KV file keeping stock and holds, or :memory:
                                                               [DATA]   (default ./data/inventory.kv)
+  --redis URL          Redis server keeping a shop that several processes serve,
+                       redis://[user:password@]host[:port][/db] or rediss://
+                                                              [REDIS_URL]
   --hold-ttl T         how long a hold lasts after the last add, in seconds
                        or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
   --admin-token TOKEN  bearer token of POST /admin/inventory, 16+ characters;

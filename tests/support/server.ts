@@ -1,5 +1,10 @@
-/** Test helpers that start real servers on port 0: in this process, or as a child `main.ts`. */
+/**
+ * Test helpers that start real servers on port 0, in this process or as a child `main.ts`, or
+ * build the app alone around an inventory for in-process requests.
+ */
 import { join } from "node:path";
+import { type App, type AppOptions, createApp } from "../../lib/http/app.ts";
+import type { Inventory } from "../../lib/inventory/inventory.ts";
 import { inventoryCountOf } from "../../lib/inventory/ledger.ts";
 import type { Config } from "../../lib/server/config.ts";
 import { DEMO_PRODUCT } from "../../lib/server/demo_catalog.ts";
@@ -20,6 +25,7 @@ export const DEMO = DEMO_PRODUCT.id;
 export const TEST_CONFIG: Config = {
   port: 0,
   hostname: "127.0.0.1",
+  reusePort: false,
   inventory: 10,
   restock: false,
   catalogPath: undefined,
@@ -27,6 +33,7 @@ export const TEST_CONFIG: Config = {
   orderWebhook: undefined,
   webhookTimeoutMs: 5_000,
   dataPath: ":memory:",
+  redis: null,
   holdTtlMs: 15 * 60_000,
   adminToken: undefined,
   pollTimeoutMs: 25_000,
@@ -56,6 +63,25 @@ export async function startTestServer(
     ...options,
   });
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.stop() });
+}
+
+/**
+ * Builds the app around an inventory, without a socket or the page templates, for
+ * `app.handle(new Request(...))` tests of the JSON routes.
+ *
+ * @param inventory The inventory, on whatever store the test chose.
+ * @param overrides Settings that differ from {@linkcode TEST_CONFIG}'s.
+ * @returns The app (pages render empty); the caller stops it.
+ */
+export function createTestApp(inventory: Inventory, overrides: Partial<AppOptions> = {}): App {
+  return createApp(inventory, {
+    ...TEST_CONFIG,
+    https: false,
+    templates: { product: "", catalog: "", missing: "" },
+    assets: new Map(),
+    media: new Map(),
+    ...overrides,
+  });
 }
 
 /**
@@ -107,7 +133,8 @@ const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
  * Runs `main.ts` with the given flags and waits until it prints the URL it listens on.
  *
  * @param args Flags for main.ts (`--port 0` is added unless a port is given, and `--data :memory:`
- * unless a data file is given by flag or `DATA`, so that no test leaves state behind).
+ * unless a data file or a Redis server is given by flag or variable, so that no test leaves state
+ * behind).
  * @param env Extra environment variables.
  * @param permissions Deno's permission flags for the child.
  * @returns The child; disposing it kills it with SIGKILL if it still runs.
@@ -118,9 +145,11 @@ export async function spawnServer(
   env: Record<string, string> = {},
   permissions: string[] = ["--allow-all"],
 ): Promise<ChildServer> {
+  const storeGiven = args.includes("--data") || args.includes("--redis") || "DATA" in env ||
+    "REDIS_URL" in env;
   const flags = [
     ...args.includes("--port") ? [] : ["--port", "0"],
-    ...args.includes("--data") || "DATA" in env ? [] : ["--data", ":memory:"],
+    ...storeGiven ? [] : ["--data", ":memory:"],
     ...args,
   ];
   const process = new Deno.Command(Deno.execPath(), {
