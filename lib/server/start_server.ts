@@ -5,6 +5,8 @@ import { type Clock, systemClock } from "../inventory/clock.ts";
 import { Inventory } from "../inventory/inventory.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
+import { redactedUrl } from "../store/redis_connection.ts";
+import { openRedisStore } from "../store/redis_store.ts";
 import type { InventoryStore } from "../inventory/store_port.ts";
 import { type App, createApp } from "../http/app.ts";
 import type { Templates } from "../http/page.ts";
@@ -89,7 +91,9 @@ export async function startServer(
 
   let store: InventoryStore | undefined;
   try {
-    store = config.dataPath === MEMORY_PATH
+    store = config.redis !== null
+      ? await openRedisStore({ url: config.redis, holdTtlMs: config.holdTtlMs, clock, log })
+      : config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
       : await openKvStore(config.dataPath, {
         holdTtlMs: config.holdTtlMs,
@@ -104,7 +108,8 @@ export async function startServer(
           ` version ${record.version}${record.retired ? ", retired" : ""}`,
       );
     }
-    log(`Store: ${store.kind} (data: ${config.dataPath}, epoch ${inventory.epoch})`);
+    const data = config.redis === null ? config.dataPath : redactedUrl(config.redis);
+    log(`Store: ${store.kind} (data: ${data}, epoch ${inventory.epoch})`);
     const webhook = config.orderWebhook;
     log(
       webhook === undefined

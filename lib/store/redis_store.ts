@@ -348,8 +348,11 @@ export class RedisStore implements InventoryStore {
     ) as Reply;
   }
 
+  /** Takes in an answer's state, and returns the product as the operation left it. */
   #learn(state: string): ProductRecord {
-    return this.#versions.learn(parseProductState(state));
+    const parsed = parseProductState(state);
+    this.#versions.learn(parsed);
+    return parsed.record;
   }
 
   #outcome([status, state]: Reply, inCart: boolean): StoreOutcome {
