@@ -29,7 +29,7 @@ export class ProductVersions {
    *   name: "Tee",
    *   description: "",
    *   image: null,
-   *   price: { amount: 1500, currency: "EUR" },
+   *   price: { amount: "15.00", currency: "EUR" },
    * };
    * const record = (version: number) => ({
    *   info, total: 5, held: 0, sold: 0, version, retired: false, listedTotal: null,

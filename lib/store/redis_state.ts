@@ -24,7 +24,7 @@ export interface RedisProductState {
  *   name: "Tee",
  *   description: "",
  *   image: null,
- *   price: { amount: 1500, currency: "EUR" },
+ *   price: { amount: "15.00", currency: "EUR" },
  * };
  * const state = parseProductState(JSON.stringify({
  *   info, total: 5, held: 1, sold: 0, version: 3, retired: false, listedTotal: null,
