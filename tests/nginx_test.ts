@@ -1,7 +1,10 @@
-/** The server behind Debian's nginx on docs/nginx.conf: page, post, WebSocket, SSE and long poll. */
+/**
+ * The server behind Debian's nginx on docs/nginx.conf: page, post, WebSocket, SSE and long poll,
+ * and several servers behind its upstream block.
+ */
 import assert from "node:assert/strict";
 import type { Config } from "../lib/server/config.ts";
-import { eventually, metric, postCart } from "./support/clients.ts";
+import { CATALOG_FEED, eventually, metric, postCart } from "./support/clients.ts";
 import { nginxMissing, type RunningNginx, startNginx } from "./support/nginx.ts";
 import { DEMO, startTestServer } from "./support/server.ts";
 import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
@@ -91,6 +94,18 @@ nginxTest(
   },
 );
 
+nginxTest(
+  "through nginx the catalog's event stream gets a change while it is open",
+  async (nginx) => {
+    await using feed = await openSseFeed(nginx.url, CATALOG_FEED);
+    await addFromPage(nginx);
+    const entry = await feed.waitForMessage((message) =>
+      message.product === DEMO && message.version === 1
+    );
+    assert.equal(entry.inventoryCount, 9);
+  },
+);
+
 nginxTest("through nginx a waiting long poll is released by a change", async (nginx, server) => {
   await using feed = openLongPollFeed(nginx.url, 0);
   await eventually(
@@ -113,3 +128,26 @@ nginxTest(
   },
   { trustProxy: false },
 );
+
+Deno.test({
+  name: "nginx in front of two servers sends new requests to the one not holding a WebSocket",
+  ignore: nginxMissing,
+  // WebSocket clients keep ops past their close event (deno#22387).
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using first = await startTestServer({ trustProxy: true });
+    await using second = await startTestServer({ trustProxy: true });
+    await using nginx = await startNginx([first.url, second.url]);
+    await using _socket = await openWebSocketFeed(nginx.url, fromPage(nginx));
+    const holding = [first, second].filter((s) => s.app.gauges().websocketSubscribers === 1);
+    assert.equal(holding.length, 1, "the WebSocket is on one server");
+    const free = holding[0] === first ? second : first;
+    // least_conn, with counts shared by every nginx worker: each request that comes and goes goes
+    // to the server with no open connection. (Each server has its own store, so its own epoch.)
+    for (let i = 0; i < 8; i++) {
+      const state = await (await fetch(new URL("cart/status?since=99", nginx.url))).json();
+      assert.equal(state.epoch, free.inventory.epoch, `request ${i}`);
+    }
+  },
+});

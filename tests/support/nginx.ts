@@ -1,4 +1,4 @@
-/** Debian's nginx running docs/nginx.conf in front of a test server, on a free port, always stopped. */
+/** Debian's nginx running docs/nginx.conf in front of test servers, on a free port, always stopped. */
 import { join } from "node:path";
 import { freePort } from "./free_port.ts";
 import { programMissing } from "./missing_program.ts";
@@ -20,17 +20,17 @@ export const nginxMissing: boolean = programMissing({
 /** How long nginx gets to start listening, and to stop. */
 const NGINX_TIMEOUT_MS = 10_000;
 
-/** Where the test puts what the config names: a port, the upstream server, a private folder. */
+/** Where the test puts what the config names: a port, the upstream servers, a private folder. */
 interface Placement {
   /** The port to listen on, on 127.0.0.1. */
   port: number;
-  /** The test server's `host:port`. */
-  upstream: string;
+  /** Each test server's `host:port`. */
+  upstreams: readonly string[];
   /** The folder for the pid file, logs and temporary files. */
   dir: string;
 }
 
-/** An nginx in front of a test server. */
+/** An nginx in front of test servers. */
 export interface RunningNginx extends AsyncDisposable {
   /** Its URL, e.g. `http://127.0.0.1:41234/`. */
   readonly url: string;
@@ -41,18 +41,19 @@ export interface RunningNginx extends AsyncDisposable {
 }
 
 /**
- * Starts nginx on docs/nginx.conf in front of a server, and waits until it accepts connections.
+ * Starts nginx on docs/nginx.conf in front of one server or several (its `upstream` block lists
+ * them), and waits until it accepts connections.
  *
  * Everything nginx writes (pid, logs, temporary files) goes to a new temporary folder, removed on
  * dispose. When started as root, nginx runs its workers as the config's `user` (www-data), so the
  * folder is made readable to them.
  *
- * @param upstream The server's URL.
+ * @param upstreams The server's URL, or each server's.
  * @returns The running nginx; disposing it stops nginx (SIGTERM) and waits for it to exit.
  * @throws {Error} When nginx exits before listening, or is not listening within 10 s; the error
  * holds its error log.
  */
-export async function startNginx(upstream: string): Promise<RunningNginx> {
+export async function startNginx(upstreams: string | readonly string[]): Promise<RunningNginx> {
   const dir = await Deno.makeTempDir({ prefix: "nginx_test_" });
   await Deno.chmod(dir, 0o755);
   const port = freePort();
@@ -62,7 +63,7 @@ export async function startNginx(upstream: string): Promise<RunningNginx> {
     conf,
     placeNginxConf(await Deno.readTextFile(NGINX_CONF), {
       port,
-      upstream: new URL(upstream).host,
+      upstreams: [upstreams].flat().map((url) => new URL(url).host),
       dir,
     }),
   );
@@ -106,18 +107,21 @@ export async function startNginx(upstream: string): Promise<RunningNginx> {
 }
 
 /**
- * Rewrites docs/nginx.conf for a test: its `listen 8080;`, its `server 127.0.0.1:8000;` and its
- * /run, /var/log/nginx and /var/lib/nginx paths.
+ * Rewrites docs/nginx.conf for a test: its `listen 8080;`, its `server 127.0.0.1:8000;` (one line
+ * per upstream) and its /run, /var/log/nginx and /var/lib/nginx paths.
  *
  * @throws {Error} When one of them is missing or is there twice, or a file of nginx's stays
  * outside the folder: the config changed and the test would not run what README shows.
  */
 function placeNginxConf(text: string, placement: Placement): string {
-  const { port, upstream, dir } = placement;
+  const { port, upstreams, dir } = placement;
   let conf = text;
-  const directives: [RegExp, string][] = [
-    [/^(\s*)listen 8080;/m, `$1listen 127.0.0.1:${port};`],
-    [/^(\s*)server 127\.0\.0\.1:8000;/m, `$1server ${upstream};`],
+  const directives: [RegExp, (match: string, indent: string) => string][] = [
+    [/^(\s*)listen 8080;/m, (_, indent) => `${indent}listen 127.0.0.1:${port};`],
+    [
+      /^([ \t]*)server 127\.0\.0\.1:8000;/m,
+      (_, indent) => upstreams.map((host) => `${indent}server ${host};`).join("\n"),
+    ],
   ];
   for (const [pattern, replacement] of directives) {
     const global = new RegExp(pattern.source, "gm");
