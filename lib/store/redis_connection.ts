@@ -9,6 +9,9 @@ export const COMMAND_TIMEOUT_MS = 1_000;
 /** The longest wait between two reconnect attempts (the waits double up to it, with jitter). */
 const MAX_RECONNECT_DELAY_MS = 2_000;
 
+/** While Redis does not answer, a PING this often tells when it does again. */
+const PROBE_INTERVAL_MS = 500;
+
 /** Attempts a first connection gets before the start gives up. */
 const FIRST_CONNECT_ATTEMPTS = 3;
 
@@ -24,17 +27,28 @@ export interface ConnectionEvents {
 
 /**
  * A Redis connection for commands: no offline queue (a command while disconnected fails at once),
- * a {@linkcode COMMAND_TIMEOUT_MS} timeout, and reconnects that back off. Every failure to reach
- * Redis becomes a {@linkcode StoreUnavailableError}; answers Redis gives (errors included) pass.
+ * a {@linkcode COMMAND_TIMEOUT_MS} deadline on every command, and reconnects that back off. Every
+ * failure to reach Redis becomes a {@linkcode StoreUnavailableError}; answers Redis gives (errors
+ * included) pass.
+ *
+ * The client's own timeout covers only the wait before a command is written, so a Redis that
+ * stops answering on an open socket (frozen, or a network that drops packets) would hold every
+ * command forever: the deadline here answers in time instead, and until a PING comes back every
+ * command fails at once, so nothing piles up behind the silent socket.
  */
 export class RedisConnection {
   readonly #client: Client;
   readonly #events: ConnectionEvents;
   #health: StoreHealth;
+  #probe: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
-  private constructor(client: Client, events: ConnectionEvents) {
+  readonly #probes: boolean;
+
+  private constructor(client: Client, events: ConnectionEvents, probes: boolean) {
     this.#client = client;
     this.#events = events;
+    this.#probes = probes;
     this.#health = { reachable: true, lastError: null, since: Date.now() };
     client.on("error", (error: Error) => this.#down(error));
     client.on("ready", () => this.#up());
@@ -50,20 +64,21 @@ export class RedisConnection {
    */
   static async open(url: string, events: ConnectionEvents): Promise<RedisConnection> {
     const client = createRedisClient(url);
-    const connection = new RedisConnection(client, events);
+    const connection = new RedisConnection(client, events, true);
     await connection.#connect(`Redis at ${redactedUrl(url)}`);
     return connection;
   }
 
   /**
-   * Opens a second connection to the same Redis, for a subscription.
+   * Opens a second connection to the same Redis, for a subscription (it sends no commands of its
+   * own, so only its socket's events tell its health).
    *
    * @param events Where to log, and whom to tell of a recovery.
    * @returns The connection.
    * @throws {StoreUnavailableError} When Redis cannot be reached.
    */
   async duplicate(events: ConnectionEvents): Promise<RedisConnection> {
-    const connection = new RedisConnection(this.#client.duplicate(), events);
+    const connection = new RedisConnection(this.#client.duplicate(), events, false);
     await connection.#connect("Redis (subscription)");
     return connection;
   }
@@ -82,17 +97,10 @@ export class RedisConnection {
    * @throws {Error} An error Redis answered with.
    */
   async send(args: string[]): Promise<unknown> {
-    try {
-      const reply = await this.#client.sendCommand(args);
-      if (!this.#health.reachable) this.#up();
-      return reply;
-    } catch (error) {
-      if (error instanceof ErrorReply) throw error;
-      this.#down(error);
-      throw new StoreUnavailableError(`Redis cannot be reached: ${messageOf(error)}`, {
-        cause: error,
-      });
+    if (!this.#health.reachable) {
+      throw new StoreUnavailableError(`Redis cannot be reached: ${this.#health.lastError}`);
     }
+    return await this.#sendInTime(args);
   }
 
   /**
@@ -137,6 +145,8 @@ export class RedisConnection {
 
   /** Closes the connection, after the commands in flight (or at once when Redis is gone). */
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#probe);
     if (!this.#client.isReady) {
       this.#client.destroy();
       return;
@@ -146,6 +156,42 @@ export class RedisConnection {
     } catch {
       this.#client.destroy();
     }
+  }
+
+  async #sendInTime(args: string[]): Promise<unknown> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`)),
+        COMMAND_TIMEOUT_MS,
+      );
+    });
+    try {
+      return await Promise.race([this.#client.sendCommand(args), late]);
+    } catch (error) {
+      if (error instanceof ErrorReply) throw error;
+      this.#down(error);
+      throw new StoreUnavailableError(`Redis cannot be reached: ${messageOf(error)}`, {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Pings until Redis answers, then tells of the recovery. */
+  #probeSoon(): void {
+    if (!this.#probes || this.#probe !== undefined || this.#closed) return;
+    this.#probe = setTimeout(async () => {
+      try {
+        await this.#sendInTime(["PING"]);
+        this.#probe = undefined;
+        this.#up();
+      } catch {
+        this.#probe = undefined;
+        if (!this.#health.reachable) this.#probeSoon();
+      }
+    }, PROBE_INTERVAL_MS);
   }
 
   async #connect(what: string): Promise<void> {
@@ -160,6 +206,7 @@ export class RedisConnection {
   }
 
   #down(error: unknown): void {
+    this.#probeSoon();
     const text = messageOf(error);
     if (this.#health.reachable) this.#events.log(`Redis cannot be reached: ${text}`);
     this.#health = {

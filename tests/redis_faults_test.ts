@@ -1,0 +1,222 @@
+/**
+ * A fleet on a real redis-server through its faults: Redis killed and restarted on its
+ * append-only file, Redis frozen and thawed, one server process killed.
+ */
+import assert from "node:assert/strict";
+import { eventually, postCart } from "./support/clients.ts";
+import { redisMissing, startRedis } from "./support/redis_server.ts";
+import { readStoredTruth } from "./support/redis_truth.ts";
+import { type ChildServer, DEMO, spawnServer } from "./support/server.ts";
+import {
+  openLongPollFeed,
+  openSseFeed,
+  openWebSocketFeed,
+  type StateFeed,
+} from "./support/status_clients.ts";
+
+/** Shoppers posting at once in the load, and the rounds each takes. */
+const WORKERS = 12;
+const ROUNDS = 20;
+
+/** Starts `count` servers on one Redis with the same flags. */
+async function startFleet(
+  redisUrl: string,
+  count: number,
+  args: string[] = [],
+): Promise<ChildServer[] & AsyncDisposable> {
+  const servers: ChildServer[] = [];
+  for (let i = 0; i < count; i++) servers.push(await spawnServer(["--redis", redisUrl, ...args]));
+  return Object.assign(servers, {
+    async [Symbol.asyncDispose]() {
+      await Promise.all(servers.map((server) => server[Symbol.asyncDispose]()));
+    },
+  });
+}
+
+async function closeAll(feeds: StateFeed[]): Promise<void> {
+  await Promise.all(feeds.map((feed) => feed[Symbol.asyncDispose]()));
+}
+
+async function readyStatus(server: ChildServer): Promise<number> {
+  const response = await fetch(new URL("readyz", server.url));
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** What the shoppers were told: the holds and the sales each acknowledged. */
+interface Acknowledged {
+  holds: Set<string>;
+  sales: Map<string, string>;
+  /** Checkouts that met the outage after their hold was acknowledged. */
+  heldOrSold: Set<string>;
+  unavailable: number;
+}
+
+Deno.test({
+  name: "Redis killed mid-load and restarted on its AOF: no acknowledged hold or sale is lost",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using fleet = await startFleet(redis.url, 3, ["--inventory", "1000"]);
+    const feeds = await Promise.all(fleet.map((server) => openWebSocketFeed(server.url)));
+    const acked: Acknowledged = {
+      holds: new Set(),
+      sales: new Map(),
+      heldOrSold: new Set(),
+      unavailable: 0,
+    };
+    const { promise: halfway, resolve: reachHalfway } = Promise.withResolvers<void>();
+    const { promise: refusedOnce, resolve: refuse } = Promise.withResolvers<void>();
+    const { promise: restarted, resolve: markRestarted } = Promise.withResolvers<void>();
+    let answered = 0;
+    const note = () => {
+      if (++answered === (WORKERS * ROUNDS) / 2) reachHalfway();
+    };
+    // Each shopper adds on one process and checks every third unit out on another.
+    const shop = async (worker: number) => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const session = crypto.randomUUID();
+        const server = fleet[(worker + round) % fleet.length];
+        const added = await postCart(server.url, "add", session);
+        note();
+        if (added.status === 503) {
+          acked.unavailable++;
+          refuse();
+          // A refused shopper comes back once Redis is back, like a page after Retry-After.
+          await restarted;
+          continue;
+        }
+        assert.equal(added.status, 200, JSON.stringify(added.body));
+        acked.holds.add(session);
+        if (round % 3 !== 0) continue;
+        const other = fleet[(worker + round + 1) % fleet.length];
+        const sale = await postCart(other.url, "checkout", session);
+        if (sale.status === 503) {
+          // Held for sure; sold too, if Redis took the sale before it went.
+          acked.holds.delete(session);
+          acked.heldOrSold.add(session);
+          acked.unavailable++;
+          refuse();
+          await restarted;
+          continue;
+        }
+        assert.equal(sale.status, 200, JSON.stringify(sale.body));
+        acked.holds.delete(session);
+        acked.sales.set(session, sale.body.orderId!);
+      }
+    };
+    try {
+      const load = Promise.all(Array.from({ length: WORKERS }, (_, i) => shop(i)));
+      await halfway;
+      await redis.signal("SIGKILL");
+      await refusedOnce;
+      await redis.restart();
+      markRestarted();
+      await load;
+      assert.ok(acked.unavailable > 0, "some posts met the outage");
+
+      const truth = await readStoredTruth(redis.url, DEMO);
+      for (const session of acked.holds) {
+        assert.ok(truth.holders.includes(session), `acknowledged hold ${session} survived`);
+      }
+      for (const [session, order] of acked.sales) {
+        assert.equal(truth.sales.get(session), order, `acknowledged sale ${session} survived`);
+      }
+      for (const session of acked.heldOrSold) {
+        assert.ok(truth.holders.includes(session) || truth.sales.has(session), session);
+      }
+      assert.equal(truth.sold, truth.sales.size, "one unit per sale, none twice");
+      // Every process reconnected, and every page ends on what Redis holds.
+      for (const server of fleet) {
+        await eventually(async () => await readyStatus(server) === 200, "ready again");
+      }
+      const expected = { inventoryCount: truth.inventoryCount, version: truth.version };
+      for (const feed of feeds) {
+        assert.deepEqual(await feed.waitFor((state) => state.version === truth.version), expected);
+      }
+      const sold = await postCart(fleet[1].url, "checkout", [...acked.sales.keys()][0]);
+      assert.equal(sold.body.orderId, [...acked.sales.values()][0], "a sale is answered again");
+    } finally {
+      await closeAll(feeds);
+    }
+  },
+});
+
+Deno.test({
+  name: "Redis frozen: writes get 503 with Retry-After, pages stay connected; thawed, all resumes",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using fleet = await startFleet(redis.url, 2, ["--inventory", "10"]);
+    const feeds = [
+      await openWebSocketFeed(fleet[1].url),
+      await openSseFeed(fleet[1].url),
+      openLongPollFeed(fleet[1].url, 0),
+    ];
+    try {
+      await redis.signal("SIGSTOP");
+      const refused = await postCart(fleet[0].url, "add", crypto.randomUUID());
+      assert.equal(refused.status, 503);
+      assert.match(refused.body.error!, /cannot be reached/);
+      const retryAfter = Number(refused.headers.get("retry-after"));
+      assert.ok(retryAfter >= 1 && retryAfter <= 5, `Retry-After ${retryAfter}`);
+      assert.equal(await readyStatus(fleet[0]), 503);
+      const health = await (await fetch(new URL("healthz", fleet[0].url))).json();
+      assert.equal(health.store.reachable, false, JSON.stringify(health));
+      // The other process finds out by its own periodic check.
+      await eventually(async () => await readyStatus(fleet[1]) === 503, "the other to see it");
+
+      await redis.signal("SIGCONT");
+      await eventually(async () => await readyStatus(fleet[0]) === 200, "ready after thawing");
+      const added = await postCart(fleet[0].url, "add", crypto.randomUUID());
+      assert.equal(added.status, 200, JSON.stringify(added.body));
+      // The refused add was already on its way to Redis, and ran when Redis thawed: a 503 says
+      // only that the outcome is unknown. Every page ends on what Redis holds.
+      const truth = await readStoredTruth(redis.url, DEMO);
+      const expected = { inventoryCount: truth.inventoryCount, version: truth.version };
+      for (const feed of feeds) {
+        assert.deepEqual(await feed.waitFor((state) => state.version === truth.version), expected);
+        assert.ok(feed.messages.length > 0);
+      }
+      assert.equal(
+        await Promise.race([feeds[0].waitForEnd(), Promise.resolve("open")]),
+        "open",
+        "the WebSocket stayed connected through the freeze",
+      );
+    } finally {
+      await redis.signal("SIGCONT");
+      await closeAll(feeds);
+    }
+  },
+});
+
+Deno.test({
+  name: "a server process killed: the others keep serving and the holds made through it stay",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using fleet = await startFleet(redis.url, 3, ["--inventory", "10"]);
+    const [doomed, left, right] = fleet;
+    const buyer = crypto.randomUUID();
+    const leaver = crypto.randomUUID();
+    assert.equal((await postCart(doomed.url, "add", buyer)).status, 200);
+    assert.equal((await postCart(doomed.url, "add", leaver)).status, 200);
+    await using feed = await openWebSocketFeed(right.url);
+    await feed.waitFor((state) => state.version === 2);
+    doomed.process.kill("SIGKILL");
+    await doomed.status;
+
+    const cart = await fetch(new URL("cart", left.url), { headers: { cookie: `sid=${buyer}` } });
+    const { items } = await cart.json();
+    assert.deepEqual(items.map((item: { product: string }) => item.product), [DEMO]);
+    const sale = await postCart(left.url, "checkout", buyer);
+    assert.equal(sale.status, 200, JSON.stringify(sale.body));
+    assert.equal((await postCart(right.url, "remove", leaver)).status, 200);
+    assert.equal((await postCart(right.url, "add", crypto.randomUUID())).status, 200);
+    // Sale (total 9, held 1), remove (held 0), add (held 1): 8 left at version 5.
+    assert.deepEqual(await feed.waitFor((state) => state.version === 5), {
+      inventoryCount: 8,
+      version: 5,
+    });
+  },
+});
