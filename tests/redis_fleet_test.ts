@@ -1,6 +1,6 @@
 /** Three server processes on one real redis-server serve one shop: one stock, every change everywhere. */
 import assert from "node:assert/strict";
-import { postCart } from "./support/clients.ts";
+import { CATALOG_FEED, postCart, productFeed } from "./support/clients.ts";
 import { startOrderService } from "./support/order_service.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 import { type ChildServer, DEMO, spawnServer } from "./support/server.ts";
@@ -172,5 +172,45 @@ Deno.test({
       const now = await (await fetch(new URL("cart/status?since=0", server.url))).json();
       assert.deepEqual([now.product, now.inventoryCount, now.version], [DEMO, 4, 2]);
     }
+  },
+});
+
+Deno.test({
+  name: "a product listed and retired through one process appears and goes on the others' pages",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using fleet = await startFleet(redis.url, 2, ["--admin-token", ADMIN_TOKEN]);
+    const [writer, reader] = fleet;
+    const admin = (method: string, body?: unknown) =>
+      fetch(new URL("admin/products/moon-pin", writer.url), {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    await using catalog = await openWebSocketFeed(reader.url, {}, CATALOG_FEED);
+    const listed = await admin("PUT", {
+      name: "Moon pin",
+      price: { amount: "9.00", currency: "EUR" },
+      total: 3,
+    });
+    assert.equal(listed.status, 201, await listed.text());
+    const entry = await catalog.waitForMessage((message) => message.product === "moon-pin");
+    assert.deepEqual([entry.name, entry.inventoryCount], ["Moon pin", 3]);
+    const page = await fetch(new URL("products/moon-pin", reader.url));
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Moon pin/);
+
+    await using feed = await openWebSocketFeed(reader.url, {}, productFeed("moon-pin"));
+    const shopper = crypto.randomUUID();
+    assert.equal((await postCart(reader.url, "add", shopper, "moon-pin")).status, 200);
+    const retired = await admin("DELETE");
+    assert.equal(retired.status, 200, await retired.text());
+    const last = await feed.waitForMessage((message) => message.retired === true);
+    assert.equal(last.inventoryCount, 3, "the retirement ended the hold");
+    const gone = await fetch(new URL("products/moon-pin", reader.url));
+    await gone.body?.cancel();
+    assert.equal(gone.status, 410);
+    assert.equal((await postCart(reader.url, "add", shopper, "moon-pin")).status, 404);
   },
 });

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describeStartFailure } from "../lib/server/start_failure.ts";
+import { freePort } from "./support/free_port.ts";
 import { startTestServer, TEST_CONFIG } from "./support/server.ts";
 import type { Config } from "../lib/server/config.ts";
 
@@ -68,5 +69,16 @@ Deno.test("an error it does not know keeps its message, on one line", () => {
   assert.equal(
     describeStartFailure(new Error("The stored\ninventory is gone"), TEST_CONFIG),
     "could not start: The stored inventory is gone",
+  );
+});
+
+Deno.test("a --redis server that cannot be reached is named, its password masked", async () => {
+  const redis = `redis://shop:secret@127.0.0.1:${freePort()}`;
+  assert.match(
+    await failureLine({ redis }),
+    new RegExp(
+      `^--redis ${RegExp.escape(redis.replace("secret", "***"))} cannot be reached \\(.+\\); ` +
+        "start Redis there, or give its URL with --redis or REDIS_URL$",
+    ),
   );
 });

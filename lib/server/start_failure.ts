@@ -1,8 +1,12 @@
 /** Says in one line why the server could not start: which flag or file, and what to do. */
+import { StoreUnavailableError } from "../inventory/store_port.ts";
+import { redactedUrl } from "../store/redis_connection.ts";
 import type { Config } from "./config.ts";
 
-/** The settings a start failure can be traced back to. */
-export type StartSettings = Pick<Config, "port" | "hostname" | "dataPath" | "tls">;
+/** The settings a start failure can be traced back to (`redis` when a Redis store was opened). */
+export type StartSettings =
+  & Pick<Config, "port" | "hostname" | "dataPath" | "tls">
+  & Partial<Pick<Config, "redis">>;
 
 /**
  * Maps an error thrown by `startServer` to one line naming the flag or file at fault and what to
@@ -38,6 +42,11 @@ export function describeStartFailure(error: unknown, settings: StartSettings): s
   if (/failed to lookup address/i.test(message)) {
     return `${host} is not a name this machine can look up; give an IP address of this machine, ` +
       "127.0.0.1 (this machine only) or 0.0.0.0 (every interface)";
+  }
+  if (error instanceof StoreUnavailableError && settings.redis) {
+    const cause = error.cause instanceof Error ? error.cause.message : message;
+    return `--redis ${redactedUrl(settings.redis)} cannot be reached (${cause}); start Redis ` +
+      "there, or give its URL with --redis or REDIS_URL";
   }
   const data = `--data ${settings.dataPath}`;
   if (/is not a database/i.test(message)) {

@@ -42,6 +42,7 @@ export class RedisConnection {
   #health: StoreHealth;
   #probe: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #wasReady = false;
 
   readonly #probes: boolean;
 
@@ -51,7 +52,10 @@ export class RedisConnection {
     this.#probes = probes;
     this.#health = { reachable: true, lastError: null, since: Date.now() };
     client.on("error", (error: Error) => this.#down(error));
-    client.on("ready", () => this.#up());
+    client.on("ready", () => {
+      this.#wasReady = true;
+      this.#up();
+    });
   }
 
   /**
@@ -208,7 +212,10 @@ export class RedisConnection {
   #down(error: unknown): void {
     this.#probeSoon();
     const text = messageOf(error);
-    if (this.#health.reachable) this.#events.log(`Redis cannot be reached: ${text}`);
+    // Before the first connection, the start tells the failure in its own line.
+    if (this.#health.reachable && this.#wasReady) {
+      this.#events.log(`Redis cannot be reached: ${text}`);
+    }
     this.#health = {
       reachable: false,
       lastError: text,
