@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { eventually, postCart } from "./support/clients.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 import { readStoredTruth } from "./support/redis_truth.ts";
+import { startOrderService } from "./support/order_service.ts";
 import { type ChildServer, DEMO, spawnServer } from "./support/server.ts";
 import {
   openLongPollFeed,
@@ -218,5 +219,57 @@ Deno.test({
       inventoryCount: 8,
       version: 5,
     });
+  },
+});
+
+Deno.test({
+  name: "a checkout whose process was killed mid-call is taken over by another once its lease ends",
+  ignore: redisMissing,
+  async fn() {
+    const secret = "fleet-webhook-secret-0001";
+    await using redis = await startRedis();
+    await using service = await startOrderService({ secret });
+    service.reply(0, "hang");
+    await using fleet = await startFleet(redis.url, 2, [
+      "--inventory",
+      "3",
+      "--order-webhook",
+      service.url,
+      "--webhook-secret",
+      secret,
+      "--webhook-timeout",
+      "1",
+    ]);
+    const [doomed, survivor] = fleet;
+    const session = crypto.randomUUID();
+    assert.equal((await postCart(doomed.url, "add", session)).status, 200);
+    const inFlight = postCart(doomed.url, "checkout", session).catch(() => "killed");
+    const first = await service.arrived(0);
+    doomed.process.kill("SIGKILL");
+    await doomed.status;
+    assert.equal(await inFlight, "killed");
+
+    // Within the lease the checkout is still the dead process's; then the survivor takes it over.
+    const early = await postCart(survivor.url, "checkout", session);
+    assert.deepEqual([early.status, early.body.error], [409, "checkout in progress"]);
+    assert.equal((await postCart(survivor.url, "remove", session)).status, 409);
+    let sale = early;
+    await eventually(
+      async () => {
+        sale = await postCart(survivor.url, "checkout", session);
+        return sale.status !== 409;
+      },
+      "the lease to end",
+      10_000,
+    );
+    assert.equal(sale.status, 200, JSON.stringify(sale.body));
+    const key = first.headers.get("idempotency-key");
+    assert.equal(sale.body.orderId, key, "the same order, so the service books it once");
+    assert.deepEqual(
+      service.requests.map((request) => request.headers.get("idempotency-key")),
+      [key, key],
+    );
+    const truth = await readStoredTruth(redis.url, DEMO);
+    assert.deepEqual([truth.sold, truth.holders.length], [1, 0]);
   },
 });

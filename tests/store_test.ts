@@ -37,6 +37,7 @@ const ENGINES: Engine[] = [
       const store = await openRedisStore({
         url: redis.url,
         holdTtlMs: TTL_MS,
+        checkoutTimeoutMs: 5_000,
         clock,
         log: () => {},
       });

@@ -92,7 +92,13 @@ export async function startServer(
   let store: InventoryStore | undefined;
   try {
     store = config.redis !== null
-      ? await openRedisStore({ url: config.redis, holdTtlMs: config.holdTtlMs, clock, log })
+      ? await openRedisStore({
+        url: config.redis,
+        holdTtlMs: config.holdTtlMs,
+        checkoutTimeoutMs: config.webhookTimeoutMs,
+        clock,
+        log,
+      })
       : config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
       : await openKvStore(config.dataPath, {

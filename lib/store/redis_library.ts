@@ -10,7 +10,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 1;
+export const LIBRARY_REVISION = 2;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -22,7 +22,11 @@ export const LIBRARY_REVISION = 1;
  * goes up by one and the state is published on the channel inside the same call, so that the
  * channel's order is the version order.
  *
- * A hold is stored as `expiresAt|heldAt|checkingOut|orderId` (ms, ms, 0 or 1, maybe empty).
+ * A hold is stored as `expiresAt|heldAt|lease|orderId`: ms, ms, 0 or, while it is checked out,
+ * the end of the checkout's lease in ms, and the order id (maybe empty). A checkout whose lease
+ * has ended (its process died, or lost Redis before it could end the checkout) is taken over by
+ * the next checkout of the same hold, with the same order id, so the order service (idempotent on
+ * that id) answers it again; until then no other checkout can start, and the hold cannot go.
  *
  * @example
  * ```ts
@@ -42,13 +46,16 @@ end
 local function int(n) return string.format('%d', n) end
 
 local function parse_hold(raw)
-  local e, h, c, o = string.match(raw, '^(%d+)|(%d+)|([01])|(.*)$')
-  return { expiresAt = tonumber(e), heldAt = tonumber(h), checkingOut = c == '1', orderId = o }
+  local e, h, l, o = string.match(raw, '^(%d+)|(%d+)|(%d+)|(.*)$')
+  return {
+    expiresAt = tonumber(e), heldAt = tonumber(h), lease = tonumber(l),
+    checkingOut = l ~= '0', orderId = o,
+  }
 end
 
 local function format_hold(hold)
   return int(hold.expiresAt) .. '|' .. int(hold.heldAt) .. '|' ..
-    (hold.checkingOut and '1' or '0') .. '|' .. hold.orderId
+    (hold.checkingOut and int(hold.lease) or '0') .. '|' .. hold.orderId
 end
 
 -- info, total, sold, version, retired, listedTotal
@@ -193,10 +200,10 @@ local function retire(keys, args)
   return finish(keys, channel, f, true, more and 'more' or 'ok')
 end
 
--- args: channel, session, new order id. Answers {'call', state, orderId, heldAt},
+-- args: channel, session, new order id, lease (ms). Answers {'call', state, orderId, heldAt},
 -- {'sold', state, orderId} or {refusal, state}.
 local function begin_checkout(keys, args)
-  local channel, session, new_order = args[1], args[2], args[3]
+  local channel, session, new_order, lease = args[1], args[2], args[3], tonumber(args[4])
   local f, changed = open(keys)
   if not f then return { 'retired' } end
   if f[5] == '1' then return finish(keys, channel, f, changed, 'retired') end
@@ -208,9 +215,13 @@ local function begin_checkout(keys, args)
     return answer
   end
   local hold = parse_hold(raw)
-  if hold.checkingOut then return finish(keys, channel, f, changed, 'checkout in progress') end
+  local now = now_ms()
+  if hold.checkingOut and hold.lease > now then
+    return finish(keys, channel, f, changed, 'checkout in progress')
+  end
   if hold.orderId == '' then hold.orderId = new_order end
   hold.checkingOut = true
+  hold.lease = now + lease
   redis.call('HSET', keys[2], session, format_hold(hold))
   redis.call('ZREM', keys[3], session)
   local answer = finish(keys, channel, f, changed, 'call')

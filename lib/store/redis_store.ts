@@ -23,6 +23,12 @@ import { parseProductState, type RedisProductState } from "./redis_state.ts";
 /** How often every product's version is compared with Redis's, to catch a silent subscription. */
 export const VERSION_CHECK_INTERVAL_MS = 3_000;
 
+/**
+ * How much longer than its call to the order service a checkout's lease lasts: time to record the
+ * sale (or end the checkout) in Redis, at most one command timeout, with room to spare.
+ */
+export const CHECKOUT_LEASE_MARGIN_MS = 3_000;
+
 /** A sweep that found nothing due (Redis's clock is behind ours) waits this long to try again. */
 const EARLY_SWEEP_DELAY_MS = 250;
 
@@ -32,6 +38,11 @@ export interface RedisStoreOptions {
   readonly url: string;
   /** How long a new hold lasts, in ms. */
   readonly holdTtlMs: number;
+  /**
+   * How long a checkout's call to the order service may take, in ms. A checkout not ended
+   * {@linkcode CHECKOUT_LEASE_MARGIN_MS} after that (its process died) is taken over by the next.
+   */
+  readonly checkoutTimeoutMs: number;
   /** The prefix of every key; `inv` unless set. */
   readonly prefix?: string;
   /** Sets the timers (hold expiry, version check); hold times come from Redis's clock. */
@@ -243,7 +254,8 @@ export class RedisStore implements InventoryStore {
   }
 
   /**
-   * Starts checking a hold out, durable in Redis before it answers.
+   * Starts checking a hold out, durable in Redis before it answers. A hold whose checkout's lease
+   * ran out is checked out again with its order.
    *
    * @param product The product's id.
    * @param session The shopper's session.
@@ -258,7 +270,7 @@ export class RedisStore implements InventoryStore {
     const [status, state, orderId, heldAt] = await this.#call(
       "inventory_begin_checkout",
       product,
-      [session, newOrderId],
+      [session, newOrderId, String(this.#options.checkoutTimeoutMs + CHECKOUT_LEASE_MARGIN_MS)],
     );
     if (state !== undefined) this.#learn(state);
     if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
@@ -432,11 +444,11 @@ function parseHold(raw: string): {
   checkingOut: boolean;
   orderId: string;
 } {
-  const [expiresAt, heldAt, checkingOut, ...order] = raw.split("|");
+  const [expiresAt, heldAt, lease, ...order] = raw.split("|");
   return {
     expiresAt: Number(expiresAt),
     heldAt: Number(heldAt),
-    checkingOut: checkingOut === "1",
+    checkingOut: lease !== "0",
     orderId: order.join("|"),
   };
 }
