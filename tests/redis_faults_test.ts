@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { eventually, postCart } from "./support/clients.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
-import { readStoredTruth } from "./support/redis_truth.ts";
+import { readStoredTruth, sendToRedis } from "./support/redis_truth.ts";
+import { RedisKeys } from "../lib/store/redis_keys.ts";
 import { startOrderService } from "./support/order_service.ts";
 import { type ChildServer, DEMO, spawnServer } from "./support/server.ts";
 import {
@@ -271,5 +272,62 @@ Deno.test({
     );
     const truth = await readStoredTruth(redis.url, DEMO);
     assert.deepEqual([truth.sold, truth.holders.length], [1, 0]);
+  },
+});
+
+Deno.test({
+  name: "a change no process heard (its message lost) reaches every page by the periodic check",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using fleet = await startFleet(redis.url, 2, ["--inventory", "10"]);
+    const feeds = await Promise.all(fleet.map((server) => openWebSocketFeed(server.url)));
+    try {
+      // The library's own restock, published on a channel no process listens to.
+      const keys = new RedisKeys("inv").product(DEMO);
+      await sendToRedis(redis.url, [
+        "FCALL",
+        "inventory_restock",
+        "4",
+        keys.record,
+        keys.holds,
+        keys.expiry,
+        keys.sales,
+        "nobody-listens",
+        "7",
+      ]);
+      for (const feed of feeds) {
+        assert.deepEqual(await feed.waitFor((state) => state.version === 1), {
+          inventoryCount: 7,
+          version: 1,
+        });
+      }
+    } finally {
+      await closeAll(feeds);
+    }
+  },
+});
+
+Deno.test({
+  name: "subscriptions cut by Redis and a library it lost: every page still ends on each change",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using fleet = await startFleet(redis.url, 2, ["--inventory", "10"]);
+    await using feed = await openSseFeed(fleet[1].url);
+    await sendToRedis(redis.url, ["CLIENT", "KILL", "TYPE", "pubsub"]);
+    await sendToRedis(redis.url, ["FUNCTION", "FLUSH"]);
+    const added = await postCart(fleet[0].url, "add", crypto.randomUUID());
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    assert.deepEqual(await feed.waitFor((state) => state.version === 1), {
+      inventoryCount: 9,
+      version: 1,
+    });
+    const again = await postCart(fleet[1].url, "add", crypto.randomUUID());
+    assert.equal(again.status, 200);
+    assert.deepEqual(await feed.waitFor((state) => state.version === 2), {
+      inventoryCount: 8,
+      version: 2,
+    });
   },
 });

@@ -1,4 +1,4 @@
-/** Reads what Redis itself holds of a product, to compare every page and answer with. */
+/** Reads what Redis itself holds of a product, and sends Redis commands behind the servers' backs. */
 import { createClient } from "@redis/client";
 import { RedisKeys } from "../../lib/store/redis_keys.ts";
 
@@ -38,6 +38,23 @@ export async function readStoredTruth(url: string, product: string): Promise<Sto
       holders,
       sales: new Map(Object.entries(sales)),
     };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Sends one command to Redis on a connection of its own, as an operator would with redis-cli.
+ *
+ * @param url The Redis URL.
+ * @param args The command and its arguments.
+ * @returns Redis's reply.
+ */
+export async function sendToRedis(url: string, args: string[]): Promise<unknown> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    return await client.sendCommand(args);
   } finally {
     client.destroy();
   }
