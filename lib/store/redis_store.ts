@@ -1,6 +1,5 @@
 /** The store on Redis: every process of a fleet decides on the same data through the library. */
 import type { Clock } from "../inventory/clock.ts";
-import { ExpiryHeap } from "../inventory/expiry_heap.ts";
 import type { ProductRecord } from "../inventory/ledger.ts";
 import { type CheckoutStart, checkTotal, type Refusal } from "../inventory/rules.ts";
 import {
@@ -13,24 +12,17 @@ import {
   type StoreSnapshot,
   StoreUnavailableError,
 } from "../inventory/store_port.ts";
-import { HoldTimer } from "./hold_timer.ts";
 import { newEpoch } from "./memory_store.ts";
-import { ProductVersions } from "./product_versions.ts";
 import { RedisConnection } from "./redis_connection.ts";
 import { type ProductKeys, RedisKeys } from "./redis_keys.ts";
-import { parseProductState, type RedisProductState } from "./redis_state.ts";
-
-/** How often every product's version is compared with Redis's, to catch a silent subscription. */
-export const VERSION_CHECK_INTERVAL_MS = 3_000;
+import { type FunctionReply, hashEntries, parseStoredHold } from "./redis_state.ts";
+import { RedisView } from "./redis_view.ts";
 
 /**
  * How much longer than its call to the order service a checkout's lease lasts: time to record the
  * sale (or end the checkout) in Redis, at most one command timeout, with room to spare.
  */
 export const CHECKOUT_LEASE_MARGIN_MS = 3_000;
-
-/** A sweep that found nothing due (Redis's clock is behind ours) waits this long to try again. */
-const EARLY_SWEEP_DELAY_MS = 250;
 
 /** How a Redis store is opened. */
 export interface RedisStoreOptions {
@@ -50,9 +42,6 @@ export interface RedisStoreOptions {
   /** Writes a line to the log. */
   readonly log: (line: string) => void;
 }
-
-/** A function's reply: its status, the product's state, and what else the function answers. */
-type Reply = [status: string, state?: string, ...extra: string[]];
 
 /**
  * Opens the store on Redis: connects twice (commands, and the change channel), loads the function
@@ -78,15 +67,11 @@ export class RedisStore implements InventoryStore {
   readonly kind = "redis";
   readonly #options: RedisStoreOptions;
   readonly #keys: RedisKeys;
-  readonly #dueTimes = new ExpiryHeap();
-  readonly #versions: ProductVersions;
-  readonly #timer: HoldTimer;
+  readonly #view: RedisView;
   #commands: RedisConnection | undefined;
   #subscription: RedisConnection | undefined;
   #epoch = "";
   #lostData: string | null = null;
-  #checkTimer: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
 
   /**
    * Creates the store, not yet connected ({@linkcode openRedisStore} connects).
@@ -96,12 +81,11 @@ export class RedisStore implements InventoryStore {
   constructor(options: RedisStoreOptions) {
     this.#options = options;
     this.#keys = new RedisKeys(options.prefix ?? "inv");
-    this.#versions = new ProductVersions((id, nextDue) => {
-      if (nextDue === null) this.#dueTimes.delete(id);
-      else this.#dueTimes.set(id, nextDue);
-      this.#timer.arm();
+    this.#view = new RedisView(this.#keys, options.clock, {
+      call: (name, product, args) => this.#call(name, product, args),
+      send: (args) => this.#connection().send(args),
+      log: options.log,
     });
-    this.#timer = new HoldTimer(this.#dueTimes, options.clock, (id) => this.#sweep(id));
   }
 
   /**
@@ -111,19 +95,18 @@ export class RedisStore implements InventoryStore {
    */
   async connect(): Promise<void> {
     const { log } = this.#options;
-    const recovered = () => void this.#reloadAll().catch(() => {});
+    const recovered = () =>
+      void this.#checkEpoch().then(() => this.#view.reloadAll()).catch(() => {});
     this.#commands = await RedisConnection.open(this.#options.url, { log, recovered });
     try {
       await this.#commands.loadLibrary();
       this.#subscription = await this.#commands.duplicate({ log: () => {}, recovered });
-      await this.#subscription.subscribe(this.#keys.changes, (message) => {
-        this.#versions.learn(parseProductState(message));
-      });
+      await this.#subscription.subscribe(this.#keys.changes, (message) => this.#view.hear(message));
     } catch (error) {
       await this.close();
       throw error;
     }
-    this.#scheduleCheck();
+    this.#view.startChecking();
   }
 
   /**
@@ -150,8 +133,8 @@ export class RedisStore implements InventoryStore {
     const redis = this.#connection();
     await redis.send(["SET", this.#keys.epoch, newEpoch(), "NX"]);
     this.#epoch = String(await redis.send(["GET", this.#keys.epoch]));
-    await this.#reloadAll();
-    return { epoch: this.#epoch, products: this.#versions.records() };
+    await this.#view.reloadAll();
+    return { epoch: this.#epoch, products: this.#view.records() };
   }
 
   /**
@@ -162,7 +145,7 @@ export class RedisStore implements InventoryStore {
    */
   async holdsOf(session: string): Promise<HeldUnit[]> {
     const redis = this.#connection();
-    const ids = this.#versions.ids();
+    const ids = this.#view.ids();
     const raws = await Promise.all(
       ids.map((id) => redis.send(["HGET", this.#keys.product(id).holds, session])),
     );
@@ -170,7 +153,7 @@ export class RedisStore implements InventoryStore {
     const units: HeldUnit[] = [];
     raws.forEach((raw, i) => {
       if (typeof raw !== "string") return;
-      const hold = parseHold(raw);
+      const hold = parseStoredHold(raw);
       if (hold.checkingOut || hold.expiresAt > now) {
         units.push({ product: ids[i], expiresAt: hold.expiresAt });
       }
@@ -236,7 +219,7 @@ export class RedisStore implements InventoryStore {
       listing.total === undefined ? "" : String(listing.total),
       listing.fromFile ? "1" : "0",
     ]);
-    return { record: this.#learn(state!), created: status === "created" };
+    return { record: this.#view.learn(state!), created: status === "created" };
   }
 
   /**
@@ -249,7 +232,7 @@ export class RedisStore implements InventoryStore {
     for (;;) {
       const reply = await this.#call("inventory_retire", product, []);
       if (reply[0] !== "more") return this.#outcome(reply, false);
-      this.#learn(reply[1]!);
+      this.#view.learn(reply[1]!);
     }
   }
 
@@ -272,7 +255,7 @@ export class RedisStore implements InventoryStore {
       product,
       [session, newOrderId, String(this.#options.checkoutTimeoutMs + CHECKOUT_LEASE_MARGIN_MS)],
     );
-    if (state !== undefined) this.#learn(state);
+    if (state !== undefined) this.#view.learn(state);
     if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
     if (status === "sold") return { kind: "sold", orderId: orderId! };
     return {
@@ -303,7 +286,7 @@ export class RedisStore implements InventoryStore {
    */
   async endCheckout(product: string, session: string, orderId: string): Promise<void> {
     const [, state] = await this.#call("inventory_end_checkout", product, [session, orderId]);
-    if (state !== undefined) this.#learn(state);
+    if (state !== undefined) this.#view.learn(state);
   }
 
   /**
@@ -313,14 +296,14 @@ export class RedisStore implements InventoryStore {
    */
   async pendingCheckouts(): Promise<PendingCheckout[]> {
     const redis = this.#connection();
-    const ids = this.#versions.ids();
+    const ids = this.#view.ids();
     const all = await Promise.all(
       ids.map((id) => redis.send(["HGETALL", this.#keys.product(id).holds])),
     );
     const pending: PendingCheckout[] = [];
     all.forEach((reply, i) => {
       for (const [session, raw] of hashEntries(reply)) {
-        const hold = parseHold(raw);
+        const hold = parseStoredHold(raw);
         if (!hold.checkingOut) continue;
         pending.push({ product: ids[i], session, orderId: hold.orderId, heldAt: hold.heldAt });
       }
@@ -335,14 +318,12 @@ export class RedisStore implements InventoryStore {
    * @returns A function that unregisters it.
    */
   onChange(listener: (record: ProductRecord) => void): () => void {
-    return this.#versions.onChange(listener);
+    return this.#view.onChange(listener);
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#timer.stop();
-    clearTimeout(this.#checkTimer);
+    this.#view.stop();
     await Promise.all([this.#subscription?.close(), this.#commands?.close()]);
   }
 
@@ -351,113 +332,33 @@ export class RedisStore implements InventoryStore {
     return this.#commands;
   }
 
-  async #call(name: string, product: string, args: string[]): Promise<Reply> {
+  async #call(name: string, product: string, args: string[]): Promise<FunctionReply> {
     if (this.#lostData !== null) throw new StoreUnavailableError(this.#lostData);
     return await this.#connection().call(
       name,
       keyList(this.#keys.product(product)),
       [this.#keys.changes, ...args],
-    ) as Reply;
+    ) as FunctionReply;
   }
 
-  /** Takes in an answer's state, and returns the product as the operation left it. */
-  #learn(state: string): ProductRecord {
-    const parsed = parseProductState(state);
-    this.#versions.learn(parsed);
-    return parsed.record;
-  }
-
-  #outcome([status, state]: Reply, inCart: boolean): StoreOutcome {
+  #outcome([status, state]: FunctionReply, inCart: boolean): StoreOutcome {
     if (state === undefined) return { ok: false, reason: "unknown product" };
-    const record = this.#learn(state);
+    const record = this.#view.learn(state);
     if (status === "ok") return { ok: true, record, inCart };
     return { ok: false, reason: status as Refusal, record };
   }
 
-  async #sweep(id: string): Promise<void> {
-    const [, state] = await this.#call("inventory_sweep", id, []);
-    if (state === undefined) {
-      this.#dueTimes.delete(id);
-      return;
-    }
-    const parsed: RedisProductState = parseProductState(state);
-    const now = this.#options.clock.now();
-    // Redis's clock may run behind ours: what is not due there yet is tried again a little later.
-    const nextDue = parsed.nextDue !== null && parsed.nextDue <= now
-      ? now + EARLY_SWEEP_DELAY_MS
-      : parsed.nextDue;
-    this.#versions.learn({ record: parsed.record, nextDue });
-  }
-
-  /** Reads every product of the catalog again (after a reconnect, or at load). */
-  async #reloadAll(): Promise<void> {
-    const redis = this.#connection();
-    if (this.#epoch !== "") {
-      const epoch = await redis.send(["GET", this.#keys.epoch]);
-      if (epoch !== this.#epoch && this.#lostData === null) {
-        this.#lostData = `Redis lost the shop's data (epoch ${this.#epoch} is now ${epoch}): ` +
-          "restart this process";
-        this.#options.log(this.#lostData);
-      }
-    }
-    const ids = await redis.send(["ZRANGE", this.#keys.catalog, "0", "-1"]) as string[];
-    await Promise.all(ids.map((id) => this.#reload(id)));
-  }
-
-  async #reload(id: string): Promise<void> {
-    const [, state] = await this.#call("inventory_sweep", id, []);
-    if (state !== undefined) this.#learn(state);
-  }
-
-  /** Compares every product's version with Redis's, reloading what this process missed. */
-  async #checkVersions(): Promise<void> {
-    const redis = this.#connection();
-    const ids = await redis.send(["ZRANGE", this.#keys.catalog, "0", "-1"]) as string[];
-    const versions = await Promise.all(
-      ids.map((id) => redis.send(["HGET", this.#keys.product(id).record, "version"])),
-    );
-    const behind = ids.filter((id, i) => {
-      const known = this.#versions.versionOf(id);
-      return versions[i] !== null && (known === undefined || known < Number(versions[i]));
-    });
-    if (behind.length > 0) {
-      this.#options.log(`Redis: ${behind.length} product(s) were behind; reloaded`);
-      await Promise.all(behind.map((id) => this.#reload(id)));
-    }
-  }
-
-  #scheduleCheck(): void {
-    if (this.#closed) return;
-    this.#checkTimer = setTimeout(() => {
-      this.#checkVersions().catch(() => {}).finally(() => this.#scheduleCheck());
-    }, VERSION_CHECK_INTERVAL_MS);
+  /** After a reconnect: a Redis that lost the shop's data has a new epoch, or none. */
+  async #checkEpoch(): Promise<void> {
+    if (this.#epoch === "" || this.#lostData !== null) return;
+    const epoch = await this.#connection().send(["GET", this.#keys.epoch]);
+    if (epoch === this.#epoch) return;
+    this.#lostData = `Redis lost the shop's data (epoch ${this.#epoch} is now ${epoch}): ` +
+      "restart this process";
+    this.#options.log(this.#lostData);
   }
 }
 
 function keyList(keys: ProductKeys): string[] {
   return [keys.record, keys.holds, keys.expiry, keys.sales];
-}
-
-function parseHold(raw: string): {
-  expiresAt: number;
-  heldAt: number;
-  checkingOut: boolean;
-  orderId: string;
-} {
-  const [expiresAt, heldAt, lease, ...order] = raw.split("|");
-  return {
-    expiresAt: Number(expiresAt),
-    heldAt: Number(heldAt),
-    checkingOut: lease !== "0",
-    orderId: order.join("|"),
-  };
-}
-
-function hashEntries(reply: unknown): [string, string][] {
-  if (Array.isArray(reply)) {
-    const entries: [string, string][] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) entries.push([reply[i], reply[i + 1]]);
-    return entries;
-  }
-  return Object.entries(reply as Record<string, string>);
 }
