@@ -490,7 +490,7 @@ console.log(
 );
 console.log(lines.join("\n"));
 console.log(`\nwarnings printed: ${warnings.length ? warnings.join("; ") : "none"}`);
-console.log("error events (connections lost and refused while Redis was down):");
+console.log("\nerror events (connections lost and refused while Redis was down):");
 for (const [name, seen] of errors) {
   const list = [...seen].map(([key, count]) => `${key} ×${count}`).join("; ");
   console.log(`- ${name}: ${list || "none"}`);
