@@ -232,9 +232,7 @@ async function throughput(client: BenchClient, sha: string, channel: string): Pr
 /** A subscriber's messages as a queue the bench can await one at a time. */
 class Inbox {
   #waiter: ((message: string) => void) | undefined;
-  readonly received: string[] = [];
   push = (message: string) => {
-    this.received.push(message);
     this.#waiter?.(message);
   };
   next(ms: number): Promise<string | undefined> {
