@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { createClient } from "@redis/client";
 import { Redis } from "ioredis";
+import { RedisConnection } from "../lib/store/redis_connection.ts";
 import { withoutSeparator } from "../lib/server/config.ts";
 import { redisMissing, type RunningRedis, startRedis } from "../tests/support/redis_server.ts";
 import { percentile } from "./siege.ts";
@@ -159,6 +160,35 @@ function ioredisOpener(name: string, enableAutoPipelining = false) {
   };
 }
 
+/**
+ * node-redis behind the store's own connection (lib/store/redis_connection.ts): a 1 s deadline of
+ * its own on every command, and every command refused at once until a PING answers again. Only
+ * tried with Redis frozen and down; its events are read from its health, every 10 ms.
+ */
+async function storeConnectionOpener(url: string): Promise<BenchClient> {
+  const connection = await RedisConnection.open(url, { log: () => {}, recovered: () => {} });
+  const until = async (reachable: boolean) => {
+    while (connection.health.reachable !== reachable) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const unsupported = () => Promise.reject(new Error("not measured"));
+  return {
+    name: STORE_CONNECTION,
+    ping: () => connection.send(["PING"]),
+    echo: (text) => connection.send(["ECHO", text]),
+    count: unsupported,
+    loadScript: unsupported,
+    publish: unsupported,
+    subscribe: unsupported,
+    ready: () => until(true),
+    reconnecting: () => until(false),
+    close: () => connection.close(),
+  };
+}
+
+const STORE_CONNECTION = "node-redis + the store's deadline (RedisConnection)";
+
 /** Opens a client (its command and subscriber connections), counting its error events. */
 type Opener = (url: string, errors: Map<string, number>) => Promise<BenchClient>;
 
@@ -176,6 +206,7 @@ const TRIED: [string, Opener][] = [
     "node-redis + socketTimeout 1000, pingInterval 500",
     nodeRedisOpener("node-redis + socketTimeout 1000, pingInterval 500", COMMAND_TIMEOUT_MS),
   ],
+  [STORE_CONNECTION, storeConnectionOpener],
 ];
 /** Errors each client emitted as events (lost connections), by message. */
 const errors = new Map<string, Map<string, number>>(
