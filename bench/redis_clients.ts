@@ -176,7 +176,7 @@ async function storeConnectionOpener(url: string): Promise<BenchClient> {
   return {
     name: STORE_CONNECTION,
     ping: () => connection.send(["PING"]),
-    echo: (text) => connection.send(["ECHO", text]),
+    echo: async (text) => String(await connection.send(["ECHO", text])),
     count: unsupported,
     loadScript: unsupported,
     publish: unsupported,
