@@ -1,13 +1,22 @@
 /**
  * Property-based: random adds and removes racing over several products, with aborted posts,
  * abandoned polls and disconnects, checked answer by answer against an independent model of who
- * holds what.
+ * holds what, on one server in this process and on two server processes sharing one redis-server.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type CartAnswer, eventually, postCart, productFeed } from "./support/clients.ts";
-import { catalogOf } from "./support/products.ts";
-import { startTestServer } from "./support/server.ts";
+import {
+  type CartAnswer,
+  type CartState,
+  CATALOG_FEED,
+  eventually,
+  metric,
+  postCart,
+  productFeed,
+} from "./support/clients.ts";
+import { catalogOf, productInfo } from "./support/products.ts";
+import { redisMissing, startRedis } from "./support/redis_server.ts";
+import { spawnServer, startTestServer } from "./support/server.ts";
 import {
   openLongPollFeed,
   openSseFeed,
@@ -163,169 +172,306 @@ interface Ghost {
   readonly added?: boolean;
 }
 
+/**
+ * The shop one run of the property talks to: one server process, or several on one store.
+ * Posts, feeds and reads go to each process in turn.
+ */
+interface ShopUnderTest extends AsyncDisposable {
+  /** Each process's URL. */
+  readonly urls: readonly string[];
+  /** Put before each name of the model (`a`, `b`, `c`, `ghost`) to make the run's product id. */
+  readonly prefix: string;
+  /** How many long polls wait now, over every process. */
+  longPollWaiters(): Promise<number>;
+}
+
+/** Opens the shop of one run, its products (by their names in the model) at these totals. */
+type OpenShop = (totals: Record<string, number>) => Promise<ShopUnderTest>;
+
+/** The totals of one run: 0 to 3 units of each product. */
+const totalsArbitrary: fc.Arbitrary<Record<string, number>> = fc.record({
+  a: fc.integer({ min: 0, max: 3 }),
+  b: fc.integer({ min: 0, max: 3 }),
+  c: fc.integer({ min: 0, max: 3 }),
+  [GHOST]: fc.integer({ min: 0, max: 3 }),
+});
+
+/** The batches of one run: each inner array runs at once, so that sessions race each other. */
+const batchesArbitrary = fc.array(fc.array(step, { minLength: 1, maxLength: 4, size: "max" }), {
+  minLength: 1,
+  maxLength: 10,
+  size: "max",
+});
+
+/**
+ * The property: on a fresh shop, every answer, push and final state agrees with the model.
+ *
+ * @param openShop Opens the shop of each run.
+ * @returns The property, for `fc.assert`.
+ */
+function cartProperty(openShop: OpenShop) {
+  return fc.asyncProperty(
+    totalsArbitrary,
+    batchesArbitrary,
+    async (totalsByName: Record<string, number>, batches: Step[][]) => {
+      await using shop = await openShop(totalsByName);
+      await checkRun(shop, totalsByName, batches);
+    },
+  );
+}
+
+/** Runs the batches on the shop, checking each against the model, then checks the end state. */
+async function checkRun(
+  shop: ShopUnderTest,
+  totalsByName: Record<string, number>,
+  batches: Step[][],
+): Promise<void> {
+  const { urls, prefix } = shop;
+  const products = PRODUCTS.map((name) => prefix + name);
+  const ghost = prefix + GHOST;
+  const everyProduct = [...products, ghost];
+  const totals = Object.fromEntries(
+    Object.entries(totalsByName).map(([name, total]) => [prefix + name, total]),
+  );
+  let turn = 0;
+  /** The next process, in turn. */
+  const next = () => urls[turn++ % urls.length];
+  const sessions = Array.from({ length: SESSIONS }, () => crypto.randomUUID());
+  const ghosts: Ghost[] = [];
+  let candidates: Model[] = [
+    new Map(products.map((id) => [id, { holders: new Set<string>(), version: 0 }])),
+  ];
+  const feeds: (StateFeed | undefined)[] = [];
+  for (const product of everyProduct) {
+    feeds.push(await openWebSocketFeed(next(), {}, productFeed(product)));
+    feeds.push(await openSseFeed(next(), productFeed(product)));
+    // A long poll starts knowing version 0.
+    feeds.push(openLongPollFeed(next(), 0, productFeed(product)));
+  }
+  try {
+    for (const batch of batches) {
+      const posts: Post[] = [];
+      await Promise.all(batch.map((s) => run(s, posts)));
+      candidates = linearize(candidates, totals, posts);
+    }
+    // Every order that fits leads to the same holders (answers tell who got a unit).
+    assert.equal(candidates.length, 1, candidates.map(keyOf).join(" or "));
+    const [model] = candidates;
+    for (const product of products) {
+      const { holders, version } = model.get(product)!;
+      const expected = { inventoryCount: totals[product] - holders.size, version };
+      for (const url of urls) {
+        assert.deepEqual(
+          await statusOnceAt(url, product, version),
+          expected,
+          `final /cart/status of ${product} at ${url}`,
+        );
+      }
+      // A long poll that was never answered still knows the start: the total at version 0.
+      const start = { inventoryCount: totals[product], version: 0 };
+      await eventually(
+        () => feedsOf(product).every((feed) => sameState(feed.states.at(-1) ?? start, expected)),
+        `every surviving subscriber of ${product} to reach ${JSON.stringify(expected)}`,
+      );
+    }
+    for (const session of sessions) {
+      const held = products.filter((id) => model.get(id)!.holders.has(session));
+      for (const url of urls) {
+        assert.deepEqual(await cartOf(session, url), held, `GET /cart at ${url} agrees`);
+      }
+    }
+    await checkGhosts();
+    for (const feed of feeds) {
+      const versions = feed?.states.map((state) => state.version) ?? [];
+      assert.ok(
+        versions.every((v, i) => i === 0 || v > versions[i - 1]),
+        `feed ${feeds.indexOf(feed)} went back: ${versions}`,
+      );
+    }
+  } finally {
+    for (const feed of feeds) await feed?.[Symbol.asyncDispose]();
+  }
+  await eventually(async () => await shop.longPollWaiters() === 0, "abandoned polls to leave");
+
+  function feedsOf(product: string): StateFeed[] {
+    const at = everyProduct.indexOf(product) * FEEDS_PER_PRODUCT;
+    return feeds.slice(at, at + FEEDS_PER_PRODUCT).filter((feed) => feed !== undefined);
+  }
+
+  async function cartOf(session: string, base: string): Promise<string[]> {
+    const response = await fetch(new URL("cart", base), {
+      headers: { cookie: `sid=${session}` },
+    });
+    const { items } = await response.json();
+    return items.map((item: { product: string }) => item.product);
+  }
+
+  /**
+   * Aborted posts may land after their client gave up: once they all have, the ghost product's
+   * count and version are what the holds its shoppers have say, at every process.
+   */
+  async function checkGhosts(): Promise<void> {
+    let last = "";
+    await eventually(async () => {
+      const base = next();
+      let holders = 0;
+      let changes = 0;
+      for (const ghostShopper of ghosts) {
+        const holds = (await cartOf(ghostShopper.session, base)).includes(ghost);
+        if (holds) holders++;
+        // An add that landed is one change; an add then a remove that landed, two.
+        if (ghostShopper.added === undefined) changes += holds ? 1 : 0;
+        else if (ghostShopper.added) changes += holds ? 1 : 2;
+      }
+      const states = [];
+      for (const url of urls) {
+        await using status = await openSseFeed(url, productFeed(ghost));
+        states.push(status.states[0]);
+      }
+      last = JSON.stringify({ holders, changes, states });
+      assert.ok(holders <= totals[ghost], `never oversold: ${last}`);
+      const expected = { inventoryCount: totals[ghost] - holders, version: changes };
+      return states.every((state) => sameState(state, expected));
+    }, `the ghost product to agree with its shoppers' carts (last: ${last})`);
+  }
+
+  async function run(s: Step, posts: Post[]): Promise<void> {
+    if (s.kind === "add" || s.kind === "remove") {
+      const product = products[s.product];
+      const session = sessions[s.session];
+      const { status, body } = await postCart(next(), s.kind, session, product);
+      posts.push({ action: s.kind, product, session, answer: { status, body } });
+    } else if (s.kind === "abort add" || s.kind === "abort remove") {
+      const session = crypto.randomUUID();
+      let added;
+      if (s.kind === "abort remove") {
+        added = (await postCart(next(), "add", session, ghost)).status === 200;
+      }
+      ghosts.push({ session, added });
+      const controller = new AbortController();
+      const sent = fetch(new URL("cart", next()), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          action: s.kind === "abort add" ? "add" : "remove",
+          session,
+          product: ghost,
+        }),
+        signal: controller.signal,
+      }).then((r) => r.body?.cancel(), () => {});
+      if (s.late) await new Promise((resolve) => setTimeout(resolve, 0));
+      controller.abort();
+      await sent;
+    } else if (s.kind === "abandon poll") {
+      const controller = new AbortController();
+      const url = new URL(productFeed(everyProduct[s.product]), next());
+      const poll = fetch(url, { signal: controller.signal })
+        .then((r) => r.body?.cancel(), () => {});
+      controller.abort();
+      await poll;
+    } else if (s.kind === "disconnect") {
+      await feeds[s.feed]?.[Symbol.asyncDispose]();
+      feeds[s.feed] = undefined;
+    }
+  }
+}
+
+/**
+ * A fresh status of a product from one process, once that process has the version: at once in
+ * the process that answered the post, a moment later in another one (through the store's change
+ * channel). A process is never ahead of the model, so a newer version fails at once.
+ */
+async function statusOnceAt(base: string, product: string, version: number): Promise<CartState> {
+  let state: CartState | undefined;
+  await eventually(async () => {
+    await using status = await openSseFeed(base, productFeed(product));
+    state = status.states[0];
+    return state.version >= version;
+  }, `${base} to reach version ${version} of ${product} (last: ${JSON.stringify(state)})`);
+  return state!;
+}
+
 Deno.test({
   name: "every answer, push and final state agrees with a model of who holds what",
   sanitizeOps: false, // deno#22387: WebSockets
   sanitizeResources: false,
   async fn() {
     await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          a: fc.integer({ min: 0, max: 3 }),
-          b: fc.integer({ min: 0, max: 3 }),
-          c: fc.integer({ min: 0, max: 3 }),
-          [GHOST]: fc.integer({ min: 0, max: 3 }),
-        }),
-        // Each inner array runs at once, so that sessions race each other.
-        fc.array(fc.array(step, { minLength: 1, maxLength: 4, size: "max" }), {
-          minLength: 1,
-          maxLength: 10,
-          size: "max",
-        }),
-        async (totals: Record<string, number>, batches) => {
-          await using server = await startTestServer({}, { catalog: catalogOf(totals) });
-          const sessions = Array.from({ length: SESSIONS }, () => crypto.randomUUID());
-          const ghosts: Ghost[] = [];
-          let candidates: Model[] = [
-            new Map(PRODUCTS.map((id) => [id, { holders: new Set<string>(), version: 0 }])),
-          ];
-          const feeds: (StateFeed | undefined)[] = [];
-          for (const product of [...PRODUCTS, GHOST]) {
-            feeds.push(await openWebSocketFeed(server.url, {}, productFeed(product)));
-            feeds.push(await openSseFeed(server.url, productFeed(product)));
-            // A long poll starts knowing version 0.
-            feeds.push(openLongPollFeed(server.url, 0, productFeed(product)));
-          }
-          try {
-            for (const batch of batches) {
-              const posts: Post[] = [];
-              await Promise.all(batch.map((s) => run(s, posts)));
-              candidates = linearize(candidates, totals, posts);
-            }
-            // Every order that fits leads to the same holders (answers tell who got a unit).
-            assert.equal(candidates.length, 1, candidates.map(keyOf).join(" or "));
-            const [model] = candidates;
-            for (const product of PRODUCTS) {
-              const { holders, version } = model.get(product)!;
-              const expected = { inventoryCount: totals[product] - holders.size, version };
-              await using status = await openSseFeed(server.url, productFeed(product));
-              assert.deepEqual(status.states[0], expected, `final /cart/status of ${product}`);
-              // A long poll that was never answered still knows the start: the total at version 0.
-              const start = { inventoryCount: totals[product], version: 0 };
-              await eventually(
-                () =>
-                  feedsOf(product).every((feed) =>
-                    sameState(feed.states.at(-1) ?? start, expected)
-                  ),
-                `every surviving subscriber of ${product} to reach ${JSON.stringify(expected)}`,
-              );
-            }
-            for (const session of sessions) {
-              const held = PRODUCTS.filter((id) => model.get(id)!.holders.has(session));
-              assert.deepEqual(await cartOf(session), held, "GET /cart agrees with the model");
-            }
-            await checkGhosts();
-            for (const feed of feeds) {
-              const versions = feed?.states.map((state) => state.version) ?? [];
-              assert.ok(
-                versions.every((v, i) => i === 0 || v > versions[i - 1]),
-                `feed ${feeds.indexOf(feed)} went back: ${versions}`,
-              );
-            }
-          } finally {
-            for (const feed of feeds) await feed?.[Symbol.asyncDispose]();
-          }
-          await eventually(
-            () => server.app.gauges().longPollWaiters === 0,
-            "abandoned polls to leave",
-          );
-
-          function feedsOf(product: string): StateFeed[] {
-            const at = [...PRODUCTS, GHOST].indexOf(product) * FEEDS_PER_PRODUCT;
-            return feeds.slice(at, at + FEEDS_PER_PRODUCT).filter((feed) => feed !== undefined);
-          }
-
-          async function cartOf(session: string): Promise<string[]> {
-            const response = await fetch(new URL("cart", server.url), {
-              headers: { cookie: `sid=${session}` },
-            });
-            const { items } = await response.json();
-            return items.map((item: { product: string }) => item.product);
-          }
-
-          /**
-           * Aborted posts may land after their client gave up: once they all have, the ghost
-           * product's count and version are what the holds its shoppers have say.
-           */
-          async function checkGhosts(): Promise<void> {
-            let last = "";
-            await eventually(async () => {
-              let holders = 0;
-              let changes = 0;
-              for (const ghost of ghosts) {
-                const holds = (await cartOf(ghost.session)).includes(GHOST);
-                if (holds) holders++;
-                // An add that landed is one change; an add then a remove that landed, two.
-                if (ghost.added === undefined) changes += holds ? 1 : 0;
-                else if (ghost.added) changes += holds ? 1 : 2;
-              }
-              const status = await openSseFeed(server.url, productFeed(GHOST));
-              const state = status.states[0];
-              await status[Symbol.asyncDispose]();
-              last = JSON.stringify({ holders, changes, state });
-              assert.ok(holders <= totals[GHOST], `never oversold: ${last}`);
-              return sameState(state, {
-                inventoryCount: totals[GHOST] - holders,
-                version: changes,
-              });
-            }, `the ghost product to agree with its shoppers' carts (last: ${last})`);
-          }
-
-          async function run(s: Step, posts: Post[]): Promise<void> {
-            if (s.kind === "add" || s.kind === "remove") {
-              const product = PRODUCTS[s.product];
-              const session = sessions[s.session];
-              const { status, body } = await postCart(server.url, s.kind, session, product);
-              posts.push({ action: s.kind, product, session, answer: { status, body } });
-            } else if (s.kind === "abort add" || s.kind === "abort remove") {
-              const session = crypto.randomUUID();
-              let added;
-              if (s.kind === "abort remove") {
-                added = (await postCart(server.url, "add", session, GHOST)).status === 200;
-              }
-              ghosts.push({ session, added });
-              const controller = new AbortController();
-              const sent = fetch(new URL("cart", server.url), {
-                method: "POST",
-                headers: { "content-type": "application/json" },
-                body: JSON.stringify({
-                  action: s.kind === "abort add" ? "add" : "remove",
-                  session,
-                  product: GHOST,
-                }),
-                signal: controller.signal,
-              }).then((r) => r.body?.cancel(), () => {});
-              if (s.late) await new Promise((resolve) => setTimeout(resolve, 0));
-              controller.abort();
-              await sent;
-            } else if (s.kind === "abandon poll") {
-              const controller = new AbortController();
-              const url = new URL(productFeed([...PRODUCTS, GHOST][s.product]), server.url);
-              const poll = fetch(url, { signal: controller.signal })
-                .then((r) => r.body?.cancel(), () => {});
-              controller.abort();
-              await poll;
-            } else if (s.kind === "disconnect") {
-              await feeds[s.feed]?.[Symbol.asyncDispose]();
-              feeds[s.feed] = undefined;
-            }
-          }
-        },
-      ),
+      cartProperty(async (totals) => {
+        const server = await startTestServer({}, { catalog: catalogOf(totals) });
+        return {
+          urls: [server.url],
+          prefix: "",
+          longPollWaiters: () => Promise.resolve(server.app.gauges().longPollWaiters),
+          [Symbol.asyncDispose]: () => server.stop(),
+        };
+      }),
       { numRuns: 60 },
     );
   },
 });
+
+const ADMIN_TOKEN = "property-admin-token-0001";
+
+Deno.test({
+  name: "two processes on one Redis agree with the same model, posts and feeds spread over both",
+  ignore: redisMissing,
+  sanitizeOps: false, // deno#22387: WebSockets
+  sanitizeResources: false,
+  async fn() {
+    await using redis = await startRedis();
+    const args = ["--redis", redis.url, "--admin-token", ADMIN_TOKEN, "--max-products", "100000"];
+    await using first = await spawnServer(args);
+    await using second = await spawnServer(args);
+    const urls = [first.url, second.url];
+    let runs = 0;
+    await fc.assert(
+      // Each run lists its own products, through both processes, on the two processes kept.
+      cartProperty(async (totals) => {
+        const prefix = `run${++runs}-`;
+        const catalogs = await Promise.all(
+          urls.map((url) => openWebSocketFeed(url, {}, CATALOG_FEED)),
+        );
+        try {
+          const names = Object.keys(totals);
+          for (const [i, name] of names.entries()) {
+            await listProduct(urls[i % urls.length], prefix + name, totals[name]);
+          }
+          // A process serves a product once the change channel has brought it there.
+          for (const catalog of catalogs) {
+            for (const name of names) {
+              await catalog.waitForMessage((message) => message.product === prefix + name);
+            }
+          }
+        } finally {
+          await Promise.all(catalogs.map((catalog) => catalog[Symbol.asyncDispose]()));
+        }
+        return {
+          urls,
+          prefix,
+          longPollWaiters: async () => {
+            const counts = await Promise.all(
+              urls.map((url) => metric(url, "inventory_long_poll_waiters")),
+            );
+            return counts.reduce((sum, count) => sum + count, 0);
+          },
+          [Symbol.asyncDispose]: () => Promise.resolve(),
+        };
+      }),
+      { numRuns: 60 },
+    );
+  },
+});
+
+/** Creates a product through the admin API of one process, and checks that it is new. */
+async function listProduct(base: string, id: string, total: number): Promise<void> {
+  const response = await fetch(new URL(`admin/products/${id}`, base), {
+    method: "PUT",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ ...productInfo(id), total }),
+  });
+  assert.equal(response.status, 201, await response.text());
+}
 
 function sameState(
   state: { inventoryCount: number; version: number } | undefined,

@@ -1,13 +1,19 @@
 /**
  * The server behind Debian's nginx on docs/nginx.conf: page, post, WebSocket, SSE and long poll,
- * and several servers behind its upstream block.
+ * several servers behind its upstream block, and a fleet of two processes on one redis-server.
  */
 import assert from "node:assert/strict";
 import type { Config } from "../lib/server/config.ts";
 import { CATALOG_FEED, eventually, metric, postCart } from "./support/clients.ts";
 import { nginxMissing, type RunningNginx, startNginx } from "./support/nginx.ts";
-import { DEMO, startTestServer } from "./support/server.ts";
-import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
+import { redisMissing, startRedis } from "./support/redis_server.ts";
+import { type ChildServer, DEMO, spawnServer, startTestServer } from "./support/server.ts";
+import {
+  openLongPollFeed,
+  openSseFeed,
+  openWebSocketFeed,
+  type StateFeed,
+} from "./support/status_clients.ts";
 import type { RunningServer } from "../lib/server/start_server.ts";
 
 /**
@@ -148,6 +154,84 @@ Deno.test({
     for (let i = 0; i < 8; i++) {
       const state = await (await fetch(new URL("cart/status?since=99", nginx.url))).json();
       assert.equal(state.epoch, free.inventory.epoch, `request ${i}`);
+    }
+  },
+});
+
+/** The state the product page renders: its `data-version` and `data-inventory-count`. */
+async function pageState(base: string): Promise<{ inventoryCount: number; version: number }> {
+  const page = await fetch(base);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  return {
+    inventoryCount: Number(html.match(/data-inventory-count="(\d+)"/)?.[1]),
+    version: Number(html.match(/data-version="(\d+)"/)?.[1]),
+  };
+}
+
+/** Which of the processes hold one subscriber of a kind: by their `/metrics` gauge. */
+async function holdersOf(servers: ChildServer[], gauge: string): Promise<ChildServer[]> {
+  const counts = await Promise.all(servers.map((server) => metric(server.url, gauge)));
+  return servers.filter((_, i) => counts[i] === 1);
+}
+
+Deno.test({
+  name: "nginx in front of two processes on one Redis: a change through either reaches every feed",
+  ignore: nginxMissing || redisMissing,
+  // WebSocket clients keep ops past their close event (deno#22387).
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using redis = await startRedis();
+    await using first = await spawnServer(["--redis", redis.url, "--trust-proxy"]);
+    await using second = await spawnServer(["--redis", redis.url, "--trust-proxy"]);
+    const fleet = [first, second];
+    await using nginx = await startNginx(fleet.map((server) => server.url));
+    assert.deepEqual(await pageState(nginx.url), { inventoryCount: 10, version: 0 });
+
+    const feeds: StateFeed[] = [];
+    try {
+      feeds.push(await openWebSocketFeed(nginx.url, fromPage(nginx)));
+      feeds.push(await openSseFeed(nginx.url));
+      feeds.push(openLongPollFeed(nginx.url, 0));
+      // least_conn sends the event stream to the process not holding the WebSocket.
+      const [socketAt] = await holdersOf(fleet, "inventory_websocket_subscribers");
+      const [streamAt] = await holdersOf(fleet, "inventory_sse_subscribers");
+      assert.ok(socketAt !== undefined && streamAt !== undefined, "one WebSocket, one stream");
+      assert.notEqual(socketAt, streamAt, "the WebSocket and the stream are on both processes");
+      await eventually(async () => {
+        const waiters = await Promise.all(
+          fleet.map((server) => metric(server.url, "inventory_long_poll_waiters")),
+        );
+        return waiters[0] + waiters[1] === 1;
+      }, "the long poll to wait at a process");
+
+      await addFromPage(nginx);
+      for (const feed of feeds) {
+        assert.deepEqual(await feed.waitFor((state) => state.version === 1), {
+          inventoryCount: 9,
+          version: 1,
+        });
+      }
+      // Posted to each process in turn, not through nginx: both changes reach every feed, so each
+      // feed hears one of them from the other process.
+      for (const [i, server] of fleet.entries()) {
+        const answer = await postCart(server.url, "add", crypto.randomUUID());
+        assert.equal(answer.status, 200, answer.body.error);
+        const expected = { inventoryCount: 8 - i, version: 2 + i };
+        assert.deepEqual(answer.body, { product: DEMO, ...expected, inCart: true });
+        for (const feed of feeds) {
+          assert.deepEqual(
+            await feed.waitFor((state) => state.version === expected.version),
+            expected,
+          );
+        }
+      }
+      // Both processes have the last change now (a feed on each has it), so the page shows it
+      // whichever process nginx picks.
+      assert.deepEqual(await pageState(nginx.url), { inventoryCount: 7, version: 3 });
+    } finally {
+      await Promise.all(feeds.map((feed) => feed[Symbol.asyncDispose]()));
     }
   },
 });
