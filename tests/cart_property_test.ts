@@ -16,7 +16,8 @@ import {
 } from "./support/clients.ts";
 import { catalogOf, productInfo } from "./support/products.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
-import { spawnServer, startTestServer } from "./support/server.ts";
+import { startFleet } from "./support/redis_fleet.ts";
+import { startTestServer } from "./support/server.ts";
 import {
   openLongPollFeed,
   openSseFeed,
@@ -420,10 +421,13 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using redis = await startRedis();
-    const args = ["--redis", redis.url, "--admin-token", ADMIN_TOKEN, "--max-products", "100000"];
-    await using first = await spawnServer(args);
-    await using second = await spawnServer(args);
-    const urls = [first.url, second.url];
+    await using fleet = await startFleet(redis.url, 2, [
+      "--admin-token",
+      ADMIN_TOKEN,
+      "--max-products",
+      "100000",
+    ]);
+    const urls = fleet.map((server) => server.url);
     let runs = 0;
     await fc.assert(
       // Each run lists its own products, through both processes, on the two processes kept.

@@ -7,7 +7,8 @@ import type { Config } from "../lib/server/config.ts";
 import { CATALOG_FEED, eventually, metric, postCart } from "./support/clients.ts";
 import { nginxMissing, type RunningNginx, startNginx } from "./support/nginx.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
-import { type ChildServer, DEMO, spawnServer, startTestServer } from "./support/server.ts";
+import { startFleet } from "./support/redis_fleet.ts";
+import { type ChildServer, DEMO, startTestServer } from "./support/server.ts";
 import {
   openLongPollFeed,
   openSseFeed,
@@ -183,9 +184,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using redis = await startRedis();
-    await using first = await spawnServer(["--redis", redis.url, "--trust-proxy"]);
-    await using second = await spawnServer(["--redis", redis.url, "--trust-proxy"]);
-    const fleet = [first, second];
+    await using fleet = await startFleet(redis.url, 2, ["--trust-proxy"]);
     await using nginx = await startNginx(fleet.map((server) => server.url));
     assert.deepEqual(await pageState(nginx.url), { inventoryCount: 10, version: 0 });
 

@@ -4,40 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { eventually, postCart } from "./support/clients.ts";
+import { closeFeeds, startFleet } from "./support/redis_fleet.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 import { readStoredTruth, sendToRedis } from "./support/redis_truth.ts";
 import { RedisKeys } from "../lib/store/redis_keys.ts";
 import { startOrderService } from "./support/order_service.ts";
-import { type ChildServer, DEMO, spawnServer } from "./support/server.ts";
-import {
-  openLongPollFeed,
-  openSseFeed,
-  openWebSocketFeed,
-  type StateFeed,
-} from "./support/status_clients.ts";
+import { type ChildServer, DEMO } from "./support/server.ts";
+import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
 
 /** Shoppers posting at once in the load, and the rounds each takes. */
 const WORKERS = 12;
 const ROUNDS = 20;
-
-/** Starts `count` servers on one Redis with the same flags. */
-async function startFleet(
-  redisUrl: string,
-  count: number,
-  args: string[] = [],
-): Promise<ChildServer[] & AsyncDisposable> {
-  const servers: ChildServer[] = [];
-  for (let i = 0; i < count; i++) servers.push(await spawnServer(["--redis", redisUrl, ...args]));
-  return Object.assign(servers, {
-    async [Symbol.asyncDispose]() {
-      await Promise.all(servers.map((server) => server[Symbol.asyncDispose]()));
-    },
-  });
-}
-
-async function closeAll(feeds: StateFeed[]): Promise<void> {
-  await Promise.all(feeds.map((feed) => feed[Symbol.asyncDispose]()));
-}
 
 async function readyStatus(server: ChildServer): Promise<number> {
   const response = await fetch(new URL("readyz", server.url));
@@ -139,7 +116,7 @@ Deno.test({
       const sold = await postCart(fleet[1].url, "checkout", [...acked.sales.keys()][0]);
       assert.equal(sold.body.orderId, [...acked.sales.values()][0], "a sale is answered again");
     } finally {
-      await closeAll(feeds);
+      await closeFeeds(feeds);
     }
   },
 });
@@ -187,7 +164,7 @@ Deno.test({
       );
     } finally {
       await redis.signal("SIGCONT");
-      await closeAll(feeds);
+      await closeFeeds(feeds);
     }
   },
 });
@@ -303,7 +280,7 @@ Deno.test({
         });
       }
     } finally {
-      await closeAll(feeds);
+      await closeFeeds(feeds);
     }
   },
 });

@@ -2,8 +2,9 @@
 import assert from "node:assert/strict";
 import { CATALOG_FEED, postCart, productFeed } from "./support/clients.ts";
 import { startOrderService } from "./support/order_service.ts";
+import { closeFeeds, startFleet } from "./support/redis_fleet.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
-import { type ChildServer, DEMO, spawnServer } from "./support/server.ts";
+import { DEMO } from "./support/server.ts";
 import {
   openLongPollFeed,
   openSseFeed,
@@ -14,28 +15,9 @@ import {
 const ADMIN_TOKEN = "fleet-admin-token-0001";
 const SECRET = "fleet-webhook-secret-0001";
 
-/** Starts `count` servers on one Redis with the same flags, one after another. */
-async function startFleet(
-  redisUrl: string,
-  count: number,
-  args: string[] = [],
-): Promise<ChildServer[] & AsyncDisposable> {
-  const servers: ChildServer[] = [];
-  for (let i = 0; i < count; i++) servers.push(await spawnServer(["--redis", redisUrl, ...args]));
-  return Object.assign(servers, {
-    async [Symbol.asyncDispose]() {
-      await Promise.all(servers.map((server) => server[Symbol.asyncDispose]()));
-    },
-  });
-}
-
 /** Opens a WebSocket, an SSE and a long-poll feed on a server. */
 async function openAllFeeds(base: string, since: number): Promise<StateFeed[]> {
   return [await openWebSocketFeed(base), await openSseFeed(base), openLongPollFeed(base, since)];
-}
-
-async function closeAll(feeds: StateFeed[]): Promise<void> {
-  await Promise.all(feeds.map((feed) => feed[Symbol.asyncDispose]()));
 }
 
 Deno.test({
@@ -86,7 +68,7 @@ Deno.test({
         });
       }
     } finally {
-      await closeAll(feeds);
+      await closeFeeds(feeds);
     }
   },
 });
@@ -127,7 +109,7 @@ Deno.test({
         });
       }
     } finally {
-      await closeAll(feeds);
+      await closeFeeds(feeds);
     }
   },
 });
