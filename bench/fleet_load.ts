@@ -16,7 +16,7 @@ import { type ChildServer, DEMO, spawnServer } from "../tests/support/server.ts"
 import { RedisKeys } from "../lib/store/redis_keys.ts";
 import { startBareServer } from "./bare_server.ts";
 import { CartChanger } from "./cart_changer.ts";
-import { armAll, Child, MAX_PER_CHILD, median, readRssKiB } from "./load.ts";
+import { armAll, Child, MAX_PER_CHILD, median, probeHealth, readRssKiB } from "./load.ts";
 import { cpuMs, percentile } from "./siege.ts";
 
 const USAGE = `Usage: deno run -A bench/fleet_load.ts [options]
@@ -359,19 +359,48 @@ async function wrk(base: string, pids: number[], redisPid?: number): Promise<Thr
   };
 }
 
-/** Runs redis-benchmark: one command, 50 clients; resolves with its requests/s. */
-async function redisBenchmark(port: number, command: string[]): Promise<number> {
+/** What one redis-benchmark run measured, with one server subscribed to the change channel. */
+interface RedisRun {
+  rps: number;
+  /** The subscribed server's CPU time per call, in µs. */
+  serverCpu: number;
+  /** Its slowest `GET /healthz` meanwhile, in ms. */
+  slowestHealth: number;
+}
+
+/** Runs redis-benchmark (one command, 50 clients) while probing a subscribed server. */
+async function redisBenchmark(
+  port: number,
+  server: ChildServer,
+  command: string[],
+): Promise<RedisRun> {
+  const stopProbe = new AbortController();
+  const health = probeHealth(new URL(server.url), stopProbe.signal);
+  const cpuBefore = cpuMs(server.process.pid);
   const { stdout, success, stderr } = await new Deno.Command("redis-benchmark", {
     args: ["-h", "127.0.0.1", "-p", String(port), "-n", String(FCALL_CALLS), "-c", "50"]
       .concat(["-r", "100000000", "--csv", ...command]),
     signal: run,
   }).output();
+  const serverCpu = (cpuMs(server.process.pid) - cpuBefore) / FCALL_CALLS * 1000;
+  stopProbe.abort();
+  const { max } = await health;
   const lines = new TextDecoder().decode(stdout).trim().split("\n");
   const rps = Number(lines.at(-1)?.split(",")[1]?.replaceAll('"', ""));
   if (!success || !(rps > 0)) {
     throw new Error(`redis-benchmark failed: ${new TextDecoder().decode(stderr)}${lines}`);
   }
-  return rps;
+  return { rps, serverCpu, slowestHealth: max };
+}
+
+/** Sets redis-server's `appendfsync` (always, everysec or no). */
+async function appendFsync(port: number, value: string): Promise<void> {
+  const { success } = await new Deno.Command("redis-cli", {
+    args: ["-h", "127.0.0.1", "-p", String(port), "CONFIG", "SET", "appendfsync", value],
+    stdout: "null",
+    signal: run,
+  }).output();
+  if (!success) throw new Error(`redis-cli could not set appendfsync to ${value}`);
 }
 
 /** `FCALL inventory_take` on the demo product for a random session, as the store calls it. */
@@ -398,7 +427,7 @@ const stockOf = (path: Path) => String(path === "add" ? PLENTY : 0);
 // c. POST /cart requests/s: bare baseline, one process on memory, 1 and 2 processes on Redis.
 async function throughput(): Promise<void> {
   const results = new Map<string, Throughput[]>();
-  const takes = new Map<string, number[]>();
+  const takes = new Map<string, RedisRun[]>();
   const note = <T>(map: Map<string, T[]>, key: string, value: T) =>
     map.set(key, [...map.get(key) ?? [], value]);
   for (let pass = 0; pass < PASSES; pass++) {
@@ -432,16 +461,16 @@ async function throughput(): Promise<void> {
           await wrk(fleet[0].url, pids, shared.process.pid),
         );
         if (processes === 1) {
-          note(
-            takes,
-            `FCALL inventory_take, ${path} path`,
-            await redisBenchmark(shared.port, takeCommand()),
-          );
+          const [server] = fleet;
+          const bench = (command: string[]) => redisBenchmark(shared.port, server, command);
+          if (path === "add") note(takes, "SET (baseline)", await bench(["SET", "bench:key", "x"]));
+          note(takes, `FCALL inventory_take, ${path} path`, await bench(takeCommand()));
           if (path === "add") {
+            await appendFsync(shared.port, "everysec");
             note(
               takes,
-              "SET (baseline)",
-              await redisBenchmark(shared.port, ["SET", "bench:key", "x"]),
+              "FCALL inventory_take, add path, appendfsync everysec",
+              await bench(takeCommand()),
             );
           }
         }
@@ -479,17 +508,24 @@ async function throughput(): Promise<void> {
     ], rows),
     "",
   );
-  const setRps = median(takes.get("SET (baseline)")!);
+  const setRps = median(takes.get("SET (baseline)")!.map((r) => r.rps));
   report.push(
-    `### c. The take function in Redis, redis-benchmark -n ${count(FCALL_CALLS)} -c 50, ` +
-      `appendfsync always, ${PASSES} passes, medians\n`,
+    `### c. The take function in Redis, redis-benchmark -n ${count(FCALL_CALLS)} -c 50 ` +
+      `(appendfsync always unless said), one server subscribed, ${PASSES} passes, medians\n`,
     table(
-      ["call", "ops/s", "÷ SET"],
-      [...takes].map(([call, rps]) => [
-        call,
-        count(median(rps)),
-        `${(median(rps) / setRps).toFixed(2)}×`,
-      ]),
+      ["call", "ops/s", "÷ SET", "subscribed server's CPU per call", "its slowest GET /healthz"],
+      [...takes].map(([call, runs]) => {
+        const rps = median(runs.map((r) => r.rps));
+        return [
+          call,
+          count(rps),
+          `${(rps / setRps).toFixed(2)}×`,
+          `${median(runs.map((r) => r.serverCpu)).toFixed(1)} µs`,
+          `${ms(median(runs.map((r) => r.slowestHealth)))} (max ${
+            ms(Math.max(...runs.map((r) => r.slowestHealth)))
+          })`,
+        ];
+      }),
     ),
     "",
   );

@@ -245,8 +245,17 @@ export async function armAll(children: Child[], version: number, signal: AbortSi
   };
 }
 
-/** Answers `GET /healthz` every few ms until stopped; resolves with the slowest answer, in ms. */
-function probeHealth(url: URL, stop: AbortSignal): Promise<{ max: number; failures: number }> {
+/**
+ * Asks `GET /healthz` every few ms over one keep-alive connection until stopped.
+ *
+ * @param url The server's URL.
+ * @param stop Ends the probe.
+ * @returns The slowest answer, in ms, and how many were not 200.
+ */
+export function probeHealth(
+  url: URL,
+  stop: AbortSignal,
+): Promise<{ max: number; failures: number }> {
   return (async () => {
     const connection = await RawHttpConnection.open(url);
     let max = 0;
