@@ -124,6 +124,7 @@ async function spawn(count: number, args: string[]): Promise<ChildServer[]> {
   return servers;
 }
 
+/** Starts a redis-server of its own; it is killed (and its folder removed) at the end of the run. */
 async function redis(): Promise<RunningRedis> {
   const started = await startRedis();
   cleanups.push(() => started[Symbol.asyncDispose]());
