@@ -26,7 +26,7 @@ const USAGE = `Usage: deno task load -- [options]
   --timeout S        the whole run's limit in seconds      (default 300)`;
 
 /** No child holds more sockets than this: a process may open 20,000 files, and needs a margin. */
-const MAX_PER_CHILD = 8_000;
+export const MAX_PER_CHILD = 8_000;
 /** How long one change may take to reach every subscriber before it counts as missed. */
 const CHANGE_DEADLINE_MS = 10_000;
 /** Cart changers during the burst: concurrent shoppers, each holding at most one unit. */
@@ -99,15 +99,24 @@ function parseOptions(args: string[]): Options {
   };
 }
 
-/** One child process and the messages it has sent, by type. */
-class Child {
+/** Where a child's subscribers connect, how, and for how long at most. */
+export type ChildOptions = Pick<Options, "url" | "transport" | "timeoutMs">;
+
+/** One child process holding `n` subscribers, and the messages it has sent, by type. */
+export class Child {
   readonly #process: Deno.ChildProcess;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #queues = new Map<string, ChildMessage[]>();
   readonly #waiting = new Map<string, () => void>();
   #ended = false;
 
-  constructor(options: Options, n: number) {
+  /**
+   * Spawns the child, which opens its subscribers at once and then sends `opened`.
+   *
+   * @param options The server's URL, the transport and the run's limit.
+   * @param n How many subscribers it holds (at most {@linkcode MAX_PER_CHILD}).
+   */
+  constructor(options: ChildOptions, n: number) {
     const process = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -185,14 +194,27 @@ class Child {
   }
 }
 
-function readRssKiB(pid: number): number {
+/**
+ * A process's resident memory now.
+ *
+ * @param pid The process.
+ * @returns `VmRSS` of `/proc/PID/status`, in KiB.
+ * @throws {Error} When the status has no `VmRSS` (the process has ended).
+ */
+export function readRssKiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
   if (!match) throw new Error(`/proc/${pid}/status has no VmRSS`);
   return Number(match[1]);
 }
 
-function median(values: number[]): number {
+/**
+ * The median of some values.
+ *
+ * @param values The values, in any order.
+ * @returns The middle one, or the mean of the two middle ones.
+ */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
@@ -201,8 +223,15 @@ function median(values: number[]): number {
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
 
-/** Arms every child for a version, then resolves when the last subscriber has it. */
-async function armAll(children: Child[], version: number, signal: AbortSignal) {
+/**
+ * Arms every child for a version.
+ *
+ * @param children The children holding the subscribers.
+ * @param version The version the next change will produce.
+ * @param signal Gives up waiting for the children's answers.
+ * @returns A wait that resolves with the wall-clock time at which the last subscriber had it.
+ */
+export async function armAll(children: Child[], version: number, signal: AbortSignal) {
   await Promise.all(children.map((child) => child.send({ type: "arm", version })));
   await Promise.all(children.map((child) => child.next("armed", signal)));
   return async (deadline: AbortSignal) => {
@@ -216,8 +245,17 @@ async function armAll(children: Child[], version: number, signal: AbortSignal) {
   };
 }
 
-/** Answers `GET /healthz` every few ms until stopped; resolves with the slowest answer, in ms. */
-function probeHealth(url: URL, stop: AbortSignal): Promise<{ max: number; failures: number }> {
+/**
+ * Asks `GET /healthz` every few ms over one keep-alive connection until stopped.
+ *
+ * @param url The server's URL.
+ * @param stop Ends the probe.
+ * @returns The slowest answer, in ms, and how many were not 200.
+ */
+export function probeHealth(
+  url: URL,
+  stop: AbortSignal,
+): Promise<{ max: number; failures: number }> {
   return (async () => {
     const connection = await RawHttpConnection.open(url);
     let max = 0;

@@ -14,8 +14,13 @@ const USAGE = `Usage: deno run --allow-net bench/siege.ts [options]
 Each client is one shopper adding and removing its unit, so every request is a change;
 the server needs --inventory of at least C.`;
 
-/** CPU time a process has used so far (user + system), in ms, from /proc/PID/stat. */
-function cpuMs(pid: number): number {
+/**
+ * CPU time a process has used so far (user + system), from /proc/PID/stat.
+ *
+ * @param pid The process.
+ * @returns Milliseconds, in steps of 10.
+ */
+export function cpuMs(pid: number): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
