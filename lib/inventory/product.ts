@@ -80,13 +80,31 @@ export class ProductError extends RangeError {
  * ```
  */
 export function formatPrice(price: Price, locale = "en"): string {
-  const options = { style: "currency", currency: price.currency } as const;
-  const usual = new Intl.NumberFormat(locale, options);
   const decimals = price.amount.split(".")[1]?.length ?? 0;
+  return formatOf(locale, price.currency, decimals).format(Number(price.amount));
+}
+
+/**
+ * Formats made so far, by locale, currency and decimals. Making an `Intl.NumberFormat` costs far
+ * more than using one (about 0.1 ms), and every change of a product formats its price again.
+ */
+const PRICE_FORMATS = new Map<string, Intl.NumberFormat>();
+
+/** Formats kept at most; a catalog has a handful of currencies. */
+const MAX_PRICE_FORMATS = 256;
+
+function formatOf(locale: string, currency: string, decimals: number): Intl.NumberFormat {
+  const key = `${locale} ${currency} ${decimals}`;
+  const known = PRICE_FORMATS.get(key);
+  if (known !== undefined) return known;
+  const options = { style: "currency", currency } as const;
+  const usual = new Intl.NumberFormat(locale, options);
   const { minimumFractionDigits = 0, maximumFractionDigits = 0 } = usual.resolvedOptions();
   const format = decimals <= maximumFractionDigits ? usual : new Intl.NumberFormat(
     locale,
     { ...options, minimumFractionDigits, maximumFractionDigits: decimals },
   );
-  return format.format(Number(price.amount));
+  if (PRICE_FORMATS.size >= MAX_PRICE_FORMATS) PRICE_FORMATS.clear();
+  PRICE_FORMATS.set(key, format);
+  return format;
 }
