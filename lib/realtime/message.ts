@@ -1,6 +1,6 @@
 /** Status messages: a product's public state, serialized once per change for every transport. */
 import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
-import { formatPrice } from "../inventory/product.ts";
+import { formatPrice, type ProductInfo } from "../inventory/product.ts";
 
 /** One serialized state of a topic, shared by every subscriber. */
 export interface StateMessage {
@@ -63,16 +63,40 @@ export function productState(record: ProductRecord, epoch: string): Record<strin
 }
 
 /**
- * A product's entry in the catalog feed: its state and what the catalog page shows of it.
+ * A product's entry in the catalog feed, as JSON: its state and what the catalog page shows of it.
+ *
+ * The part that comes from the product's data (name, price, price text, image) is written once
+ * per version of that data, not once per change of its stock.
  *
  * @param record The product's record.
- * @param epoch The store's epoch.
+ * @param stateJson The product's state as {@linkcode productMessage} wrote it.
  * @returns The state plus `name`, `price`, `priceText` (as the pages show it) and `image`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const info = {
+ *   id: "a", name: "A", description: "", price: { amount: "4.00", currency: "EUR" }, image: null,
+ * };
+ * const record = { info, total: 3, held: 1, sold: 0, version: 4, retired: false, listedTotal: null };
+ * assert.deepEqual(JSON.parse(catalogEntryJson(record, productMessage(record, "e1").json)), {
+ *   product: "a", inventoryCount: 2, version: 4, epoch: "e1",
+ *   name: "A", price: { amount: "4.00", currency: "EUR" }, priceText: "€4.00", image: null,
+ * });
+ * ```
  */
-export function catalogEntry(record: ProductRecord, epoch: string): Record<string, unknown> {
-  const { name, price, image } = record.info;
-  return { ...productState(record, epoch), name, price, priceText: formatPrice(price), image };
+export function catalogEntryJson(record: ProductRecord, stateJson: string): string {
+  let shown = SHOWN_FIELDS.get(record.info);
+  if (shown === undefined) {
+    const { name, price, image } = record.info;
+    shown = JSON.stringify({ name, price, priceText: formatPrice(price), image }).slice(1);
+    SHOWN_FIELDS.set(record.info, shown);
+  }
+  return `${stateJson.slice(0, -1)},${shown}`;
 }
+
+/** What the catalog page shows of each product's data, as JSON fields, by that data. */
+const SHOWN_FIELDS = new WeakMap<ProductInfo, string>();
 
 /** Where a client stands: the epoch it saw (if it said) and the version. */
 export interface Since {

@@ -1,7 +1,7 @@
 /** Every topic of the shop: one per product and one for the catalog, fed by the inventory. */
 import type { Inventory } from "../inventory/inventory.ts";
 import type { ProductRecord } from "../inventory/ledger.ts";
-import { catalogEntry, productMessage, type StateMessage } from "./message.ts";
+import { catalogEntryJson, productMessage, type StateMessage } from "./message.ts";
 import { Topic, type WaiterTally } from "./topic.ts";
 
 /** The name of the catalog's topic. */
@@ -106,7 +106,7 @@ export class Topics {
       product: id,
       version: this.#catalogVersion,
       cursor: `${epoch}.${this.#catalogVersion}`,
-      json: JSON.stringify(catalogEntry(record, epoch)),
+      json: catalogEntryJson(record, message.json),
       last: false,
     });
   }
@@ -116,11 +116,11 @@ export class Topics {
       const epoch = this.#inventory.epoch;
       this.#snapshot = {
         version: this.#catalogVersion,
-        json: JSON.stringify({
-          epoch,
-          version: this.#catalogVersion,
-          products: this.#inventory.products().map((record) => catalogEntry(record, epoch)),
-        }),
+        json: `{"epoch":${JSON.stringify(epoch)},"version":${this.#catalogVersion},"products":[${
+          this.#inventory.products().map((record) =>
+            catalogEntryJson(record, this.#products.get(record.info.id)!.message.json)
+          ).join(",")
+        }]}`,
       };
     }
     return this.#snapshot.json;
