@@ -1,6 +1,6 @@
 /** Says in one line why the server could not start: which flag or file, and what to do. */
 import { StoreUnavailableError } from "../inventory/store_port.ts";
-import { redactedUrl } from "../store/redis_connection.ts";
+import { redactedUrl } from "../store/redis_url.ts";
 import type { Config } from "./config.ts";
 
 /** The settings a start failure can be traced back to (`redis` when a Redis store was opened). */

@@ -5,8 +5,7 @@ import { type Clock, systemClock } from "../inventory/clock.ts";
 import { Inventory } from "../inventory/inventory.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
-import { redactedUrl } from "../store/redis_connection.ts";
-import { openRedisStore } from "../store/redis_store.ts";
+import { redactedUrl } from "../store/redis_url.ts";
 import type { InventoryStore } from "../inventory/store_port.ts";
 import { type App, createApp } from "../http/app.ts";
 import type { Templates } from "../http/page.ts";
@@ -92,7 +91,8 @@ export async function startServer(
   let store: InventoryStore | undefined;
   try {
     store = config.redis !== null
-      ? await openRedisStore({
+      // The Redis client and its modules are loaded only by a server that uses them.
+      ? await (await import("../store/redis_store.ts")).openRedisStore({
         url: config.redis,
         holdTtlMs: config.holdTtlMs,
         checkoutTimeoutMs: config.webhookTimeoutMs,

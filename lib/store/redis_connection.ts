@@ -2,6 +2,7 @@
 import { createClient, ErrorReply } from "@redis/client";
 import { StoreHealth, StoreUnavailableError } from "../inventory/store_port.ts";
 import { LIBRARY_SOURCE } from "./redis_library.ts";
+import { redactedUrl } from "./redis_url.ts";
 
 /** How long a command may take before the store answers that Redis cannot be reached. */
 export const COMMAND_TIMEOUT_MS = 1_000;
@@ -248,24 +249,6 @@ function createRedisClient(url: string) {
   });
   client.on("ready", () => connected = true);
   return client;
-}
-
-/**
- * Masks the password of a Redis URL, for logs.
- *
- * @param url A `redis://` or `rediss://` URL.
- * @returns The URL with `***` for its password.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(redactedUrl("redis://shop:secret@10.0.0.5:6379"), "redis://shop:***@10.0.0.5:6379");
- * ```
- */
-export function redactedUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== "") parsed.password = "***";
-  return parsed.href;
 }
 
 function messageOf(error: unknown): string {
