@@ -127,7 +127,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   // Until the server has an injected logger, this is the one place refusals reach the console.
   const refusals = new RefusalLog({ now: Date.now, log: (line) => console.warn(line) });
   const trustedOrigin = originGuard(options, refusals);
-  const sameOrigin: Guard = ({ request }) => trustedOrigin(request);
+  const sameOrigin: Guard = ({ request, url }) => trustedOrigin(request, url);
 
   const routes: Route[] = [
     ...pageRoutes(inventory, pageOptions),

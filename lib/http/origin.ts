@@ -43,6 +43,7 @@ export function isHttpsRequest(
  *
  * @param request The incoming request.
  * @param policy Whether to believe the proxy headers.
+ * @param url The request's URL, when it is parsed already.
  * @returns One or two origins, the request URL's first.
  *
  * @example
@@ -58,8 +59,11 @@ export function isHttpsRequest(
  * assert.deepEqual(ownOrigins(request, { trustProxy: false }), ["http://127.0.0.1"]);
  * ```
  */
-export function ownOrigins(request: Request, policy: Pick<OriginPolicy, "trustProxy">): string[] {
-  const url = new URL(request.url);
+export function ownOrigins(
+  request: Request,
+  policy: Pick<OriginPolicy, "trustProxy">,
+  url: URL = new URL(request.url),
+): string[] {
   const origins = [url.origin];
   if (!policy.trustProxy) return origins;
   const { proto, host } = readForwarded(request.headers);
@@ -77,7 +81,8 @@ export function ownOrigins(request: Request, policy: Pick<OriginPolicy, "trustPr
  * browser page and passes (curl, load tools).
  *
  * @param request The incoming request.
- * @param trustedOrigins Our own origins ({@linkcode ownOrigins}) and the allowed ones.
+ * @param trustedOrigins Our own origins ({@linkcode ownOrigins}) and the allowed ones; a function
+ * is called only when the request has an `Origin` to compare.
  * @returns True when the request may go on.
  *
  * @example
@@ -87,12 +92,16 @@ export function ownOrigins(request: Request, policy: Pick<OriginPolicy, "trustPr
  * assert.equal(isTrustedOrigin(request, ["http://shop.test"]), false);
  * ```
  */
-export function isTrustedOrigin(request: Request, trustedOrigins: readonly string[]): boolean {
-  const origin = request.headers.get("origin");
+export function isTrustedOrigin(
+  request: Request,
+  trustedOrigins: readonly string[] | (() => readonly string[]),
+): boolean {
   const site = request.headers.get("sec-fetch-site");
   if (site === "same-origin" || site === "none") return true;
+  const origin = request.headers.get("origin");
   if (origin === null) return site === null;
-  return trustedOrigins.includes(origin);
+  return (typeof trustedOrigins === "function" ? trustedOrigins() : trustedOrigins)
+    .includes(origin);
 }
 
 /**
@@ -100,7 +109,8 @@ export function isTrustedOrigin(request: Request, trustedOrigins: readonly strin
  *
  * @param policy Allowed origins and whether to believe a proxy.
  * @param refusals Where each refused origin is noted, with the origins it was compared with.
- * @returns A function that returns when the request's origin is trusted, and throws otherwise.
+ * @returns A function (of the request, and its URL when parsed already) that returns when the
+ * request's origin is trusted, and throws otherwise.
  * @throws {HttpError} From the returned function: 403 when the origin is not trusted.
  *
  * @example
@@ -126,11 +136,16 @@ export function isTrustedOrigin(request: Request, trustedOrigins: readonly strin
 export function originGuard(
   policy: OriginPolicy,
   refusals: RefusalLog,
-): (request: Request) => void {
-  return (request) => {
-    const own = ownOrigins(request, policy);
-    if (isTrustedOrigin(request, [...own, ...policy.allowedOrigins])) return;
-    refusals.refuse(request.headers.get("origin"), own);
+): (request: Request, url?: URL) => void {
+  return (request, url) => {
+    let own: string[] | undefined;
+    // Our own origins are worked out only for a request with an Origin to compare them with.
+    const trusted = () => {
+      own = ownOrigins(request, policy, url);
+      return [...own, ...policy.allowedOrigins];
+    };
+    if (isTrustedOrigin(request, trusted)) return;
+    refusals.refuse(request.headers.get("origin"), own ?? ownOrigins(request, policy, url));
     throw new HttpError(403, "Cross-origin request refused");
   };
 }
