@@ -6,8 +6,8 @@ import { type Clock, systemClock } from "../inventory/clock.ts";
  *
  * Every wait is as long as every other, so the order of arrival is the order of the deadlines: a
  * `Map` in insertion order is the whole queue, and a callback leaves it in O(1) when its wait ends
- * early. A timer, an `AbortController` and a listener for each long poll cost more memory than the
- * poll's own request (bench/README.md, "Long polls: one deadline queue").
+ * early. A timer and an `AbortController` for each long poll cost memory and garbage collection
+ * that one queue does not (bench/README.md, "Long polls: one deadline queue").
  *
  * @example
  * ```ts
