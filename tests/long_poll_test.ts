@@ -5,6 +5,11 @@ import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { startTestServer } from "./support/server.ts";
 import { eventually, metric, postCart } from "./support/clients.ts";
 import { pollAtOnce } from "./support/status_clients.ts";
+import { longPollResponse } from "../lib/http/long_poll.ts";
+import { DeadlineQueue } from "../lib/realtime/deadline_queue.ts";
+import { PollGate } from "../lib/realtime/poll_gate.ts";
+import { Topic } from "../lib/realtime/topic.ts";
+import { FakeClock } from "./support/fake_clock.ts";
 
 const status = (base: string, query = "", init: RequestInit = {}) =>
   fetch(new URL(`cart/status${query}`, base), init);
@@ -108,6 +113,65 @@ Deno.test("200 long polls whose clients leave leave 0 waiters", async () => {
     async () => await metric(server.url, "inventory_long_poll_waiters") === 0,
     "0 waiters",
   );
+});
+
+/** A product's topic whose version the test sets, its gate, and a 25 s deadline queue on a clock. */
+function pollRig() {
+  const state = { version: 0 };
+  const topic = new Topic(
+    "print",
+    () => JSON.stringify({ version: state.version }),
+    () => ({ epoch: "e1", version: state.version }),
+    { waiters: 0 },
+  );
+  const clock = new FakeClock(0);
+  const deadlines = new DeadlineQueue(25_000, clock);
+  const poll = (signal = new AbortController().signal) =>
+    longPollResponse(
+      topic,
+      new PollGate(topic),
+      deadlines,
+      new Request("http://x/cart/status", { signal }),
+      undefined,
+    );
+  return { state, topic, clock, deadlines, poll };
+}
+
+Deno.test("1,000 polls whose clients leave leave no waiter, no deadline and no timer", async () => {
+  const { topic, clock, deadlines, poll } = pollRig();
+  const clients = Array.from({ length: 1000 }, () => new AbortController());
+  const answers = clients.map((client) => poll(client.signal));
+  assert.deepEqual([topic.waiterCount, deadlines.size, clock.pendingTimers], [1000, 1000, 1]);
+  for (const client of clients) client.abort();
+  assert.equal(topic.waiterCount, 0, "the waiters leave at once");
+  for (const answer of await Promise.all(answers)) await answer.body?.cancel();
+  assert.deepEqual([deadlines.size, clock.pendingTimers], [0, 0]);
+});
+
+Deno.test("a poll times out at its own deadline with the current state, and leaves nothing", async () => {
+  const { state, topic, clock, deadlines, poll } = pollRig();
+  const first = poll();
+  clock.advance(10_000);
+  const second = poll();
+  state.version = 1; // The state moved without a change reaching the topic: the answer reads it.
+  clock.advance(15_000);
+  assert.deepEqual(await (await first).json(), { version: 1 });
+  assert.deepEqual([topic.waiterCount, deadlines.size], [1, 1], "the second one waits on");
+  clock.advance(10_000);
+  assert.deepEqual(await (await second).json(), { version: 1 });
+  assert.deepEqual([topic.waiterCount, deadlines.size, clock.pendingTimers], [0, 0, 0]);
+});
+
+Deno.test("a poll released by a change or a close leaves its deadline at once", async () => {
+  const { topic, clock, deadlines, poll } = pollRig();
+  const changed = poll();
+  topic.publish({ product: "print", version: 1, cursor: "e1.1", json: "{}", last: false });
+  await (await changed).body?.cancel();
+  assert.deepEqual([deadlines.size, clock.pendingTimers], [0, 0]);
+  const closed = poll();
+  topic.close();
+  await (await closed).body?.cancel();
+  assert.deepEqual([topic.waiterCount, deadlines.size, clock.pendingTimers], [0, 0, 0]);
 });
 
 Deno.test("other methods on /cart/status answer 405", async () => {

@@ -1,7 +1,7 @@
 /** Topics on an inventory: waiters, subscribers and the catalog's version, as pushes see them. */
 import assert from "node:assert/strict";
 import { Inventory } from "../lib/inventory/inventory.ts";
-import type { StateMessage } from "../lib/realtime/message.ts";
+import type { Since, StateMessage } from "../lib/realtime/message.ts";
 import type { Topic } from "../lib/realtime/topic.ts";
 import { Topics } from "../lib/realtime/topics.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
@@ -9,7 +9,13 @@ import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
 
 const session = () => crypto.randomUUID();
-const open = () => new AbortController().signal;
+
+/** Adds a waiter to a topic; resolves when it is called, or at once when it would not wait. */
+function nextChange(topic: Topic, since?: Since): Promise<void> {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  if (!topic.wait(since, resolve)) resolve();
+  return promise;
+}
 
 /** Topics on a new memory store with products a (5 units) and b (2), closed with the scope. */
 async function openTopics(): Promise<
@@ -46,7 +52,7 @@ Deno.test("a product's message carries product, count, version and epoch", async
 Deno.test("a waiter is released by the next change of its product only", async () => {
   await using shop = await openTopics();
   let released = false;
-  const waiting = shop.a.nextChange(undefined, open()).then(() => released = true);
+  const waiting = nextChange(shop.a).then(() => released = true);
   assert.equal(shop.topics.tally.waiters, 1);
   await shop.inventory.add("b", session());
   await Promise.resolve();
@@ -57,7 +63,7 @@ Deno.test("a waiter is released by the next change of its product only", async (
   assert.equal(shop.topics.tally.waiters, 0);
 });
 
-Deno.test("nextChange answers at once when the client is behind, ahead or in another epoch", async () => {
+Deno.test("a wait answers at once when the client is behind, ahead or in another epoch", async () => {
   await using shop = await openTopics();
   await shop.inventory.add("a", session());
   const epoch = shop.inventory.epoch;
@@ -69,27 +75,28 @@ Deno.test("nextChange answers at once when the client is behind, ahead or in ano
       { epoch: "0", version: 1 },
     ]
   ) {
-    await shop.a.nextChange(since, open());
+    assert.equal(shop.a.wait(since, () => assert.fail("it waited")), false);
   }
   assert.equal(shop.topics.tally.waiters, 0);
   // Where the client stands exactly: it waits.
-  const waiting = shop.a.nextChange({ epoch, version: 1 }, open());
+  const waiting = nextChange(shop.a, { epoch, version: 1 });
   assert.equal(shop.topics.tally.waiters, 1);
   await shop.inventory.add("a", session());
   await waiting;
 });
 
-Deno.test("an aborted wait leaves at once; an aborted signal registers no waiter", async () => {
+Deno.test("a waiter that leaves is not called, and leaving twice counts once", async () => {
   await using shop = await openTopics();
-  const controllers = Array.from({ length: 100 }, () => new AbortController());
-  const waits = controllers.map((c) => shop.a.nextChange(undefined, c.signal));
+  let called = 0;
+  const waiters = Array.from({ length: 100 }, () => () => called++);
+  for (const waiter of waiters) assert.equal(shop.a.wait(undefined, waiter), true);
   assert.equal(shop.a.waiterCount, 100);
-  for (const c of controllers) c.abort();
+  assert.ok(waiters.every((waiter) => shop.a.leave(waiter)));
+  assert.equal(shop.a.leave(waiters[0]), false);
   assert.equal(shop.a.waiterCount, 0);
   assert.equal(shop.topics.tally.waiters, 0);
-  await Promise.all(waits);
-  await shop.a.nextChange(undefined, AbortSignal.abort());
-  assert.equal(shop.topics.tally.waiters, 0);
+  await shop.inventory.add("a", session());
+  assert.equal(called, 0);
 });
 
 Deno.test("subscribers get every change in order, one shared message each, until they leave", async () => {
@@ -150,7 +157,7 @@ Deno.test("a retired product's last message says so, and its topic closes", asyn
   await using shop = await openTopics();
   const messages: StateMessage[] = [];
   shop.a.subscribe((m) => messages.push(m));
-  const waiting = shop.a.nextChange(undefined, open());
+  const waiting = nextChange(shop.a);
   await shop.inventory.retire("a");
   await waiting;
   assert.equal(messages.length, 1);
@@ -161,10 +168,10 @@ Deno.test("a retired product's last message says so, and its topic closes", asyn
 
 Deno.test("close answers every waiter and later waits answer at once", async () => {
   await using shop = await openTopics();
-  const waits = [1, 2, 3].map(() => shop.a.nextChange(undefined, open()));
+  const waits = [1, 2, 3].map(() => nextChange(shop.a));
   shop.topics.close();
   assert.equal(shop.topics.tally.waiters, 0);
   await Promise.all(waits);
-  await shop.a.nextChange(undefined, open());
+  assert.equal(shop.a.wait(undefined, () => assert.fail("it waited")), false);
   assert.equal(shop.topics.tally.waiters, 0);
 });

@@ -1,5 +1,6 @@
 /** Long polling: hold the request until its topic changes or time runs out. */
 import { parseSince, type Since } from "../realtime/message.ts";
+import type { DeadlineQueue } from "../realtime/deadline_queue.ts";
 import type { PollGate } from "../realtime/poll_gate.ts";
 import type { Topic } from "../realtime/topic.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
@@ -35,34 +36,40 @@ export function sinceOf(url: URL): Since | undefined {
 /**
  * Answers a long poll: at once when the client is elsewhere, else at the next change or timeout.
  *
- * A client that disconnects aborts `request.signal`, which removes its waiter and its timer. The
- * answer goes out at the next pass of the topic's {@linkcode PollGate}: at once on an idle server,
- * conflated with other changes under a storm of them; always with the newest state.
+ * A waiting poll holds one waiter on its topic, one entry in the shared deadline queue and one
+ * listener on `request.signal`: a client that disconnects takes its waiter and its entry out at
+ * once. The answer goes out at the next pass of the topic's {@linkcode PollGate}: at once on an
+ * idle server, conflated with other changes under a storm of them; always with the newest state.
  *
  * @param topic The topic polled.
  * @param gate The topic's gate.
+ * @param deadlines Answers the poll with the current state when its time runs out.
  * @param request The incoming request.
  * @param since Where the client stands.
- * @param timeoutMs How long to wait before answering the current state.
  * @returns The topic's state with `Cache-Control: no-store`.
  */
 export async function longPollResponse(
   topic: Topic,
   gate: PollGate,
+  deadlines: DeadlineQueue,
   request: Request,
   since: Since | undefined,
-  timeoutMs: number,
 ): Promise<Response> {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), timeoutMs);
-  const onClientGone = () => timeout.abort();
-  if (request.signal.aborted) timeout.abort();
-  request.signal.addEventListener("abort", onClientGone, { once: true });
-  try {
-    await topic.nextChange(since, timeout.signal);
-    return jsonResponse(await gate.through());
-  } finally {
-    clearTimeout(timer);
-    request.signal.removeEventListener("abort", onClientGone);
+  const { signal } = request;
+  const { promise, resolve } = Promise.withResolvers<void>();
+  if (!signal.aborted && topic.wait(since, resolve)) {
+    const stopWaiting = () => {
+      topic.leave(resolve);
+      resolve();
+    };
+    deadlines.add(stopWaiting);
+    signal.addEventListener("abort", stopWaiting, { once: true });
+    try {
+      await promise;
+    } finally {
+      deadlines.delete(stopWaiting);
+      signal.removeEventListener("abort", stopWaiting);
+    }
   }
+  return jsonResponse(await gate.through());
 }

@@ -1,5 +1,6 @@
 /** Live status for subscribers: one topic served as WebSocket, event stream or long poll. */
 import type { Inventory } from "../inventory/inventory.ts";
+import { DeadlineQueue } from "../realtime/deadline_queue.ts";
 import { PollGate } from "../realtime/poll_gate.ts";
 import { SseHub } from "../realtime/sse_hub.ts";
 import { refusalStream, retryFrame } from "../realtime/sse_wire.ts";
@@ -26,7 +27,8 @@ export class Subscriptions {
   readonly #websockets: WebSocketHub;
   readonly #streams: SseHub;
   readonly #gates = new Map<Topic, PollGate>();
-  readonly #pollTimeoutMs: number;
+  /** One for every topic: every long poll waits as long as the others. */
+  readonly #pollDeadlines: DeadlineQueue;
   readonly #hasRoom: () => boolean;
   /** Long polls from their first line to their answer, through the gate included. */
   #longPolls = 0;
@@ -43,7 +45,7 @@ export class Subscriptions {
       timeoutMs: options.websocketTimeoutMs,
     });
     this.#streams = new SseHub(options.sseHeartbeatMs);
-    this.#pollTimeoutMs = options.pollTimeoutMs;
+    this.#pollDeadlines = new DeadlineQueue(options.pollTimeoutMs);
     this.#hasRoom = hasRoom;
   }
 
@@ -93,7 +95,7 @@ export class Subscriptions {
     }
     this.#longPolls++;
     try {
-      return await longPollResponse(topic, gate, request, since, this.#pollTimeoutMs);
+      return await longPollResponse(topic, gate, this.#pollDeadlines, request, since);
     } finally {
       this.#longPolls--;
     }

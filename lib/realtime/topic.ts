@@ -105,34 +105,35 @@ export class Topic {
   }
 
   /**
-   * Waits for the topic to move past where the client stands.
-   *
-   * Answers at once when the client is elsewhere (another version, or another epoch: it saw
-   * another life of the store), when the signal is already aborted, or when the topic is closed;
-   * otherwise at the next change, or when the signal aborts.
+   * Adds a waiter for the topic to move past where the client stands, unless it should be
+   * answered at once: when the client is elsewhere (another version, or another epoch: it saw
+   * another life of the store) or the topic is closed.
    *
    * @param since Where the client stands; undefined waits for the next change.
-   * @param signal Ends the wait: the client left, or the poll timed out.
-   * @returns Resolves when the client should be answered.
+   * @param waiter Called once, at the next change or when the topic closes, unless it leaves
+   *   first; it must not throw.
+   * @returns Whether it waits; false when the client should be answered now.
    */
-  nextChange(since: Since | undefined, signal: AbortSignal): Promise<void> {
+  wait(since: Since | undefined, waiter: () => void): boolean {
     const { epoch, version } = this.#position();
     const elsewhere = since !== undefined &&
       (since.version !== version || (since.epoch !== undefined && since.epoch !== epoch));
-    if (elsewhere || signal.aborted || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        if (this.#waiters.delete(done)) this.#tally.waiters--;
-        resolve();
-      };
-      this.#waiters.add(done);
-      this.#tally.waiters++;
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
+    if (elsewhere || this.#closed) return false;
+    this.#waiters.add(waiter);
+    this.#tally.waiters++;
+    return true;
+  }
+
+  /**
+   * Takes a waiter out before it is called: its client left, or its time ran out.
+   *
+   * @param waiter The waiter added.
+   * @returns Whether it was still waiting.
+   */
+  leave(waiter: () => void): boolean {
+    if (!this.#waiters.delete(waiter)) return false;
+    this.#tally.waiters--;
+    return true;
   }
 
   /** Answers every waiter; later waits answer at once. */
@@ -145,6 +146,6 @@ export class Topic {
     const waiters = this.#waiters;
     this.#waiters = new Set();
     this.#tally.waiters -= waiters.size;
-    for (const done of waiters) done();
+    for (const waiter of waiters) waiter();
   }
 }
