@@ -1,16 +1,17 @@
 /** readLimitedText over a real socket (declared length, chunked); readBody's media rules in process. */
+import { DeadlineQueue } from "../lib/realtime/deadline_queue.ts";
 import assert from "node:assert/strict";
 import { readBody, readLimitedText } from "../lib/http/request_body.ts";
 import { errorResponse, HttpError } from "../lib/http/http_error.ts";
 
-/** Serves `readLimitedText(request, 16, 10_000)` on a free port: 200 with the text, or the error. */
+/** Serves `readLimitedText(request, 16, ...)` (10 s to arrive) on a free port: the text, or the error. */
 async function withEchoServer(fn: (url: string) => Promise<void>): Promise<void> {
   const controller = new AbortController();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
     async (request) => {
       try {
-        return new Response(await readLimitedText(request, 16, 10_000));
+        return new Response(await readLimitedText(request, 16, new DeadlineQueue(10_000)));
       } catch (error) {
         return errorResponse(error);
       }
@@ -97,7 +98,7 @@ Deno.test("readBody takes a listed media type, with or without charset=utf-8 in 
       "application/x-www-form-urlencoded;foo=bar; charset=utf-8",
     ]
   ) {
-    assert.deepEqual(await readBody(formPost(contentType), FORM_RULE, 1000), {
+    assert.deepEqual(await readBody(formPost(contentType), FORM_RULE, new DeadlineQueue(1000)), {
       mediaType: "application/x-www-form-urlencoded",
       text: "action=add",
     }, contentType);
@@ -108,7 +109,7 @@ Deno.test("readBody refuses a body labelled with a charset other than UTF-8 with
   // These bytes decode as UTF-8 all the same: acting on them would misread what the client meant.
   for (const charset of ["utf-16", "UTF-16LE", '"iso-8859-1"', "latin1", ""]) {
     const request = formPost(`application/x-www-form-urlencoded; charset=${charset}`);
-    await assert.rejects(readBody(request, FORM_RULE, 1000), (error) => {
+    await assert.rejects(readBody(request, FORM_RULE, new DeadlineQueue(1000)), (error) => {
       assert.ok(error instanceof HttpError);
       assert.equal(error.status, 415, charset);
       assert.match(error.message, /^Charset must be utf-8, got ".*"$/);
@@ -119,11 +120,14 @@ Deno.test("readBody refuses a body labelled with a charset other than UTF-8 with
 
 Deno.test("readBody refuses a media type its rule does not list with 415", async () => {
   for (const contentType of ["text/plain", "multipart/form-data; boundary=x", ""]) {
-    await assert.rejects(readBody(formPost(contentType), FORM_RULE, 1000), (error) => {
-      assert.ok(error instanceof HttpError);
-      assert.equal(error.status, 415, contentType);
-      assert.equal(error.message, "Content-Type must be application/x-www-form-urlencoded");
-      return true;
-    });
+    await assert.rejects(
+      readBody(formPost(contentType), FORM_RULE, new DeadlineQueue(1000)),
+      (error) => {
+        assert.ok(error instanceof HttpError);
+        assert.equal(error.status, 415, contentType);
+        assert.equal(error.message, "Content-Type must be application/x-www-form-urlencoded");
+        return true;
+      },
+    );
   }
 });

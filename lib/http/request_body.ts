@@ -1,28 +1,34 @@
 /** Reads a request body as text, refusing bodies over a size limit before they are buffered. */
+import { DeadlineQueue } from "../realtime/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
 
 /**
- * Reads at most `limit` bytes of a request body within `timeoutMs` and decodes them as strict UTF-8.
+ * Reads at most `limit` bytes of a request body within the deadlines' wait and decodes them as
+ * strict UTF-8. Every body read of a server shares one queue of deadlines (one timer), not a
+ * timer each.
  *
  * @param request The incoming request.
  * @param limit The largest body accepted, in bytes.
- * @param timeoutMs How long the whole body may take to arrive; a client that trickles it is cut off.
+ * @param deadlines How long the whole body may take to arrive (its wait); a client that trickles it
+ * is cut off.
  * @returns The body text ("" when there is none).
  * @throws {HttpError} 413 when the body is larger than the limit, 408 when it is too slow (with
  * `Connection: close`), 400 when it is cut off or not UTF-8.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { DeadlineQueue } from "../realtime/deadline_queue.ts";
  * const request = new Request("http://x/", { method: "POST", body: "a=1" });
- * const text = await readLimitedText(request, 4096, 10_000);
- * console.log(text); // a=1
+ * assert.equal(await readLimitedText(request, 4096, new DeadlineQueue(10_000)), "a=1");
  * ```
  */
 export async function readLimitedText(
   request: Request,
   limit: number,
-  timeoutMs: number,
+  deadlines: DeadlineQueue,
 ): Promise<string> {
+  const timeoutMs = deadlines.waitMs;
   const tooLarge = () => new HttpError(413, `Body is larger than ${limit} bytes`);
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge();
@@ -32,11 +38,10 @@ export async function readLimitedText(
   // A declared length is enforced by the HTTP layer, so the body can be read in one go: cheaper
   // than a stream reader (touching `request.body` first would make Deno take the stream path).
   if (declared !== null) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
-      timer = setTimeout(() => reject(tooSlow({})), timeoutMs);
-    });
+    const { promise: deadline, reject } = Promise.withResolvers<never>();
+    // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
+    const onDeadline = () => reject(tooSlow({}));
+    deadlines.add(onDeadline);
     try {
       // The race handles a late rejection of the read, so a client that leaves after the
       // deadline cannot cause an unhandled one.
@@ -46,7 +51,7 @@ export async function readLimitedText(
       ]);
       return decodeStrict(new Uint8Array(bytes));
     } finally {
-      clearTimeout(timer);
+      deadlines.delete(onDeadline);
     }
   }
   if (request.body === null) return "";
@@ -56,10 +61,11 @@ export async function readLimitedText(
   const reader = request.body.getReader();
   // Cancelling the reader ends the pending read(), which then reports done.
   let slow = false;
-  const timer = setTimeout(() => {
+  const onDeadline = () => {
     slow = true;
     reader.cancel().catch(() => {});
-  }, timeoutMs);
+  };
+  deadlines.add(onDeadline);
   try {
     for (;;) {
       const { done, value } = await reader.read().catch(() => {
@@ -78,7 +84,7 @@ export async function readLimitedText(
       chunks.push(value);
     }
   } finally {
-    clearTimeout(timer);
+    deadlines.delete(onDeadline);
     // Stops reading a refused body without waiting for the rest of it.
     reader.cancel().catch(() => {});
   }
@@ -104,7 +110,7 @@ export interface RequestBody {
  *
  * @param request The incoming request.
  * @param rule The largest body and the media types accepted.
- * @param timeoutMs How long the body may take to arrive.
+ * @param deadlines How long the body may take to arrive (its wait).
  * @returns The media type and the text.
  * @throws {HttpError} 415 for another media type or a charset other than UTF-8, and what
  * {@linkcode readLimitedText} throws.
@@ -115,14 +121,16 @@ export interface RequestBody {
  * const request = new Request("http://x/", {
  *   method: "POST", body: "{}", headers: { "content-type": "application/json; charset=UTF-8" },
  * });
- * const body = await readBody(request, { maxBytes: 64, mediaTypes: ["application/json"] }, 1000);
+ * import { DeadlineQueue } from "../realtime/deadline_queue.ts";
+ * const rule = { maxBytes: 64, mediaTypes: ["application/json"] };
+ * const body = await readBody(request, rule, new DeadlineQueue(1000));
  * assert.deepEqual(body, { mediaType: "application/json", text: "{}" });
  * ```
  */
 export async function readBody(
   request: Request,
   rule: { readonly maxBytes: number; readonly mediaTypes: readonly string[] },
-  timeoutMs: number,
+  deadlines: DeadlineQueue,
 ): Promise<RequestBody> {
   const mediaType = mediaTypeOf(request);
   if (!rule.mediaTypes.includes(mediaType)) {
@@ -132,7 +140,7 @@ export async function readBody(
   if (charset !== undefined && charset !== "utf-8") {
     throw new HttpError(415, `Charset must be utf-8, got "${charset}"`);
   }
-  return { mediaType, text: await readLimitedText(request, rule.maxBytes, timeoutMs) };
+  return { mediaType, text: await readLimitedText(request, rule.maxBytes, deadlines) };
 }
 
 /** The `charset` parameter of a request's Content-Type, lower case, unquoted. */

@@ -1,4 +1,5 @@
 /** The route table: URL patterns, each with its methods, guards and body, and the dispatch. */
+import { DeadlineQueue } from "../realtime/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
 import { readBody, type RequestBody } from "./request_body.ts";
 
@@ -77,7 +78,8 @@ export interface Match {
 export class Router {
   readonly #exact = new Map<string, PathEntry>();
   readonly #patterns: PathEntry[] = [];
-  readonly #bodyTimeoutMs: number;
+  /** The deadlines of the bodies being read, one timer for them all. */
+  readonly #bodyDeadlines: DeadlineQueue;
 
   /**
    * Creates the Router.
@@ -86,7 +88,7 @@ export class Router {
    * @param bodyTimeoutMs How long a request body may take to arrive.
    */
   constructor(routes: readonly Route[], bodyTimeoutMs = 10_000) {
-    this.#bodyTimeoutMs = bodyTimeoutMs;
+    this.#bodyDeadlines = new DeadlineQueue(bodyTimeoutMs);
     const byPath = new Map<string, PathEntry>();
     for (const route of routes) {
       let entry = byPath.get(route.path);
@@ -151,7 +153,7 @@ export class Router {
     const bare: RouteContext = { request, url, params: match.params, body: undefined };
     for (const guard of route.guards ?? []) guard(bare);
     if (route.body === undefined) return await route.handle(bare);
-    const body = await readBody(request, route.body, this.#bodyTimeoutMs);
+    const body = await readBody(request, route.body, this.#bodyDeadlines);
     return await route.handle({ ...bare, body });
   }
 }

@@ -43,6 +43,11 @@ export class DeadlineQueue {
     this.#clock = clock;
   }
 
+  /** How long each callback waits, in ms. */
+  get waitMs(): number {
+    return this.#waitMs;
+  }
+
   /** Callbacks waiting. */
   get size(): number {
     return this.#deadlines.size;
