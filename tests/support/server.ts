@@ -115,7 +115,7 @@ export async function holds(
   return units.some((unit) => unit.product === product);
 }
 
-/** A `main.ts` running in a child process. */
+/** A server (`main.ts`, or a bench's baseline) running in a child process. */
 export interface ChildServer extends AsyncDisposable {
   /** The URL it printed. */
   readonly url: string;
@@ -140,7 +140,7 @@ const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
  * @returns The child; disposing it kills it with SIGKILL if it still runs.
  * @throws {Error} When the child exits before listening.
  */
-export async function spawnServer(
+export function spawnServer(
   args: string[] = [],
   env: Record<string, string> = {},
   permissions: string[] = ["--allow-all"],
@@ -152,8 +152,28 @@ export async function spawnServer(
     ...storeGiven ? [] : ["--data", ":memory:"],
     ...args,
   ];
+  return spawnListening(MAIN, flags, env, permissions);
+}
+
+/**
+ * Runs a Deno script that prints `Listening on URL` (main.ts, or a bench's baseline server) and
+ * waits until it has printed it.
+ *
+ * @param script The script's path.
+ * @param args Its arguments, as they are.
+ * @param env Extra environment variables.
+ * @param permissions Deno's permission flags for the child.
+ * @returns The child; disposing it kills it with SIGKILL if it still runs.
+ * @throws {Error} When the child exits before listening.
+ */
+export async function spawnListening(
+  script: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  permissions: string[] = ["--allow-all"],
+): Promise<ChildServer> {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, MAIN, ...flags],
+    args: ["run", ...permissions, script, ...args],
     env,
     stdout: "piped",
     stderr: "piped",
