@@ -21,7 +21,7 @@ import { runWrk, type WrkRun } from "./wrk.ts";
 const USAGE = `Usage: deno run -A bench/ratios.ts [options]
 
   --scenario S             ratios, flash, catalog or all                       (default all)
-  --passes N               passes of each measurement, medians over them       (default 3)
+  --passes N               passes of each measurement, medians over them       (default 5)
   --subscribers N          subscribers of each transport for the fan-out rows  (default 5000)
   --changes N              timed changes per fan-out measurement               (default 10)
   --connections N          wrk's keep-alive connections for POST /cart         (default 10)
@@ -39,7 +39,7 @@ const { values } = parseArgs({
   args: withoutSeparator(Deno.args),
   options: {
     scenario: { type: "string", default: "all" },
-    passes: { type: "string", default: "3" },
+    passes: { type: "string", default: "5" },
     subscribers: { type: "string", default: "5000" },
     changes: { type: "string", default: "10" },
     connections: { type: "string", default: "10" },
