@@ -1,5 +1,9 @@
-/** Runs the bare-bones baseline (`bench/bare_server.ts`) in its own process, for benches that read its memory. */
+/** Runs bench/bare_server.ts alone in its own process, so that no client shares its event loop. */
 import { startBareServer } from "./bare_server.ts";
 
 const server = startBareServer();
 console.log(`Listening on ${server.url}`);
+Deno.addSignalListener("SIGTERM", async () => {
+  await server.stop();
+  Deno.exit(0);
+});

@@ -18,6 +18,7 @@ import { startBareServer } from "./bare_server.ts";
 import { CartChanger } from "./cart_changer.ts";
 import { armAll, Child, MAX_PER_CHILD, median, probeHealth, readRssKiB } from "./load.ts";
 import { cpuMs, percentile } from "./siege.ts";
+import { runWrk, type WrkRun } from "./wrk.ts";
 
 const USAGE = `Usage: deno run -A bench/fleet_load.ts [options]
 
@@ -310,54 +311,24 @@ async function held(fleet: Setup): Promise<void> {
   await Promise.all(fleet.servers.map((server) => server[Symbol.asyncDispose]()));
 }
 
-/** What one wrk run measured. */
-interface Throughput {
-  rps: number;
-  requests: number;
-  non2xx: number;
-  p99: number;
-  /** CPU time per request of the servers and of redis-server, in µs. */
-  serverCpu: number;
-  redisCpu: number;
-}
-
-function wrkMs(text: string, label: string): number {
-  const match = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)$`, "m").exec(text);
-  if (!match) throw new Error(`wrk printed no ${label} latency:\n${text}`);
-  return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2] as "us" | "ms" | "s"];
-}
+/** What one wrk run measured, with redis-server's CPU time per request (µs) when it took part. */
+type Throughput = WrkRun & { redisCpu: number };
 
 /** Runs wrk against `POST /cart` with bench/post_cart.lua, counting the servers' CPU. */
 async function wrk(base: string, pids: number[], redisPid?: number): Promise<Throughput> {
-  const cpu = () => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
-  const [serverBefore, redisBefore] = [cpu(), redisPid ? cpuMs(redisPid) : 0];
+  const redisBefore = redisPid ? cpuMs(redisPid) : 0;
   const tag = crypto.getRandomValues(new Uint32Array(1))[0].toString(16);
-  const { stdout, stderr, success } = await new Deno.Command("wrk", {
-    args: [
-      "-t1",
-      `-c${WRK_CONNECTIONS}`,
-      `-d${SECONDS}s`,
-      "--latency",
-      "-s",
-      WRK_SCRIPT,
-      new URL("cart", base).href,
-      "--",
-      tag,
-    ],
+  const result = await runWrk({
+    url: new URL("cart", base).href,
+    script: WRK_SCRIPT,
+    connections: WRK_CONNECTIONS,
+    seconds: SECONDS,
+    pids,
+    scriptArgs: [tag],
     signal: run,
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  if (!success) throw new Error(`wrk failed: ${new TextDecoder().decode(stderr)}${text}`);
-  const requests = Number(/(\d+) requests in/.exec(text)?.[1]);
-  const per = (ms: number) => ms / requests * 1000;
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
-    requests,
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0),
-    p99: wrkMs(text, "99%"),
-    serverCpu: per(cpu() - serverBefore),
-    redisCpu: redisPid ? per(cpuMs(redisPid) - redisBefore) : 0,
-  };
+  });
+  const redisCpu = redisPid ? (cpuMs(redisPid) - redisBefore) / result.requests * 1000 : 0;
+  return { ...result, redisCpu };
 }
 
 /** What one redis-benchmark run measured, with one server subscribed to the change channel. */

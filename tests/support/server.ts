@@ -140,7 +140,7 @@ const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
  * @returns The child; disposing it kills it with SIGKILL if it still runs.
  * @throws {Error} When the child exits before listening.
  */
-export async function spawnServer(
+export function spawnServer(
   args: string[] = [],
   env: Record<string, string> = {},
   permissions: string[] = ["--allow-all"],
