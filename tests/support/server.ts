@@ -152,7 +152,7 @@ export function spawnServer(
     ...storeGiven ? [] : ["--data", ":memory:"],
     ...args,
   ];
-  return await spawnListening(MAIN, flags, env, permissions);
+  return spawnListening(MAIN, flags, env, permissions);
 }
 
 /**
