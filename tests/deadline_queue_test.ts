@@ -62,3 +62,26 @@ Deno.test("a wait of less than 0 ms is refused", () => {
   assert.throws(() => new DeadlineQueue(-1), RangeError);
   assert.throws(() => new DeadlineQueue(NaN), /Wait must be 0 ms or more, got NaN/);
 });
+
+Deno.test("a lingering queue leaves its timer to run out when it empties, sets none again, and closes", () => {
+  const clock = new FakeClock(0);
+  const deadlines = new DeadlineQueue(100, clock, { lingering: true });
+  const called: string[] = [];
+  const read = () => called.push("read");
+  deadlines.add(read);
+  deadlines.delete(read);
+  assert.equal(clock.pendingTimers, 1, "the timer runs on, so the next add sets none");
+  const next = () => called.push("next");
+  clock.advance(50);
+  deadlines.add(next);
+  assert.equal(clock.pendingTimers, 1);
+  clock.advance(50);
+  assert.deepEqual(called, [], "the old deadline passed: only the timer for the next is left");
+  assert.equal(clock.pendingTimers, 1);
+  clock.advance(50);
+  assert.deepEqual(called, ["next"]);
+  assert.equal(clock.pendingTimers, 0, "nothing left, nothing set again");
+  deadlines.add(read);
+  deadlines.close();
+  assert.equal(clock.pendingTimers, 0, "closing cancels it");
+});

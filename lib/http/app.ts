@@ -191,6 +191,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     stop() {
       topics.close();
       subscriptions.close();
+      router.close();
     },
     gauges,
   };

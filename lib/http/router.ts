@@ -1,4 +1,5 @@
 /** The route table: URL patterns, each with its methods, guards and body, and the dispatch. */
+import { systemClock } from "../inventory/clock.ts";
 import { DeadlineQueue } from "../realtime/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
 import { readBody, type RequestBody } from "./request_body.ts";
@@ -88,7 +89,7 @@ export class Router {
    * @param bodyTimeoutMs How long a request body may take to arrive.
    */
   constructor(routes: readonly Route[], bodyTimeoutMs = 10_000) {
-    this.#bodyDeadlines = new DeadlineQueue(bodyTimeoutMs);
+    this.#bodyDeadlines = new DeadlineQueue(bodyTimeoutMs, systemClock, { lingering: true });
     const byPath = new Map<string, PathEntry>();
     for (const route of routes) {
       let entry = byPath.get(route.path);
@@ -155,5 +156,10 @@ export class Router {
     if (route.body === undefined) return await route.handle(bare);
     const body = await readBody(request, route.body, this.#bodyDeadlines);
     return await route.handle({ ...bare, body });
+  }
+
+  /** Stops the timer of the body deadlines. For shutdown. */
+  close(): void {
+    this.#bodyDeadlines.close();
   }
 }
