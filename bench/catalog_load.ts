@@ -192,4 +192,6 @@ for (const watcher of [...byProduct.values()].flat().concat(catalogWatchers)) {
   watcher.socket.close();
 }
 await Deno.remove(dir, { recursive: true });
+// Deno.exit skips the disposal of `await using`: the server is stopped first, or it outlives us.
+await server[Symbol.asyncDispose]();
 Deno.exit(0);
