@@ -8,6 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { BenchRun, markdownTable } from "./bench_run.ts";
 import { withoutSeparator } from "../lib/server/config.ts";
 import { wallClock } from "../tests/support/fleet.ts";
 import { freePort } from "../tests/support/free_port.ts";
@@ -16,7 +17,17 @@ import { type ChildServer, DEMO, spawnServer } from "../tests/support/server.ts"
 import { RedisKeys } from "../lib/store/redis_keys.ts";
 import { startBareServer } from "./bare_server.ts";
 import { CartChanger } from "./cart_changer.ts";
-import { armAll, Child, MAX_PER_CHILD, median, probeHealth, readRssKiB } from "./load.ts";
+import {
+  armAll,
+  checkAll,
+  type Child,
+  MAX_PER_CHILD,
+  median,
+  probeHealth,
+  readRssKiB,
+  requireOpened,
+  spawnChildren,
+} from "./load.ts";
 import { cpuMs, percentile } from "./siege.ts";
 import { runWrk, type WrkRun } from "./wrk.ts";
 
@@ -76,22 +87,8 @@ const WRK_CONNECTIONS = 32;
 const FCALL_CALLS = 100_000;
 const WRK_SCRIPT = join(import.meta.dirname!, "post_cart.lua");
 
-const run = AbortSignal.timeout(TIMEOUT_MS);
-const cleanups: (() => PromiseLike<void>)[] = [];
-run.addEventListener("abort", async () => {
-  console.error(`error: the bench took longer than ${TIMEOUT_MS / 1000} s; giving up`);
-  await cleanUp();
-  Deno.exit(1);
-});
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // Already stopped.
-    }
-  }
-}
+const bench = new BenchRun(TIMEOUT_MS);
+const run = bench.signal;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ms = (value: number) => `${value.toFixed(1)} ms`;
@@ -99,10 +96,6 @@ const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
 const count = (value: number) => Math.round(value).toLocaleString("en-US");
 function p99(values: number[]): number {
   return percentile(Float64Array.from(values).sort(), 0.99);
-}
-function table(header: string[], rows: string[][]): string {
-  return [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`)
-    .join("\n");
 }
 
 /** Servers whose subscribers live in children, and a shopper who changes the cart through one. */
@@ -120,7 +113,7 @@ async function spawn(count: number, args: string[]): Promise<ChildServer[]> {
   for (let i = 0; i < count; i++) {
     const server = await spawnServer(args);
     servers.push(server);
-    cleanups.push(() => server[Symbol.asyncDispose]());
+    bench.defer(() => server[Symbol.asyncDispose]());
   }
   return servers;
 }
@@ -128,33 +121,17 @@ async function spawn(count: number, args: string[]): Promise<ChildServer[]> {
 /** Starts a redis-server of its own; it is killed (and its folder removed) at the end of the run. */
 async function redis(): Promise<RunningRedis> {
   const started = await startRedis();
-  cleanups.push(() => started[Symbol.asyncDispose]());
+  bench.defer(() => started[Symbol.asyncDispose]());
   return started;
 }
 
 /** Starts `n` subscribers on each server, in children of at most {@linkcode MAX_PER_CHILD}. */
 async function subscribe(servers: ChildServer[], n: number): Promise<Child[]> {
-  const children: Child[] = [];
-  for (const server of servers) {
-    const pieces = Math.ceil(n / MAX_PER_CHILD);
-    for (let i = 0; i < pieces; i++) {
-      const share = Math.floor(n / pieces) + (i < n % pieces ? 1 : 0);
-      const child = new Child({
-        url: new URL(server.url),
-        transport: "ws",
-        timeoutMs: TIMEOUT_MS,
-      }, share);
-      children.push(child);
-      cleanups.push(() => child.close());
-    }
-  }
-  const reports = await Promise.all(children.map((child) => child.next("opened", run)));
-  const failed = reports.reduce((sum, r) => sum + r.failed, 0);
-  if (failed > 0) {
-    throw new Error(
-      `${failed} subscribers failed to open: ${reports.find((r) => r.firstError)?.firstError}`,
-    );
-  }
+  const children = servers.flatMap((server) =>
+    spawnChildren({ url: new URL(server.url), transport: "ws", timeoutMs: TIMEOUT_MS }, n)
+  );
+  for (const child of children) bench.defer(() => child.close());
+  await requireOpened(children, run);
   return children;
 }
 
@@ -169,20 +146,6 @@ async function timeChange(setup: Setup): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Subscribers not on a version, repeated updates and lost connections, over a setup's children. */
-async function check(children: Child[], version: number) {
-  const checks = await Promise.all(children.map(async (child) => {
-    await child.send({ type: "check", version });
-    return child.next("checked", run);
-  }));
-  return {
-    behind: checks.reduce((sum, c) => sum + c.behind, 0),
-    duplicates: checks.reduce((sum, c) => sum + c.duplicates, 0),
-    lost: checks.reduce((sum, c) => sum + c.lost, 0),
-    firstLoss: checks.find((c) => c.firstLoss)?.firstLoss,
-  };
 }
 
 const report: string[] = [];
@@ -227,11 +190,13 @@ async function latency(redisUrl: string): Promise<Setup> {
     return [label, ms(a), ms(b), ms(b - a), `${(b / a).toFixed(2)}×`];
   };
   const added = medians(redis).map((m, i) => m - medians(baseline)[i]);
-  const checks = await Promise.all(setups.map((setup) => check(setup.children, setup.version)));
+  const checks = await Promise.all(
+    setups.map((setup) => checkAll(setup.children, setup.version, run)),
+  );
   report.push(
     `### a. Change → last of ${count(SUBSCRIBERS)} WebSockets ` +
       `(${PASSES} passes × ${CHANGES} changes each, alternating)\n`,
-    table(["figure", baseline.name, redis.name, "added by Redis", "ratio"], [
+    markdownTable(["figure", baseline.name, redis.name, "added by Redis", "ratio"], [
       row("median (median of the passes' medians)", (s) => median(medians(s))),
       row("p99 (median of the passes' p99)", (s) => median(p99s(s))),
       row(`p99 of all ${PASSES * CHANGES} changes`, (s) => p99(all(s))),
@@ -278,11 +243,11 @@ async function held(fleet: Setup): Promise<void> {
     if (time === undefined) missed++;
     else times.push(time);
   }
-  const final = await check(fleet.children, fleet.version);
+  const final = await checkAll(fleet.children, fleet.version, run);
   const opened = perServer * 2;
   report.push(
     `### b. ${count(opened)} WebSockets held across 2 processes on one Redis\n`,
-    table(["figure", "value"], [
+    markdownTable(["figure", "value"], [
       [
         "subscribers held",
         `${count(opened)} (${count(perServer)} per process, ` +
@@ -469,7 +434,7 @@ async function throughput(): Promise<void> {
   });
   report.push(
     `### c. POST /cart, wrk -t1 -c${WRK_CONNECTIONS} -d${SECONDS}s, ${PASSES} passes, medians\n`,
-    table([
+    markdownTable([
       "server",
       "path",
       "requests/s",
@@ -484,7 +449,7 @@ async function throughput(): Promise<void> {
   report.push(
     `### c. The take function in Redis, redis-benchmark -n ${count(FCALL_CALLS)} -c 50 ` +
       `(appendfsync always unless said), one server subscribed, ${PASSES} passes, medians\n`,
-    table(
+    markdownTable(
       ["call", "ops/s", "÷ SET", "subscribed server's CPU per call", "its slowest GET /healthz"],
       [...takes].map(([call, runs]) => {
         const rps = median(runs.map((r) => r.rps));
@@ -513,7 +478,7 @@ async function main(): Promise<void> {
   } catch (error) {
     failure = error;
   } finally {
-    await cleanUp();
+    await bench.cleanUp();
   }
   console.log(
     `\nFleet on Redis, ${started.toISOString()}, Deno ${Deno.version.deno}, ` +

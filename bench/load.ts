@@ -224,6 +224,63 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
 
 /**
+ * Spreads `n` subscribers over as few children as hold them (at most {@linkcode MAX_PER_CHILD}
+ * each), as evenly as whole numbers allow.
+ *
+ * @param options Where they connect, how, and for how long at most.
+ * @param n How many subscribers in all.
+ * @returns The children, opening their subscribers.
+ */
+export function spawnChildren(options: ChildOptions, n: number): Child[] {
+  const count = Math.ceil(n / MAX_PER_CHILD);
+  return Array.from(
+    { length: count },
+    (_, i) => new Child(options, Math.floor(n / count) + (i < n % count ? 1 : 0)),
+  );
+}
+
+/**
+ * Waits until every child has opened its subscribers, and fails when any could not.
+ *
+ * @param children The children.
+ * @param signal Gives up waiting.
+ * @returns Each child's report.
+ * @throws {Error} When a subscriber failed to open, with the first error.
+ */
+export async function requireOpened(children: Child[], signal: AbortSignal) {
+  const reports = await Promise.all(children.map((child) => child.next("opened", signal)));
+  const failed = reports.reduce((sum, r) => sum + r.failed, 0);
+  if (failed > 0) {
+    throw new Error(
+      `${failed} subscribers failed to open: ${reports.find((r) => r.firstError)?.firstError}`,
+    );
+  }
+  return reports;
+}
+
+/**
+ * Asks every child how its subscribers stand against a version, and adds the answers up.
+ *
+ * @param children The children.
+ * @param version The version every subscriber should be on.
+ * @param signal Gives up waiting.
+ * @returns Subscribers behind it, repeated or reordered updates, lost connections and the first
+ * loss's reason.
+ */
+export async function checkAll(children: Child[], version: number, signal: AbortSignal) {
+  const checks = await Promise.all(children.map(async (child) => {
+    await child.send({ type: "check", version });
+    return child.next("checked", signal);
+  }));
+  return {
+    behind: checks.reduce((sum, c) => sum + c.behind, 0),
+    duplicates: checks.reduce((sum, c) => sum + c.duplicates, 0),
+    lost: checks.reduce((sum, c) => sum + c.lost, 0),
+    firstLoss: checks.find((c) => c.firstLoss)?.firstLoss,
+  };
+}
+
+/**
  * Arms every child for a version.
  *
  * @param children The children holding the subscribers.
@@ -280,11 +337,7 @@ async function run(options: Options, children: Child[], rows: [string, string, s
   const rss = () => (options.pid === undefined ? undefined : readRssKiB(options.pid));
   const rssBefore = rss();
 
-  const count = Math.ceil(options.n / MAX_PER_CHILD);
-  for (let i = 0; i < count; i++) {
-    const share = Math.floor(options.n / count) + (i < options.n % count ? 1 : 0);
-    children.push(new Child(options, share));
-  }
+  children.push(...spawnChildren(options, options.n));
   const opened = await Promise.all(children.map((child) => child.next("opened", whole)));
   const open = opened.reduce((sum, report) => sum + report.opened, 0);
   const failed = opened.reduce((sum, report) => sum + report.failed, 0);
@@ -348,19 +401,13 @@ async function run(options: Options, children: Child[], rows: [string, string, s
 
   if (options.burst > 0) version = await burst(options, children, version, rows, whole);
 
-  const checks = await Promise.all(children.map(async (child) => {
-    await child.send({ type: "check", version });
-    return child.next("checked", whole);
-  }));
-  const behind = checks.reduce((sum, c) => sum + c.behind, 0);
-  const duplicates = checks.reduce((sum, c) => sum + c.duplicates, 0);
-  const lost = checks.reduce((sum, c) => sum + c.lost, 0);
+  const { behind, duplicates, lost, firstLoss } = await checkAll(children, version, whole);
   rows.push(["subscribers not on the final version (lost updates)", String(behind), "0"]);
   rows.push(["duplicated or reordered updates", String(duplicates), "0"]);
   rows.push([
     "errors: failed opens, lost connections, missed changes",
     `${failed}, ${lost}, ${missed}` +
-    (lost ? ` (${checks.find((c) => c.firstLoss)?.firstLoss})` : ""),
+    (lost ? ` (${firstLoss})` : ""),
     "0, 0, 0",
   ]);
 }

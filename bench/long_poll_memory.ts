@@ -11,7 +11,7 @@ import { withoutSeparator } from "../lib/server/config.ts";
 import { wallClock } from "../tests/support/fleet.ts";
 import { type ChildServer, spawnListening, spawnServer } from "../tests/support/server.ts";
 import { CartChanger } from "./cart_changer.ts";
-import { armAll, Child, MAX_PER_CHILD, median, readRssKiB } from "./load.ts";
+import { armAll, MAX_PER_CHILD, median, readRssKiB, spawnChildren } from "./load.ts";
 
 const USAGE = `Usage: deno run -A bench/long_poll_memory.ts [options]
 
@@ -68,15 +68,7 @@ async function measure(server: ChildServer, run: AbortSignal): Promise<Figures> 
   const url = new URL(server.url);
   await sleep(SETTLE_MS);
   const before = readRssKiB(server.process.pid);
-  const count = Math.ceil(N / MAX_PER_CHILD);
-  const children = Array.from(
-    { length: count },
-    (_, i) =>
-      new Child(
-        { url, transport: "poll", timeoutMs: TIMEOUT_MS },
-        Math.floor(N / count) + (i < N % count ? 1 : 0),
-      ),
-  );
+  const children = spawnChildren({ url, transport: "poll", timeoutMs: TIMEOUT_MS }, N);
   try {
     const opened = await Promise.all(children.map((child) => child.next("opened", run)));
     const open = opened.reduce((sum, report) => sum + report.opened, 0);

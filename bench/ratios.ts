@@ -8,12 +8,22 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { BenchRun, markdownTable } from "./bench_run.ts";
 import { withoutSeparator } from "../lib/server/config.ts";
 import { wallClock } from "../tests/support/fleet.ts";
 import { RawHttpConnection } from "../tests/support/raw_http.ts";
 import { type ChildServer, spawnListening, spawnServer } from "../tests/support/server.ts";
 import { CartChanger } from "./cart_changer.ts";
-import { armAll, Child, MAX_PER_CHILD, median, readRssKiB } from "./load.ts";
+import {
+  armAll,
+  checkAll,
+  type Child,
+  MAX_PER_CHILD,
+  median,
+  readRssKiB,
+  requireOpened,
+  spawnChildren,
+} from "./load.ts";
 import { percentile } from "./siege.ts";
 import type { Transport } from "./subscribers.ts";
 import { runWrk, type WrkRun } from "./wrk.ts";
@@ -105,30 +115,12 @@ const TOGGLE_SCRIPT = join(import.meta.dirname!, "post_cart_toggle.lua");
 const BARE_MAIN = join(import.meta.dirname!, "bare_main.ts");
 const CATALOG_LOAD = join(import.meta.dirname!, "catalog_load.ts");
 
-const run = AbortSignal.timeout(TIMEOUT_MS);
-const cleanups: (() => PromiseLike<void>)[] = [];
-run.addEventListener("abort", async () => {
-  console.error(`error: the bench took longer than ${TIMEOUT_MS / 1000} s; giving up`);
-  await cleanUp();
-  Deno.exit(1);
-});
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // Already stopped.
-    }
-  }
-}
+const bench = new BenchRun(TIMEOUT_MS);
+const run = bench.signal;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const count = (value: number) => Math.round(value).toLocaleString("en-US");
 const ratio = (value: number) => `${value.toFixed(2)}×`;
-function table(header: string[], rows: string[][]): string {
-  return [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`)
-    .join("\n");
-}
 
 /** Which server a measurement runs against. */
 type Kind = "ours" | "bare";
@@ -143,39 +135,16 @@ async function start(kind: Kind, args: string[] = []): Promise<ChildServer> {
   const server = kind === "bare"
     ? await spawnListening(BARE_MAIN, [], {}, ["--allow-net"])
     : await spawnServer(["--max-connections", "20000", "--poll-timeout", POLL_TIMEOUT_S, ...args]);
-  cleanups.push(() => server[Symbol.asyncDispose]());
+  bench.defer(() => server[Symbol.asyncDispose]());
   return server;
 }
 
 /** Opens `n` subscribers of a transport on a server, in children of at most 8,000 each. */
 async function subscribe(server: ChildServer, transport: Transport, n: number): Promise<Child[]> {
-  const pieces = Math.ceil(n / MAX_PER_CHILD);
-  const children = Array.from({ length: pieces }, (_, i) => {
-    const share = Math.floor(n / pieces) + (i < n % pieces ? 1 : 0);
-    const child = new Child({ url: new URL(server.url), transport, timeoutMs: TIMEOUT_MS }, share);
-    cleanups.push(() => child.close());
-    return child;
-  });
-  const reports = await Promise.all(children.map((child) => child.next("opened", run)));
-  const failed = reports.reduce((sum, r) => sum + r.failed, 0);
-  if (failed > 0) {
-    throw new Error(
-      `${failed} subscribers failed to open: ${reports.find((r) => r.firstError)?.firstError}`,
-    );
-  }
+  const children = spawnChildren({ url: new URL(server.url), transport, timeoutMs: TIMEOUT_MS }, n);
+  for (const child of children) bench.defer(() => child.close());
+  await requireOpened(children, run);
   return children;
-}
-
-/** Subscribers below a version and connections lost, over some children. */
-async function check(children: Child[], version: number) {
-  const checks = await Promise.all(children.map(async (child) => {
-    await child.send({ type: "check", version });
-    return child.next("checked", run);
-  }));
-  return {
-    behind: checks.reduce((sum, c) => sum + c.behind, 0),
-    lost: checks.reduce((sum, c) => sum + c.lost, 0),
-  };
 }
 
 /** `POST /cart` with bench/post_cart_toggle.lua: a fixed pool of sessions adding and removing. */
@@ -229,7 +198,7 @@ async function fanout(kind: Kind, transport: Transport): Promise<Fanout> {
         missed++;
       }
     }
-    const { behind, lost } = await check(children, version);
+    const { behind, lost } = await checkAll(children, version, run);
     return { kibPerSubscriber, change: median(times), missed, behind, lost };
   } finally {
     changer.close();
@@ -311,7 +280,7 @@ async function ratios(dataDir: string): Promise<void> {
   report.push(
     `### Ratios against bare Deno (${PASSES} passes, medians; ratio = median of the passes' ` +
       `ratios)\n`,
-    table(["path", "ours", "bare Deno", "ours ÷ bare", "goal", "met", "passes' ratios"], [
+    markdownTable(["path", "ours", "bare Deno", "ours ÷ bare", "goal", "met", "passes' ratios"], [
       row(
         `POST /cart req/s, --data :memory:`,
         "post|ours",
@@ -421,7 +390,7 @@ async function flashCrowd(kind: Kind, watchers: number): Promise<Flash> {
         // Not every watcher had the final state within the deadline: counted as behind below.
       }
     }
-    const { behind, lost } = await check(children, FLASH_UNITS);
+    const { behind, lost } = await checkAll(children, FLASH_UNITS, run);
     return {
       rps: next / elapsed,
       sold,
@@ -459,7 +428,7 @@ async function flash(): Promise<void> {
   report.push(
     `### Flash crowd: ${FLASH_UNITS} units, ${count(FLASH_SHOPPERS)} distinct shoppers posting ` +
       `add, ${FLASH_CONCURRENCY} at a time (${PASSES} passes, medians)\n`,
-    table(
+    markdownTable(
       [
         "setup",
         "req/s",
@@ -525,7 +494,7 @@ async function main(): Promise<void> {
   const loadAtStart = load();
   const started = new Date();
   const dataDir = await Deno.makeTempDir({ prefix: "ratios-" });
-  cleanups.push(() => Deno.remove(dataDir, { recursive: true }));
+  bench.defer(() => Deno.remove(dataDir, { recursive: true }));
   let failure: unknown;
   try {
     if (scenarios.includes("ratios")) await ratios(dataDir);
@@ -534,7 +503,7 @@ async function main(): Promise<void> {
   } catch (error) {
     failure = error;
   } finally {
-    await cleanUp();
+    await bench.cleanUp();
   }
   console.log(
     `\nIssue 13, ${started.toISOString()}, Deno ${Deno.version.deno}, ` +
