@@ -8,7 +8,7 @@ import { pollAtOnce } from "./support/status_clients.ts";
 import { longPollResponse } from "../lib/http/long_poll.ts";
 import { DeadlineQueue } from "../lib/realtime/deadline_queue.ts";
 import { PollGate } from "../lib/realtime/poll_gate.ts";
-import { Topic } from "../lib/realtime/topic.ts";
+import { versionedTopic } from "./support/versioned_topic.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 
 const status = (base: string, query = "", init: RequestInit = {}) =>
@@ -117,13 +117,7 @@ Deno.test("200 long polls whose clients leave leave 0 waiters", async () => {
 
 /** A product's topic whose version the test sets, its gate, and a 25 s deadline queue on a clock. */
 function pollRig() {
-  const state = { version: 0 };
-  const topic = new Topic(
-    "print",
-    () => JSON.stringify({ version: state.version }),
-    () => ({ epoch: "e1", version: state.version }),
-    { waiters: 0 },
-  );
+  const { state, topic } = versionedTopic();
   const clock = new FakeClock(0);
   const deadlines = new DeadlineQueue(25_000, clock);
   const poll = (signal = new AbortController().signal) =>

@@ -2,30 +2,18 @@
 import assert from "node:assert/strict";
 import { PollGate } from "../lib/realtime/poll_gate.ts";
 import { DEFAULT_SLICE_SIZE } from "../lib/realtime/sliced_loop.ts";
-import { Topic } from "../lib/realtime/topic.ts";
-
-/** A product's topic whose version the test sets; its opening is `{"version":V}`. */
-function fakeTopic() {
-  const state = { version: 0 };
-  const topic = new Topic(
-    "print",
-    () => JSON.stringify({ version: state.version }),
-    () => ({ epoch: "e1", version: state.version }),
-    { waiters: 0 },
-  );
-  return { state, topic };
-}
+import { versionedTopic } from "./support/versioned_topic.ts";
 
 const versionOf = (json: string): number => JSON.parse(json).version;
 
 Deno.test("a poll goes through at once on an idle gate, with the current state", async () => {
-  const { topic } = fakeTopic();
+  const { topic } = versionedTopic();
   const gate = new PollGate(topic);
   assert.equal(await gate.through(), '{"version":0}');
 });
 
 Deno.test("polls that join in one turn share a pass, and get the state at the pass", async () => {
-  const { state, topic } = fakeTopic();
+  const { state, topic } = versionedTopic();
   const gate = new PollGate(topic);
   const answers = Array.from({ length: 3000 }, () => gate.through());
   state.version = 1; // A change in the same turn, before the pass: nobody was answered yet.
@@ -35,7 +23,7 @@ Deno.test("polls that join in one turn share a pass, and get the state at the pa
 
 Deno.test("a pass that had to wait slices; a poll that joins meanwhile gets a later pass", async () => {
   const clock = { now: 0 };
-  const { state, topic } = fakeTopic();
+  const { state, topic } = versionedTopic();
   const gate = new PollGate(topic, () => clock.now);
   await gate.through(); // A first pass at 0, measured until its answers are out.
   const answered: string[] = [];
