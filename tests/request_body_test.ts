@@ -1,5 +1,5 @@
 /** readLimitedText over a real socket (declared length, chunked); readBody's media rules in process. */
-import { DeadlineQueue } from "../lib/realtime/deadline_queue.ts";
+import { DeadlineQueue } from "../lib/inventory/deadline_queue.ts";
 import assert from "node:assert/strict";
 import { readBody, readLimitedText } from "../lib/http/request_body.ts";
 import { errorResponse, HttpError } from "../lib/http/http_error.ts";

@@ -1,5 +1,5 @@
 /** Reads a request body as text, refusing bodies over a size limit before they are buffered. */
-import { DeadlineQueue } from "../realtime/deadline_queue.ts";
+import { DeadlineQueue } from "../inventory/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
 
 /**
@@ -18,7 +18,7 @@ import { HttpError } from "./http_error.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DeadlineQueue } from "../realtime/deadline_queue.ts";
+ * import { DeadlineQueue } from "../inventory/deadline_queue.ts";
  * const request = new Request("http://x/", { method: "POST", body: "a=1" });
  * assert.equal(await readLimitedText(request, 4096, new DeadlineQueue(10_000)), "a=1");
  * ```
@@ -121,7 +121,7 @@ export interface RequestBody {
  * const request = new Request("http://x/", {
  *   method: "POST", body: "{}", headers: { "content-type": "application/json; charset=UTF-8" },
  * });
- * import { DeadlineQueue } from "../realtime/deadline_queue.ts";
+ * import { DeadlineQueue } from "../inventory/deadline_queue.ts";
  * const rule = { maxBytes: 64, mediaTypes: ["application/json"] };
  * const body = await readBody(request, rule, new DeadlineQueue(1000));
  * assert.deepEqual(body, { mediaType: "application/json", text: "{}" });

@@ -1,5 +1,7 @@
 /** One connection to Redis that never queues while offline, times commands out, and tells its health. */
 import { createClient, ErrorReply } from "@redis/client";
+import { systemClock } from "../inventory/clock.ts";
+import { DeadlineQueue } from "../inventory/deadline_queue.ts";
 import { StoreHealth, StoreUnavailableError } from "../inventory/store_port.ts";
 import { LIBRARY_SOURCE } from "./redis_library.ts";
 import { redactedUrl } from "./redis_url.ts";
@@ -41,6 +43,8 @@ export class RedisConnection {
   readonly #client: Client;
   readonly #events: ConnectionEvents;
   #health: StoreHealth;
+  /** The deadlines of the commands in flight: one timer for them all, not one a command. */
+  readonly #deadlines = new DeadlineQueue(COMMAND_TIMEOUT_MS, systemClock, { lingering: true });
   #probe: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #wasReady = false;
@@ -152,6 +156,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#probe);
+    this.#deadlines.close();
     if (!this.#client.isReady) {
       this.#client.destroy();
       return;
@@ -164,13 +169,10 @@ export class RedisConnection {
   }
 
   async #sendInTime(args: string[]): Promise<unknown> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`)),
-        COMMAND_TIMEOUT_MS,
-      );
-    });
+    const { promise: late, reject } = Promise.withResolvers<never>();
+    const onDeadline = () =>
+      reject(new Error(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`));
+    this.#deadlines.add(onDeadline);
     try {
       return await Promise.race([this.#client.sendCommand(args), late]);
     } catch (error) {
@@ -180,7 +182,7 @@ export class RedisConnection {
         cause: error,
       });
     } finally {
-      clearTimeout(timer);
+      this.#deadlines.delete(onDeadline);
     }
   }
 

@@ -1,5 +1,5 @@
-/** One timer for many waits of the same length (long polls, request bodies), oldest first. */
-import { type Clock, systemClock } from "../inventory/clock.ts";
+/** One timer for many waits of the same length (long polls, request bodies, Redis commands). */
+import { type Clock, systemClock } from "./clock.ts";
 
 /**
  * Calls each callback once its wait has passed, with a single timer for the oldest one.
@@ -12,7 +12,7 @@ import { type Clock, systemClock } from "../inventory/clock.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../inventory/clock.ts";
+ * import { systemClock } from "./clock.ts";
  * const deadlines = new DeadlineQueue(10, systemClock);
  * const timedOut = Promise.withResolvers<void>();
  * deadlines.add(timedOut.resolve);
