@@ -120,6 +120,7 @@ function pollRig() {
   const { state, topic } = versionedTopic();
   const clock = new FakeClock(0);
   const deadlines = new DeadlineQueue(25_000, clock);
+  const polls = { open: 0 };
   const poll = (signal = new AbortController().signal) =>
     longPollResponse(
       topic,
@@ -127,19 +128,23 @@ function pollRig() {
       deadlines,
       new Request("http://x/cart/status", { signal }),
       undefined,
+      polls,
     );
-  return { state, topic, clock, deadlines, poll };
+  return { state, topic, clock, deadlines, polls, poll };
 }
 
 Deno.test("1,000 polls whose clients leave leave no waiter, no deadline and no timer", async () => {
-  const { topic, clock, deadlines, poll } = pollRig();
+  const { topic, clock, deadlines, polls, poll } = pollRig();
   const clients = Array.from({ length: 1000 }, () => new AbortController());
   const answers = clients.map((client) => poll(client.signal));
-  assert.deepEqual([topic.waiterCount, deadlines.size, clock.pendingTimers], [1000, 1000, 1]);
+  assert.deepEqual(
+    [topic.waiterCount, deadlines.size, clock.pendingTimers, polls.open],
+    [1000, 1000, 1, 1000],
+  );
   for (const client of clients) client.abort();
   assert.equal(topic.waiterCount, 0, "the waiters leave at once");
   for (const answer of await Promise.all(answers)) await answer.body?.cancel();
-  assert.deepEqual([deadlines.size, clock.pendingTimers], [0, 0]);
+  assert.deepEqual([deadlines.size, clock.pendingTimers, polls.open], [0, 0, 0]);
 });
 
 Deno.test("a poll times out at its own deadline with the current state, and leaves nothing", async () => {

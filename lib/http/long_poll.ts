@@ -33,6 +33,12 @@ export function sinceOf(url: URL): Since | undefined {
   return since;
 }
 
+/** Long polls being answered now (waiting, or passing their gate). */
+export interface PollCount {
+  /** Their number. */
+  open: number;
+}
+
 /**
  * Answers a long poll: at once when the client is elsewhere, else at the next change or timeout.
  *
@@ -46,6 +52,7 @@ export function sinceOf(url: URL): Since | undefined {
  * @param deadlines Answers the poll with the current state when its time runs out.
  * @param request The incoming request.
  * @param since Where the client stands.
+ * @param polls Counts this poll while it is answered.
  * @returns The topic's state with `Cache-Control: no-store`.
  */
 export async function longPollResponse(
@@ -54,22 +61,28 @@ export async function longPollResponse(
   deadlines: DeadlineQueue,
   request: Request,
   since: Since | undefined,
+  polls: PollCount,
 ): Promise<Response> {
-  const { signal } = request;
-  const { promise, resolve } = Promise.withResolvers<void>();
-  if (!signal.aborted && topic.wait(since, resolve)) {
-    const stopWaiting = () => {
-      topic.leave(resolve);
-      resolve();
-    };
-    deadlines.add(stopWaiting);
-    signal.addEventListener("abort", stopWaiting, { once: true });
-    try {
-      await promise;
-    } finally {
-      deadlines.delete(stopWaiting);
-      signal.removeEventListener("abort", stopWaiting);
+  polls.open++;
+  try {
+    const { signal } = request;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    if (!signal.aborted && topic.wait(since, resolve)) {
+      const stopWaiting = () => {
+        topic.leave(resolve);
+        resolve();
+      };
+      deadlines.add(stopWaiting);
+      signal.addEventListener("abort", stopWaiting, { once: true });
+      try {
+        await promise;
+      } finally {
+        deadlines.delete(stopWaiting);
+        signal.removeEventListener("abort", stopWaiting);
+      }
     }
+    return jsonResponse(await gate.through());
+  } finally {
+    polls.open--;
   }
-  return jsonResponse(await gate.through());
 }

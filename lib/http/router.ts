@@ -143,7 +143,7 @@ export class Router {
    * @throws {HttpError} 405 (with `Allow`) for a method the path does not take, or what a guard,
    * the body's rule or the handler throws.
    */
-  async run(match: Match, request: Request, url: URL): Promise<Response> {
+  run(match: Match, request: Request, url: URL): Response | Promise<Response> {
     const route = Router.routeFor(match, request.method);
     if (route === undefined) {
       const allowed = match.routes.flatMap((route) => route.methods);
@@ -153,8 +153,13 @@ export class Router {
     }
     const bare: RouteContext = { request, url, params: match.params, body: undefined };
     for (const guard of route.guards ?? []) guard(bare);
-    if (route.body === undefined) return await route.handle(bare);
-    const body = await readBody(request, route.body, this.#bodyDeadlines);
+    // Not async: a long-lived answer (a long poll) keeps no suspended frame of the router.
+    if (route.body === undefined) return route.handle(bare);
+    return this.#withBody(route, bare, route.body);
+  }
+
+  async #withBody(route: Route, bare: RouteContext, rule: BodyRule): Promise<Response> {
+    const body = await readBody(bare.request, rule, this.#bodyDeadlines);
     return await route.handle({ ...bare, body });
   }
 

@@ -9,7 +9,7 @@ import type { Topics } from "../realtime/topics.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
 import { isEventStream, isUpgrade } from "./guards.ts";
 import { HttpError } from "./http_error.ts";
-import { longPollResponse, sinceOf } from "./long_poll.ts";
+import { longPollResponse, type PollCount, sinceOf } from "./long_poll.ts";
 import type { Gauges } from "./monitoring.ts";
 
 /** The timing of the three transports. */
@@ -31,7 +31,7 @@ export class Subscriptions {
   readonly #pollDeadlines: DeadlineQueue;
   readonly #hasRoom: () => boolean;
   /** Long polls from their first line to their answer, through the gate included. */
-  #longPolls = 0;
+  readonly #longPolls: PollCount = { open: 0 };
 
   /**
    * Makes the hubs; none starts anything until its first subscriber.
@@ -51,7 +51,7 @@ export class Subscriptions {
 
   /** Long polls, event streams and WebSockets (opening ones too) held now. */
   get connections(): number {
-    return this.#longPolls + this.#websockets.opening + this.#websockets.size +
+    return this.#longPolls.open + this.#websockets.opening + this.#websockets.size +
       this.#streams.size;
   }
 
@@ -82,7 +82,7 @@ export class Subscriptions {
    * @returns The response.
    * @throws {HttpError} 400 for a bad `since`.
    */
-  async subscribe(request: Request, url: URL, topic: Topic): Promise<Response> {
+  subscribe(request: Request, url: URL, topic: Topic): Response | Promise<Response> {
     const since = sinceOf(url);
     if (isUpgrade(request)) return this.#websockets.accept(request, topic);
     if (isEventStream(request)) {
@@ -93,12 +93,7 @@ export class Subscriptions {
       gate = new PollGate(topic);
       this.#gates.set(topic, gate);
     }
-    this.#longPolls++;
-    try {
-      return await longPollResponse(topic, gate, this.#pollDeadlines, request, since);
-    } finally {
-      this.#longPolls--;
-    }
+    return longPollResponse(topic, gate, this.#pollDeadlines, request, since, this.#longPolls);
   }
 
   /** Ends every subscription. */

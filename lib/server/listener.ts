@@ -107,14 +107,21 @@ export function serveResiliently(
 
   /** Counts a request of a server until its answer is out. */
   const track = (listening: Listening, request: Request, info: Deno.ServeHandlerInfo) => {
-    listening.requests++;
-    if (request.headers.has("upgrade")) listening.upgraded = true;
-    const answered = () => {
-      listening.requests--;
-      forgetIfIdle(listening);
-    };
-    // Rejects when the client left before the answer was out: answered all the same.
-    info.completed.then(answered, answered);
+    // `get` reads one header; `has` would copy the whole list into the request, kept while it
+    // is open (about 1 KiB a waiting long poll).
+    if (request.headers.get("upgrade") !== null) {
+      // A server that took an upgrade is kept until the stop, so its count no longer matters;
+      // and waiting for `completed` would keep the request alive as long as its socket.
+      listening.upgraded = true;
+    } else {
+      listening.requests++;
+      const answered = () => {
+        listening.requests--;
+        forgetIfIdle(listening);
+      };
+      // Rejects when the client left before the answer was out: answered all the same.
+      info.completed.then(answered, answered);
+    }
     if (!listening.accepted) {
       listening.accepted = true;
       // The first answer of a new listener: the dead ones may go now.
