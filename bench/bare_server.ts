@@ -1,5 +1,24 @@
 /** The baseline for the benches: a bare-bones Deno server that pushes a count, with no checks. */
 
+/**
+ * What the baseline does beyond the bare minimum, so that a cost our server pays for a duty can be
+ * measured on a bare server that pays it too.
+ */
+export interface BareDuties {
+  /**
+   * What every server that must leave nothing behind does: a long poll follows `request.signal`
+   * (a client that leaves takes its waiter out) and the answer's `info.completed` is awaited (as
+   * a server that drains its connections on a stop must), and WebSockets get protocol pings
+   * (`idleTimeout`, 60 s) so that a dead peer is found.
+   */
+  readonly housekeeping?: boolean;
+  /**
+   * A Deno KV file each change is committed to before it is answered, as a durable store must:
+   * changes that arrive during a commit go together in the next one (group commit), one key.
+   */
+  readonly kvPath?: string;
+}
+
 /** A listening baseline server. */
 export interface BareServer {
   /** Its URL, e.g. `http://127.0.0.1:41234/`. */
@@ -14,40 +33,71 @@ export interface BareServer {
  *
  * It does what the issue's bare-bones figures measured: no validation, no metrics, no origin
  * checks, no slow-reader care; only the one `since` comparison without which a long poll
- * subscriber could not start. Each change is serialized once.
+ * subscriber could not start. Each change is serialized once. `duties` adds what a server that
+ * keeps the project's promises cannot skip, one at a time, to measure what each costs.
  *
+ * @param duties The duties it takes on besides; none by default.
  * @returns The running server, on a free loopback port.
  */
-export function startBareServer(): BareServer {
+export async function startBareServer(duties: BareDuties = {}): Promise<BareServer> {
   const encoder = new TextEncoder();
   let inventoryCount = 1_000_000;
   let version = 0;
   let json = JSON.stringify({ inventoryCount, version });
   const sockets = new Set<WebSocket>();
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
-  let waiters: ((json: string) => void)[] = [];
+  let waiters = new Set<(json: string) => void>();
   const controller = new AbortController();
   const headers = { "content-type": "application/json" };
+  const kv = duties.kvPath === undefined ? undefined : await Deno.openKv(duties.kvPath);
+  const idleTimeout = duties.housekeeping ? 60 : 0;
+  const noop = () => {};
+
+  const publish = () => {
+    for (const socket of sockets) socket.send(json);
+    const frame = encoder.encode(`id: ${version}\ndata: ${json}\n\n`);
+    for (const stream of streams) stream.enqueue(frame);
+    const woken = waiters;
+    waiters = new Set();
+    for (const wake of woken) wake(json);
+  };
+  // Group commit: the answers of the changes made while a commit is in flight wait for the next.
+  let batch: (() => void)[] = [];
+  let committing = false;
+  const commit = async () => {
+    committing = true;
+    while (batch.length > 0) {
+      const answers = batch;
+      batch = [];
+      await kv!.set(["count"], { inventoryCount, version });
+      publish();
+      for (const answer of answers) answer();
+    }
+    committing = false;
+  };
 
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
-    async (request) => {
+    async (request, info) => {
+      if (duties.housekeeping) info.completed.then(noop, noop);
       const url = new URL(request.url);
       if (request.method === "POST") {
         const body = await request.text();
         inventoryCount += body.includes("remove") ? 1 : -1;
         version++;
         json = JSON.stringify({ inventoryCount, version });
-        for (const socket of sockets) socket.send(json);
-        const frame = encoder.encode(`id: ${version}\ndata: ${json}\n\n`);
-        for (const stream of streams) stream.enqueue(frame);
-        const woken = waiters;
-        waiters = [];
-        for (const wake of woken) wake(json);
+        if (kv === undefined) {
+          publish();
+        } else {
+          const { promise, resolve } = Promise.withResolvers<void>();
+          batch.push(resolve);
+          if (!committing) commit();
+          await promise;
+        }
         return new Response(json, { headers });
       }
       if (request.headers.get("upgrade") === "websocket") {
-        const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
+        const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout });
         socket.onopen = () => {
           sockets.add(socket);
           socket.send(json);
@@ -71,7 +121,14 @@ export function startBareServer(): BareServer {
       }
       const since = url.searchParams.get("since");
       if (since !== null && since !== String(version)) return new Response(json, { headers });
-      const answer = await new Promise<string>((resolve) => waiters.push(resolve));
+      const answer = await new Promise<string>((resolve) => {
+        waiters.add(resolve);
+        if (!duties.housekeeping) return;
+        request.signal.addEventListener("abort", () => {
+          waiters.delete(resolve);
+          resolve(json);
+        }, { once: true });
+      });
       return new Response(answer, { headers });
     },
   );
@@ -83,6 +140,7 @@ export function startBareServer(): BareServer {
       for (const stream of streams) stream.close();
       controller.abort();
       await server.finished;
+      kv?.close();
     },
   };
 }

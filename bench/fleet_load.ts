@@ -368,7 +368,7 @@ async function throughput(): Promise<void> {
   const note = <T>(map: Map<string, T[]>, key: string, value: T) =>
     map.set(key, [...map.get(key) ?? [], value]);
   for (let pass = 0; pass < PASSES; pass++) {
-    const bare = startBareServer();
+    const bare = await startBareServer();
     note(results, "bare Deno.serve (baseline)|add", await wrk(bare.url, [Deno.pid]));
     await bare.stop();
     for (const path of ["add", "sold out"] as const) {

@@ -122,19 +122,36 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const count = (value: number) => Math.round(value).toLocaleString("en-US");
 const ratio = (value: number) => `${value.toFixed(2)}×`;
 
-/** Which server a measurement runs against. */
-type Kind = "ours" | "bare";
+/**
+ * Which server a measurement runs against: ours, the bare one, or the bare one with the
+ * housekeeping every server that leaves nothing behind must do (bench/bare_server.ts `BareDuties`).
+ */
+type Kind = "ours" | "bare" | "housekeeping";
 
 /**
  * Starts a server as a child process; it is killed at the end of the run if not before.
  *
- * @param kind Ours (`main.ts`, `--data :memory:` unless `args` names a store) or the bare one.
+ * @param kind Ours (`main.ts`, `--data :memory:` unless `args` names a store) or a bare one.
  * @param args More flags for ours.
  */
 async function start(kind: Kind, args: string[] = []): Promise<ChildServer> {
-  const server = kind === "bare"
-    ? await spawnListening(BARE_MAIN, [], {}, ["--allow-net"])
-    : await spawnServer(["--max-connections", "20000", "--poll-timeout", POLL_TIMEOUT_S, ...args]);
+  const server = kind === "ours"
+    ? await spawnServer(["--max-connections", "20000", "--poll-timeout", POLL_TIMEOUT_S, ...args])
+    : await spawnListening(BARE_MAIN, kind === "housekeeping" ? ["--housekeeping"] : [], {}, [
+      "--allow-net",
+    ]);
+  bench.defer(() => server[Symbol.asyncDispose]());
+  return server;
+}
+
+/** Starts the bare server committing each change to a Deno KV file before answering it. */
+async function startBareOnKv(path: string): Promise<ChildServer> {
+  const server = await spawnListening(BARE_MAIN, ["--kv", path], {}, [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--unstable-kv",
+  ]);
   bench.defer(() => server[Symbol.asyncDispose]());
   return server;
 }
@@ -235,8 +252,13 @@ async function ratios(dataDir: string): Promise<void> {
     note("post-kv|ours", post.rps);
     note("cpu-kv|ours", post.serverCpu);
     if (post.non2xx) notes.push(`pass ${pass + 1}, ours on KV: ${post.non2xx} non-2xx answers`);
+    const bareKv = await startBareOnKv(join(dataDir, `pass-${pass}-bare.kv`));
+    const barePost = await postCart(bareKv);
+    await bareKv[Symbol.asyncDispose]();
+    note("post-kv|bare-kv", barePost.rps);
+    note("cpu-kv|bare-kv", barePost.serverCpu);
     for (const transport of ["ws", "poll"] as const) {
-      for (const kind of order) {
+      for (const kind of [...order, "housekeeping" as const]) {
         const result = await fanout(kind, transport);
         note(`change-${transport}|${kind}`, result.change);
         note(`memory-${transport}|${kind}`, result.kibPerSubscriber);
@@ -310,6 +332,51 @@ async function ratios(dataDir: string): Promise<void> {
       }),
       row(`server CPU per POST, --data :memory:`, "cpu|ours", "cpu|bare", us),
       row(`server CPU per POST, KV on disk`, "cpu-kv|ours", "cpu|bare", us),
+    ]),
+    "",
+    `Against the bare server doing the same duty as ours (bench/bare_server.ts \`BareDuties\`): ` +
+      `committing each change to Deno KV before answering it (group commit, one key), and the ` +
+      `housekeeping of a server that leaves nothing behind (long polls follow request.signal, ` +
+      `answers await info.completed, WebSockets get protocol pings):\n`,
+    markdownTable([
+      "path",
+      "ours",
+      "bare with the duty",
+      "ours ÷ it",
+      "goal",
+      "met",
+      "passes' ratios",
+    ], [
+      row(`POST /cart req/s, KV on disk`, "post-kv|ours", "post-kv|bare-kv", rps, {
+        at: 0.5,
+        most: false,
+      }),
+      row(`change → last of ${n} WebSockets`, "change-ws|ours", "change-ws|housekeeping", ms, {
+        at: 1.1,
+        most: true,
+      }),
+      row(
+        `change → last of ${n} long polls answered`,
+        "change-poll|ours",
+        "change-poll|housekeeping",
+        ms,
+        { at: 1.1, most: true },
+      ),
+      row(
+        `memory per waiting long poll (${n})`,
+        "memory-poll|ours",
+        "memory-poll|housekeeping",
+        kib,
+        {
+          at: 1.1,
+          most: true,
+        },
+      ),
+      row(`memory per WebSocket (${n})`, "memory-ws|ours", "memory-ws|housekeeping", kib, {
+        at: 1.0,
+        most: true,
+      }),
+      row(`server CPU per POST, KV on disk`, "cpu-kv|ours", "cpu-kv|bare-kv", us),
     ]),
     "",
     `POST: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s -s bench/post_cart_toggle.lua (64 sessions ` +

@@ -11,7 +11,7 @@ const scope = self as unknown as {
 
 // Stock enough for every add a bench makes, so no change is refused as sold out.
 const ours = await startServer({ ...TEST_CONFIG, inventory: 1_000_000 });
-const bare = startBareServer();
+const bare = await startBareServer();
 scope.onmessage = async () => {
   await Promise.all([ours.stop(), bare.stop()]);
   scope.postMessage({ stopped: true });
