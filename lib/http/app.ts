@@ -36,6 +36,8 @@ export interface AppSettings {
   maxProducts: number;
   /** How long a checkout may take, all tries of the order service included, in ms. */
   webhookTimeoutMs: number;
+  /** How long an admin sign-in lasts, in ms: the admin cookie expires then. */
+  adminSessionMs: number;
 }
 
 /** What the handler needs besides the inventory: its settings, and what the server loaded. */
@@ -92,7 +94,7 @@ export interface App {
  *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
- *   webhookTimeoutMs: 5_000,
+ *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
  *   templates: { product: "", catalog: "", missing: "" }, assets: new Map(), media: new Map(),
  * });
  * const response = await app.handle(new Request("http://localhost/healthz"));

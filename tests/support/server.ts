@@ -45,6 +45,7 @@ export const TEST_CONFIG: Config = {
   maxUrlBytes: 8192,
   maxHeaderBytes: 16_384,
   trustProxy: false,
+  adminSessionMs: 480 * 60_000,
 };
 
 /**
