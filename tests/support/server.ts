@@ -78,7 +78,7 @@ export function createTestApp(inventory: Inventory, overrides: Partial<AppOption
   return createApp(inventory, {
     ...TEST_CONFIG,
     https: false,
-    templates: { product: "", catalog: "", missing: "" },
+    templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" },
     assets: new Map(),
     media: new Map(),
     ...overrides,
