@@ -14,10 +14,21 @@ export interface RouteContext {
   readonly params: Readonly<Record<string, string | undefined>>;
   /** The body, read and checked as the route declares; undefined for routes that take none. */
   readonly body: RequestBody | undefined;
+  /** The connection the request came on; absent for a request handed to the app in process. */
+  readonly connection?: ConnectionInfo;
 }
 
-/** A check before the handler; it throws an {@linkcode HttpError} to refuse. */
-export type Guard = (context: RouteContext) => void;
+/** What a request's connection tells, as `Deno.serve` gives it to a handler. */
+export interface ConnectionInfo {
+  /** The peer's address: the client's, or a reverse proxy's. */
+  readonly remoteAddr: Deno.NetAddr;
+}
+
+/**
+ * A check before the handler; it throws an {@linkcode HttpError} (or returns a promise that
+ * rejects with one) to refuse.
+ */
+export type Guard = (context: RouteContext) => void | Promise<void>;
 
 /** What body a route takes. */
 export interface BodyRule {
@@ -139,11 +150,17 @@ export class Router {
    * @param match What {@linkcode Router.find} returned.
    * @param request The request.
    * @param url Its URL.
+   * @param connection The connection it came on, when it came on one.
    * @returns The handler's response.
    * @throws {HttpError} 405 (with `Allow`) for a method the path does not take, or what a guard,
    * the body's rule or the handler throws.
    */
-  run(match: Match, request: Request, url: URL): Response | Promise<Response> {
+  run(
+    match: Match,
+    request: Request,
+    url: URL,
+    connection?: ConnectionInfo,
+  ): Response | Promise<Response> {
     const route = Router.routeFor(match, request.method);
     if (route === undefined) {
       const allowed = match.routes.flatMap((route) => route.methods);
@@ -151,11 +168,28 @@ export class Router {
         headers: { allow: allowed.join(", ") },
       });
     }
-    const bare: RouteContext = { request, url, params: match.params, body: undefined };
-    for (const guard of route.guards ?? []) guard(bare);
+    const bare: RouteContext = { request, url, params: match.params, body: undefined, connection };
+    const guards = route.guards ?? [];
+    for (let i = 0; i < guards.length; i++) {
+      // Most guards answer at once; only a promise is awaited.
+      const checked = guards[i](bare);
+      if (checked !== undefined) return this.#afterGuard(checked, route, bare, guards.slice(i + 1));
+    }
     // Not async: a long-lived answer (a long poll) keeps no suspended frame of the router.
     if (route.body === undefined) return route.handle(bare);
     return this.#withBody(route, bare, route.body);
+  }
+
+  async #afterGuard(
+    checked: Promise<void>,
+    route: Route,
+    bare: RouteContext,
+    rest: readonly Guard[],
+  ): Promise<Response> {
+    await checked;
+    for (const guard of rest) await guard(bare);
+    if (route.body === undefined) return await route.handle(bare);
+    return await this.#withBody(route, bare, route.body);
   }
 
   async #withBody(route: Route, bare: RouteContext, rule: BodyRule): Promise<Response> {
