@@ -183,21 +183,29 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   const router = new Router(routes, options.bodyTimeoutMs);
   const metrics = new Metrics([...new Set([...routes.map((route) => route.name), "not_found"])]);
 
-  const handle = async (request: Request, connection?: ConnectionInfo): Promise<Response> => {
+  // Not async: a long poll keeps no suspended frame of the app, and most answers need no await.
+  const handle = (request: Request, connection?: ConnectionInfo): Promise<Response> => {
     const url = new URL(request.url);
     const match = router.find(url);
-    let response: Response;
+    const answered = (response: Response) => {
+      const route = match && (Router.routeFor(match, request.method) ?? match.routes[0]);
+      metrics.countRequest(route?.name ?? "not_found", response.status);
+      return response;
+    };
+    const refused = (error: unknown) => {
+      if (error instanceof StoreUnavailableError) metrics.countStoreUnavailable();
+      return answered(errorResponse(error));
+    };
     try {
       checkRequestSize(request, url, options);
       if (match === undefined) throw new HttpError(404, "Not found");
-      response = await router.run(match, request, url, connection);
+      const response = router.run(match, request, url, connection);
+      return response instanceof Response
+        ? Promise.resolve(answered(response))
+        : response.then(answered, refused);
     } catch (error) {
-      if (error instanceof StoreUnavailableError) metrics.countStoreUnavailable();
-      response = errorResponse(error);
+      return Promise.resolve(refused(error));
     }
-    const route = match && (Router.routeFor(match, request.method) ?? match.routes[0]);
-    metrics.countRequest(route?.name ?? "not_found", response.status);
-    return response;
   };
 
   return {
