@@ -96,19 +96,27 @@ export class WebSocketHub {
     });
     this.#opening.add(socket);
     this.#topicOf.set(socket, topic);
-    socket.onopen = () => {
-      this.#opening.delete(socket);
-      if (this.#closed || topic.closed) {
-        this.#close(socket, CLOSE_GOING_AWAY, this.#closed ? "server stopping" : "product gone");
-        return;
-      }
-      socket.send(topic.opening());
-      this.#fanoutOf(topic).add(socket);
-    };
-    socket.onclose = () => this.#forget(socket);
-    socket.onerror = () => this.#forget(socket);
+    // Shared handlers that find their socket in the event: no closures per socket.
+    socket.onopen = this.#onOpen;
+    socket.onclose = this.#onEnd;
+    socket.onerror = this.#onEnd;
     return response;
   }
+
+  readonly #onOpen = (event: Event) => {
+    const socket = event.target as WebSocket;
+    const topic = this.#topicOf.get(socket);
+    this.#opening.delete(socket);
+    if (topic === undefined) return;
+    if (this.#closed || topic.closed) {
+      this.#close(socket, CLOSE_GOING_AWAY, this.#closed ? "server stopping" : "product gone");
+      return;
+    }
+    socket.send(topic.opening());
+    this.#fanoutOf(topic).add(socket);
+  };
+
+  readonly #onEnd = (event: Event) => this.#forget(event.target as WebSocket);
 
   /** Closes every socket with 1001 and stops following topics; later sockets are closed too. */
   close(): void {
