@@ -7,7 +7,7 @@ import {
   linePath,
   summarize,
   summaryText,
-} from "../static/activity.js";
+} from "../static/activity_history.js";
 
 const quiet = { holds: 0, releases: 0, sales: 0, watchers: 0 };
 
