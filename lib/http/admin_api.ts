@@ -120,7 +120,10 @@ export async function retireResponse(inventory: Inventory, id: string): Promise<
 function restockedProductOf(body: RequestBody): string | undefined {
   const product = (parseJsonBody(body.text) as { product?: unknown }).product;
   if (product !== undefined && typeof product !== "string") {
-    throw new HttpError(400, `Field "product" must be a product id, got ${JSON.stringify(product)}`);
+    throw new HttpError(
+      400,
+      `Field "product" must be a product id, got ${JSON.stringify(product)}`,
+    );
   }
   return product;
 }
