@@ -28,6 +28,17 @@ export const SERIES = /** @type {const} */ (["holds", "releases", "sales", "watc
  */
 
 /**
+ * @typedef {object} ActivityInput
+ * A history as the feed's snapshot carries it.
+ * @property {number} start When the first bucket began, in ms since the epoch.
+ * @property {number} stepMs How long a bucket lasts, in ms.
+ * @property {readonly number[]} holds Units newly held, per bucket.
+ * @property {readonly number[]} releases Holds ended without a sale, per bucket.
+ * @property {readonly number[]} sales Units sold, per bucket.
+ * @property {readonly (number | null)[]} watchers Watchers per bucket; null where not sampled.
+ */
+
+/**
  * The last hour of activity, one bucket a second, as the snapshot gave it and the ticks since
  * added to it. It never holds more than its limit of buckets: the oldest go as new ones come.
  *
@@ -68,8 +79,8 @@ export class ActivityHistory {
    * Replaces the history with the one a snapshot carries; its newest buckets when it has more
    * than the limit.
    *
-   * @param {{ start: number, stepMs: number } & Record<SeriesName, readonly number[]>} activity
-   * The snapshot's `activity`: when its first bucket began, a bucket's length, and the series.
+   * @param {ActivityInput} activity The snapshot's `activity`: when its first bucket began, a
+   * bucket's length, and the series (a watcher count may be null: no sample that second).
    * @throws {RangeError} When the step is not positive or the series differ in length.
    */
   reset(activity) {
@@ -83,6 +94,12 @@ export class ActivityHistory {
     this.#stepMs = stepMs;
     this.#start = length === 0 ? NaN : start + dropped * stepMs;
     for (const name of SERIES) this.#series[name] = activity[name].slice(dropped).map(Number);
+    // A second the server has no watcher sample of (null) had as many as the one before.
+    const watchers = this.#series.watchers;
+    const given = activity.watchers.slice(dropped);
+    given.forEach((value, i) => {
+      if (value === null) watchers[i] = i === 0 ? 0 : watchers[i - 1];
+    });
   }
 
   /**

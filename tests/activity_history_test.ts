@@ -102,3 +102,16 @@ Deno.test("an hour drawn in columns keeps a one-second burst, and the line ends 
   assert.equal(path, "M359 50L360 0");
   assert.equal(linePath([], { width: 360, height: 100, slots: 360, top: 2 }), "");
 });
+
+Deno.test("a second the snapshot has no watcher sample of keeps the count before it", () => {
+  const history = new ActivityHistory();
+  history.reset({
+    start: 0,
+    stepMs: 1_000,
+    holds: [0, 0, 0, 0],
+    releases: [0, 0, 0, 0],
+    sales: [0, 0, 0, 0],
+    watchers: [null, 3, null, 5],
+  });
+  assert.deepEqual(history.view().series.watchers, [0, 3, 3, 5]);
+});
