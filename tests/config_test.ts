@@ -20,6 +20,7 @@ const DEFAULT_LIMITS = {
   tls: undefined,
   trustProxy: false,
   reusePort: false,
+  adminSessionMs: 480 * 60_000,
 };
 
 Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () => {
@@ -294,12 +295,26 @@ for (
     [["--catalog", "c.json", "--inventory", "3"], /with --catalog, set each total in the file/],
     [["--max-products", "0"], /--max-products must be a whole number from 1/],
     [["--max-products", "100001"], /--max-products/],
+    [["--admin-session-minutes", "0"], /--admin-session-minutes must be a whole number from 1/],
+    [["--admin-session-minutes", "10081"], /--admin-session-minutes .* to 10080, got "10081"/],
+    [["--admin-session-minutes", "1.5"], /--admin-session-minutes/],
   ] as const
 ) {
   Deno.test(`a bad value is refused: ${args.join(" ")}`, () => {
     assert.throws(() => parseConfig([...args], noEnv), { name: "RangeError", message });
   });
 }
+
+Deno.test("--admin-session-minutes and ADMIN_SESSION_MINUTES set how long a sign-in lasts", () => {
+  assert.equal(configOf(["--admin-session-minutes", "90"]).adminSessionMs, 90 * 60_000);
+  assert.equal(configOf([], { ADMIN_SESSION_MINUTES: "10080" }).adminSessionMs, 10_080 * 60_000);
+  const both = configOf(["--admin-session-minutes=1"], { ADMIN_SESSION_MINUTES: "5" });
+  assert.equal(both.adminSessionMs, 60_000, "the flag wins");
+  assert.throws(
+    () => parseConfig([], (name) => name === "ADMIN_SESSION_MINUTES" ? "soon" : undefined),
+    { name: "RangeError", message: /--admin-session-minutes must be a whole number/ },
+  );
+});
 
 Deno.test("an unknown flag or a flag without its value is refused", () => {
   assert.throws(() => parseConfig(["--bogus"], noEnv), { name: "TypeError", message: /bogus/ });

@@ -1,51 +1,13 @@
-/** The admin API: products and their stock, changed while the shop is live (bearer token). */
-import { timingSafeEqual } from "node:crypto";
+/** The admin API's handlers: products and their stock, changed while the shop is live. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
 import { MAX_TOTAL, ProductError } from "../inventory/product.ts";
 import { parseProductFields } from "../inventory/product_fields.ts";
-import type { Guard } from "./router.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";
 import { parseJsonBody, type RequestBody } from "./request_body.ts";
 
 /** The largest admin request body accepted, in bytes. */
 export const MAX_ADMIN_BODY_BYTES = 8192;
-
-const encoder = new TextEncoder();
-
-/**
- * A guard that checks `Authorization: Bearer <token>` against the admin token.
- *
- * @param token The admin token.
- * @returns The guard: it throws 401 when the header is missing or not a bearer token, 403 when
- * the token is wrong.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * const guard = requireAdmin("s3cret-s3cret-s3cret");
- * const request = new Request("http://x/", { headers: { authorization: "Bearer wrong" } });
- * assert.throws(() => guard({ request, url: new URL(request.url), params: {}, body: undefined }));
- * ```
- */
-export function requireAdmin(token: string): Guard {
-  return ({ request }) => {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-    if (match === null) {
-      throw new HttpError(401, "Admin token is missing", {
-        headers: { "www-authenticate": 'Bearer realm="admin"' },
-      });
-    }
-    if (!sameSecret(match[1], token)) throw new HttpError(403, "Admin token is wrong");
-  };
-}
-
-/** Compares in time that does not depend on where the texts differ, so guessing learns nothing. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = encoder.encode(given);
-  const b = encoder.encode(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /**
  * A product as the admin API shows it.

@@ -1,8 +1,10 @@
 /** The request handler: composes the routes, guards, subscriptions and metrics of the shop. */
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
+import { type Clock, systemClock } from "../inventory/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
 import { Topics } from "../realtime/topics.ts";
+import { adminAccess } from "./admin_auth.ts";
 import { checkRequestSize, ConnectionLimit } from "./guards.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { type Gauges, healthResponse, Metrics, readinessResponse } from "./monitoring.ts";
@@ -10,7 +12,7 @@ import { isHttpsRequest, originGuard } from "./origin.ts";
 import type { Templates } from "./page.ts";
 import { RefusalLog } from "./refusal_log.ts";
 import { adminRoutes, cartRoutes, fileRoutes, pageRoutes, statusRoutes } from "./routes.ts";
-import { type Guard, type Route, Router } from "./router.ts";
+import { type ConnectionInfo, type Guard, type Route, Router } from "./router.ts";
 import type { AssetTable } from "./static_assets.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
@@ -36,6 +38,8 @@ export interface AppSettings {
   maxProducts: number;
   /** How long a checkout may take, all tries of the order service included, in ms. */
   webhookTimeoutMs: number;
+  /** How long an admin sign-in lasts, in ms: the admin cookie expires then. */
+  adminSessionMs: number;
 }
 
 /** What the handler needs besides the inventory: its settings, and what the server loaded. */
@@ -52,16 +56,24 @@ export interface AppOptions extends AppSettings {
   assets: AssetTable;
   /** The catalog's images under /media/. */
   media: AssetTable;
-  /** The admin API's bearer token; without one `/admin/*` answers 404. */
+  /** The admin API's bearer token and the sign-in's; without one `/admin/*` answers 404. */
   adminToken?: string;
+  /** The time source of admin sessions and of the limit on wrong tokens; real time by default. */
+  clock?: Pick<Clock, "now">;
   /** How many servers still serve connections, for /metrics; none given counts 0. */
   listeners?: () => number;
 }
 
 /** A running application: its handler, and a way to stop its connections. */
 export interface App {
-  /** Answers one request; never throws. */
-  handle(request: Request): Promise<Response>;
+  /**
+   * Answers one request; never throws.
+   *
+   * @param request The request.
+   * @param connection The connection it came on (`Deno.serve`'s handler info); without one the
+   * request counts as from one unknown client.
+   */
+  handle(request: Request, connection?: ConnectionInfo): Promise<Response>;
   /** Answers every waiter, closes every subscriber (1001), stops timers. */
   stop(): void;
   /** Counts one failed accept (the listener died and is being reopened), for /metrics. */
@@ -92,8 +104,8 @@ export interface App {
  *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
- *   webhookTimeoutMs: 5_000,
- *   templates: { product: "", catalog: "", missing: "" }, assets: new Map(), media: new Map(),
+ *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
+ *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
  * });
  * const response = await app.handle(new Request("http://localhost/healthz"));
  * assert.equal(response.status, 200);
@@ -157,19 +169,28 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     ...fileRoutes(options.assets, options.media),
   ];
   if (options.adminToken !== undefined) {
-    routes.push(...adminRoutes(inventory, options.adminToken, options.maxProducts));
+    const access = adminAccess({
+      token: options.adminToken,
+      sessionMs: options.adminSessionMs,
+      clock: options.clock ?? systemClock,
+      https: options.https,
+      trustProxy: options.trustProxy,
+    });
+    routes.push(
+      ...adminRoutes(inventory, access, options.templates, sameOrigin, options.maxProducts),
+    );
   }
   const router = new Router(routes, options.bodyTimeoutMs);
   const metrics = new Metrics([...new Set([...routes.map((route) => route.name), "not_found"])]);
 
-  const handle = async (request: Request): Promise<Response> => {
+  const handle = async (request: Request, connection?: ConnectionInfo): Promise<Response> => {
     const url = new URL(request.url);
     const match = router.find(url);
     let response: Response;
     try {
       checkRequestSize(request, url, options);
       if (match === undefined) throw new HttpError(404, "Not found");
-      response = await router.run(match, request, url);
+      response = await router.run(match, request, url, connection);
     } catch (error) {
       if (error instanceof StoreUnavailableError) metrics.countStoreUnavailable();
       response = errorResponse(error);

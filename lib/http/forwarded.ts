@@ -1,4 +1,4 @@
-/** Reads the scheme and host a reverse proxy says the client used: `X-Forwarded-*` or `Forwarded`. */
+/** Reads what a reverse proxy says of the client: its scheme and host, and its address. */
 
 /** The scheme and host of the client's request as the proxy in front of us reports them. */
 export interface ForwardedRequest {
@@ -42,6 +42,29 @@ export function readForwarded(headers: Headers): ForwardedRequest {
     ...(proto === "http" || proto === "https" ? { proto } : {}),
     ...(host !== undefined && HOST.test(host) ? { host } : {}),
   };
+}
+
+/** An IPv4 or IPv6 address, as a proxy writes the client's (nginx's `$remote_addr`). */
+const ADDRESS = /^[0-9A-Fa-f:.]{2,45}$/;
+
+/**
+ * Reads the client's address that the proxy in front of us appended to `X-Forwarded-For`: the
+ * header's last value. The earlier ones come from the client or from proxies further out, and
+ * anyone can write them. Only call this for a request that came through a proxy you trust.
+ *
+ * @param headers The request's headers.
+ * @returns The address, or undefined when there is none or it is not an IP address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const headers = new Headers({ "x-forwarded-for": "203.0.113.9, 198.51.100.4" });
+ * assert.equal(forwardedFor(headers), "198.51.100.4");
+ * ```
+ */
+export function forwardedFor(headers: Headers): string | undefined {
+  const address = headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
+  return address !== undefined && ADDRESS.test(address) ? address : undefined;
 }
 
 /** The first of a comma-separated header's values, trimmed; undefined when there is none. */

@@ -14,6 +14,10 @@ export interface Templates {
   readonly catalog: string;
   /** A page for a product that is unknown (404) or retired (410). */
   readonly missing: string;
+  /** The shop owner's dashboard, for a signed-in admin. */
+  readonly admin: string;
+  /** The admin sign-in form; `{{{alert}}}` is where the last try's failure goes. */
+  readonly adminSignIn: string;
 }
 
 /** Options of the pages' rendering. */
@@ -34,16 +38,31 @@ function sessionOf(request: Request): { session: string; known: boolean } {
 }
 
 /**
- * Builds an HTML answer; a HEAD gets the same headers and no body, and neither sets a cookie
- * unless the shopper is new to us on a GET.
+ * Builds an HTML answer, `no-store`; a HEAD gets the same headers and no body, and sets no cookie.
+ *
+ * @param request The incoming request.
+ * @param html The page.
+ * @param options The status (200 by default), a `Set-Cookie` value and any other headers.
+ * @returns The response.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const head = htmlResponse(new Request("http://x/", { method: "HEAD" }), "<p>hi</p>", {
+ *   cookie: "a=1",
+ * });
+ * assert.equal(head.headers.get("content-length"), "9");
+ * assert.equal(head.headers.get("set-cookie"), null);
+ * ```
  */
-function htmlResponse(
+export function htmlResponse(
   request: Request,
   html: string,
-  options: { status?: number; cookie?: string },
+  options: { status?: number; cookie?: string; headers?: Record<string, string> },
 ): Response {
   const body = new TextEncoder().encode(html);
   const headers: Record<string, string> = {
+    ...options.headers,
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
     "content-length": String(body.byteLength),

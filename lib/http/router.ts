@@ -14,10 +14,21 @@ export interface RouteContext {
   readonly params: Readonly<Record<string, string | undefined>>;
   /** The body, read and checked as the route declares; undefined for routes that take none. */
   readonly body: RequestBody | undefined;
+  /** The connection the request came on; absent for a request handed to the app in process. */
+  readonly connection?: ConnectionInfo;
 }
 
-/** A check before the handler; it throws an {@linkcode HttpError} to refuse. */
-export type Guard = (context: RouteContext) => void;
+/** What a request's connection tells, as `Deno.serve` gives it to a handler. */
+export interface ConnectionInfo {
+  /** The peer's address: the client's, or a reverse proxy's. */
+  readonly remoteAddr: Deno.NetAddr;
+}
+
+/**
+ * A check before the handler; it throws an {@linkcode HttpError} (or returns a promise that
+ * rejects with one) to refuse.
+ */
+export type Guard = (context: RouteContext) => void | Promise<void>;
 
 /** What body a route takes. */
 export interface BodyRule {
@@ -139,11 +150,17 @@ export class Router {
    * @param match What {@linkcode Router.find} returned.
    * @param request The request.
    * @param url Its URL.
+   * @param connection The connection it came on, when it came on one.
    * @returns The handler's response.
    * @throws {HttpError} 405 (with `Allow`) for a method the path does not take, or what a guard,
    * the body's rule or the handler throws.
    */
-  async run(match: Match, request: Request, url: URL): Promise<Response> {
+  async run(
+    match: Match,
+    request: Request,
+    url: URL,
+    connection?: ConnectionInfo,
+  ): Promise<Response> {
     const route = Router.routeFor(match, request.method);
     if (route === undefined) {
       const allowed = match.routes.flatMap((route) => route.methods);
@@ -151,8 +168,12 @@ export class Router {
         headers: { allow: allowed.join(", ") },
       });
     }
-    const bare: RouteContext = { request, url, params: match.params, body: undefined };
-    for (const guard of route.guards ?? []) guard(bare);
+    const bare: RouteContext = { request, url, params: match.params, body: undefined, connection };
+    for (const guard of route.guards ?? []) {
+      // Most guards answer at once; only a promise is awaited.
+      const checked = guard(bare);
+      if (checked !== undefined) await checked;
+    }
     if (route.body === undefined) return await route.handle(bare);
     const body = await readBody(request, route.body, this.#bodyDeadlines);
     return await route.handle({ ...bare, body });

@@ -6,14 +6,26 @@ import {
   MAX_ADMIN_BODY_BYTES,
   productsResponse,
   putProductResponse,
-  requireAdmin,
   restockResponse,
   retireResponse,
 } from "./admin_api.ts";
+import { type AdminAccess, adminGuard } from "./admin_auth.ts";
+import {
+  adminPageResponse,
+  SIGN_IN_MEDIA_TYPES,
+  signInResponse,
+  signOutResponse,
+} from "./admin_page.ts";
 import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
 import { echoSocket } from "./echo.ts";
 import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
-import { catalogPage, missingProductPage, type PageOptions, productPage } from "./page.ts";
+import {
+  catalogPage,
+  missingProductPage,
+  type PageOptions,
+  productPage,
+  type Templates,
+} from "./page.ts";
 import type { Guard, Route } from "./router.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
 import { productTopicOf, type Subscriptions } from "./subscriptions.ts";
@@ -159,21 +171,47 @@ export function fileRoutes(assets: AssetTable, media: AssetTable): Route[] {
 }
 
 /**
- * The admin API: restock, list, retire and put products, behind a bearer token.
+ * The admin area: its page and sign-in (from our own pages only), and the API (restock, list,
+ * retire and put products) behind the bearer token or the admin cookie.
  *
  * @param inventory The inventory.
- * @param adminToken The bearer token.
+ * @param access The admin token, sessions and wrong tokens counted.
+ * @param templates The page templates.
+ * @param sameOrigin Refuses requests from untrusted origins.
  * @param maxProducts The most products the catalog may hold.
  * @returns The routes.
  */
 export function adminRoutes(
   inventory: Inventory,
-  adminToken: string,
+  access: AdminAccess,
+  templates: Templates,
+  sameOrigin: Guard,
   maxProducts: number,
 ): Route[] {
-  // A bearer token, not a cookie, authorizes these: no origin check, so curl works.
-  const admin = [requireAdmin(adminToken)];
+  // The bearer token works from anywhere (curl); the cookie only on our own pages' requests.
+  const admin = [adminGuard(access)];
   return [
+    {
+      name: "admin_page",
+      path: "/admin",
+      methods: ["GET", "HEAD"],
+      handle: (context) => adminPageResponse(context, access, templates),
+    },
+    {
+      name: "admin_session",
+      path: "/admin/session",
+      methods: ["POST"],
+      guards: [sameOrigin],
+      body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: SIGN_IN_MEDIA_TYPES },
+      handle: (context) => signInResponse(context, access, templates),
+    },
+    {
+      name: "admin_session_end",
+      path: "/admin/session/end",
+      methods: ["POST"],
+      guards: [sameOrigin],
+      handle: ({ request }) => signOutResponse(request, access),
+    },
     {
       name: "admin_inventory",
       path: "/admin/inventory",

@@ -74,6 +74,7 @@ const DEFAULTS = {
   "max-header-bytes": "16384",
   "tls-cert": "",
   "tls-key": "",
+  "admin-session-minutes": "480",
 } as const;
 
 const ENV_NAMES = {
@@ -94,6 +95,7 @@ const ENV_NAMES = {
   "max-header-bytes": "MAX_HEADER_BYTES",
   "tls-cert": "TLS_CERT",
   "tls-key": "TLS_KEY",
+  "admin-session-minutes": "ADMIN_SESSION_MINUTES",
 } as const;
 
 /** A hold lasts at least a second and at most 30 days. */
@@ -155,6 +157,7 @@ export function parseConfig(
         redis: { type: "string" },
         "hold-ttl": { type: "string" },
         "admin-token": { type: "string" },
+        "admin-session-minutes": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
         "max-connections": { type: "string" },
         "ws-timeout": { type: "string" },
@@ -207,6 +210,9 @@ export function parseConfig(
       redis: redisUrlOf(values.redis ?? env("REDIS_URL")),
       holdTtlMs: durationIn("--hold-ttl", pick("hold-ttl"), ...HOLD_TTL_RANGE_MS),
       adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
+      // A week at most: a stolen cookie outlives a sign-out until it expires.
+      adminSessionMs:
+        integerIn("--admin-session-minutes", pick("admin-session-minutes"), 1, 10_080) * 60_000,
       pollTimeoutMs: secondsIn("--poll-timeout", pick("poll-timeout"), 0.001, 3600) * 1000,
       allowedOrigins: origins.map(originOf),
       maxConnections: integerIn("--max-connections", pick("max-connections"), 1, 1_000_000),

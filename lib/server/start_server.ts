@@ -40,7 +40,7 @@ export interface RunningServer {
 
 /** What a server takes besides its configuration. */
 export interface ServerOptions {
-  /** The time source of hold expiry; tests inject a fake one. */
+  /** The time source of hold expiry and admin sessions; tests inject a fake one. */
   clock?: Clock;
   /** Where start-up notes go (the stored inventory, what the catalog changed). */
   log?: (line: string) => void;
@@ -77,16 +77,19 @@ export async function startServer(
   // Requests that come before the inventory is ready wait for it; none can, once start failed.
   ready.catch(() => {});
   let app: App | undefined;
-  const server: ResilientServer = serveResiliently({
-    port: config.port,
-    hostname: config.hostname,
-    reusePort: config.reusePort,
-    tls,
-    onAcceptError: (error) => {
-      app?.countAcceptError();
-      console.error(`accepting failed, listening again shortly: ${error}`);
+  const server: ResilientServer = serveResiliently(
+    {
+      port: config.port,
+      hostname: config.hostname,
+      reusePort: config.reusePort,
+      tls,
+      onAcceptError: (error) => {
+        app?.countAcceptError();
+        console.error(`accepting failed, listening again shortly: ${error}`);
+      },
     },
-  }, (request) => app?.handle(request) ?? ready.then((app) => app.handle(request)));
+    (request, info) => app?.handle(request, info) ?? ready.then((app) => app.handle(request, info)),
+  );
 
   let store: InventoryStore | undefined;
   try {
@@ -124,6 +127,7 @@ export async function startServer(
     );
     app = createApp(inventory, {
       ...config,
+      clock,
       https: tls !== undefined,
       templates,
       assets,
@@ -160,6 +164,8 @@ async function loadTemplates(): Promise<Templates> {
     product: await read("product.html"),
     catalog: await read("catalog.html"),
     missing: await read("missing.html"),
+    admin: await read("admin.html"),
+    adminSignIn: await read("admin_sign_in.html"),
   };
 }
 

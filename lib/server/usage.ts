@@ -26,8 +26,11 @@ Options (each also read from the environment variable in brackets):
                                                               [REDIS_URL]
   --hold-ttl T         how long a hold lasts after the last add, in seconds
                        or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
-  --admin-token TOKEN  bearer token of POST /admin/inventory, 16+ characters;
-                       without one the admin API is off       [ADMIN_TOKEN]
+  --admin-token TOKEN  bearer token of the admin API and the sign-in of /admin,
+                       16+ characters; without one both are off [ADMIN_TOKEN]
+  --admin-session-minutes N
+                       minutes a sign-in at /admin lasts, 1 to 10080
+                                                              [ADMIN_SESSION_MINUTES] (default 480)
   --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
   --allowed-origin O   another origin allowed to post and subscribe, repeatable
                                                               [ALLOWED_ORIGINS, comma-separated]

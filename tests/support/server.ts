@@ -45,6 +45,7 @@ export const TEST_CONFIG: Config = {
   maxUrlBytes: 8192,
   maxHeaderBytes: 16_384,
   trustProxy: false,
+  adminSessionMs: 480 * 60_000,
 };
 
 /**
@@ -77,7 +78,7 @@ export function createTestApp(inventory: Inventory, overrides: Partial<AppOption
   return createApp(inventory, {
     ...TEST_CONFIG,
     https: false,
-    templates: { product: "", catalog: "", missing: "" },
+    templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" },
     assets: new Map(),
     media: new Map(),
     ...overrides,
