@@ -1,15 +1,13 @@
 // A line chart of the last hour, drawn as inline SVG through the DOM: no library, nothing inline.
 // @ts-check
 /// <reference lib="dom" />
-import { columnPeaks, HISTORY_SECONDS, linePath, niceCeiling } from "./activity_history.js";
+import { columnPeaks, linePath, niceCeiling, spanMinutes } from "./activity_history.js";
 import { setText } from "./set_text.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 /** The plot's size in SVG units; it is stretched to its box, its lines kept thin by CSS. */
 const WIDTH = 360;
 const HEIGHT = 100;
-/** Seconds a column of the plot stands for: an hour in {@linkcode WIDTH} columns. */
-const SECONDS_PER_COLUMN = HISTORY_SECONDS / WIDTH;
 
 /**
  * @typedef {object} ChartLine
@@ -114,26 +112,31 @@ export function createChart(container, options) {
   body.append(scale, svg);
   const axis = htmlElement("div", "chart-axis");
   axis.setAttribute("aria-hidden", "true");
-  axis.append(
-    htmlElement("span", "", "60 min ago"),
-    htmlElement("span", "", "30 min ago"),
-    htmlElement("span", "", "now"),
-  );
+  const oldest = htmlElement("span", "chart-oldest");
+  const halfway = htmlElement("span", "chart-halfway");
+  axis.append(oldest, halfway, htmlElement("span", "", "now"));
   figure.append(caption, body, axis);
   container.replaceChildren(figure);
 
   return {
     update(view, description) {
       const first = Math.round(view.start / view.stepMs);
-      const perColumn = SECONDS_PER_COLUMN * (1_000 / view.stepMs);
+      const length = view.series.holds.length;
+      const minutes = spanMinutes((length * view.stepMs) / 1_000);
+      // Buckets in the span, and how many a column of the plot stands for (at least one).
+      const buckets = (minutes * 60_000) / view.stepMs;
+      const perColumn = Math.ceil(buckets / WIDTH);
       const columns = options.lines.map((line) =>
         columnPeaks(view.series[line.name], perColumn, Number.isFinite(first) ? first : 0)
       );
       const peak = niceCeiling(Math.max(0, ...columns.flat()));
+      const slots = Math.ceil(buckets / perColumn);
       options.lines.forEach((line, i) => {
-        const d = linePath(columns[i], { width: WIDTH, height: HEIGHT, slots: WIDTH, top: peak });
+        const d = linePath(columns[i], { width: WIDTH, height: HEIGHT, slots, top: peak });
         paths.get(line.name)?.setAttribute("d", d);
       });
+      setText(oldest, `${minutes} min ago`);
+      setText(halfway, `${minutes / 2} min ago`);
       setText(top, `${peak} ${options.unit}`);
       setText(middle, Number.isInteger(peak / 2) ? String(peak / 2) : "");
       setText(desc, description);

@@ -76,23 +76,26 @@ export class ActivityHistory {
   }
 
   /**
-   * Replaces the history with the one a snapshot carries; its newest buckets when it has more
-   * than the limit.
+   * Replaces the history with the one a snapshot carries: its newest buckets when it has more
+   * than the limit, and none that ended before `since` (when the server's process started: it
+   * knows nothing of them, they are not quiet seconds).
    *
    * @param {ActivityInput} activity The snapshot's `activity`: when its first bucket began, a
    * bucket's length, and the series (a watcher count may be null: no sample that second).
+   * @param {number} since Buckets that ended at or before this time, in ms, are left out.
    * @throws {RangeError} When the step is not positive or the series differ in length.
    */
-  reset(activity) {
+  reset(activity, since = -Infinity) {
     const { start, stepMs } = activity;
     const length = activity.holds.length;
     if (!(stepMs > 0)) throw new RangeError(`Activity step must be positive, got ${stepMs}`);
     if (SERIES.some((name) => activity[name].length !== length)) {
       throw new RangeError("Activity series must all have the same length");
     }
-    const dropped = Math.max(0, length - this.#limit);
+    const before = Math.min(length, Math.max(0, Math.floor((since - start) / stepMs)));
+    const dropped = Math.max(before, length - this.#limit);
     this.#stepMs = stepMs;
-    this.#start = length === 0 ? NaN : start + dropped * stepMs;
+    this.#start = dropped === length ? NaN : start + dropped * stepMs;
     for (const name of SERIES) this.#series[name] = activity[name].slice(dropped).map(Number);
     // A second the server has no watcher sample of (null) had as many as the one before.
     const watchers = this.#series.watchers;
@@ -258,6 +261,26 @@ export function niceCeiling(value) {
   const power = 10 ** Math.floor(Math.log10(value));
   const step = [1, 2, 5, 10].find((factor) => factor * power >= value) ?? 10;
   return step * power;
+}
+
+/** The spans a chart may show, in minutes: the shortest that holds the whole history is shown. */
+const SPANS_MINUTES = [2, 5, 10, 15, 30, 60];
+
+/**
+ * How many minutes a chart spans: the shortest of 2, 5, 10, 15, 30 and 60 that holds the whole
+ * history, so that a young process's few minutes fill the chart rather than its last pixels.
+ *
+ * @param {number} seconds How many seconds of history there are.
+ * @returns {number} The span in minutes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual([0, 120, 121, 1000, 3600, 9000].map(spanMinutes), [2, 2, 5, 30, 60, 60]);
+ * ```
+ */
+export function spanMinutes(seconds) {
+  return SPANS_MINUTES.find((minutes) => minutes * 60 >= seconds) ?? HISTORY_SECONDS / 60;
 }
 
 /**

@@ -97,7 +97,7 @@ const history = new ActivityHistory();
 let feedProcess = "";
 
 const unitsChart = createChart(byId("units-chart"), {
-  title: "Holds, releases and sales per second, last hour",
+  title: "Holds, releases and sales per second",
   unit: "/s",
   lines: [
     { name: "holds", label: "Holds" },
@@ -106,7 +106,7 @@ const unitsChart = createChart(byId("units-chart"), {
   ],
 });
 const watchersChart = createChart(byId("watchers-chart"), {
-  title: "Watchers, last hour",
+  title: "Watchers",
   unit: "",
   lines: [{ name: "watchers", label: "Watchers" }],
 });
@@ -402,7 +402,7 @@ function applySnapshot(snapshot) {
   products.clear();
   for (const product of snapshot.products) products.set(product.id, product);
   renderProducts();
-  history.reset(snapshot.activity);
+  history.reset(snapshot.activity, snapshot.startedAt);
   renderWatchers(snapshot.watchers);
   renderStore(snapshot.store);
   renderActivity();

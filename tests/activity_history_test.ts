@@ -115,3 +115,26 @@ Deno.test("a second the snapshot has no watcher sample of keeps the count before
   });
   assert.deepEqual(history.view().series.watchers, [0, 3, 3, 5]);
 });
+
+Deno.test("a snapshot's seconds from before the process started are left out", () => {
+  const history = new ActivityHistory();
+  const zeros = [0, 0, 0, 0, 0];
+  const activity = {
+    start: 10_000,
+    stepMs: 1_000,
+    holds: [0, 0, 0, 2, 1],
+    releases: zeros,
+    sales: zeros,
+    watchers: [null, null, null, 3, 3],
+  };
+  history.reset(activity, 13_400);
+  assert.equal(history.view().start, 13_000);
+  assert.deepEqual(history.view().series.holds, [2, 1]);
+  assert.equal(summarize(history.view()).seconds, 2);
+  history.reset(activity, 99_000);
+  assert.deepEqual(history.view().series.holds, []);
+  history.append(99_000, { holds: 1, releases: 0, sales: 0, watchers: 1 });
+  assert.equal(history.view().start, 99_000);
+  history.reset(activity, 0);
+  assert.equal(history.view().series.holds.length, 5);
+});
