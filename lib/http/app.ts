@@ -1,8 +1,10 @@
 /** The request handler: composes the routes, guards, subscriptions and metrics of the shop. */
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
+import { type Clock, systemClock } from "../inventory/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
 import { Topics } from "../realtime/topics.ts";
+import { AdminFeed } from "./admin_feed.ts";
 import { checkRequestSize, ConnectionLimit } from "./guards.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { type Gauges, healthResponse, Metrics, readinessResponse } from "./monitoring.ts";
@@ -56,6 +58,8 @@ export interface AppOptions extends AppSettings {
   adminToken?: string;
   /** How many servers still serve connections, for /metrics; none given counts 0. */
   listeners?: () => number;
+  /** The time source of the admin feed's activity and ticks; real time unless given. */
+  clock?: Clock;
 }
 
 /** A running application: its handler, and a way to stop its connections. */
@@ -156,8 +160,22 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     },
     ...fileRoutes(options.assets, options.media),
   ];
+  let adminFeed: AdminFeed | undefined;
   if (options.adminToken !== undefined) {
-    routes.push(...adminRoutes(inventory, options.adminToken, options.maxProducts));
+    adminFeed = new AdminFeed(inventory, {
+      clock: options.clock ?? systemClock,
+      heartbeatMs: options.sseHeartbeatMs,
+      local: () => {
+        const { websocketSubscribers, sseSubscribers } = subscriptions.gauges();
+        return {
+          websocket: websocketSubscribers,
+          sse: sseSubscribers,
+          longPoll: topics.tally.waiters,
+        };
+      },
+    });
+    adminFeed.start();
+    routes.push(...adminRoutes(inventory, options.adminToken, options.maxProducts, adminFeed));
   }
   const router = new Router(routes, options.bodyTimeoutMs);
   const metrics = new Metrics([...new Set([...routes.map((route) => route.name), "not_found"])]);
@@ -191,6 +209,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     stop() {
       topics.close();
       subscriptions.close();
+      adminFeed?.close();
       router.close();
     },
     gauges,

@@ -2,6 +2,7 @@
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { Topics } from "../realtime/topics.ts";
+import type { AdminFeed } from "./admin_feed.ts";
 import {
   MAX_ADMIN_BODY_BYTES,
   productsResponse,
@@ -159,17 +160,20 @@ export function fileRoutes(assets: AssetTable, media: AssetTable): Route[] {
 }
 
 /**
- * The admin API: restock, list, retire and put products, behind a bearer token.
+ * The admin API: restock, list, retire and put products, and the dashboard's live feed, behind a
+ * bearer token.
  *
  * @param inventory The inventory.
  * @param adminToken The bearer token.
  * @param maxProducts The most products the catalog may hold.
+ * @param feed The dashboard's feeds.
  * @returns The routes.
  */
 export function adminRoutes(
   inventory: Inventory,
   adminToken: string,
   maxProducts: number,
+  feed: AdminFeed,
 ): Route[] {
   // A bearer token, not a cookie, authorizes these: no origin check, so curl works.
   const admin = [requireAdmin(adminToken)];
@@ -203,6 +207,13 @@ export function adminRoutes(
       guards: admin,
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ params, body }) => putProductResponse(inventory, params.id!, body!, maxProducts),
+    },
+    {
+      name: "admin_feed",
+      path: "/admin/feed",
+      methods: ["GET"],
+      guards: admin,
+      handle: ({ request }) => feed.accept(request),
     },
   ];
 }

@@ -133,6 +133,7 @@ export async function startServer(
         onAttempt: (seconds) => app?.observeOrderCall(seconds),
       }),
       listeners: () => server.listeners,
+      clock,
     });
     becomeReady(app);
     // Checkouts a stopped server left in flight end now, each with the order it had.
