@@ -17,6 +17,8 @@ interface FeedStream {
   readonly controller: ReadableStreamDefaultController<Uint8Array>;
   /** Product frames not yet sent (the client was not reading), the latest per product. */
   readonly pending: Map<string, Uint8Array>;
+  /** The latest tick not yet sent. */
+  tick: Uint8Array | undefined;
   /** The first second its ticks tell: the snapshot's history ends before it. */
   readonly firstTickAt: number;
   /** Ticks in a row it had no room for. */
@@ -144,7 +146,7 @@ export class AdminFeed {
     let entry: FeedStream;
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
-        entry = { controller, pending: new Map(), firstTickAt, missed: 0 };
+        entry = { controller, pending: new Map(), tick: undefined, firstTickAt, missed: 0 };
         controller.enqueue(retryFrame());
         controller.enqueue(snapshot);
         if (this.#closed) {
@@ -193,11 +195,14 @@ export class AdminFeed {
     }
   }
 
-  /** Sends what a feed has pending, in one chunk, when it has room. */
+  /** Sends what a feed has pending (products, then the tick), in one chunk, when it has room. */
   #flush(entry: FeedStream): void {
-    if (entry.pending.size === 0 || (entry.controller.desiredSize ?? 0) <= 0) return;
+    if (entry.pending.size === 0 && entry.tick === undefined) return;
+    if ((entry.controller.desiredSize ?? 0) <= 0) return;
     const frames = [...entry.pending.values()];
+    if (entry.tick !== undefined) frames.push(entry.tick);
     entry.pending.clear();
+    entry.tick = undefined;
     const chunk = new Uint8Array(frames.reduce((bytes, frame) => bytes + frame.length, 0));
     let offset = 0;
     for (const frame of frames) {
@@ -231,8 +236,11 @@ export class AdminFeed {
     const frame = eventFrame("tick", JSON.stringify(tick));
     for (const entry of [...this.#streams]) {
       if (at < entry.firstTickAt) continue;
+      // A feed that is behind gets the newest tick when it reads again, and is ended when it
+      // read nothing for a heartbeat's time.
+      entry.tick = frame;
       if ((entry.controller.desiredSize ?? 0) > 0) {
-        entry.controller.enqueue(frame);
+        this.#flush(entry);
       } else if (++entry.missed * ACTIVITY_STEP_MS >= this.#options.heartbeatMs) {
         this.#forget(entry);
         // error(), not close(): close() would wait for the client to read what is queued.
