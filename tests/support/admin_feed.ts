@@ -38,12 +38,15 @@ function brief(event: AdminEvent): unknown {
  * Reads an admin feed's response (from a real server or from `app.handle`).
  *
  * @param response The response, an event stream.
+ * @param leave Aborts the request (a fetch's), and cancels the stream; a new one by default.
  * @returns The client; disposing it cancels the stream, as a client that leaves does.
  */
-export function readAdminFeed(response: Response): AdminFeedClient {
+export function readAdminFeed(
+  response: Response,
+  leave: AbortController = new AbortController(),
+): AdminFeedClient {
   const events: AdminEvent[] = [];
   const wakers = new Set<() => void>();
-  const leave = new AbortController();
   let over = false;
   const body = response.body?.pipeThrough(new TransformStream(), { signal: leave.signal }) ?? null;
   const ended = readEventStream(body, (event) => {
@@ -93,8 +96,10 @@ export async function openAdminFeed(
   base: string,
   headers: Record<string, string> = {},
 ): Promise<AdminFeedClient> {
+  const leave = new AbortController();
   const response = await fetch(new URL("admin/feed", base), {
     headers: { accept: "text/event-stream", ...headers },
+    signal: leave.signal,
   });
-  return readAdminFeed(response);
+  return readAdminFeed(response, leave);
 }
