@@ -35,8 +35,6 @@ Deno.test("an add on the shop is a product event with one more held, then a tick
   await poll.waitFor((state) => state.version === 1);
 });
 
-// One transport a test: in one test process, a WebSocket, an event stream and the admin feed open
-// together sometimes left the event stream's fetch unabortable (Deno 2.9).
 Deno.test({
   name: "a WebSocket subscriber shows in the ticks' watchers",
   sanitizeOps: false,

@@ -49,7 +49,7 @@ export function readAdminFeed(
   const wakers = new Set<() => void>();
   let over = false;
   const body = response.body?.pipeThrough(new TransformStream(), { signal: leave.signal }) ?? null;
-  const ended = readEventStream(body, (event) => {
+  const ended = readEventStream(new Response(body), (event) => {
     events.push({ name: event.event ?? "message", data: JSON.parse(event.data) });
     for (const wake of wakers) wake();
   }).catch(() => {}).finally(() => {

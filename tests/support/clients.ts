@@ -245,7 +245,7 @@ export async function connectStatusStream(
     headers: { accept: "text/event-stream", ...headers },
     signal: controller.signal,
   });
-  const reading = readEventStream(response.body, onEvent, onComment, onRetry);
+  const reading = readEventStream(response, onEvent, onComment, onRetry);
   // Callers attach their own handlers once this returns; until then a failure is not unhandled.
   reading.catch(() => {});
   return { response, reading, controller };
@@ -254,22 +254,26 @@ export async function connectStatusStream(
 /**
  * Parses an event stream's body as it arrives.
  *
- * @param body The body (none reads nothing).
+ * It takes the Response, not its body: Deno's fetch reaches the body of an aborted request only
+ * through its Response, so the Response must stay alive while the body is read (once collected,
+ * an abort never ends the read).
+ *
+ * @param response The response (one without a body reads nothing).
  * @param onEvent Called with each event that carries data.
  * @param onComment Called with each comment line's text (heartbeats).
  * @param onRetry Called with each `retry:` field's reconnection time, in ms.
  * @returns Resolves when the stream ends; rejects when it is aborted or fails.
  */
 export async function readEventStream(
-  body: ReadableStream<Uint8Array> | null,
+  response: Response,
   onEvent: (event: SseEvent) => void,
   onComment: (text: string) => void = () => {},
   onRetry: (ms: number) => void = () => {},
 ): Promise<void> {
-  if (body === null) return;
+  if (response.body === null) return;
   let buffer = "";
   const decoder = new TextDecoder();
-  for await (const chunk of body) {
+  for await (const chunk of response.body) {
     buffer += decoder.decode(chunk, { stream: true });
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
