@@ -3,6 +3,7 @@
 /// <reference lib="dom" />
 import { keepConnected, transportsOf } from "./connection.js";
 import { LiveState, parseState } from "./live_state.js";
+import { setText } from "./set_text.js";
 
 const STATUS_PATH = "/cart/status";
 
@@ -131,14 +132,6 @@ function renderHold() {
     holdExpiresAt = NaN;
     render();
   }, Math.max(0, holdExpiresAt - Date.now()));
-}
-
-/**
- * @param {HTMLElement} element
- * @param {string} text
- */
-function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
 }
 
 /**

@@ -3,6 +3,7 @@
 /// <reference lib="dom" />
 import { keepConnected, transportsOf } from "./connection.js";
 import { LiveCatalog, parseCatalogEntry, parseCatalogSnapshot } from "./live_state.js";
+import { setText } from "./set_text.js";
 
 const FEED_PATH = "/catalog/status";
 
@@ -30,15 +31,6 @@ function tileOf(product) {
  */
 function part(tile, selector) {
   return /** @type {HTMLElement} */ (tile.querySelector(selector));
-}
-
-/**
- * @param {HTMLElement} element
- * @param {string} text
- */
-function setText(element, text) {
-  // Only touch a live region when its text changes, so screen readers announce real news.
-  if (element.textContent !== text) element.textContent = text;
 }
 
 /**

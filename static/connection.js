@@ -131,14 +131,15 @@ export function transportsOf(search) {
 }
 
 /**
- * Shows how the page is connected in its `#live` indicator; a count that is not live is marked on
- * `<body data-connection>` so the page can show it as the last one known.
+ * Shows how the page is connected in its `#live` indicator (`#live-text` holds the words); a
+ * count that is not live is marked on `<body data-connection>` so the page can show it as the
+ * last one known.
  *
  * @param {"connecting" | "live" | "reconnecting" | "ended"} state
- * @param {string} transport
+ * @param {string} transport One of {@linkcode TRANSPORTS}.
  * @param {number} attempt Failed attempts so far, shown to tests and the curious.
  */
-function showConnection(state, transport, attempt) {
+export function showConnection(state, transport, attempt) {
   const live = /** @type {HTMLElement} */ (document.getElementById("live"));
   const text = /** @type {HTMLElement} */ (document.getElementById("live-text"));
   const name = TRANSPORT_NAMES[/** @type {keyof TRANSPORT_NAMES} */ (transport)];

@@ -224,3 +224,27 @@ Deno.test("POST /admin/inventory on a catalog of several products answers 409", 
   assert.match(String(answer.body.error), /several products/);
   assert.deepEqual(stateOf(server, "a"), { inventoryCount: 2, version: 0 });
 });
+
+Deno.test("POST /admin/inventory restocks the product its body names, of several", async () => {
+  await using server = await startTestServer(
+    { adminToken: TOKEN },
+    { catalog: catalogOf({ a: 2, b: 3 }) },
+  );
+  const answer = await restock(server.url, JSON.stringify({ product: "b", total: 7 }));
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.body, { product: "b", inventoryCount: 7, version: 1, total: 7, held: 0 });
+  assert.deepEqual(stateOf(server, "a"), { inventoryCount: 2, version: 0 });
+
+  const unknown = await restock(server.url, JSON.stringify({ product: "nope", total: 1 }));
+  assert.deepEqual([unknown.status, unknown.body.error], [404, 'No product "nope"']);
+  const bad = await restock(server.url, JSON.stringify({ product: 7, total: 1 }));
+  assert.deepEqual([bad.status, bad.body.error], [
+    400,
+    'Field "product" must be a product id, got 7',
+  ]);
+  assert.equal((await admin(server, "DELETE", "/admin/products/a")).status, 200);
+  const retired = await restock(server.url, JSON.stringify({ product: "a", total: 5 }));
+  assert.equal(retired.status, 409);
+  assert.match(String(retired.body.error), /^Product "a" is retired/);
+  assert.equal(server.inventory.get("a")?.total, 2);
+});

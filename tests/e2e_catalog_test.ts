@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import type { Gauges } from "../lib/http/monitoring.ts";
-import { loadCatalogFile } from "../lib/server/catalog_file.ts";
 import type { RunningServer } from "../lib/server/start_server.ts";
 import {
   browserTest,
@@ -15,16 +14,14 @@ import {
   waitForTileCount,
 } from "./support/browser.ts";
 import { eventually } from "./support/clients.ts";
+import { exampleCatalog } from "./support/products.ts";
 import { startTestServer } from "./support/server.ts";
 
-const EXAMPLE_CATALOG = join(import.meta.dirname!, "..", "docs", "catalog.example.json");
 const FIRST_COUNTS = { "night-sky-print": "10", "canvas-tote": "25", "moon-pin": "50" };
 
 /** Starts a server on the example catalog: a print, a tote and a pin, with their images. */
 async function startCatalogServer(): Promise<RunningServer & AsyncDisposable> {
-  const { products, media } = await loadCatalogFile(EXAMPLE_CATALOG, { maxProducts: 10 });
-  const entries = products.map(({ total, ...info }) => ({ info, total }));
-  return await startTestServer({}, { catalog: { entries, media } });
+  return await startTestServer({}, { catalog: await exampleCatalog() });
 }
 
 /**

@@ -73,23 +73,53 @@ export async function retireResponse(inventory: Inventory, id: string): Promise<
 }
 
 /**
- * Handles `POST /admin/inventory`: sets the total of a one-product catalog.
+ * Reads the optional `"product"` of a restock body: the id of the product to restock.
  *
+ * @param body The body (JSON).
+ * @returns The id, or undefined when the body names none.
+ * @throws {HttpError} 400 when `product` is there but not a string.
+ */
+function restockedProductOf(body: RequestBody): string | undefined {
+  const product = (parseJsonBody(body.text) as { product?: unknown }).product;
+  if (product !== undefined && typeof product !== "string") {
+    throw new HttpError(
+      400,
+      `Field "product" must be a product id, got ${JSON.stringify(product)}`,
+    );
+  }
+  return product;
+}
+
+/**
+ * Handles `POST /admin/inventory`: sets a product's total.
+ *
+ * The body names the product (`"product"`); without it the catalog must have one product.
  * Holds stay when the total falls below them; the change reaches every subscriber.
  *
  * @param inventory The inventory.
- * @param body The body, `{"total": N}`.
- * @returns 200 `{inventoryCount, version, total, held}`.
- * @throws {HttpError} 400 for a bad total, 409 when the catalog has several products.
+ * @param body The body, `{"product": id, "total": N}` or `{"total": N}`.
+ * @returns 200 `{product, inventoryCount, version, total, held}`.
+ * @throws {HttpError} 400 for a bad total or product field, 404 for an unknown product, 409 for
+ * a retired one or, without `product`, when the catalog has several products.
  */
 export async function restockResponse(inventory: Inventory, body: RequestBody): Promise<Response> {
   const total = totalOf(body);
-  const products = inventory.products();
-  if (products.length !== 1) {
-    throw new HttpError(409, "The catalog has several products: use PUT /admin/products/:id");
+  let product = restockedProductOf(body);
+  if (product === undefined) {
+    const products = inventory.products();
+    if (products.length !== 1) {
+      throw new HttpError(
+        409,
+        'The catalog has several products: name one in "product" or use PUT /admin/products/:id',
+      );
+    }
+    product = products[0].info.id;
   }
-  const outcome = await inventory.restock(products[0].info.id, total);
-  if (!outcome.ok) throw new HttpError(409, "The product was retired meanwhile");
+  if (inventory.get(product)?.retired) {
+    throw new HttpError(409, `Product "${product}" is retired: PUT /admin/products/:id lists it`);
+  }
+  const outcome = await inventory.restock(product, total);
+  if (!outcome.ok) throw new HttpError(404, `No product "${product}"`);
   const { record } = outcome;
   return jsonResponse({
     product: record.info.id,

@@ -5,6 +5,7 @@ import type { Inventory } from "../inventory/inventory.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
 import { Topics } from "../realtime/topics.ts";
 import { adminAccess } from "./admin_auth.ts";
+import { AdminFeed } from "./admin_feed.ts";
 import { checkRequestSize, ConnectionLimit } from "./guards.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { type Gauges, healthResponse, Metrics, readinessResponse } from "./monitoring.ts";
@@ -58,8 +59,11 @@ export interface AppOptions extends AppSettings {
   media: AssetTable;
   /** The admin API's bearer token and the sign-in's; without one `/admin/*` answers 404. */
   adminToken?: string;
-  /** The time source of admin sessions and of the limit on wrong tokens; real time by default. */
-  clock?: Pick<Clock, "now">;
+  /**
+   * The time source of admin sessions, of the limit on wrong tokens and of the admin feed's
+   * activity and ticks; real time by default.
+   */
+  clock?: Clock;
   /** How many servers still serve connections, for /metrics; none given counts 0. */
   listeners?: () => number;
 }
@@ -168,6 +172,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     },
     ...fileRoutes(options.assets, options.media),
   ];
+  let adminFeed: AdminFeed | undefined;
   if (options.adminToken !== undefined) {
     const access = adminAccess({
       token: options.adminToken,
@@ -176,8 +181,28 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
       https: options.https,
       trustProxy: options.trustProxy,
     });
+    adminFeed = new AdminFeed(inventory, {
+      clock: options.clock ?? systemClock,
+      heartbeatMs: options.sseHeartbeatMs,
+      local: () => {
+        const { websocketSubscribers, sseSubscribers } = subscriptions.gauges();
+        return {
+          websocket: websocketSubscribers,
+          sse: sseSubscribers,
+          longPoll: topics.tally.waiters,
+        };
+      },
+    });
+    adminFeed.start();
     routes.push(
-      ...adminRoutes(inventory, access, options.templates, sameOrigin, options.maxProducts),
+      ...adminRoutes(
+        inventory,
+        access,
+        options.templates,
+        sameOrigin,
+        options.maxProducts,
+        adminFeed,
+      ),
     );
   }
   const router = new Router(routes, options.bodyTimeoutMs);
@@ -220,6 +245,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
     stop() {
       topics.close();
       subscriptions.close();
+      adminFeed?.close();
       router.close();
     },
     gauges,

@@ -2,6 +2,7 @@
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { Topics } from "../realtime/topics.ts";
+import type { AdminFeed } from "./admin_feed.ts";
 import {
   MAX_ADMIN_BODY_BYTES,
   productsResponse,
@@ -172,13 +173,15 @@ export function fileRoutes(assets: AssetTable, media: AssetTable): Route[] {
 
 /**
  * The admin area: its page and sign-in (from our own pages only), and the API (restock, list,
- * retire and put products) behind the bearer token or the admin cookie.
+ * retire and put products, and the dashboard's live feed) behind the bearer token or the admin
+ * cookie.
  *
  * @param inventory The inventory.
  * @param access The admin token, sessions and wrong tokens counted.
  * @param templates The page templates.
  * @param sameOrigin Refuses requests from untrusted origins.
  * @param maxProducts The most products the catalog may hold.
+ * @param feed The dashboard's feeds.
  * @returns The routes.
  */
 export function adminRoutes(
@@ -187,6 +190,7 @@ export function adminRoutes(
   templates: Templates,
   sameOrigin: Guard,
   maxProducts: number,
+  feed: AdminFeed,
 ): Route[] {
   // The bearer token works from anywhere (curl); the cookie only on our own pages' requests.
   const admin = [adminGuard(access)];
@@ -241,6 +245,13 @@ export function adminRoutes(
       guards: admin,
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ params, body }) => putProductResponse(inventory, params.id!, body!, maxProducts),
+    },
+    {
+      name: "admin_feed",
+      path: "/admin/feed",
+      methods: ["GET"],
+      guards: admin,
+      handle: ({ request }) => feed.accept(request),
     },
   ];
 }

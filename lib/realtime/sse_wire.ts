@@ -1,4 +1,4 @@
-/** Server-Sent Events frames that tell an `EventSource` when to reconnect, jittered. */
+/** Server-Sent Events frames: named events, and jittered `retry:` fields for reconnects. */
 
 /** A span of reconnection times, in ms, that a `retry:` field is drawn from. */
 export interface RetrySpan {
@@ -19,6 +19,29 @@ export const REFUSAL_RETRY: RetrySpan = { minMs: 5_000, maxMs: 15_000 };
 
 const encoder = new TextEncoder();
 const REFUSAL_COMMENT = encoder.encode(": too many connections\n");
+
+/**
+ * Encodes a named event: `event: <name>` and one `data:` line.
+ *
+ * @param name The event's name, which `EventSource.addEventListener(name, ...)` hears.
+ * @param data The data, on one line (JSON as `JSON.stringify` writes it).
+ * @returns The frame, encoded.
+ * @throws {RangeError} When the name or the data holds a line break.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const text = new TextDecoder().decode(eventFrame("tick", '{"at":0}'));
+ * assert.equal(text, 'event: tick\ndata: {"at":0}\n\n');
+ * assert.throws(() => eventFrame("tick", "a\nb"), RangeError);
+ * ```
+ */
+export function eventFrame(name: string, data: string): Uint8Array {
+  if (/[\r\n]/.test(name + data)) {
+    throw new RangeError(`Event ${JSON.stringify(name)} has a line break in its name or data`);
+  }
+  return encoder.encode(`event: ${name}\ndata: ${data}\n\n`);
+}
 
 /**
  * Encodes a `retry:` field with a time drawn from a span.

@@ -22,6 +22,8 @@ export class RedisKeys {
   readonly epoch: string;
   /** The channel every change is published on, as the product's state in JSON. */
   readonly changes: string;
+  /** Hash: process id → its watchers by transport, as JSON `{websocket, sse, longPoll, at}`. */
+  readonly watchers: string;
   readonly #prefix: string;
 
   /**
@@ -35,6 +37,7 @@ export class RedisKeys {
    * const keys = new RedisKeys("inv");
    * assert.equal(keys.product("night-sky-print").holds, "inv:{night-sky-print}:holds");
    * assert.equal(keys.changes, "inv:changes");
+   * assert.equal(keys.watchers, "inv:{fleet}:watchers");
    * ```
    */
   constructor(prefix: string) {
@@ -43,6 +46,7 @@ export class RedisKeys {
     this.catalogOrder = `${prefix}:{catalog}:order`;
     this.epoch = `${prefix}:epoch`;
     this.changes = `${prefix}:changes`;
+    this.watchers = `${prefix}:{fleet}:watchers`;
   }
 
   /**

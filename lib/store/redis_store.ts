@@ -7,6 +7,7 @@ import {
   type InventoryStore,
   type Listing,
   type PendingCheckout,
+  type ProcessWatchers,
   type StoreHealth,
   type StoreOutcome,
   type StoreSnapshot,
@@ -17,6 +18,7 @@ import { RedisConnection } from "./redis_connection.ts";
 import { type ProductKeys, RedisKeys } from "./redis_keys.ts";
 import { type FunctionReply, hashEntries, parseStoredHold } from "./redis_state.ts";
 import { RedisView } from "./redis_view.ts";
+import { readWatchers, writeWatchers } from "./redis_watchers.ts";
 
 /**
  * How much longer than its call to the order service a checkout's lease lasts: time to record the
@@ -319,6 +321,29 @@ export class RedisStore implements InventoryStore {
    */
   onChange(listener: (record: ProductRecord) => void): () => void {
     return this.#view.onChange(listener);
+  }
+
+  /**
+   * Writes this process's watchers into the fleet's hash.
+   *
+   * @param watchers This process's counts.
+   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   */
+  async shareWatchers(watchers: ProcessWatchers): Promise<void> {
+    const redis = this.#connection();
+    await writeWatchers((args) => redis.send(args), this.#keys.watchers, watchers);
+  }
+
+  /**
+   * Reads every process's watchers, deleting the stale ones.
+   *
+   * @param since Counts taken before this time are dropped.
+   * @returns Each process's latest counts.
+   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   */
+  async fleetWatchers(since: number): Promise<ProcessWatchers[]> {
+    const redis = this.#connection();
+    return await readWatchers((args) => redis.send(args), this.#keys.watchers, since);
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */

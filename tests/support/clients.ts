@@ -203,6 +203,8 @@ export async function openStatusSocket(base: string): Promise<StatusSocket> {
 
 /** One Server-Sent Event. */
 export interface SseEvent {
+  /** The `event:` field (its name), if any. */
+  event?: string;
   /** The `id:` field, if any. */
   id?: string;
   /** The `data:` field. */
@@ -243,30 +245,51 @@ export async function connectStatusStream(
     headers: { accept: "text/event-stream", ...headers },
     signal: controller.signal,
   });
-  const reading = (async () => {
-    if (response.body === null) return;
-    let buffer = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event: SseEvent = { data: "" };
-        for (const line of block.split("\n")) {
-          if (line.startsWith(":")) onComment(line.slice(1).trim());
-          else if (line.startsWith("id: ")) event.id = line.slice(4);
-          else if (line.startsWith("data: ")) event.data = line.slice(6);
-          else if (line.startsWith("retry: ")) onRetry(Number(line.slice(7)));
-        }
-        if (event.data !== "") onEvent(event);
-      }
-    }
-  })();
+  const reading = readEventStream(response, onEvent, onComment, onRetry);
   // Callers attach their own handlers once this returns; until then a failure is not unhandled.
   reading.catch(() => {});
   return { response, reading, controller };
+}
+
+/**
+ * Parses an event stream's body as it arrives.
+ *
+ * It takes the Response, not its body: Deno's fetch reaches the body of an aborted request only
+ * through its Response, so the Response must stay alive while the body is read (once collected,
+ * an abort never ends the read).
+ *
+ * @param response The response (one without a body reads nothing).
+ * @param onEvent Called with each event that carries data.
+ * @param onComment Called with each comment line's text (heartbeats).
+ * @param onRetry Called with each `retry:` field's reconnection time, in ms.
+ * @returns Resolves when the stream ends; rejects when it is aborted or fails.
+ */
+export async function readEventStream(
+  response: Response,
+  onEvent: (event: SseEvent) => void,
+  onComment: (text: string) => void = () => {},
+  onRetry: (ms: number) => void = () => {},
+): Promise<void> {
+  if (response.body === null) return;
+  let buffer = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event: SseEvent = { data: "" };
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) onComment(line.slice(1).trim());
+        else if (line.startsWith("event: ")) event.event = line.slice(7);
+        else if (line.startsWith("id: ")) event.id = line.slice(4);
+        else if (line.startsWith("data: ")) event.data = line.slice(6);
+        else if (line.startsWith("retry: ")) onRetry(Number(line.slice(7)));
+      }
+      if (event.data !== "") onEvent(event);
+    }
+  }
 }
 
 /** An SSE status subscriber. */

@@ -1,6 +1,8 @@
 /** Products for tests: plain product data, and a catalog of them to start a server with. */
 import type { CatalogEntry } from "../../lib/inventory/catalog_sync.ts";
 import type { ProductInfo } from "../../lib/inventory/product.ts";
+import { join } from "node:path";
+import { loadCatalogFile } from "../../lib/server/catalog_file.ts";
 import type { ServerOptions } from "../../lib/server/start_server.ts";
 
 /**
@@ -39,4 +41,23 @@ export function catalogEntries(totals: Record<string, number>): CatalogEntry[] {
  */
 export function catalogOf(totals: Record<string, number>): NonNullable<ServerOptions["catalog"]> {
   return { entries: catalogEntries(totals), media: new Map() };
+}
+
+/** The README's example catalog: a print, a tote and a pin, with their images. */
+export const EXAMPLE_CATALOG: string = join(
+  import.meta.dirname!,
+  "..",
+  "..",
+  "docs",
+  "catalog.example.json",
+);
+
+/**
+ * The example catalog as `startServer` takes it, its images read.
+ *
+ * @returns Its entries and images.
+ */
+export async function exampleCatalog(): Promise<NonNullable<ServerOptions["catalog"]>> {
+  const { products, media } = await loadCatalogFile(EXAMPLE_CATALOG, { maxProducts: 10 });
+  return { entries: products.map(({ total, ...info }) => ({ info, total })), media };
 }

@@ -1,0 +1,263 @@
+/** `GET /admin/feed`: the dashboard's event stream of snapshots, product changes and ticks. */
+import { Activity, ACTIVITY_SECONDS, ACTIVITY_STEP_MS } from "../inventory/activity.ts";
+import type { Clock } from "../inventory/clock.ts";
+import type { Inventory } from "../inventory/inventory.ts";
+import type { ProductRecord } from "../inventory/ledger.ts";
+import { FleetWatchers, newProcessId, type WatcherCounts } from "../realtime/fleet_watchers.ts";
+import { eventFrame, retryFrame } from "../realtime/sse_wire.ts";
+import { adminView } from "./admin_api.ts";
+import { isEventStream } from "./guards.ts";
+import { HttpError } from "./http_error.ts";
+
+/** The most admin feeds open at once; they do not count toward `--max-connections`. */
+export const MAX_ADMIN_FEEDS = 20;
+
+/** One open feed. */
+interface FeedStream {
+  readonly controller: ReadableStreamDefaultController<Uint8Array>;
+  /** Product frames not yet sent (the client was not reading), the latest per product. */
+  readonly pending: Map<string, Uint8Array>;
+  /** The latest tick not yet sent. */
+  tick: Uint8Array | undefined;
+  /** The first second its ticks tell: the snapshot's history ends before it. */
+  readonly firstTickAt: number;
+  /** Ticks in a row it had no room for. */
+  missed: number;
+}
+
+/** What the feed needs besides the inventory. */
+export interface AdminFeedOptions {
+  /** Tells the time and sets the tick's timer. */
+  readonly clock: Clock;
+  /** A feed that takes nothing for this long is ended, as an event stream is, in ms. */
+  readonly heartbeatMs: number;
+  /** This process's watchers now. */
+  readonly local: () => WatcherCounts;
+}
+
+/**
+ * The admin feeds of this process. From {@linkcode AdminFeed.start} it counts the shop's
+ * activity (an {@linkcode Activity}, in memory: it restarts with the process) and shares this
+ * process's watchers with the fleet. Each feed gets `event: snapshot` first, `event: product` at
+ * each change, `event: tick` once a second; the tick's timer runs only while a feed is open, and
+ * also keeps the stream alive (no heartbeat comment is needed). After `close()` a feed is refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../inventory/clock.ts";
+ * import { Inventory } from "../inventory/inventory.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const feed = new AdminFeed(await Inventory.open(store, 60_000), {
+ *   clock: systemClock, heartbeatMs: 15_000, local: () => ({ websocket: 0, sse: 0, longPoll: 0 }),
+ * });
+ * feed.start();
+ * const request = new Request("http://x/admin/feed", { headers: { accept: "text/event-stream" } });
+ * const reader = (await feed.accept(request)).body!.pipeThrough(new TextDecoderStream()).getReader();
+ * let text = "";
+ * while (!text.includes("event: snapshot")) text += (await reader.read()).value;
+ * await reader.cancel();
+ * assert.equal(feed.size, 0);
+ * feed.close();
+ * await store.close();
+ * ```
+ */
+export class AdminFeed {
+  readonly #inventory: Inventory;
+  readonly #options: AdminFeedOptions;
+  readonly #watchers: FleetWatchers;
+  readonly #startedAt: number;
+  readonly #streams = new Set<FeedStream>();
+  readonly #activity: Activity;
+  #stopListening: (() => void) | undefined;
+  #cancelTick: (() => void) | undefined;
+  #lastTickAt = -Infinity;
+  #opening = 0;
+  #closed = false;
+
+  /**
+   * Creates the feeds' hub; changes are counted from {@linkcode AdminFeed.start} on (those made
+   * before it fold into each product's first delta), and nothing is shared before it.
+   *
+   * @param inventory The inventory.
+   * @param options The clock, the slow-reader limit and this process's watchers.
+   */
+  constructor(inventory: Inventory, options: AdminFeedOptions) {
+    this.#inventory = inventory;
+    this.#options = options;
+    this.#startedAt = options.clock.now();
+    this.#activity = new Activity(options.clock, inventory.allProducts());
+    this.#watchers = new FleetWatchers(inventory, { ...options, process: newProcessId() });
+  }
+
+  /** Feeds open now. */
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  /** Starts counting every change and sharing this process's watchers. */
+  start(): void {
+    if (this.#closed || this.#stopListening !== undefined) return;
+    this.#stopListening = this.#inventory.onChange((record) => {
+      this.#activity.observe(record);
+      this.#publish(record);
+    });
+    this.#watchers.start();
+  }
+
+  /**
+   * Opens a feed: a `retry:` field and the snapshot, then products and ticks as they come.
+   *
+   * @param request A request that accepts `text/event-stream`.
+   * @returns The streaming response.
+   * @throws {HttpError} 406 for a request that does not accept an event stream, 503 with
+   *   `Retry-After` past {@linkcode MAX_ADMIN_FEEDS} open feeds or after `close()`.
+   */
+  async accept(request: Request): Promise<Response> {
+    if (!isEventStream(request)) {
+      throw new HttpError(406, "The admin feed is an event stream: accept text/event-stream");
+    }
+    if (this.#closed || this.#streams.size + this.#opening >= MAX_ADMIN_FEEDS) {
+      throw new HttpError(503, `At most ${MAX_ADMIN_FEEDS} admin feeds may be open at once`, {
+        headers: { "retry-after": "5" },
+      });
+    }
+    this.#opening++;
+    try {
+      await this.#watchers.refresh();
+    } finally {
+      this.#opening--;
+    }
+    const activity = this.#activity.history();
+    const snapshot = eventFrame(
+      "snapshot",
+      JSON.stringify({
+        process: this.#watchers.process,
+        startedAt: this.#startedAt,
+        restartsWithProcess: true,
+        products: this.#inventory.products().map(adminView),
+        watchers: this.#watchers.current(),
+        store: this.#store(),
+        activity,
+      }),
+    );
+    const firstTickAt = activity.start + ACTIVITY_SECONDS * ACTIVITY_STEP_MS;
+    let entry: FeedStream;
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        entry = { controller, pending: new Map(), tick: undefined, firstTickAt, missed: 0 };
+        controller.enqueue(retryFrame());
+        controller.enqueue(snapshot);
+        if (this.#closed) {
+          controller.close();
+          return;
+        }
+        this.#streams.add(entry);
+        this.#tickSoon();
+      },
+      pull: () => {
+        entry.missed = 0;
+        this.#flush(entry);
+      },
+      cancel: () => this.#forget(entry),
+    }, { highWaterMark: 1 });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  /** Ends every feed, stops the tick, the counting and the sharing; later feeds are refused. */
+  close(): void {
+    this.#closed = true;
+    this.#stopListening?.();
+    this.#watchers.close();
+    for (const entry of [...this.#streams]) {
+      this.#forget(entry);
+      try {
+        entry.controller.close();
+      } catch {
+        // Already errored by a client that left.
+      }
+    }
+  }
+
+  #publish(record: ProductRecord): void {
+    if (this.#streams.size === 0) return;
+    const frame = eventFrame("product", JSON.stringify(adminView(record)));
+    for (const entry of this.#streams) {
+      entry.pending.set(record.info.id, frame);
+      this.#flush(entry);
+    }
+  }
+
+  /** Sends what a feed has pending (products, then the tick), in one chunk, when it has room. */
+  #flush(entry: FeedStream): void {
+    if (entry.pending.size === 0 && entry.tick === undefined) return;
+    if ((entry.controller.desiredSize ?? 0) <= 0) return;
+    const frames = [...entry.pending.values()];
+    if (entry.tick !== undefined) frames.push(entry.tick);
+    entry.pending.clear();
+    entry.tick = undefined;
+    const chunk = new Uint8Array(frames.reduce((bytes, frame) => bytes + frame.length, 0));
+    let offset = 0;
+    for (const frame of frames) {
+      chunk.set(frame, offset);
+      offset += frame.length;
+    }
+    entry.controller.enqueue(chunk);
+  }
+
+  /** Sets the tick's timer for the next whole second, while a feed is open. */
+  #tickSoon(): void {
+    if (this.#cancelTick !== undefined || this.#streams.size === 0) return;
+    const { clock } = this.#options;
+    this.#cancelTick = clock.setTimer(() => {
+      this.#cancelTick = undefined;
+      this.#tick();
+      this.#tickSoon();
+    }, ACTIVITY_STEP_MS - clock.now() % ACTIVITY_STEP_MS);
+  }
+
+  /** Tells every feed the second just ended (once: a timer that fired early tells nothing). */
+  #tick(): void {
+    const now = this.#options.clock.now();
+    const at = Math.floor(now / ACTIVITY_STEP_MS) * ACTIVITY_STEP_MS - ACTIVITY_STEP_MS;
+    if (at <= this.#lastTickAt) return;
+    this.#lastTickAt = at;
+    const watchers = this.#watchers.current();
+    const { websocket, sse, longPoll } = watchers.total;
+    this.#activity.sampleWatchers(websocket + sse + longPoll, at);
+    const tick = { at, ...this.#activity.countsAt(at), watchers, store: this.#store() };
+    const frame = eventFrame("tick", JSON.stringify(tick));
+    for (const entry of [...this.#streams]) {
+      if (at < entry.firstTickAt) continue;
+      // A feed that is behind gets the newest tick when it reads again, and is ended when it
+      // read nothing for a heartbeat's time.
+      entry.tick = frame;
+      if ((entry.controller.desiredSize ?? 0) > 0) {
+        this.#flush(entry);
+      } else if (++entry.missed * ACTIVITY_STEP_MS >= this.#options.heartbeatMs) {
+        this.#forget(entry);
+        // error(), not close(): close() would wait for the client to read what is queued.
+        entry.controller.error("ended an admin feed that stopped reading");
+      }
+    }
+    void this.#watchers.refresh();
+  }
+
+  #store(): { kind: string; reachable: boolean; lastError: string | null } {
+    const { reachable, lastError } = this.#inventory.storeHealth();
+    return { kind: this.#inventory.storeKind, reachable, lastError };
+  }
+
+  #forget(entry: FeedStream): void {
+    if (!this.#streams.delete(entry) || this.#streams.size > 0) return;
+    this.#cancelTick?.();
+    this.#cancelTick = undefined;
+  }
+}
