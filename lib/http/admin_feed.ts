@@ -4,7 +4,7 @@ import type { Clock } from "../inventory/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { ProductRecord } from "../inventory/ledger.ts";
 import { FleetWatchers, newProcessId, type WatcherCounts } from "../realtime/fleet_watchers.ts";
-import { eventFrame, retryFrame } from "../realtime/sse_wire.ts";
+import { eventFrame, eventStreamResponse, retryFrame } from "../realtime/sse_wire.ts";
 import { adminView } from "./admin_api.ts";
 import { isEventStream } from "./guards.ts";
 import { HttpError } from "./http_error.ts";
@@ -162,13 +162,7 @@ export class AdminFeed {
       },
       cancel: () => this.#forget(entry),
     }, { highWaterMark: 1 });
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-store",
-        "x-accel-buffering": "no",
-      },
-    });
+    return eventStreamResponse(body);
   }
 
   /** Ends every feed, stops the tick, the counting and the sharing; later feeds are refused. */

@@ -2,6 +2,7 @@
 import { Fanout } from "./fanout.ts";
 import type { StateMessage } from "./message.ts";
 import type { Topic } from "./topic.ts";
+import { eventStreamResponse } from "./sse_wire.ts";
 
 /** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -90,13 +91,7 @@ export class SseHub {
       },
       cancel: () => this.#forget(entry),
     }, { highWaterMark: 1 });
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-store",
-        "x-accel-buffering": "no",
-      },
-    });
+    return eventStreamResponse(body);
   }
 
   /** Ends every stream and stops the heartbeat; later streams end at once. For shutdown. */

@@ -99,10 +99,30 @@ export function refusalStream(random: () => number = Math.random): Response {
       controller.close();
     },
   });
-  return new Response(body, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-store",
-    },
-  });
+  return eventStreamResponse(body);
 }
+
+/**
+ * Answers with an event stream: not cached, and not buffered by a proxy (`X-Accel-Buffering: no`
+ * for nginx).
+ *
+ * @param body The stream of frames.
+ * @returns The 200 response.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const response = eventStreamResponse(new ReadableStream({ start: (c) => c.close() }));
+ * assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8");
+ * assert.equal(response.headers.get("x-accel-buffering"), "no");
+ * ```
+ */
+export function eventStreamResponse(body: ReadableStream<Uint8Array>): Response {
+  return new Response(body, { headers: EVENT_STREAM_HEADERS });
+}
+
+const EVENT_STREAM_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-store",
+  "x-accel-buffering": "no",
+} as const;
