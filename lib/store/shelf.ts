@@ -17,6 +17,9 @@ export interface Ledgers {
 /** One operation of a store: decides on the ledgers it asks for, at one moment, and answers. */
 export type Decide<T> = (ledgers: Ledgers, now: number) => T;
 
+/** What listeners last saw of a product: enough to tell whether its public state moved. */
+export type Seen = Pick<ProductMeta, "version" | "info">;
+
 /**
  * Every product's book in this process, with the stamp each was read or written at.
  *
@@ -144,14 +147,14 @@ export class Shelf {
    */
   decide<T>(decide: Decide<T>, now: number): T {
     const touched = new Map<string, Book>();
-    const before = new Map<string, ProductMeta>();
+    const before = new Map<string, Seen>();
     const ledgers: Ledgers = {
       get: (id) => {
         const book = this.#books.get(id);
         if (book === undefined) return undefined;
         if (!touched.has(id)) {
           touched.set(id, book);
-          before.set(id, { ...book });
+          before.set(id, { version: book.version, info: book.info });
           while (expireHolds(book, now) === MAX_EXPIRIES_PER_CHANGE);
         }
         return book;
@@ -175,7 +178,7 @@ export class Shelf {
    * @param book Its book, changed already.
    * @param before Its fields before the change; undefined for a book new to listeners.
    */
-  changed(id: string, book: Book, before: ProductMeta | undefined): void {
+  changed(id: string, book: Book, before: Seen | undefined): void {
     this.#expiries.set(id, book.firstExpiry());
     if (before !== undefined && before.version === book.version && before.info === book.info) {
       return;
