@@ -61,3 +61,31 @@ export function markdownTable(header: string[], rows: string[][]): string {
   return [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`)
     .join("\n");
 }
+
+/**
+ * Reads whole-number flags of a bench script; a bad one stops the script with its usage (exit 2).
+ *
+ * @param values The flags as `parseArgs` read them.
+ * @param usage The script's usage text, printed after the error.
+ * @returns A reader: the flag's value, a whole number from `min` to `max`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const whole = wholeFlags({ passes: "3" }, "Usage: ...");
+ * assert.equal(whole("passes", 1, 20), 3);
+ * ```
+ */
+export function wholeFlags(
+  values: Record<string, unknown>,
+  usage: string,
+): (flag: string, min: number, max: number) => number {
+  return (flag, min, max) => {
+    const value = Number(values[flag]);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      console.error(`error: --${flag} must be a whole number from ${min} to ${max}\n\n${usage}`);
+      Deno.exit(2);
+    }
+    return value;
+  };
+}

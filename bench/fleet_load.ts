@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { BenchRun, markdownTable } from "./bench_run.ts";
+import { BenchRun, markdownTable, wholeFlags } from "./bench_run.ts";
 import { withoutSeparator } from "../lib/server/config.ts";
 import { wallClock } from "../tests/support/fleet.ts";
 import { freePort } from "../tests/support/free_port.ts";
@@ -19,6 +19,7 @@ import { startBareServer } from "./bare_server.ts";
 import { CartChanger } from "./cart_changer.ts";
 import {
   armAll,
+  CHANGE_DEADLINE_MS,
   checkAll,
   type Child,
   MAX_PER_CHILD,
@@ -26,6 +27,7 @@ import {
   probeHealth,
   readRssKiB,
   requireOpened,
+  SETTLE_MS,
   spawnChildren,
 } from "./load.ts";
 import { cpuMs, percentile } from "./siege.ts";
@@ -52,14 +54,7 @@ const { values } = parseArgs({
     help: { type: "boolean" },
   },
 });
-const whole = (flag: string, min: number, max: number) => {
-  const value = Number(values[flag as keyof typeof values]);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    console.error(`error: --${flag} must be a whole number from ${min} to ${max}\n\n${USAGE}`);
-    Deno.exit(2);
-  }
-  return value;
-};
+const whole = wholeFlags(values, USAGE);
 if (values.help) {
   console.log(USAGE);
   Deno.exit(0);
@@ -71,12 +66,8 @@ const HELD = whole("held", 2, 30_000);
 const SECONDS = whole("seconds", 1, 60);
 const TIMEOUT_MS = whole("timeout", 60, 3_600) * 1000;
 
-/** One change must reach every subscriber within this, or it counts as missed. */
-const CHANGE_DEADLINE_MS = 10_000;
 /** The pause before each timed change, so that each is one change on a quiet fleet. */
 const CHANGE_GAP_MS = 250;
-/** Time for the servers' memory to settle after the subscribers open. */
-const SETTLE_MS = 2_000;
 /** Changes made while the 20,000 are held, alternating between the two processes. */
 const HELD_CHANGES = 6;
 /** Stock for the add path: more than any run can hold. */

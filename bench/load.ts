@@ -28,7 +28,7 @@ const USAGE = `Usage: deno task load -- [options]
 /** No child holds more sockets than this: a process may open 20,000 files, and needs a margin. */
 export const MAX_PER_CHILD = 8_000;
 /** How long one change may take to reach every subscriber before it counts as missed. */
-const CHANGE_DEADLINE_MS = 10_000;
+export const CHANGE_DEADLINE_MS = 10_000;
 /** Cart changers during the burst: concurrent shoppers, each holding at most one unit. */
 const BURST_SHOPPERS = 50;
 /**
@@ -40,8 +40,8 @@ const CHANGE_GAP_MS = 500;
 const BURST_LIMIT_MS = 10_000;
 /** How often the health probe asks during the burst. */
 const HEALTH_PROBE_MS = 10;
-/** Time for the server's memory to settle after the subscribers open. */
-const SETTLE_MS = 2_000;
+/** Time for a server's memory to settle after its subscribers open. */
+export const SETTLE_MS = 2_000;
 
 const CHILD = join(import.meta.dirname!, "load_child.ts");
 

@@ -11,7 +11,16 @@ import { withoutSeparator } from "../lib/server/config.ts";
 import { wallClock } from "../tests/support/fleet.ts";
 import { type ChildServer, spawnListening, spawnServer } from "../tests/support/server.ts";
 import { CartChanger } from "./cart_changer.ts";
-import { armAll, MAX_PER_CHILD, median, readRssKiB, spawnChildren } from "./load.ts";
+import { wholeFlags } from "./bench_run.ts";
+import {
+  armAll,
+  CHANGE_DEADLINE_MS,
+  MAX_PER_CHILD,
+  median,
+  readRssKiB,
+  SETTLE_MS,
+  spawnChildren,
+} from "./load.ts";
 
 const USAGE = `Usage: deno run -A bench/long_poll_memory.ts [options]
 
@@ -32,14 +41,7 @@ if (values.help) {
   console.log(USAGE);
   Deno.exit(0);
 }
-const whole = (flag: "n" | "changes" | "rounds", min: number, max: number) => {
-  const value = Number(values[flag]);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    console.error(`error: --${flag} must be a whole number from ${min} to ${max}\n\n${USAGE}`);
-    Deno.exit(2);
-  }
-  return value;
-};
+const whole = wholeFlags(values, USAGE);
 const N = whole("n", 1, 16_000);
 const CHANGES = whole("changes", 1, 100);
 const ROUNDS = whole("rounds", 1, 10);
@@ -48,12 +50,8 @@ const ROUNDS = whole("rounds", 1, 10);
 const TIMEOUT_MS = 600_000;
 /** Longer than a round, so that no poll times out while it is measured. */
 const POLL_TIMEOUT_S = "300";
-/** Time for a server's memory to settle, before and after the polls open. */
-const SETTLE_MS = 2_000;
 /** The pause before each timed change, so that each is one change on a quiet server. */
 const CHANGE_GAP_MS = 500;
-/** One change must reach every poll within this, or the run fails. */
-const CHANGE_DEADLINE_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

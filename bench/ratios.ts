@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { BenchRun, markdownTable } from "./bench_run.ts";
+import { BenchRun, markdownTable, wholeFlags } from "./bench_run.ts";
 import { withoutSeparator } from "../lib/server/config.ts";
 import { wallClock } from "../tests/support/fleet.ts";
 import { RawHttpConnection } from "../tests/support/raw_http.ts";
@@ -16,12 +16,14 @@ import { type ChildServer, spawnListening, spawnServer } from "../tests/support/
 import { CartChanger } from "./cart_changer.ts";
 import {
   armAll,
+  CHANGE_DEADLINE_MS,
   checkAll,
   type Child,
   MAX_PER_CHILD,
   median,
   readRssKiB,
   requireOpened,
+  SETTLE_MS,
   spawnChildren,
 } from "./load.ts";
 import { percentile } from "./siege.ts";
@@ -73,13 +75,7 @@ const fail = (message: string): never => {
   console.error(`error: ${message}\n\n${USAGE}`);
   Deno.exit(2);
 };
-const whole = (flag: string, min: number, max: number) => {
-  const value = Number(values[flag as keyof typeof values]);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    fail(`--${flag} must be a whole number from ${min} to ${max}`);
-  }
-  return value;
-};
+const whole = wholeFlags(values, USAGE);
 const SCENARIOS = ["ratios", "flash", "catalog"] as const;
 const scenarios = values.scenario === "all"
   ? [...SCENARIOS]
@@ -99,12 +95,8 @@ const CATALOG_SUBSCRIBERS = whole("catalog-subscribers", 1, 16_000);
 const CATALOG_CHANGES = whole("catalog-changes", 1, 10_000);
 const TIMEOUT_MS = whole("timeout", 60, 7_200) * 1000;
 
-/** One change must reach every subscriber within this, or it counts as missed. */
-const CHANGE_DEADLINE_MS = 10_000;
 /** The pause before each timed change: long polls must be back before the next one. */
 const CHANGE_GAP_MS = 500;
-/** Time for a server's memory to settle after its subscribers open. */
-const SETTLE_MS = 2_000;
 /** Stock for the steady POST path and the fan-out rows: far more than any run holds. */
 const PLENTY = "1000000";
 /** Our long polls wait this long (s), so that none times out during a measurement (bare: never). */
