@@ -103,7 +103,7 @@ const PLENTY = "1000000";
 const POLL_TIMEOUT_S = "600";
 /** The flash crowd's shoppers stop sending after this long. */
 const FLASH_LIMIT_MS = 120_000;
-const TOGGLE_SCRIPT = join(import.meta.dirname!, "post_cart_toggle.lua");
+const POST_SCRIPT = join(import.meta.dirname!, "post_cart.lua");
 const BARE_MAIN = join(import.meta.dirname!, "bare_main.ts");
 const CATALOG_LOAD = join(import.meta.dirname!, "catalog_load.ts");
 
@@ -156,15 +156,15 @@ async function subscribe(server: ChildServer, transport: Transport, n: number): 
   return children;
 }
 
-/** `POST /cart` with bench/post_cart_toggle.lua: a fixed pool of sessions adding and removing. */
+/** `POST /cart` with bench/post_cart.lua in toggle mode: a fixed pool of sessions adding and removing. */
 function postCart(server: ChildServer): Promise<WrkRun> {
   return runWrk({
     url: new URL("cart", server.url).href,
-    script: TOGGLE_SCRIPT,
+    script: POST_SCRIPT,
     connections: CONNECTIONS,
     seconds: SECONDS,
     pids: [server.process.pid],
-    scriptArgs: [crypto.getRandomValues(new Uint32Array(1))[0].toString(16)],
+    scriptArgs: [crypto.getRandomValues(new Uint32Array(1))[0].toString(16), "toggle"],
     signal: run,
   });
 }
@@ -371,7 +371,7 @@ async function ratios(dataDir: string): Promise<void> {
       row(`server CPU per POST, KV on disk`, "cpu-kv|ours", "cpu-kv|bare-kv", us),
     ]),
     "",
-    `POST: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s -s bench/post_cart_toggle.lua (64 sessions ` +
+    `POST: wrk -t1 -c${CONNECTIONS} -d${SECONDS}s -s bench/post_cart.lua -- TAG toggle (64 sessions ` +
       `adding and removing in turn), no subscribers. Fan-out: ${n} subscribers in ` +
       `${Math.ceil(SUBSCRIBERS / MAX_PER_CHILD)} client process(es), ${CHANGES} single changes ` +
       `${CHANGE_GAP_MS} ms apart per pass, each pass's median. ${
