@@ -1,5 +1,6 @@
 /** Admin sign-ins: signed, expiring cookie values (HMAC-SHA256), and the ones signed out early. */
 import type { Clock } from "../inventory/clock.ts";
+import { cookieValues } from "./cookies.ts";
 
 /** The admin cookie's name. */
 export const ADMIN_COOKIE = "admin_session";
@@ -164,12 +165,7 @@ export class AdminSessions {
  * ```
  */
 export function adminCookieOf(request: Request): string | undefined {
-  const header = request.headers.get("cookie");
-  if (header === null) return undefined;
-  for (const pair of header.split(";")) {
-    const eq = pair.indexOf("=");
-    if (eq >= 0 && pair.slice(0, eq).trim() === ADMIN_COOKIE) return pair.slice(eq + 1).trim();
-  }
+  for (const value of cookieValues(request, ADMIN_COOKIE)) return value;
   return undefined;
 }
 

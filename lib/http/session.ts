@@ -1,5 +1,6 @@
 /** Session ids: random UUIDs that name a shopper, carried in the `sid` cookie or a request body. */
 import { validate } from "uuid";
+import { cookieValues } from "./cookies.ts";
 
 const COOKIE_NAME = "sid";
 
@@ -27,12 +28,7 @@ export function isSessionId(value: unknown): value is string {
  * ```
  */
 export function sessionFromCookie(request: Request): string | undefined {
-  const header = request.headers.get("cookie");
-  if (header === null) return undefined;
-  for (const pair of header.split(";")) {
-    const eq = pair.indexOf("=");
-    if (eq < 0 || pair.slice(0, eq).trim() !== COOKIE_NAME) continue;
-    const value = pair.slice(eq + 1).trim();
+  for (const value of cookieValues(request, COOKIE_NAME)) {
     if (isSessionId(value)) return value;
   }
   return undefined;
