@@ -8,6 +8,7 @@ import { eventFrame, eventStreamResponse, retryFrame } from "../realtime/sse_wir
 import { adminView } from "./admin_api.ts";
 import { isEventStream } from "./guards.ts";
 import { HttpError } from "./http_error.ts";
+import { storeReport } from "./monitoring.ts";
 
 /** The most admin feeds open at once; they do not count toward `--max-connections`. */
 export const MAX_ADMIN_FEEDS = 20;
@@ -138,7 +139,7 @@ export class AdminFeed {
         restartsWithProcess: true,
         products: this.#inventory.products().map(adminView),
         watchers: this.#watchers.current(),
-        store: this.#store(),
+        store: storeReport(this.#inventory),
         activity,
       }),
     );
@@ -226,7 +227,12 @@ export class AdminFeed {
     const watchers = this.#watchers.current();
     const { websocket, sse, longPoll } = watchers.total;
     this.#activity.sampleWatchers(websocket + sse + longPoll, at);
-    const tick = { at, ...this.#activity.countsAt(at), watchers, store: this.#store() };
+    const tick = {
+      at,
+      ...this.#activity.countsAt(at),
+      watchers,
+      store: storeReport(this.#inventory),
+    };
     const frame = eventFrame("tick", JSON.stringify(tick));
     for (const entry of [...this.#streams]) {
       if (at < entry.firstTickAt) continue;
@@ -242,11 +248,6 @@ export class AdminFeed {
       }
     }
     void this.#watchers.refresh();
-  }
-
-  #store(): { kind: string; reachable: boolean; lastError: string | null } {
-    const { reachable, lastError } = this.#inventory.storeHealth();
-    return { kind: this.#inventory.storeKind, reachable, lastError };
   }
 
   #forget(entry: FeedStream): void {

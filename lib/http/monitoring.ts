@@ -254,14 +254,23 @@ function counter(name: string, help: string, value: number): string[] {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`];
 }
 
-/** The store as /healthz and /readyz report it. */
-interface StoreReport {
+/** The store as /healthz, /readyz and the admin feed report it. */
+export interface StoreReport {
+  /** `memory`, `kv` or `redis`. */
   readonly kind: string;
+  /** Whether its last command was answered. */
   readonly reachable: boolean;
+  /** What failed last, if anything. */
   readonly lastError: string | null;
 }
 
-function storeReport(inventory: Inventory): StoreReport {
+/**
+ * The store's kind and health.
+ *
+ * @param inventory The inventory, for its store.
+ * @returns `{kind, reachable, lastError}`.
+ */
+export function storeReport(inventory: Inventory): StoreReport {
   const { reachable, lastError } = inventory.storeHealth();
   return { kind: inventory.storeKind, reachable, lastError };
 }
