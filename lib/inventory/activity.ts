@@ -91,10 +91,16 @@ export class Activity {
    * @param record The product's new record.
    */
   observe(record: ProductRecord): void {
-    const last = this.#last.get(record.info.id) ?? { held: 0, sold: 0 };
-    this.#remember(record);
+    let last = this.#last.get(record.info.id);
+    if (last === undefined) {
+      last = { held: 0, sold: 0 };
+      this.#last.set(record.info.id, last);
+    }
     const sold = record.sold - last.sold;
     const taken = record.held - last.held + sold;
+    // Kept in place: a change on the hot path allocates nothing here.
+    last.held = record.held;
+    last.sold = record.sold;
     if (sold === 0 && taken === 0) return;
     const slot = this.#slotOf(this.#advance());
     if (sold > 0) this.#sales[slot] += sold;
