@@ -174,15 +174,16 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   ];
   let adminFeed: AdminFeed | undefined;
   if (options.adminToken !== undefined) {
+    const clock = options.clock ?? systemClock;
     const access = adminAccess({
       token: options.adminToken,
       sessionMs: options.adminSessionMs,
-      clock: options.clock ?? systemClock,
+      clock,
       https: options.https,
       trustProxy: options.trustProxy,
     });
     adminFeed = new AdminFeed(inventory, {
-      clock: options.clock ?? systemClock,
+      clock,
       heartbeatMs: options.sseHeartbeatMs,
       local: () => {
         const { websocketSubscribers, sseSubscribers } = subscriptions.gauges();
