@@ -58,3 +58,8 @@ Deno.test("the cart's form reader: a field without '=' is empty, others are igno
   assert.deepEqual(cartFormFields("action&other=1&&product="), { action: "", product: "" });
   assert.deepEqual(cartFormFields(""), {});
 });
+
+Deno.test("the cart's form reader names the first field given twice in the order action, session, product", () => {
+  assert.throws(() => cartFormFields("product=a&product=b&action=x&action=y"), /"action" is given/);
+  assert.throws(() => cartFormFields("product=a&session=1&product=b&session=2"), /"session" is/);
+});

@@ -272,7 +272,7 @@ async function assertBodyOf(response: Response, name: string): Promise<void> {
     await response.body?.cancel();
     return;
   }
-  assert.equal(type, "application/json; charset=utf-8", name);
+  assert.equal(type, "application/json", name);
   const body = await response.json();
   if (response.status >= 400) assert.equal(typeof body.error, "string", name);
   else assert.deepEqual(body, { items: [] }, name);

@@ -39,8 +39,10 @@ export class HttpError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const response = jsonResponse({ status: "ok" });
- * console.log(response.headers.get("content-type")); // application/json; charset=utf-8
+ * assert.equal(response.headers.get("content-type"), "application/json");
+ * assert.equal(response.headers.get("cache-control"), "no-store");
  * ```
  */
 export function jsonResponse(body: unknown, init: ResponseInit = {}): Response {
@@ -54,10 +56,30 @@ export function jsonResponse(body: unknown, init: ResponseInit = {}): Response {
   return new Response(text, { ...init, headers });
 }
 
-const JSON_HEADERS = {
-  "content-type": "application/json; charset=utf-8",
-  "cache-control": "no-store",
-} as const;
+/**
+ * Builds the JSON answer to a POST. Caches never store one (RFC 9110 §9.3.3: only with explicit
+ * freshness and a matching `Content-Location`), so it carries its type alone, which Deno sends on
+ * its fast path for a 200.
+ *
+ * @param body Any JSON-serializable value.
+ * @param status The status; 200 by default.
+ * @returns The response.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const response = postAnswer({ inCart: true });
+ * assert.equal(response.headers.get("content-type"), "application/json");
+ * assert.equal(response.headers.get("cache-control"), null);
+ * ```
+ */
+export function postAnswer(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: JSON_TYPE });
+}
+
+// JSON is UTF-8 and its media type defines no charset parameter (RFC 8259 §8.1, §11).
+const JSON_TYPE = { "content-type": "application/json" } as const;
+const JSON_HEADERS = { ...JSON_TYPE, "cache-control": "no-store" } as const;
 
 /**
  * Turns any thrown value into a JSON error answer. A store that cannot be reached is a 503 with a

@@ -193,8 +193,9 @@ export class Router {
   }
 
   async #withBody(route: Route, bare: RouteContext, rule: BodyRule): Promise<Response> {
-    const body = await readBody(bare.request, rule, this.#bodyDeadlines);
-    return await route.handle({ ...bare, body });
+    const { request, url, params, connection } = bare;
+    const body = await readBody(request, rule, this.#bodyDeadlines);
+    return await route.handle({ request, url, params, body, connection });
   }
 
   /** Stops the timer of the body deadlines. For shutdown. */
