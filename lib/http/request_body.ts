@@ -38,17 +38,16 @@ export async function readLimitedText(
   // A declared length is enforced by the HTTP layer, so the body can be read in one go: cheaper
   // than a stream reader (touching `request.body` first would make Deno take the stream path).
   if (declared !== null) {
-    const { promise: deadline, reject } = Promise.withResolvers<never>();
-    // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
-    const onDeadline = () => reject(tooSlow({}));
-    deadlines.add(onDeadline);
+    let onDeadline!: () => void;
+    // One promise settled by the read or the deadline, whichever comes first; a late rejection
+    // of the read (a client that leaves after the deadline) lands on a settled promise.
     try {
-      // The race handles a late rejection of the read, so a client that leaves after the
-      // deadline cannot cause an unhandled one.
-      const bytes = await Promise.race([
-        request.arrayBuffer().catch(() => Promise.reject(cutOff())),
-        deadline,
-      ]);
+      const bytes = await new Promise<ArrayBuffer>((resolve, reject) => {
+        // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
+        onDeadline = () => reject(tooSlow({}));
+        deadlines.add(onDeadline);
+        request.arrayBuffer().then(resolve, () => reject(cutOff()));
+      });
       return decodeStrict(new Uint8Array(bytes));
     } finally {
       deadlines.delete(onDeadline);

@@ -77,6 +77,11 @@ export class Topic {
     return this.#waiters.size;
   }
 
+  /** Whether anyone follows it now: a subscriber or a waiting long poll. */
+  get followed(): boolean {
+    return this.#listeners.size > 0 || this.#waiters.size > 0;
+  }
+
   /**
    * Registers a subscriber.
    *
@@ -143,6 +148,8 @@ export class Topic {
   }
 
   #release(): void {
+    // Most changes find no long poll waiting: no new set for them.
+    if (this.#waiters.size === 0) return;
     const waiters = this.#waiters;
     this.#waiters = new Set();
     this.#tally.waiters -= waiters.size;

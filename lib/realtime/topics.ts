@@ -102,6 +102,8 @@ export class Topics {
     entry.message = message;
     entry.topic.publish(message);
     if (record.retired) entry.topic.close();
+    // Nobody to tell, nothing to write: a new follower starts from the snapshot.
+    if (!this.catalog.followed) return;
     this.catalog.publish({
       product: id,
       version: this.#catalogVersion,

@@ -146,28 +146,10 @@ export class Shelf {
    * @returns Its answer.
    */
   decide<T>(decide: Decide<T>, now: number): T {
-    const touched = new Map<string, Book>();
-    const before = new Map<string, Seen>();
-    const ledgers: Ledgers = {
-      get: (id) => {
-        const book = this.#books.get(id);
-        if (book === undefined) return undefined;
-        if (!touched.has(id)) {
-          touched.set(id, book);
-          before.set(id, { version: book.version, info: book.info });
-          while (expireHolds(book, now) === MAX_EXPIRIES_PER_CHANGE);
-        }
-        return book;
-      },
-      create: (listing) => {
-        const book = new Book(listing.info, 0);
-        this.#books.set(listing.info.id, book);
-        touched.set(listing.info.id, book);
-        return book;
-      },
-    };
-    const answer = decide(ledgers, now);
-    for (const [id, book] of touched) this.changed(id, book, before.get(id));
+    const visit = new Visit(this.#books, now);
+    const answer = decide(visit, now);
+    const { ids, touched, seen } = visit;
+    for (let i = 0; i < ids.length; i++) this.changed(ids[i], touched[i], seen[i]);
     return answer;
   }
 
@@ -219,5 +201,44 @@ export class Shelf {
    */
   due(now: number, limit: number): string[] {
     return this.#expiries.due(now, limit);
+  }
+}
+
+/**
+ * The ledgers of one {@linkcode Shelf.decide}: the books it touched, in order, with what listeners
+ * last saw of each. Arrays, not maps: an operation touches one product, a sweep a few dozen.
+ */
+class Visit implements Ledgers {
+  readonly ids: string[] = [];
+  readonly touched: Book[] = [];
+  /** Undefined for a book created by the operation. */
+  readonly seen: (Seen | undefined)[] = [];
+  readonly #books: Map<string, Book>;
+  readonly #now: number;
+
+  constructor(books: Map<string, Book>, now: number) {
+    this.#books = books;
+    this.#now = now;
+  }
+
+  get(id: string): Book | undefined {
+    const book = this.#books.get(id);
+    if (book === undefined || this.ids.includes(id)) return book;
+    this.#touch(id, book, { version: book.version, info: book.info });
+    while (expireHolds(book, this.#now) === MAX_EXPIRIES_PER_CHANGE);
+    return book;
+  }
+
+  create(listing: Listing): Book {
+    const book = new Book(listing.info, 0);
+    this.#books.set(listing.info.id, book);
+    this.#touch(listing.info.id, book, undefined);
+    return book;
+  }
+
+  #touch(id: string, book: Book, seen: Seen | undefined): void {
+    this.ids.push(id);
+    this.touched.push(book);
+    this.seen.push(seen);
   }
 }
