@@ -6,10 +6,13 @@
  */
 export interface BareDuties {
   /**
-   * What every server that must leave nothing behind does: a long poll follows `request.signal`
-   * (a client that leaves takes its waiter out) and the answer's `info.completed` is awaited (as
-   * a server that drains its connections on a stop must), and WebSockets get protocol pings
-   * (`idleTimeout`, 60 s) so that a dead peer is found.
+   * What every server that must leave nothing behind and refuse what it cannot hold does: a long
+   * poll follows `request.signal` (a client that leaves takes its waiter out) and the answer's
+   * `info.completed` is awaited (as a server that drains its connections on a stop must);
+   * WebSockets get protocol pings (`idleTimeout`, 60 s) so that a dead peer is found; every
+   * request's header bytes are counted (`Headers.forEach`: the only way to see them all), so that
+   * an oversized head could be refused before it is held; and a state read by GET says
+   * `Cache-Control: no-store`, so that no cache answers it with an old count.
    */
   readonly housekeeping?: boolean;
   /**
@@ -49,6 +52,9 @@ export async function startBareServer(duties: BareDuties = {}): Promise<BareServ
   let waiters = new Set<(json: string) => void>();
   const controller = new AbortController();
   const headers = { "content-type": "application/json" };
+  const uncached = duties.housekeeping
+    ? { "content-type": "application/json", "cache-control": "no-store" }
+    : headers;
   const kv = duties.kvPath === undefined ? undefined : await Deno.openKv(duties.kvPath);
   const idleTimeout = duties.housekeeping ? 60 : 0;
   const noop = () => {};
@@ -79,7 +85,12 @@ export async function startBareServer(duties: BareDuties = {}): Promise<BareServ
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
     async (request, info) => {
-      if (duties.housekeeping) info.completed.then(noop, noop);
+      if (duties.housekeeping) {
+        info.completed.then(noop, noop);
+        let headerBytes = 0;
+        request.headers.forEach((value, name) => headerBytes += name.length + value.length);
+        if (headerBytes > 16_384) return new Response(null, { status: 431 });
+      }
       const url = new URL(request.url);
       if (request.method === "POST") {
         const body = await request.text();
@@ -120,7 +131,9 @@ export async function startBareServer(duties: BareDuties = {}): Promise<BareServ
         return new Response(body, { headers: { "content-type": "text/event-stream" } });
       }
       const since = url.searchParams.get("since");
-      if (since !== null && since !== String(version)) return new Response(json, { headers });
+      if (since !== null && since !== String(version)) {
+        return new Response(json, { headers: uncached });
+      }
       const answer = await new Promise<string>((resolve) => {
         waiters.add(resolve);
         if (!duties.housekeeping) return;
@@ -129,7 +142,7 @@ export async function startBareServer(duties: BareDuties = {}): Promise<BareServ
           resolve(json);
         }, { once: true });
       });
-      return new Response(answer, { headers });
+      return new Response(answer, { headers: uncached });
     },
   );
   return {

@@ -328,8 +328,9 @@ async function ratios(dataDir: string): Promise<void> {
     "",
     `Against the bare server doing the same duty as ours (bench/bare_server.ts \`BareDuties\`): ` +
       `committing each change to Deno KV before answering it (group commit, one key), and the ` +
-      `housekeeping of a server that leaves nothing behind (long polls follow request.signal, ` +
-      `answers await info.completed, WebSockets get protocol pings):\n`,
+      `housekeeping of a server that leaves nothing behind and refuses what it cannot hold (long ` +
+      `polls follow request.signal, answers await info.completed, WebSockets get protocol pings, ` +
+      `every request's header bytes are counted, GET answers say no-store):\n`,
     markdownTable([
       "path",
       "ours",
