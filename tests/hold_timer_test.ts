@@ -43,3 +43,46 @@ Deno.test("expiring holds that fails is retried after 1 s, then 2 s, not at once
     console.error = log;
   }
 });
+
+Deno.test("a first hold that moves later keeps the timer, which fires early, finds nothing and is set again", async () => {
+  const clock = new FakeClock();
+  let first = clock.now() + 1_000;
+  const visited: number[] = [];
+  const shelf = {
+    firstExpiry: () => first,
+    due: (now: number) => (first <= now ? ["a"] : []),
+  } as unknown as Shelf;
+  const timer = new HoldTimer(shelf, clock, () => {
+    visited.push(clock.now());
+    first = Infinity;
+    return Promise.resolve();
+  });
+  try {
+    timer.arm();
+    assert.equal(clock.pendingTimers, 1);
+    first = clock.now() + 5_000;
+    timer.arm();
+    assert.equal(clock.pendingTimers, 1, "the timer set for 1 s stays");
+    clock.advance(1_000);
+    await settle();
+    assert.deepEqual(visited, [], "nothing was due at 1 s");
+    assert.equal(clock.pendingTimers, 1, "set again for 5 s");
+    clock.advance(3_999);
+    await settle();
+    assert.deepEqual(visited, []);
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(visited, [clock.now()], "the hold due at 5 s is visited then");
+    assert.equal(clock.pendingTimers, 0, "no hold left, no timer");
+    first = clock.now() + 2_000;
+    timer.arm();
+    first = clock.now() + 500;
+    timer.arm();
+    assert.equal(clock.pendingTimers, 1, "moved earlier: one timer, for the earlier time");
+    clock.advance(500);
+    await settle();
+    assert.equal(visited.length, 2);
+  } finally {
+    timer.stop();
+  }
+});

@@ -71,6 +71,19 @@ Deno.test("a body that is not UTF-8 is refused with 400, declared or not", async
   });
 });
 
+Deno.test("a body holding U+FFFD itself is valid UTF-8 and read as sent, declared or not", async () => {
+  await withEchoServer(async (url) => {
+    const text = "a\uFFFDb é";
+    const declared = await fetch(url, { method: "POST", body: text });
+    assert.equal(declared.status, 200);
+    assert.equal(await declared.text(), text);
+    const bytes = new TextEncoder().encode(text);
+    const streamed = await fetch(url, { method: "POST", body: ReadableStream.from([bytes]) });
+    assert.equal(streamed.status, 200);
+    assert.equal(await streamed.text(), text);
+  });
+});
+
 Deno.test("an empty body is the empty string", async () => {
   await withEchoServer(async (url) => {
     const response = await fetch(url, { method: "POST" });

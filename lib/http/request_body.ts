@@ -184,9 +184,15 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
+const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 function decodeStrict(bytes: Uint8Array): string {
+  // The lenient decoder costs a third of the strict one. Without a replacement character in what
+  // it read, every byte was UTF-8; with one, the strict decoder tells a U+FFFD the body holds
+  // from bytes that are not UTF-8.
+  const text = decoder.decode(bytes);
+  if (!text.includes("\uFFFD")) return text;
   try {
     return strictDecoder.decode(bytes);
   } catch {

@@ -58,14 +58,18 @@ export interface Route {
 interface PathEntry {
   readonly pattern: URLPattern | undefined;
   readonly routes: Route[];
+  /** What a path without parameters matches, made once. */
+  readonly match: Match;
 }
+
+const NO_PARAMS: Readonly<Record<string, string | undefined>> = Object.freeze({});
 
 /** What a URL matched: the routes of its path and the pattern's groups. */
 export interface Match {
   /** The routes of the path, by method. */
   readonly routes: readonly Route[];
   /** The pattern's named groups. */
-  readonly params: Record<string, string | undefined>;
+  readonly params: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -108,7 +112,8 @@ export class Router {
         const pattern = /[:*(){}]/.test(route.path)
           ? new URLPattern({ pathname: route.path })
           : undefined;
-        entry = { pattern, routes: [] };
+        const routes: Route[] = [];
+        entry = { pattern, routes, match: { routes, params: NO_PARAMS } };
         byPath.set(route.path, entry);
         if (pattern === undefined) this.#exact.set(route.path, entry);
         else this.#patterns.push(entry);
@@ -125,7 +130,7 @@ export class Router {
    */
   find(url: URL): Match | undefined {
     const exact = this.#exact.get(url.pathname);
-    if (exact !== undefined) return { routes: exact.routes, params: {} };
+    if (exact !== undefined) return exact.match;
     for (const { routes, pattern } of this.#patterns) {
       const match = pattern!.exec({ pathname: url.pathname });
       if (match !== null) return { routes, params: match.pathname.groups };

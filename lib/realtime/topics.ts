@@ -9,11 +9,16 @@ export const CATALOG_TOPIC = "*";
 
 interface ProductTopic {
   topic: Topic;
-  message: StateMessage;
+  /** The product's newest record, and the store's epoch it came in. */
+  record: ProductRecord;
+  epoch: string;
+  /** Its message, once someone asked for it since the record came. */
+  message: StateMessage | undefined;
 }
 
 /**
- * Keeps a topic per product, with its current message serialized once per change, and the
+ * Keeps a topic per product, with its current message serialized once per change that someone
+ * follows or asks for (a change nobody follows writes no JSON), and the
  * catalog topic, whose version is the sum of every product's version plus one: it rises with every
  * change of any product, and with every new product, in every process alike.
  *
@@ -74,7 +79,8 @@ export class Topics {
    * @returns The message, or undefined for an unknown product.
    */
   message(id: string): StateMessage | undefined {
-    return this.#products.get(id)?.message;
+    const entry = this.#products.get(id);
+    return entry && messageOf(entry);
   }
 
   /** Answers every waiter and stops following the inventory. For shutdown. */
@@ -87,20 +93,21 @@ export class Topics {
   #learn(record: ProductRecord): void {
     const id = record.info.id;
     const epoch = this.#inventory.epoch;
-    const message = productMessage(record, epoch);
     let entry = this.#products.get(id);
     // Each product counts its version plus one, so that a new product at version 0 moves it too.
-    this.#catalogVersion += record.version - (entry?.message.version ?? -1);
+    this.#catalogVersion += record.version - (entry?.record.version ?? -1);
     if (entry === undefined || (entry.topic.closed && !record.retired)) {
-      const topic = new Topic(id, () => this.#products.get(id)!.message.json, () => ({
+      const topic = new Topic(id, () => messageOf(this.#products.get(id)!).json, () => ({
         epoch,
-        version: this.#products.get(id)!.message.version,
+        version: this.#products.get(id)!.record.version,
       }), this.tally);
-      entry = { topic, message };
+      entry = { topic, record, epoch, message: undefined };
       this.#products.set(id, entry);
     }
-    entry.message = message;
-    entry.topic.publish(message);
+    entry.record = record;
+    entry.epoch = epoch;
+    entry.message = undefined;
+    if (entry.topic.followed) entry.topic.publish(messageOf(entry));
     if (record.retired) entry.topic.close();
     // Nobody to tell, nothing to write: a new follower starts from the snapshot.
     if (!this.catalog.followed) return;
@@ -108,7 +115,7 @@ export class Topics {
       product: id,
       version: this.#catalogVersion,
       cursor: `${epoch}.${this.#catalogVersion}`,
-      json: catalogEntryJson(record, message.json),
+      json: catalogEntryJson(record, messageOf(entry).json),
       last: false,
     });
   }
@@ -120,11 +127,17 @@ export class Topics {
         version: this.#catalogVersion,
         json: `{"epoch":${JSON.stringify(epoch)},"version":${this.#catalogVersion},"products":[${
           this.#inventory.products().map((record) =>
-            catalogEntryJson(record, this.#products.get(record.info.id)!.message.json)
+            catalogEntryJson(record, messageOf(this.#products.get(record.info.id)!).json)
           ).join(",")
         }]}`,
       };
     }
     return this.#snapshot.json;
   }
+}
+
+/** A product's message, written at the first ask after each change. */
+function messageOf(entry: ProductTopic): StateMessage {
+  entry.message ??= productMessage(entry.record, entry.epoch);
+  return entry.message;
 }

@@ -43,10 +43,14 @@ export class HoldTimer {
     this.#visit = visit;
   }
 
-  /** Sets the timer for the first hold now due, if that moved. */
+  /**
+   * Sets the timer for the first hold now due, if that moved earlier. A timer set for earlier
+   * than that is left to fire: it finds nothing due and sets the next. Moving it back at every
+   * change would cost a timer per change where shoppers put back the oldest holds first.
+   */
   arm(): void {
     const at = this.#stopped ? Infinity : Math.max(this.#schedule.firstExpiry(), this.#retryAt);
-    if (at === this.#timerAt) return;
+    if (at === this.#timerAt || (at > this.#timerAt && this.#cancelTimer !== undefined)) return;
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
     this.#timerAt = at;
@@ -58,6 +62,8 @@ export class HoldTimer {
       // Visiting each due product expires its holds (and, in memory, applies at once). One
       // operation per product, so that a batch can split them over commits KV takes.
       const due = this.#schedule.due(clock.now(), MAX_PRODUCTS_PER_COMMIT);
+      // A timer that fired early (the first hold moved later) finds nothing due: set it again.
+      if (due.length === 0) return this.arm();
       let failed = false;
       Promise.all(
         due.map((id) =>
@@ -67,7 +73,6 @@ export class HoldTimer {
           })
         ),
       )
-        // A timer that fired early finds nothing due and must be set again.
         .finally(() => {
           this.#retryMs = failed ? Math.min(MAX_RETRY_MS, this.#retryMs * 2 || FIRST_RETRY_MS) : 0;
           this.#retryAt = failed ? clock.now() + this.#retryMs : -Infinity;
