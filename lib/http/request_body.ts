@@ -28,13 +28,8 @@ export async function readLimitedText(
   limit: number,
   deadlines: DeadlineQueue,
 ): Promise<string> {
-  const timeoutMs = deadlines.waitMs;
-  const tooLarge = () => new HttpError(413, `Body is larger than ${limit} bytes`);
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge();
-  const tooSlow = (headers: HeadersInit = { connection: "close" }) =>
-    new HttpError(408, `Body did not arrive within ${timeoutMs} ms`, { headers });
-  const cutOff = () => new HttpError(400, "Body was cut off");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   // A declared length is enforced by the HTTP layer, so the body can be read in one go: cheaper
   // than a stream reader (touching `request.body` first would make Deno take the stream path).
   if (declared !== null) {
@@ -44,7 +39,7 @@ export async function readLimitedText(
     try {
       const bytes = await new Promise<ArrayBuffer>((resolve, reject) => {
         // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
-        onDeadline = () => reject(tooSlow({}));
+        onDeadline = () => reject(tooSlow(deadlines, {}));
         deadlines.add(onDeadline);
         request.arrayBuffer().then(resolve, () => reject(cutOff()));
       });
@@ -75,11 +70,11 @@ export async function readLimitedText(
         // Deno 2.9.6 still holds the connection until the declared body is complete or the
         // client leaves (a body read in flight cannot be cancelled from JS); the request's
         // waiting and buffers end here.
-        throw tooSlow();
+        throw tooSlow(deadlines);
       }
       if (done) break;
       size += value.byteLength;
-      if (size > limit) throw tooLarge();
+      if (size > limit) throw tooLarge(limit);
       chunks.push(value);
     }
   } finally {
@@ -95,6 +90,12 @@ export async function readLimitedText(
   }
   return decodeStrict(bytes);
 }
+
+// Made only when a body is refused: no closures per read.
+const tooLarge = (limit: number) => new HttpError(413, `Body is larger than ${limit} bytes`);
+const tooSlow = (deadlines: DeadlineQueue, headers: HeadersInit = { connection: "close" }) =>
+  new HttpError(408, `Body did not arrive within ${deadlines.waitMs} ms`, { headers });
+const cutOff = () => new HttpError(400, "Body was cut off");
 
 /** A request body that passed its route's rule: its media type and its text. */
 export interface RequestBody {
