@@ -33,6 +33,7 @@ export interface AdminAccess {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { RequestHead } from "./request_head.ts";
  * const access = adminAccess({
  *   token: "admin-token-0123456789", sessionMs: 60_000, clock: { now: () => 0 },
  *   https: false, trustProxy: false,
@@ -145,6 +146,7 @@ function isFromOwnPage(context: RouteContext, trustProxy: boolean): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { RequestHead } from "./request_head.ts";
  * const access = adminAccess({
  *   token: "admin-token-0123456789", sessionMs: 60_000, clock: { now: () => 0 },
  *   https: false, trustProxy: false,
@@ -153,10 +155,12 @@ function isFromOwnPage(context: RouteContext, trustProxy: boolean): boolean {
  * const request = new Request("http://x/admin/products", {
  *   headers: { authorization: "Bearer admin-token-0123456789" },
  * });
- * await guard({ request, url: new URL(request.url), params: {}, body: undefined });
- * const bare = new Request("http://x/admin/products");
+ * const context = (request: Request) => ({
+ *   request, url: new URL(request.url), head: RequestHead.of(request), params: {}, body: undefined,
+ * });
+ * await guard(context(request));
  * await assert.rejects(async () => {
- *   await guard({ request: bare, url: new URL(bare.url), params: {}, body: undefined });
+ *   await guard(context(new Request("http://x/admin/products")));
  * }, { status: 401 });
  * ```
  */

@@ -7,6 +7,7 @@ import { FleetWatchers, newProcessId, type WatcherCounts } from "../realtime/fle
 import { eventFrame, eventStreamResponse, retryFrame } from "../realtime/sse_wire.ts";
 import { adminView } from "./admin_api.ts";
 import { isEventStream } from "./guards.ts";
+import { RequestHead } from "./request_head.ts";
 import { HttpError } from "./http_error.ts";
 import { storeReport } from "./monitoring.ts";
 
@@ -111,12 +112,13 @@ export class AdminFeed {
    * Opens a feed: a `retry:` field and the snapshot, then products and ticks as they come.
    *
    * @param request A request that accepts `text/event-stream`.
+   * @param head Its head, when read already.
    * @returns The streaming response.
    * @throws {HttpError} 406 for a request that does not accept an event stream, 503 with
    *   `Retry-After` past {@linkcode MAX_ADMIN_FEEDS} open feeds or after `close()`.
    */
-  async accept(request: Request): Promise<Response> {
-    if (!isEventStream(request)) {
+  async accept(request: Request, head: RequestHead = RequestHead.of(request)): Promise<Response> {
+    if (!isEventStream(head)) {
       throw new HttpError(406, "The admin feed is an event stream: accept text/event-stream");
     }
     if (this.#closed || this.#streams.size + this.#opening >= MAX_ADMIN_FEEDS) {

@@ -12,6 +12,7 @@ import { type Gauges, healthResponse, Metrics, readinessResponse } from "./monit
 import { isHttpsRequest, originGuard } from "./origin.ts";
 import type { Templates } from "./page.ts";
 import { RefusalLog } from "./refusal_log.ts";
+import { RequestHead } from "./request_head.ts";
 import { adminRoutes, cartRoutes, fileRoutes, pageRoutes, statusRoutes } from "./routes.ts";
 import { type ConnectionInfo, type Guard, type Route, Router } from "./router.ts";
 import type { AssetTable } from "./static_assets.ts";
@@ -76,8 +77,9 @@ export interface App {
    * @param request The request.
    * @param connection The connection it came on (`Deno.serve`'s handler info); without one the
    * request counts as from one unknown client.
+   * @param head Its head, when read already.
    */
-  handle(request: Request, connection?: ConnectionInfo): Promise<Response>;
+  handle(request: Request, connection?: ConnectionInfo, head?: RequestHead): Promise<Response>;
   /** Answers every waiter, closes every subscriber (1001), stops timers. */
   stop(): void;
   /** Counts one failed accept (the listener died and is being reopened), for /metrics. */
@@ -143,7 +145,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   // Until the server has an injected logger, this is the one place refusals reach the console.
   const refusals = new RefusalLog({ now: Date.now, log: (line) => console.warn(line) });
   const trustedOrigin = originGuard(options, refusals);
-  const sameOrigin: Guard = ({ request, url }) => trustedOrigin(request, url);
+  const sameOrigin: Guard = ({ request, url, head }) => trustedOrigin(request, url, head);
 
   const routes: Route[] = [
     ...pageRoutes(inventory, pageOptions),
@@ -210,7 +212,11 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   const metrics = new Metrics([...new Set([...routes.map((route) => route.name), "not_found"])]);
 
   // Not async: a long poll keeps no suspended frame of the app, and most answers need no await.
-  const handle = (request: Request, connection?: ConnectionInfo): Promise<Response> => {
+  const handle = (
+    request: Request,
+    connection?: ConnectionInfo,
+    head: RequestHead = RequestHead.of(request),
+  ): Promise<Response> => {
     const url = new URL(request.url);
     const match = router.find(url);
     const answered = (response: Response) => {
@@ -223,9 +229,9 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
       return answered(errorResponse(error));
     };
     try {
-      checkRequestSize(request, url, options);
+      checkRequestSize(head, url, options);
       if (match === undefined) throw new HttpError(404, "Not found");
-      const response = router.run(match, request, url, connection);
+      const response = router.run(match, request, url, connection, head);
       return response instanceof Response
         ? Promise.resolve(answered(response))
         : response.then(answered, refused);

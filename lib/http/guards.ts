@@ -1,5 +1,6 @@
 /** Route guards: the connection limit, WebSocket-only routes, and the size of a request's head. */
 import { HttpError } from "./http_error.ts";
+import type { RequestHead } from "./request_head.ts";
 import type { Guard } from "./router.ts";
 
 /** More query parameters than any client of ours sends: `since`, `product` and a cache buster. */
@@ -8,34 +9,37 @@ const MAX_QUERY_PARAMS = 16;
 /**
  * Whether a request asks to become a WebSocket.
  *
- * @param request The request.
+ * @param head The request's head.
  * @returns True for `Upgrade: websocket`, in any case.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(isUpgrade(new Request("http://x/", { headers: { upgrade: "WebSocket" } })), true);
+ * import { RequestHead } from "./request_head.ts";
+ * const request = new Request("http://x/", { headers: { upgrade: "WebSocket" } });
+ * assert.equal(isUpgrade(RequestHead.of(request)), true);
  * ```
  */
-export function isUpgrade(request: Request): boolean {
-  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+export function isUpgrade(head: Pick<RequestHead, "upgrade">): boolean {
+  return head.upgrade?.toLowerCase() === "websocket";
 }
 
 /**
  * Whether a request asks for an event stream.
  *
- * @param request The request.
+ * @param head The request's head.
  * @returns True when its `Accept` names `text/event-stream`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { RequestHead } from "./request_head.ts";
  * const request = new Request("http://x/", { headers: { accept: "text/event-stream" } });
- * assert.equal(isEventStream(request), true);
+ * assert.equal(isEventStream(RequestHead.of(request)), true);
  * ```
  */
-export function isEventStream(request: Request): boolean {
-  return request.headers.get("accept")?.includes("text/event-stream") ?? false;
+export function isEventStream(head: Pick<RequestHead, "accept">): boolean {
+  return head.accept?.includes("text/event-stream") ?? false;
 }
 
 /**
@@ -44,8 +48,8 @@ export function isEventStream(request: Request): boolean {
  * @param context The route's context.
  * @throws {HttpError} 426 for a plain request.
  */
-export const requireUpgrade: Guard = ({ request }) => {
-  if (!isUpgrade(request)) throw new HttpError(426, "WebSocket upgrade required");
+export const requireUpgrade: Guard = ({ head }) => {
+  if (!isUpgrade(head)) throw new HttpError(426, "WebSocket upgrade required");
 };
 
 /**
@@ -56,7 +60,7 @@ export const requireUpgrade: Guard = ({ request }) => {
  */
 export function onUpgrades(guard: Guard): Guard {
   return (context) => {
-    if (isUpgrade(context.request)) guard(context);
+    if (isUpgrade(context.head)) guard(context);
   };
 }
 
@@ -111,8 +115,8 @@ export class ConnectionLimit {
    * @param context The route's context.
    * @throws {HttpError} 503 with a jittered `Retry-After`.
    */
-  readonly guard: Guard = ({ request }) => {
-    if (isEventStream(request) || this.hasRoom()) return;
+  readonly guard: Guard = ({ head }) => {
+    if (isEventStream(head) || this.hasRoom()) return;
     // Jittered, so that refused clients do not all come back in the same second.
     const retryAfter = 5 + Math.floor(Math.random() * 10);
     throw new HttpError(503, "Too many connections, try again later", {
@@ -132,7 +136,7 @@ export interface HeadLimits {
 /**
  * Refuses a request whose target or headers are larger than any real client sends.
  *
- * @param request The request.
+ * @param head The request's head, which counted its header bytes.
  * @param url Its parsed URL.
  * @param limits The largest target and headers.
  * @throws {HttpError} 414 for a long target, 431 for large headers, 400 for many parameters.
@@ -140,19 +144,17 @@ export interface HeadLimits {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { RequestHead } from "./request_head.ts";
  * const url = new URL("http://x/" + "a".repeat(300));
  * const limits = { maxUrlBytes: 256, maxHeaderBytes: 1024 };
- * assert.throws(() => checkRequestSize(new Request(url), url, limits), /longer than 256/);
+ * assert.throws(() => checkRequestSize(new RequestHead(), url, limits), /longer than 256/);
  * ```
  */
-export function checkRequestSize(request: Request, url: URL, limits: HeadLimits): void {
+export function checkRequestSize(head: RequestHead, url: URL, limits: HeadLimits): void {
   if (url.pathname.length + url.search.length > limits.maxUrlBytes) {
     throw new HttpError(414, `Path and query are longer than ${limits.maxUrlBytes} bytes`);
   }
-  let headerBytes = 0;
-  // forEach, not for...of: Headers' iterator costs about 2.5 µs a request more.
-  request.headers.forEach((value, name) => headerBytes += name.length + value.length);
-  if (headerBytes > limits.maxHeaderBytes) {
+  if (head.bytes > limits.maxHeaderBytes) {
     throw new HttpError(431, `Headers are larger than ${limits.maxHeaderBytes} bytes`);
   }
   // Counting "&"s first keeps a query of 10,000 parameters from being parsed at all.

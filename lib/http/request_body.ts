@@ -1,6 +1,7 @@
 /** Reads a request body as text, refusing bodies over a size limit before they are buffered. */
 import { DeadlineQueue } from "../inventory/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
+import { RequestHead } from "./request_head.ts";
 
 /**
  * Reads at most `limit` bytes of a request body within the deadlines' wait and decodes them as
@@ -11,6 +12,7 @@ import { HttpError } from "./http_error.ts";
  * @param limit The largest body accepted, in bytes.
  * @param deadlines How long the whole body may take to arrive (its wait); a client that trickles it
  * is cut off.
+ * @param declared Its `Content-Length`, when read already.
  * @returns The body text ("" when there is none).
  * @throws {HttpError} 413 when the body is larger than the limit, 408 when it is too slow (with
  * `Connection: close`), 400 when it is cut off or not UTF-8.
@@ -23,36 +25,50 @@ import { HttpError } from "./http_error.ts";
  * assert.equal(await readLimitedText(request, 4096, new DeadlineQueue(10_000)), "a=1");
  * ```
  */
-export async function readLimitedText(
+export function readLimitedText(
   request: Request,
   limit: number,
   deadlines: DeadlineQueue,
+  declared: string | null = request.headers.get("content-length"),
 ): Promise<string> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   // A declared length is enforced by the HTTP layer, so the body can be read in one go: cheaper
   // than a stream reader (touching `request.body` first would make Deno take the stream path).
   if (declared !== null) {
-    let onDeadline!: () => void;
-    // One promise settled by the read or the deadline, whichever comes first; a late rejection
-    // of the read (a client that leaves after the deadline) lands on a settled promise.
-    try {
-      const bytes = await new Promise<ArrayBuffer>((resolve, reject) => {
-        // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
-        onDeadline = () => reject(tooSlow(deadlines, {}));
-        deadlines.add(onDeadline);
-        request.arrayBuffer().then(resolve, () => reject(cutOff()));
-      });
-      return decodeStrict(new Uint8Array(bytes));
-    } finally {
-      deadlines.delete(onDeadline);
-    }
+    return Number(declared) > limit
+      ? Promise.reject(tooLarge(limit))
+      : readDeclared(request, deadlines);
   }
-  if (request.body === null) return "";
+  if (request.body === null) return Promise.resolve("");
+  return readStreamed(request.body, limit, deadlines);
+}
 
+/** Reads a body of declared length, refused with 408 when it is not in by the deadline. */
+async function readDeclared(request: Request, deadlines: DeadlineQueue): Promise<string> {
+  let onDeadline!: () => void;
+  // One promise settled by the read or the deadline, whichever comes first; a late rejection
+  // of the read (a client that leaves after the deadline) lands on a settled promise.
+  try {
+    const bytes = await new Promise<ArrayBuffer>((resolve, reject) => {
+      // No `Connection: close` of ours: with the read still pending, Deno adds it itself.
+      onDeadline = () => reject(tooSlow(deadlines, {}));
+      deadlines.add(onDeadline);
+      request.arrayBuffer().then(resolve, () => reject(cutOff()));
+    });
+    return decodeStrict(new Uint8Array(bytes));
+  } finally {
+    deadlines.delete(onDeadline);
+  }
+}
+
+/** Reads a body of no declared length (chunked), chunk by chunk, refusing it past the limit. */
+async function readStreamed(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+  deadlines: DeadlineQueue,
+): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
+  const reader = body.getReader();
   // Cancelling the reader ends the pending read(), which then reports done.
   let slow = false;
   const onDeadline = () => {
@@ -111,6 +127,7 @@ export interface RequestBody {
  * @param request The incoming request.
  * @param rule The largest body and the media types accepted.
  * @param deadlines How long the body may take to arrive (its wait).
+ * @param head Its head, when read already.
  * @returns The media type and the text.
  * @throws {HttpError} 415 for another media type or a charset other than UTF-8, and what
  * {@linkcode readLimitedText} throws.
@@ -131,21 +148,31 @@ export async function readBody(
   request: Request,
   rule: { readonly maxBytes: number; readonly mediaTypes: readonly string[] },
   deadlines: DeadlineQueue,
+  head: RequestHead = RequestHead.of(request),
 ): Promise<RequestBody> {
-  const mediaType = mediaTypeOf(request);
-  if (!rule.mediaTypes.includes(mediaType)) {
-    throw new HttpError(415, `Content-Type must be ${rule.mediaTypes.join(" or ")}`);
+  const mediaType = acceptedMediaType(head.contentType, rule.mediaTypes);
+  const text = await readLimitedText(request, rule.maxBytes, deadlines, head.contentLength);
+  return { mediaType, text };
+}
+
+/** The media type of a Content-Type if it is one of those accepted, in UTF-8; else 415. */
+function acceptedMediaType(contentType: string | null, accepted: readonly string[]): string {
+  // What our pages and most clients send, a listed type as it stands, needs no parsing.
+  if (contentType !== null && accepted.includes(contentType)) return contentType;
+  const mediaType = mediaTypeIn(contentType);
+  if (!accepted.includes(mediaType)) {
+    throw new HttpError(415, `Content-Type must be ${accepted.join(" or ")}`);
   }
-  const charset = charsetOf(request);
+  const charset = charsetIn(contentType);
   if (charset !== undefined && charset !== "utf-8") {
     throw new HttpError(415, `Charset must be utf-8, got "${charset}"`);
   }
-  return { mediaType, text: await readLimitedText(request, rule.maxBytes, deadlines) };
+  return mediaType;
 }
 
-/** The `charset` parameter of a request's Content-Type, lower case, unquoted. */
-function charsetOf(request: Request): string | undefined {
-  const parameters = (request.headers.get("content-type") ?? "").split(";").slice(1);
+/** The `charset` parameter of a Content-Type, lower case, unquoted. */
+function charsetIn(contentType: string | null): string | undefined {
+  const parameters = (contentType ?? "").split(";").slice(1);
   for (const parameter of parameters) {
     const eq = parameter.indexOf("=");
     if (eq < 0 || parameter.slice(0, eq).trim().toLowerCase() !== "charset") continue;
@@ -167,7 +194,11 @@ function charsetOf(request: Request): string | undefined {
  * ```
  */
 export function mediaTypeOf(request: Request): string {
-  return (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  return mediaTypeIn(request.headers.get("content-type"));
+}
+
+function mediaTypeIn(contentType: string | null): string {
+  return (contentType ?? "").split(";")[0].trim().toLowerCase();
 }
 
 /**

@@ -3,6 +3,7 @@ import { systemClock } from "../inventory/clock.ts";
 import { DeadlineQueue } from "../inventory/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
 import { readBody, type RequestBody } from "./request_body.ts";
+import { RequestHead } from "./request_head.ts";
 
 /** What a handler gets: the request, its URL parsed once, the pattern's groups and its body. */
 export interface RouteContext {
@@ -10,6 +11,8 @@ export interface RouteContext {
   readonly request: Request;
   /** Its URL. */
   readonly url: URL;
+  /** Its head: the headers the routes read, taken once. */
+  readonly head: RequestHead;
   /** The pattern's named groups, e.g. `{ id: "poster" }`. */
   readonly params: Readonly<Record<string, string | undefined>>;
   /** The body, read and checked as the route declares; undefined for routes that take none. */
@@ -156,6 +159,7 @@ export class Router {
    * @param request The request.
    * @param url Its URL.
    * @param connection The connection it came on, when it came on one.
+   * @param head Its head, when read already.
    * @returns The handler's response.
    * @throws {HttpError} 405 (with `Allow`) for a method the path does not take, or what a guard,
    * the body's rule or the handler throws.
@@ -165,6 +169,7 @@ export class Router {
     request: Request,
     url: URL,
     connection?: ConnectionInfo,
+    head: RequestHead = RequestHead.of(request),
   ): Response | Promise<Response> {
     const route = Router.routeFor(match, request.method);
     if (route === undefined) {
@@ -173,7 +178,14 @@ export class Router {
         headers: { allow: allowed.join(", ") },
       });
     }
-    const bare: RouteContext = { request, url, params: match.params, body: undefined, connection };
+    const bare: RouteContext = {
+      request,
+      url,
+      head,
+      params: match.params,
+      body: undefined,
+      connection,
+    };
     const guards = route.guards ?? [];
     for (let i = 0; i < guards.length; i++) {
       // Most guards answer at once; only a promise is awaited.
@@ -198,9 +210,9 @@ export class Router {
   }
 
   async #withBody(route: Route, bare: RouteContext, rule: BodyRule): Promise<Response> {
-    const { request, url, params, connection } = bare;
-    const body = await readBody(request, rule, this.#bodyDeadlines);
-    return await route.handle({ request, url, params, body, connection });
+    const { request, url, head, params, connection } = bare;
+    const body = await readBody(request, rule, this.#bodyDeadlines, head);
+    return await route.handle({ request, url, head, params, body, connection });
   }
 
   /** Stops the timer of the body deadlines. For shutdown. */

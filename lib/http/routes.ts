@@ -125,15 +125,16 @@ export function statusRoutes(
       path: "/cart/status",
       methods: ["GET"],
       guards,
-      handle: ({ request, url }) =>
-        subscriptions.subscribe(request, url, productTopicOf(inventory, topics, url)),
+      handle: ({ request, url, head }) =>
+        subscriptions.subscribe(request, head, url, productTopicOf(inventory, topics, url)),
     },
     {
       name: "catalog_status",
       path: "/catalog/status",
       methods: ["GET"],
       guards,
-      handle: ({ request, url }) => subscriptions.subscribe(request, url, topics.catalog),
+      handle: ({ request, url, head }) =>
+        subscriptions.subscribe(request, head, url, topics.catalog),
     },
     {
       name: "echo",
@@ -251,7 +252,7 @@ export function adminRoutes(
       path: "/admin/feed",
       methods: ["GET"],
       guards: admin,
-      handle: ({ request }) => feed.accept(request),
+      handle: ({ request, head }) => feed.accept(request, head),
     },
   ];
 }

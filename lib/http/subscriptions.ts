@@ -8,6 +8,7 @@ import type { Topic } from "../realtime/topic.ts";
 import type { Topics } from "../realtime/topics.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
 import { isEventStream, isUpgrade } from "./guards.ts";
+import type { RequestHead } from "./request_head.ts";
 import { HttpError } from "./http_error.ts";
 import { longPollResponse, type PollCount, sinceOf } from "./long_poll.ts";
 import type { Gauges } from "./monitoring.ts";
@@ -77,15 +78,21 @@ export class Subscriptions {
    * Serves a topic by the transport the request asks for: upgrade, event stream, else long poll.
    *
    * @param request The request.
+   * @param head Its head (which transport it asks for).
    * @param url Its parsed URL (`since` for a long poll).
    * @param topic The topic.
    * @returns The response.
    * @throws {HttpError} 400 for a bad `since`.
    */
-  subscribe(request: Request, url: URL, topic: Topic): Response | Promise<Response> {
+  subscribe(
+    request: Request,
+    head: RequestHead,
+    url: URL,
+    topic: Topic,
+  ): Response | Promise<Response> {
     const since = sinceOf(url);
-    if (isUpgrade(request)) return this.#websockets.accept(request, topic);
-    if (isEventStream(request)) {
+    if (isUpgrade(head)) return this.#websockets.accept(request, topic);
+    if (isEventStream(head)) {
       return this.#hasRoom() ? this.#streams.accept(request, topic, retryFrame()) : refusalStream();
     }
     let gate = this.#gates.get(topic);

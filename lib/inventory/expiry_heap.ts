@@ -98,9 +98,11 @@ export class ExpiryHeap {
    * @returns Sessions whose hold expires at or before `now`.
    */
   due(now: number, limit = Infinity): string[] {
+    // Most changes find nothing due: no arrays made for them.
+    if (this.#times.length === 0 || this.#times[0] > now || limit < 1) return [];
     const found: string[] = [];
     // The heap's order prunes every subtree whose root is not due.
-    const stack = this.#times.length > 0 ? [0] : [];
+    const stack = [0];
     while (stack.length > 0 && found.length < limit) {
       const at = stack.pop()!;
       if (this.#times[at] > now) continue;

@@ -1,4 +1,5 @@
 /** Keeps `Deno.serve` listening: when accepting fails (out of file descriptors) it listens again. */
+import { RequestHead } from "../http/request_head.ts";
 
 /** Where and how to listen. */
 export interface ListenOptions {
@@ -18,6 +19,16 @@ export interface ListenOptions {
 const RETRY_MS = 50;
 /** Longest wait between attempts to listen again, in ms. */
 const MAX_RETRY_MS = 1_000;
+
+/**
+ * Answers a request, given its head as the listener read it (it looks at `Upgrade`), so that the
+ * headers are read once.
+ */
+export type HeadHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  head: RequestHead,
+) => Response | Promise<Response>;
 
 /** A listener that outlives accept failures. */
 export interface ResilientServer {
@@ -64,7 +75,7 @@ interface Listening {
  * can connect again. One that upgraded is kept until the stop.
  *
  * @param options Address, TLS and the accept-error callback.
- * @param handler Answers each request.
+ * @param handler Answers each request, given its head.
  * @returns The running server.
  * @throws {Error} When the first listen fails (e.g. the port is taken).
  *
@@ -81,7 +92,7 @@ interface Listening {
  */
 export function serveResiliently(
   options: ListenOptions,
-  handler: Deno.ServeHandler<Deno.NetAddr>,
+  handler: HeadHandler,
 ): ResilientServer {
   // Every server started and not yet forgotten, dead ones whose connections may live included.
   const listenings = new Map<Listening, Deno.HttpServer<Deno.NetAddr>>();
@@ -106,10 +117,8 @@ export function serveResiliently(
   };
 
   /** Counts a request of a server until its answer is out. */
-  const track = (listening: Listening, request: Request, info: Deno.ServeHandlerInfo) => {
-    // `get` reads one header; `has` would copy the whole list into the request, kept while it
-    // is open (about 1 KiB a waiting long poll).
-    if (request.headers.get("upgrade") !== null) {
+  const track = (listening: Listening, head: RequestHead, info: Deno.ServeHandlerInfo) => {
+    if (head.upgrade !== null) {
       // A server that took an upgrade is kept until the stop, so its count no longer matters;
       // and waiting for `completed` would keep the request alive as long as its socket.
       listening.upgraded = true;
@@ -146,8 +155,9 @@ export function serveResiliently(
       ...options.tls,
       onListen: () => {},
     }, (request, info) => {
-      track(listening, request, info);
-      return handler(request, info);
+      const head = RequestHead.of(request);
+      track(listening, head, info);
+      return handler(request, info, head);
     });
     listenings.set(listening, server);
     current = listening;

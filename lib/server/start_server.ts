@@ -88,7 +88,8 @@ export async function startServer(
         console.error(`accepting failed, listening again shortly: ${error}`);
       },
     },
-    (request, info) => app?.handle(request, info) ?? ready.then((app) => app.handle(request, info)),
+    (request, info, head) =>
+      app?.handle(request, info, head) ?? ready.then((app) => app.handle(request, info, head)),
   );
 
   let store: InventoryStore | undefined;
