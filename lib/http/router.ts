@@ -2,7 +2,7 @@
 import { systemClock } from "../inventory/clock.ts";
 import { DeadlineQueue } from "../inventory/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
-import { readBody, type RequestBody } from "./request_body.ts";
+import { acceptedMediaType, readLimitedText, type RequestBody } from "./request_body.ts";
 import { RequestHead } from "./request_head.ts";
 
 /** What a handler gets: the request, its URL parsed once, the pattern's groups and its body. */
@@ -61,6 +61,8 @@ export interface Route {
 interface PathEntry {
   readonly pattern: URLPattern | undefined;
   readonly routes: Route[];
+  /** Each method's route: the first of the path's that takes it. */
+  readonly byMethod: Map<string, Route>;
   /** What a path without parameters matches, made once. */
   readonly match: Match;
 }
@@ -69,8 +71,10 @@ const NO_PARAMS: Readonly<Record<string, string | undefined>> = Object.freeze({}
 
 /** What a URL matched: the routes of its path and the pattern's groups. */
 export interface Match {
-  /** The routes of the path, by method. */
+  /** The routes of the path. */
   readonly routes: readonly Route[];
+  /** Each method's route. */
+  readonly byMethod: ReadonlyMap<string, Route>;
   /** The pattern's named groups. */
   readonly params: Readonly<Record<string, string | undefined>>;
 }
@@ -116,12 +120,16 @@ export class Router {
           ? new URLPattern({ pathname: route.path })
           : undefined;
         const routes: Route[] = [];
-        entry = { pattern, routes, match: { routes, params: NO_PARAMS } };
+        const byMethod = new Map<string, Route>();
+        entry = { pattern, routes, byMethod, match: { routes, byMethod, params: NO_PARAMS } };
         byPath.set(route.path, entry);
         if (pattern === undefined) this.#exact.set(route.path, entry);
         else this.#patterns.push(entry);
       }
       entry.routes.push(route);
+      for (const method of route.methods) {
+        if (!entry.byMethod.has(method)) entry.byMethod.set(method, route);
+      }
     }
   }
 
@@ -134,9 +142,9 @@ export class Router {
   find(url: URL): Match | undefined {
     const exact = this.#exact.get(url.pathname);
     if (exact !== undefined) return exact.match;
-    for (const { routes, pattern } of this.#patterns) {
+    for (const { routes, byMethod, pattern } of this.#patterns) {
       const match = pattern!.exec({ pathname: url.pathname });
-      if (match !== null) return { routes, params: match.pathname.groups };
+      if (match !== null) return { routes, byMethod, params: match.pathname.groups };
     }
     return undefined;
   }
@@ -149,7 +157,7 @@ export class Router {
    * @returns The route, or undefined when the path does not take the method.
    */
   static routeFor(match: Match, method: string): Route | undefined {
-    return match.routes.find((route) => route.methods.includes(method));
+    return match.byMethod.get(method);
   }
 
   /**
@@ -211,7 +219,15 @@ export class Router {
 
   async #withBody(route: Route, bare: RouteContext, rule: BodyRule): Promise<Response> {
     const { request, url, head, params, connection } = bare;
-    const body = await readBody(request, rule, this.#bodyDeadlines, head);
+    // The only async frame of the body's way: the rule checked and the text read here.
+    const mediaType = acceptedMediaType(head.contentType, rule.mediaTypes);
+    const text = await readLimitedText(
+      request,
+      rule.maxBytes,
+      this.#bodyDeadlines,
+      head.contentLength,
+    );
+    const body: RequestBody = { mediaType, text };
     return await route.handle({ request, url, head, params, body, connection });
   }
 
