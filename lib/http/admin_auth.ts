@@ -124,9 +124,9 @@ export function tooManyWrongTokens(seconds: number): HttpError {
  * of them, so that a cookie sent by something that sends neither changes nothing.
  */
 function isFromOwnPage(context: RouteContext, trustProxy: boolean): boolean {
-  const { request, url } = context;
-  const site = request.headers.get("sec-fetch-site");
-  const origin = request.headers.get("origin");
+  const { request, url, head } = context;
+  const site = head.fetchSite;
+  const origin = head.origin;
   if (site !== null && site !== "same-origin") return false;
   if (origin !== null && !ownOrigins(request, { trustProxy }, url).includes(origin)) return false;
   return site !== null || origin !== null || request.method === "GET" ||
