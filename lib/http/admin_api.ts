@@ -106,14 +106,14 @@ export async function restockResponse(inventory: Inventory, body: RequestBody): 
   const total = totalOf(body);
   let product = restockedProductOf(body);
   if (product === undefined) {
-    const products = inventory.products();
-    if (products.length !== 1) {
+    const sole = inventory.soleProduct();
+    if (sole === undefined) {
       throw new HttpError(
         409,
         'The catalog has several products: name one in "product" or use PUT /admin/products/:id',
       );
     }
-    product = products[0].info.id;
+    product = sole.info.id;
   }
   if (inventory.get(product)?.retired) {
     throw new HttpError(409, `Product "${product}" is retired: PUT /admin/products/:id lists it`);

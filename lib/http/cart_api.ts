@@ -157,9 +157,9 @@ function plainFormFields(text: string): Fields {
  */
 export function productOnSale(inventory: Inventory, product: string | undefined): string {
   if (product === undefined) {
-    const products = inventory.products();
-    if (products.length !== 1) throw new HttpError(400, "Product is missing");
-    return products[0].info.id;
+    const sole = inventory.soleProduct();
+    if (sole === undefined) throw new HttpError(400, "Product is missing");
+    return sole.info.id;
   }
   const record = inventory.get(product);
   if (record === undefined || record.retired) {

@@ -50,9 +50,9 @@ export function pageRoutes(
       path: "/",
       methods: ["GET", "HEAD"],
       handle: ({ request }) => {
-        const products = inventory.products();
-        return products.length === 1
-          ? productPage(inventory, products[0], request, pageOptions(request))
+        const sole = inventory.soleProduct();
+        return sole !== undefined
+          ? productPage(inventory, sole, request, pageOptions(request))
           : catalogPage(inventory, request, pageOptions(request));
       },
     },

@@ -127,9 +127,9 @@ export function productTopicOf(inventory: Inventory, topics: Topics, url: URL): 
   if (values.length > 1) throw new HttpError(400, 'Parameter "product" is given more than once');
   let id = values[0];
   if (id === undefined) {
-    const products = inventory.products();
-    if (products.length !== 1) throw new HttpError(400, 'Parameter "product" is missing');
-    id = products[0].info.id;
+    const sole = inventory.soleProduct();
+    if (sole === undefined) throw new HttpError(400, 'Parameter "product" is missing');
+    id = sole.info.id;
   }
   const record = inventory.get(id);
   const topic = topics.product(id);

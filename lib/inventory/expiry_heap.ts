@@ -107,9 +107,9 @@ export class ExpiryHeap {
       const at = stack.pop()!;
       if (this.#times[at] > now) continue;
       found.push(this.#sessions[at]);
-      for (const child of [2 * at + 1, 2 * at + 2]) {
-        if (child < this.#times.length) stack.push(child);
-      }
+      const left = 2 * at + 1;
+      if (left < this.#times.length) stack.push(left);
+      if (left + 1 < this.#times.length) stack.push(left + 1);
     }
     return found;
   }
@@ -131,10 +131,11 @@ export class ExpiryHeap {
   #down(at: number): void {
     const size = this.#times.length;
     for (;;) {
+      // Index arithmetic, no array of the two children: a removal sifts down every level.
+      const left = 2 * at + 1;
       let smallest = at;
-      for (const child of [2 * at + 1, 2 * at + 2]) {
-        if (child < size && this.#times[child] < this.#times[smallest]) smallest = child;
-      }
+      if (left < size && this.#times[left] < this.#times[smallest]) smallest = left;
+      if (left + 1 < size && this.#times[left + 1] < this.#times[smallest]) smallest = left + 1;
       if (smallest === at) return;
       this.#swap(at, smallest);
       at = smallest;

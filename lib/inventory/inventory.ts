@@ -26,6 +26,7 @@ import type { CheckoutStart } from "./rules.ts";
  * await inventory.list({ info, total: 3 });
  * await inventory.add("a", crypto.randomUUID());
  * assert.equal(inventory.get("a")?.held, 1);
+ * assert.equal(inventory.soleProduct()?.info.id, "a");
  * await store.close();
  * ```
  */
@@ -121,6 +122,22 @@ export class Inventory {
   /** Every product on sale, in the order they were first listed. */
   products(): ProductRecord[] {
     return [...this.#records.values()].filter((record) => !record.retired);
+  }
+
+  /**
+   * The product on sale when it is the only one: what a request that names no product means.
+   *
+   * @returns Its record; undefined when none or several are on sale.
+   */
+  soleProduct(): ProductRecord | undefined {
+    // No array of every product for the one asked of it: it runs on every such POST and poll.
+    let sole: ProductRecord | undefined;
+    for (const record of this.#records.values()) {
+      if (record.retired) continue;
+      if (sole !== undefined) return undefined;
+      sole = record;
+    }
+    return sole;
   }
 
   /** Every product, retired ones too. */

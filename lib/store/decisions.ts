@@ -35,15 +35,38 @@ export function productDecision(
   product: string,
   decide: (ledger: ProductLedger, now: number) => ProductDecision,
 ): Decide<StoreOutcome> {
-  return (ledgers, now) => {
-    const ledger = ledgers.get(product);
-    if (ledger === undefined) return { ok: false, reason: "unknown product" };
-    const decision = decide(ledger, now);
-    const record = recordOf(ledger);
-    return decision.ok
-      ? { ok: true, record, inCart: decision.inCart }
-      : { ok: false, reason: decision.reason, record };
-  };
+  return (ledgers, now) => productOutcome(ledgers.get(product), now, decide);
+}
+
+/**
+ * Applies a rule to one product's ledger and answers with the product's record after it.
+ *
+ * @param ledger The product's ledger, its due holds expired; undefined for an unknown product.
+ * @param now The time it is decided at, in ms since the epoch.
+ * @param decide The rule.
+ * @returns The outcome; an unknown product is refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Book } from "./book.ts";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const outcome = productOutcome(new Book(info, 3), 0, () => ({ ok: true, inCart: false }));
+ * assert.equal(outcome.ok && outcome.record.total, 3);
+ * assert.deepEqual(productOutcome(undefined, 0, () => assert.fail()), { ok: false, reason: "unknown product" });
+ * ```
+ */
+export function productOutcome(
+  ledger: ProductLedger | undefined,
+  now: number,
+  decide: (ledger: ProductLedger, now: number) => ProductDecision,
+): StoreOutcome {
+  if (ledger === undefined) return { ok: false, reason: "unknown product" };
+  const decision = decide(ledger, now);
+  const record = recordOf(ledger);
+  return decision.ok
+    ? { ok: true, record, inCart: decision.inCart }
+    : { ok: false, reason: decision.reason, record };
 }
 
 /**

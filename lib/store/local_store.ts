@@ -15,6 +15,7 @@ import {
   listingDecision,
   type ProductDecision,
   productDecision,
+  productOutcome,
 } from "./decisions.ts";
 import type { StoredProduct, StoreEngine } from "./engine.ts";
 import { GroupCommit, MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
@@ -267,14 +268,25 @@ export class LocalStore implements InventoryStore {
     product: string,
     decide: (ledger: ProductLedger, now: number) => ProductDecision,
   ): Promise<StoreOutcome> {
-    return this.#transact(productDecision(product, decide));
+    if (this.#commits !== undefined) {
+      return this.#commits.run(productDecision(product, decide), true);
+    }
+    // In memory, on the book itself: no list of the books touched for the one it touches.
+    return this.#now((now) =>
+      this.#shelf.decideOne(product, (book) => productOutcome(book, now, decide), now)
+    );
   }
 
   /** Runs one operation: at once in memory, else in the next batch of the engine. */
   #transact<T>(decide: Decide<T>, verify = true): Promise<T> {
     if (this.#commits !== undefined) return this.#commits.run(decide, verify);
+    return this.#now((now) => this.#shelf.decide(decide, now));
+  }
+
+  /** Decides at once (in memory), then moves the hold timer if the first hold due moved. */
+  #now<T>(decide: (now: number) => T): Promise<T> {
     try {
-      const answer = this.#shelf.decide(decide, this.#options.clock.now());
+      const answer = decide(this.#options.clock.now());
       this.#timer.arm();
       return Promise.resolve(answer);
     } catch (error) {

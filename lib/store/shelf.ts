@@ -154,6 +154,40 @@ export class Shelf {
   }
 
   /**
+   * Decides an operation on one product's book, its due holds expired first, and tells
+   * listeners if it moved: {@linkcode Shelf.decide} for one product, without a list of the books
+   * it touched (every shopper's add and remove in memory is one).
+   *
+   * @param id The product's id.
+   * @param decide The operation, given the book (undefined for an unknown product).
+   * @param now The time it is decided at, in ms since the epoch.
+   * @returns Its answer.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Book } from "./book.ts";
+   * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+   * const shelf = new Shelf();
+   * shelf.place("a", new Book(info, 3), undefined);
+   * const heard: number[] = [];
+   * shelf.onChange((record) => heard.push(record.version));
+   * assert.equal(shelf.decideOne("a", (book) => book!.version++, 0), 0);
+   * assert.equal(shelf.decideOne("b", (book) => book, 0), undefined);
+   * assert.deepEqual(heard, [1]);
+   * ```
+   */
+  decideOne<T>(id: string, decide: (book: Book | undefined, now: number) => T, now: number): T {
+    const book = this.#books.get(id);
+    if (book === undefined) return decide(undefined, now);
+    const seen: Seen = { version: book.version, info: book.info };
+    expireDue(book, now);
+    const answer = decide(book, now);
+    this.changed(id, book, seen);
+    return answer;
+  }
+
+  /**
    * Keeps the expiry index and tells listeners when a product's public state moved.
    *
    * @param id The product's id.
@@ -225,7 +259,7 @@ class Visit implements Ledgers {
     const book = this.#books.get(id);
     if (book === undefined || this.ids.includes(id)) return book;
     this.#touch(id, book, { version: book.version, info: book.info });
-    while (expireHolds(book, this.#now) === MAX_EXPIRIES_PER_CHANGE);
+    expireDue(book, this.#now);
     return book;
   }
 
@@ -241,4 +275,9 @@ class Visit implements Ledgers {
     this.touched.push(book);
     this.seen.push(seen);
   }
+}
+
+/** Ends every hold of a book that is due, in as many sweeps as that takes. */
+function expireDue(book: Book, now: number): void {
+  while (expireHolds(book, now) === MAX_EXPIRIES_PER_CHANGE);
 }
