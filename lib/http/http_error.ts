@@ -45,8 +45,10 @@ export class HttpError extends Error {
  * assert.equal(response.headers.get("cache-control"), "no-store");
  * ```
  */
-export function jsonResponse(body: unknown, init: ResponseInit = {}): Response {
+export function jsonResponse(body: unknown, init: ResponseInit = NO_INIT): Response {
   const text = typeof body === "string" ? body : JSON.stringify(body);
+  // The commonest answer (every long poll's): an init made once, no spread of the caller's.
+  if (init === NO_INIT) return new Response(text, JSON_INIT);
   if (init.headers === undefined) {
     // The common answer: a literal is cheaper than a Headers object and two set() calls.
     return new Response(text, { ...init, headers: JSON_HEADERS });
@@ -80,6 +82,8 @@ export function postAnswer(body: unknown, status = 200): Response {
 // JSON is UTF-8 and its media type defines no charset parameter (RFC 8259 §8.1, §11).
 const JSON_TYPE = { "content-type": "application/json" } as const;
 const JSON_HEADERS = { ...JSON_TYPE, "cache-control": "no-store" } as const;
+const NO_INIT: ResponseInit = {};
+const JSON_INIT: ResponseInit = { headers: JSON_HEADERS };
 
 /**
  * Turns any thrown value into a JSON error answer. A store that cannot be reached is a 503 with a

@@ -44,7 +44,7 @@ export interface PollCount {
  *
  * A waiting poll holds one waiter on its topic, one entry in the shared deadline queue and one
  * listener on `request.signal`: a client that disconnects takes its waiter and its entry out at
- * once. The answer goes out at the next pass of the topic's {@linkcode PollGate}: at once on an
+ * once. One callback is all three, and the poll's one suspension is for its answer. The answer goes out at the next pass of the topic's {@linkcode PollGate}: at once on an
  * idle server, conflated with other changes under a storm of them; always with the newest state.
  *
  * @param topic The topic polled.
@@ -66,22 +66,27 @@ export async function longPollResponse(
   polls.open++;
   try {
     const { signal } = request;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    if (!signal.aborted && topic.wait(since, resolve)) {
-      const stopWaiting = () => {
-        topic.leave(resolve);
-        resolve();
-      };
-      deadlines.add(stopWaiting);
-      signal.addEventListener("abort", stopWaiting, { once: true });
-      try {
-        await promise;
-      } finally {
-        deadlines.delete(stopWaiting);
-        signal.removeEventListener("abort", stopWaiting);
-      }
+    const { promise, resolve } = Promise.withResolvers<string>();
+    let waiting = true;
+    // Woken by a change, its deadline or its client leaving, whichever comes first: it leaves the
+    // topic and the queue, and joins the gate's next pass, which answers it.
+    const wake = () => {
+      if (!waiting) return;
+      waiting = false;
+      topic.leave(wake);
+      deadlines.delete(wake);
+      gate.enter(resolve);
+    };
+    if (!signal.aborted && topic.wait(since, wake)) {
+      deadlines.add(wake);
+      // Left on the signal once answered: an abort after that finds the poll woken already, and
+      // the signal goes with the request.
+      signal.addEventListener("abort", wake, { once: true });
+    } else {
+      waiting = false;
+      gate.enter(resolve);
     }
-    return jsonResponse(await gate.through());
+    return jsonResponse(await promise);
   } finally {
     polls.open--;
   }

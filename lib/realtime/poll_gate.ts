@@ -6,12 +6,8 @@ import { DEFAULT_SLICE_SIZE } from "./sliced_loop.ts";
 /** One pass at a time, and no pause after it: see {@linkcode PollGate}. */
 const POLL_THROTTLE_OPTIONS: PushThrottleOptions = { minCostMs: 1, spacing: 1 };
 
-/** Polls released together: they share one promise, so a waiting poll costs no timer of its own. */
-interface Batch {
-  readonly promise: Promise<string>;
-  readonly resolve: (json: string) => void;
-  size: number;
-}
+/** Polls released together: each one's answer, called with the state of their pass. */
+type Batch = ((json: string) => void)[];
 
 /**
  * Holds long polls that are ready to be answered and answers them in passes, each with the newest
@@ -34,7 +30,9 @@ interface Batch {
  * import { Topic } from "./topic.ts";
  * const topic = new Topic("a", () => '{"version":0}', () => ({ epoch: "e", version: 0 }), { waiters: 0 });
  * const gate = new PollGate(topic);
- * assert.equal(await gate.through(), '{"version":0}');
+ * const answered = Promise.withResolvers<string>();
+ * gate.enter(answered.resolve);
+ * assert.equal(await answered.promise, '{"version":0}');
  * ```
  */
 export class PollGate {
@@ -59,18 +57,18 @@ export class PollGate {
   }
 
   /**
-   * Waits for the next pass.
+   * Joins the next pass: a callback, not a promise, so that a poll woken by a change is answered
+   * at the pass without a turn of its own on the way in.
    *
-   * @returns The newest state's JSON when the pass comes.
+   * @param answer Called once, at the pass, with the newest state's JSON; it must not throw.
    */
-  through(): Promise<string> {
+  enter(answer: (json: string) => void): void {
     let batch = this.#batches.at(-1);
-    if (batch === undefined || batch.size >= DEFAULT_SLICE_SIZE) {
-      const { promise, resolve } = Promise.withResolvers<string>();
-      batch = { promise, resolve, size: 0 };
+    if (batch === undefined || batch.length >= DEFAULT_SLICE_SIZE) {
+      batch = [];
       this.#batches.push(batch);
     }
-    batch.size++;
+    batch.push(answer);
     if (!this.#asked) {
       this.#asked = true;
       // After the microtasks already queued: every poll that one change woke joins this pass.
@@ -80,7 +78,6 @@ export class PollGate {
         this.#throttle.request();
       });
     }
-    return batch.promise;
   }
 
   /** Answers every waiting poll now, whatever the pause. For shutdown. */
@@ -97,7 +94,8 @@ export class PollGate {
     return (async () => {
       for (let i = 0; i < batches.length; i++) {
         if (i > 0 && waited) await new Promise((resolve) => setTimeout(resolve, 0));
-        batches[i].resolve(this.#topic.opening());
+        const json = this.#topic.opening();
+        for (const answer of batches[i]) answer(json);
       }
     })();
   }
