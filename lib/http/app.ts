@@ -219,25 +219,28 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   ): Promise<Response> => {
     const url = new URL(request.url);
     const match = router.find(url);
-    const answered = (response: Response) => {
-      const route = match && (Router.routeFor(match, request.method) ?? match.routes[0]);
-      metrics.countRequest(route?.name ?? "not_found", response.status);
-      return response;
-    };
-    const refused = (error: unknown) => {
-      if (error instanceof StoreUnavailableError) metrics.countStoreUnavailable();
-      return answered(errorResponse(error));
-    };
+    // A method the path does not take is counted under the path's first route.
+    const name = match === undefined
+      ? "not_found"
+      : (Router.routeFor(match, request.method) ?? match.routes[0]).name;
     try {
       checkRequestSize(head, url, options);
       if (match === undefined) throw new HttpError(404, "Not found");
       const response = router.run(match, request, url, connection, head);
       return response instanceof Response
-        ? Promise.resolve(answered(response))
-        : response.then(answered, refused);
+        ? Promise.resolve(counted(name, response))
+        : response.then((answer) => counted(name, answer), (error) => refused(name, error));
     } catch (error) {
-      return Promise.resolve(refused(error));
+      return Promise.resolve(refused(name, error));
     }
+  };
+  const counted = (route: string, response: Response): Response => {
+    metrics.countRequest(route, response.status);
+    return response;
+  };
+  const refused = (route: string, error: unknown): Response => {
+    if (error instanceof StoreUnavailableError) metrics.countStoreUnavailable();
+    return counted(route, errorResponse(error));
   };
 
   return {

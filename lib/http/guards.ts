@@ -151,14 +151,16 @@ export interface HeadLimits {
  * ```
  */
 export function checkRequestSize(head: RequestHead, url: URL, limits: HeadLimits): void {
-  if (url.pathname.length + url.search.length > limits.maxUrlBytes) {
+  const search = url.search;
+  if (url.pathname.length + search.length > limits.maxUrlBytes) {
     throw new HttpError(414, `Path and query are longer than ${limits.maxUrlBytes} bytes`);
   }
   if (head.bytes > limits.maxHeaderBytes) {
     throw new HttpError(431, `Headers are larger than ${limits.maxHeaderBytes} bytes`);
   }
-  // Counting "&"s first keeps a query of 10,000 parameters from being parsed at all.
-  if (url.search.split("&").length > MAX_QUERY_PARAMS) {
+  // Counting "&"s first keeps a query of 10,000 parameters from being parsed at all; a query
+  // shorter than the limit cannot hold that many "&"s, and is not split.
+  if (search.length > MAX_QUERY_PARAMS && search.split("&").length > MAX_QUERY_PARAMS) {
     throw new HttpError(400, `More than ${MAX_QUERY_PARAMS} query parameters`);
   }
 }
