@@ -44,8 +44,10 @@ export interface PollCount {
  *
  * A waiting poll holds one waiter on its topic, one entry in the shared deadline queue and one
  * listener on `request.signal`: a client that disconnects takes its waiter and its entry out at
- * once. One callback is all three, and the poll's one suspension is for its answer. The answer goes out at the next pass of the topic's {@linkcode PollGate}: at once on an
- * idle server, conflated with other changes under a storm of them; always with the newest state.
+ * once. One callback is all three. The answer goes out at the next pass of the topic's
+ * {@linkcode PollGate}: at once on an idle server, conflated with other changes under a storm of
+ * them; always with the newest state. No async function: a waiting poll keeps no suspended frame,
+ * and its answer is made in the gate's pass.
  *
  * @param topic The topic polled.
  * @param gate The topic's gate.
@@ -55,7 +57,7 @@ export interface PollCount {
  * @param polls Counts this poll while it is answered.
  * @returns The topic's state with `Cache-Control: no-store`.
  */
-export async function longPollResponse(
+export function longPollResponse(
   topic: Topic,
   gate: PollGate,
   deadlines: DeadlineQueue,
@@ -63,31 +65,31 @@ export async function longPollResponse(
   since: Since | undefined,
   polls: PollCount,
 ): Promise<Response> {
-  polls.open++;
-  try {
-    const { signal } = request;
-    const { promise, resolve } = Promise.withResolvers<string>();
-    let waiting = true;
-    // Woken by a change, its deadline or its client leaving, whichever comes first: it leaves the
-    // topic and the queue, and joins the gate's next pass, which answers it.
-    const wake = () => {
-      if (!waiting) return;
-      waiting = false;
-      topic.leave(wake);
-      deadlines.delete(wake);
-      gate.enter(resolve);
-    };
-    if (!signal.aborted && topic.wait(since, wake)) {
-      deadlines.add(wake);
-      // Left on the signal once answered: an abort after that finds the poll woken already, and
-      // the signal goes with the request.
-      signal.addEventListener("abort", wake, { once: true });
-    } else {
-      waiting = false;
-      gate.enter(resolve);
-    }
-    return jsonResponse(await promise);
-  } finally {
+  const { signal } = request;
+  const { promise, resolve } = Promise.withResolvers<Response>();
+  const answer = (json: string) => {
     polls.open--;
+    resolve(jsonResponse(json));
+  };
+  let waiting = true;
+  // Woken by a change, its deadline or its client leaving, whichever comes first: it leaves the
+  // topic and the queue, and joins the gate's next pass, which answers it.
+  const wake = () => {
+    if (!waiting) return;
+    waiting = false;
+    topic.leave(wake);
+    deadlines.delete(wake);
+    gate.enter(answer);
+  };
+  polls.open++;
+  if (!signal.aborted && topic.wait(since, wake)) {
+    deadlines.add(wake);
+    // Left on the signal once answered: an abort after that finds the poll woken already, and
+    // the signal goes with the request.
+    signal.addEventListener("abort", wake, { once: true });
+  } else {
+    waiting = false;
+    gate.enter(answer);
   }
+  return promise;
 }
