@@ -1,14 +1,15 @@
 /**
- * Requests handed to the app in process, with no socket: what our layers cost against a bare
- * handler doing the same job, as bench/bare_server.ts does it. The server's figures
- * (bench/ratios.ts) add Deno's HTTP and the kernel, the same for both.
+ * Requests handed to the app in process, with no socket: what our layers cost against the handler
+ * of bench/bare_server.ts doing the same job. The server's figures (bench/ratios.ts) add Deno's
+ * HTTP and the kernel, the same for both.
  *
  * - `POST /cart`: route, size and origin checks, body read under its deadline, form, UUID, store
  *   decision, news, metrics, JSON answer; against reading the body and answering JSON.
  * - long polls: 5,000 waiting (500 in quick mode), one change, until the last is answered;
- *   against a set of waiters, each with an abort listener, answered with the same JSON. Each
- *   iteration waits 50 ms before its change (not timed).
+ *   against the bare handler with its housekeeping, whose long polls follow `request.signal` as
+ *   ours do. Each iteration waits 50 ms before its change (not timed).
  */
+import { createBareHandler } from "./bare_server.ts";
 import { systemClock } from "../lib/inventory/clock.ts";
 import { Inventory } from "../lib/inventory/inventory.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
@@ -45,26 +46,20 @@ function nextRequest(): Request {
   });
 }
 
-let count = 1_000_000;
-let version = 0;
-const headers = { "content-type": "application/json" };
-
-/** What bench/bare_server.ts does with a POST. */
-async function bareHandle(request: Request): Promise<Response> {
-  const body = await request.text();
-  count += body.includes("remove") ? 1 : -1;
-  version++;
-  return new Response(JSON.stringify({ inventoryCount: count, version }), { headers });
-}
+const bare = await createBareHandler();
+// With its housekeeping, the long polls follow request.signal as ours do.
+const bareKeeping = await createBareHandler({ housekeeping: true });
+/** A change of the bare count. */
+const BARE_ADD: RequestInit = { method: "POST", body: "action=add" };
 
 const group = "POST /cart in process (toggle of 64 sessions)";
 
 Deno.bench({
-  name: "bare handler: body text, count, JSON answer",
+  name: "bare handler (bench/bare_server.ts)",
   group,
   baseline: true,
   async fn() {
-    const response = await bareHandle(nextRequest());
+    const response = await bare.handle(nextRequest());
     if (response.status !== 200) throw new Error(`bare answered ${response.status}`);
   },
 });
@@ -77,31 +72,6 @@ Deno.bench({
     if (response.status !== 200) throw new Error(`ours answered ${response.status}`);
   },
 });
-
-let bareJson = JSON.stringify({ inventoryCount: count, version });
-let bareWaiters = new Set<(json: string) => void>();
-const uncached = { "content-type": "application/json", "cache-control": "no-store" };
-
-/** What bench/bare_server.ts does with a long poll, with its housekeeping (the abort listener). */
-async function bareLongPoll(request: Request): Promise<Response> {
-  const answer = await new Promise<string>((resolve) => {
-    bareWaiters.add(resolve);
-    request.signal.addEventListener("abort", () => {
-      bareWaiters.delete(resolve);
-      resolve(bareJson);
-    }, { once: true });
-  });
-  return new Response(answer, { headers: uncached });
-}
-
-/** Answers every bare waiter with a new state. */
-function bareChange(): void {
-  version++;
-  bareJson = JSON.stringify({ inventoryCount: count, version });
-  const woken = bareWaiters;
-  bareWaiters = new Set();
-  for (const wake of woken) wake(bareJson);
-}
 
 /** Opens `POLLS` long polls, then times one change until the last of them is answered. */
 async function answerPolls(
@@ -127,7 +97,7 @@ const shopper = crypto.randomUUID();
 let changes = 0;
 
 Deno.bench({
-  name: "bare handler: a set of waiters",
+  name: "bare handler, with housekeeping",
   group: pollGroup,
   baseline: true,
   n: 40,
@@ -135,9 +105,12 @@ Deno.bench({
   async fn(b) {
     await answerPolls(
       b,
-      () => bareLongPoll(new Request(`http://127.0.0.1:8000/cart/status?since=${version}`)),
-      () => bareWaiters.size,
-      bareChange,
+      () =>
+        bareKeeping.handle(
+          new Request(`http://127.0.0.1:8000/cart/status?since=${bareKeeping.version}`),
+        ),
+      () => bareKeeping.waiting,
+      () => bareKeeping.handle(new Request("http://127.0.0.1:8000/cart", BARE_ADD)),
     );
   },
 });

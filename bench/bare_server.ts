@@ -30,9 +30,28 @@ export interface BareServer {
   stop(): Promise<void>;
 }
 
+/** The bare server's handler, to serve or to call in process (bench/app_bench.ts). */
+export interface BareHandler {
+  /**
+   * Answers one request.
+   *
+   * @param request The request.
+   * @param info `Deno.serve`'s handler info; absent in process, where no answer is awaited.
+   */
+  handle(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response>;
+  /** Long polls waiting now. */
+  readonly waiting: number;
+  /** The count's version: a long poll `since` it waits for the next change. */
+  readonly version: number;
+  /** Closes its WebSockets, answers its long polls and ends its event streams. */
+  release(): void;
+  /** Closes its Deno KV, if any; after {@linkcode BareHandler.release} and the last answer. */
+  close(): void;
+}
+
 /**
- * Starts the smallest server our subscribers can follow: `POST /cart` changes the count and
- * pushes it, `GET /cart/status` is a WebSocket, an event stream or a long poll.
+ * Makes the handler of the smallest server our subscribers can follow: `POST /cart` changes the
+ * count and pushes it, `GET /cart/status` is a WebSocket, an event stream or a long poll.
  *
  * It does what the issue's bare-bones figures measured: no validation, no metrics, no origin
  * checks, no slow-reader care; only the one `since` comparison without which a long poll
@@ -40,9 +59,9 @@ export interface BareServer {
  * keeps the project's promises cannot skip, one at a time, to measure what each costs.
  *
  * @param duties The duties it takes on besides; none by default.
- * @returns The running server, on a free loopback port.
+ * @returns The handler.
  */
-export async function startBareServer(duties: BareDuties = {}): Promise<BareServer> {
+export async function createBareHandler(duties: BareDuties = {}): Promise<BareHandler> {
   const encoder = new TextEncoder();
   let inventoryCount = 1_000_000;
   let version = 0;
@@ -50,7 +69,6 @@ export async function startBareServer(duties: BareDuties = {}): Promise<BareServ
   const sockets = new Set<WebSocket>();
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
   let waiters = new Set<(json: string) => void>();
-  const controller = new AbortController();
   const headers = { "content-type": "application/json" };
   const uncached = duties.housekeeping
     ? { "content-type": "application/json", "cache-control": "no-store" }
@@ -82,11 +100,10 @@ export async function startBareServer(duties: BareDuties = {}): Promise<BareServ
     committing = false;
   };
 
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
-    async (request, info) => {
+  return {
+    async handle(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
       if (duties.housekeeping) {
-        info.completed.then(noop, noop);
+        info?.completed.then(noop, noop);
         let headerBytes = 0;
         request.headers.forEach((value, name) => headerBytes += name.length + value.length);
         if (headerBytes > 16_384) return new Response(null, { status: 431 });
@@ -144,16 +161,49 @@ export async function startBareServer(duties: BareDuties = {}): Promise<BareServ
       });
       return new Response(answer, { headers: uncached });
     },
+    get waiting() {
+      return waiters.size;
+    },
+    get version() {
+      return version;
+    },
+    release() {
+      for (const socket of sockets) socket.close();
+      for (const wake of waiters) wake(json);
+      for (const stream of streams) stream.close();
+    },
+    close() {
+      kv?.close();
+    },
+  };
+}
+
+/**
+ * Starts the smallest server our subscribers can follow: `POST /cart` changes the count and
+ * pushes it, `GET /cart/status` is a WebSocket, an event stream or a long poll.
+ *
+ * It does what the issue's bare-bones figures measured: no validation, no metrics, no origin
+ * checks, no slow-reader care; only the one `since` comparison without which a long poll
+ * subscriber could not start. Each change is serialized once. `duties` adds what a server that
+ * keeps the project's promises cannot skip, one at a time, to measure what each costs.
+ *
+ * @param duties The duties it takes on besides; none by default.
+ * @returns The running server, on a free loopback port.
+ */
+export async function startBareServer(duties: BareDuties = {}): Promise<BareServer> {
+  const bare = await createBareHandler(duties);
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: controller.signal, onListen: () => {} },
+    bare.handle,
   );
   return {
     url: `http://127.0.0.1:${server.addr.port}/`,
     async stop() {
-      for (const socket of sockets) socket.close();
-      for (const wake of waiters) wake(json);
-      for (const stream of streams) stream.close();
+      bare.release();
       controller.abort();
       await server.finished;
-      kv?.close();
+      bare.close();
     },
   };
 }
