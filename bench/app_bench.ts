@@ -10,7 +10,7 @@
  *   ours do. Each iteration waits 50 ms before its change (not timed).
  */
 import { createBareHandler } from "./bare_server.ts";
-import { systemClock } from "../lib/inventory/clock.ts";
+import { systemClock } from "../lib/time/clock.ts";
 import { Inventory } from "../lib/inventory/inventory.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
 import { createTestApp } from "../tests/support/server.ts";

@@ -1,6 +1,6 @@
 /** What durability costs: one add and one remove on a Deno KV store, beside the store in memory. */
 import { join } from "node:path";
-import { systemClock } from "../lib/inventory/clock.ts";
+import { systemClock } from "../lib/time/clock.ts";
 import { Inventory } from "../lib/inventory/inventory.ts";
 import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { MEMORY_PATH } from "../lib/server/start_server.ts";

@@ -1,6 +1,6 @@
 /** The activity ring buffer: deltas per product, buckets that roll over, an hour kept, no more. */
 import assert from "node:assert/strict";
-import { Activity, ACTIVITY_SECONDS } from "../lib/inventory/activity.ts";
+import { Activity, ACTIVITY_SECONDS } from "../lib/admin/activity.ts";
 import type { ProductRecord } from "../lib/inventory/ledger.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { App } from "../lib/http/app.ts";
-import { MAX_ADMIN_FEEDS } from "../lib/http/admin_feed.ts";
+import { MAX_ADMIN_FEEDS } from "../lib/admin/admin_feed.ts";
 import { Inventory } from "../lib/inventory/inventory.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
 import { type AdminFeedClient, readAdminFeed } from "./support/admin_feed.ts";

@@ -1,8 +1,8 @@
 /** Admin sign-in: the page, the signed cookie, sign-out, the same-origin rule and the limit on wrong tokens. */
 import assert from "node:assert/strict";
-import { AdminSessions } from "../lib/http/admin_session.ts";
+import { AdminSessions } from "../lib/admin/admin_session.ts";
 import type { ConnectionInfo } from "../lib/http/router.ts";
-import { WrongTokenLimit } from "../lib/http/wrong_token_limit.ts";
+import { WrongTokenLimit } from "../lib/admin/wrong_token_limit.ts";
 import type { Config } from "../lib/server/config.ts";
 import type { RunningServer } from "../lib/server/start_server.ts";
 import { FakeClock } from "./support/fake_clock.ts";

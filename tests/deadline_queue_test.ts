@@ -1,6 +1,6 @@
 /** DeadlineQueue: one timer for many waits of the same length, oldest first. */
 import assert from "node:assert/strict";
-import { DeadlineQueue } from "../lib/inventory/deadline_queue.ts";
+import { DeadlineQueue } from "../lib/time/deadline_queue.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 
 Deno.test("callbacks are called at their deadlines, in order, with one timer at a time", () => {

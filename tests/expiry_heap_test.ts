@@ -1,7 +1,7 @@
 /** ExpiryHeap: random changes checked against a plain sorted model, and short holds among many. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ExpiryHeap } from "../lib/inventory/expiry_heap.ts";
+import { ExpiryHeap } from "../lib/time/expiry_heap.ts";
 
 /** One change or question to the heap. */
 type Command =

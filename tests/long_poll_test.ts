@@ -6,7 +6,7 @@ import { startTestServer } from "./support/server.ts";
 import { eventually, metric, postCart } from "./support/clients.ts";
 import { pollAtOnce } from "./support/status_clients.ts";
 import { longPollResponse } from "../lib/http/long_poll.ts";
-import { DeadlineQueue } from "../lib/inventory/deadline_queue.ts";
+import { DeadlineQueue } from "../lib/time/deadline_queue.ts";
 import { PollGate } from "../lib/realtime/poll_gate.ts";
 import { versionedTopic } from "./support/versioned_topic.ts";
 import { FakeClock } from "./support/fake_clock.ts";

@@ -1,6 +1,6 @@
 /** GET /metrics: names promtool accepts, and request counters that exist at 0 from the start. */
 import assert from "node:assert/strict";
-import { systemClock } from "../lib/inventory/clock.ts";
+import { systemClock } from "../lib/time/clock.ts";
 import { Inventory } from "../lib/inventory/inventory.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
 import { type Gauges, Metrics, REQUEST_STATUSES } from "../lib/http/monitoring.ts";

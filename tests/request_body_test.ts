@@ -1,5 +1,5 @@
 /** readLimitedText over a real socket (declared length, chunked); acceptedMediaType's media rules in process. */
-import { DeadlineQueue } from "../lib/inventory/deadline_queue.ts";
+import { DeadlineQueue } from "../lib/time/deadline_queue.ts";
 import assert from "node:assert/strict";
 import { acceptedMediaType, readLimitedText } from "../lib/http/request_body.ts";
 import { errorResponse, HttpError } from "../lib/http/http_error.ts";

@@ -1,11 +1,11 @@
 /** The request handler: composes the routes, guards, subscriptions and metrics of the shop. */
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
-import { type Clock, systemClock } from "../inventory/clock.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
 import { Topics } from "../realtime/topics.ts";
-import { adminAccess } from "./admin_auth.ts";
-import { AdminFeed } from "./admin_feed.ts";
+import { adminAccess } from "../admin/admin_auth.ts";
+import { AdminFeed } from "../admin/admin_feed.ts";
 import { checkRequestSize, ConnectionLimit } from "./guards.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import { type Gauges, healthResponse, Metrics, readinessResponse } from "./monitoring.ts";
@@ -102,7 +102,7 @@ export interface App {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../inventory/clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });

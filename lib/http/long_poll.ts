@@ -1,6 +1,6 @@
 /** Long polling: hold the request until its topic changes or time runs out. */
 import { parseSince, type Since } from "../realtime/message.ts";
-import type { DeadlineQueue } from "../inventory/deadline_queue.ts";
+import type { DeadlineQueue } from "../time/deadline_queue.ts";
 import type { PollGate } from "../realtime/poll_gate.ts";
 import type { Topic } from "../realtime/topic.ts";
 import { HttpError, jsonResponse } from "./http_error.ts";

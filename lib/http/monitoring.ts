@@ -61,7 +61,7 @@ export const REQUEST_STATUSES: readonly number[] = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../inventory/clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });

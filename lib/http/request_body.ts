@@ -1,5 +1,5 @@
 /** Reads a request body as text, refusing bodies over a size limit before they are buffered. */
-import { DeadlineQueue } from "../inventory/deadline_queue.ts";
+import { DeadlineQueue } from "../time/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
 
 /**
@@ -19,7 +19,7 @@ import { HttpError } from "./http_error.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DeadlineQueue } from "../inventory/deadline_queue.ts";
+ * import { DeadlineQueue } from "../time/deadline_queue.ts";
  * const request = new Request("http://x/", { method: "POST", body: "a=1" });
  * assert.equal(await readLimitedText(request, 4096, new DeadlineQueue(10_000)), "a=1");
  * ```

@@ -1,6 +1,6 @@
 /** The route table: URL patterns, each with its methods, guards and body, and the dispatch. */
-import { systemClock } from "../inventory/clock.ts";
-import { DeadlineQueue } from "../inventory/deadline_queue.ts";
+import { systemClock } from "../time/clock.ts";
+import { DeadlineQueue } from "../time/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
 import { acceptedMediaType, readLimitedText, type RequestBody } from "./request_body.ts";
 import { RequestHead } from "./request_head.ts";

@@ -2,21 +2,21 @@
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { Topics } from "../realtime/topics.ts";
-import type { AdminFeed } from "./admin_feed.ts";
+import type { AdminFeed } from "../admin/admin_feed.ts";
 import {
   MAX_ADMIN_BODY_BYTES,
   productsResponse,
   putProductResponse,
   restockResponse,
   retireResponse,
-} from "./admin_api.ts";
-import { type AdminAccess, adminGuard } from "./admin_auth.ts";
+} from "../admin/admin_api.ts";
+import { type AdminAccess, adminGuard } from "../admin/admin_auth.ts";
 import {
   adminPageResponse,
   SIGN_IN_MEDIA_TYPES,
   signInResponse,
   signOutResponse,
-} from "./admin_page.ts";
+} from "../admin/admin_page.ts";
 import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
 import { echoSocket } from "./echo.ts";
 import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";

@@ -1,6 +1,6 @@
 /** Live status for subscribers: one topic served as WebSocket, event stream or long poll. */
 import type { Inventory } from "../inventory/inventory.ts";
-import { DeadlineQueue } from "../inventory/deadline_queue.ts";
+import { DeadlineQueue } from "../time/deadline_queue.ts";
 import { PollGate } from "../realtime/poll_gate.ts";
 import { SseHub } from "../realtime/sse_hub.ts";
 import { refusalStream, retryFrame } from "../realtime/sse_wire.ts";

@@ -30,7 +30,7 @@ export interface CatalogEntry {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "./clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "./inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });

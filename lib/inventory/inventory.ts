@@ -18,7 +18,7 @@ import type { CheckoutStart } from "./rules.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "./clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
  * const inventory = await Inventory.open(store, 60_000);

@@ -1,5 +1,5 @@
 /** Watchers by transport and by process: this process's live counts, and the fleet's via the store. */
-import type { Clock } from "../inventory/clock.ts";
+import type { Clock } from "../time/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { ProcessWatchers } from "../inventory/store_port.ts";
 
@@ -54,7 +54,7 @@ export function newProcessId(): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../inventory/clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });

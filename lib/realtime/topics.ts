@@ -25,7 +25,7 @@ interface ProductTopic {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../inventory/clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });

@@ -1,7 +1,7 @@
 /** Starts the HTTP server around the inventory, and stops it gracefully. */
 import { join } from "node:path";
 import { type CatalogEntry, syncCatalog } from "../inventory/catalog_sync.ts";
-import { type Clock, systemClock } from "../inventory/clock.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 import { Inventory } from "../inventory/inventory.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";

@@ -1,5 +1,5 @@
 /** One product's stock kept in this process: the ledger of the memory and Deno KV stores. */
-import { ExpiryHeap } from "../inventory/expiry_heap.ts";
+import { ExpiryHeap } from "../time/expiry_heap.ts";
 import { endOf, type Hold, type ProductLedger, type ProductRecord } from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
 

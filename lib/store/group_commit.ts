@@ -1,5 +1,5 @@
 /** Group commit: operations that wait are decided in order on drafts and written by one commit. */
-import type { Clock } from "../inventory/clock.ts";
+import type { Clock } from "../time/clock.ts";
 import { expireHolds, MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
 import { Book } from "./book.ts";
 import { BookDraft } from "./book_draft.ts";

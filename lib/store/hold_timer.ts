@@ -1,5 +1,5 @@
 /** One timer for the first hold due in a schedule: when it fires, each due product is visited. */
-import type { Clock } from "../inventory/clock.ts";
+import type { Clock } from "../time/clock.ts";
 import { MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
 
 /** What a hold timer watches: when the first hold is due, and which products are due. */

@@ -46,7 +46,7 @@ export interface KvStoreOptions extends LocalStoreOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../inventory/clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const store = await openKvStore(":memory:", { holdTtlMs: 60_000, clock: systemClock, legacyProduct: info });
  * await store.list({ info, total: 2 });

@@ -1,5 +1,5 @@
 /** A store whose books live in this process: decided by plain code, written by an engine if any. */
-import type { Clock } from "../inventory/clock.ts";
+import type { Clock } from "../time/clock.ts";
 import { type ProductLedger, type ProductRecord, recordOf } from "../inventory/ledger.ts";
 import {
   type CheckoutStart,

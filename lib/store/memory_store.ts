@@ -10,7 +10,7 @@ import { LocalStore, type LocalStoreOptions } from "./local_store.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../inventory/clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * await store.list({ info, total: 2 });

@@ -1,7 +1,7 @@
 /** One connection to Redis that never queues while offline, times commands out, and tells its health. */
 import { createClient, ErrorReply } from "@redis/client";
-import { systemClock } from "../inventory/clock.ts";
-import { DeadlineQueue } from "../inventory/deadline_queue.ts";
+import { systemClock } from "../time/clock.ts";
+import { DeadlineQueue } from "../time/deadline_queue.ts";
 import { StoreHealth, StoreUnavailableError } from "../inventory/store_port.ts";
 import { LIBRARY_SOURCE } from "./redis_library.ts";
 import { redactedUrl } from "./redis_url.ts";

@@ -1,5 +1,5 @@
 /** The store on Redis: every process of a fleet decides on the same data through the library. */
-import type { Clock } from "../inventory/clock.ts";
+import type { Clock } from "../time/clock.ts";
 import type { ProductRecord } from "../inventory/ledger.ts";
 import { type CheckoutStart, checkTotal, type Refusal } from "../inventory/rules.ts";
 import {

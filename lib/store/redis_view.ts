@@ -2,8 +2,8 @@
  * This process's view of the products in Redis, kept current: from answers and the change
  * channel, by a periodic version check, by a reload after reconnects, and by sweeping due holds.
  */
-import type { Clock } from "../inventory/clock.ts";
-import { ExpiryHeap } from "../inventory/expiry_heap.ts";
+import type { Clock } from "../time/clock.ts";
+import { ExpiryHeap } from "../time/expiry_heap.ts";
 import type { ProductRecord } from "../inventory/ledger.ts";
 import { HoldTimer } from "./hold_timer.ts";
 import { ProductVersions } from "./product_versions.ts";

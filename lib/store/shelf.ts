@@ -1,5 +1,5 @@
 /** The books a local store keeps in memory: their stamps, their expiry index and who hears of a change. */
-import { ExpiryHeap } from "../inventory/expiry_heap.ts";
+import { ExpiryHeap } from "../time/expiry_heap.ts";
 import { endOf, type ProductLedger, type ProductRecord, recordOf } from "../inventory/ledger.ts";
 import { expireHolds, MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
 import type { HeldUnit, Listing, PendingCheckout } from "../inventory/store_port.ts";

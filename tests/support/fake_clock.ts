@@ -1,5 +1,5 @@
 /** A clock that stands still until a test moves it, firing due timers in order. */
-import type { Clock } from "../../lib/inventory/clock.ts";
+import type { Clock } from "../../lib/time/clock.ts";
 
 interface Timer {
   at: number;

@@ -1,5 +1,5 @@
 /** A catalog in memory with its topics: the realtime layer's tests and benches, without HTTP. */
-import { systemClock } from "../../lib/inventory/clock.ts";
+import { systemClock } from "../../lib/time/clock.ts";
 import { Inventory } from "../../lib/inventory/inventory.ts";
 import type { Topic } from "../../lib/realtime/topic.ts";
 import { Topics } from "../../lib/realtime/topics.ts";

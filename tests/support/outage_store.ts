@@ -1,5 +1,5 @@
 /** A store in memory that a test can cut off, to see what the shop does while its store is down. */
-import { systemClock } from "../../lib/inventory/clock.ts";
+import { systemClock } from "../../lib/time/clock.ts";
 import type { ProductRecord } from "../../lib/inventory/ledger.ts";
 import type { CheckoutStart } from "../../lib/inventory/rules.ts";
 import {

@@ -1,5 +1,5 @@
 /** Counts wrong admin tokens per client and says when a client must wait before trying again. */
-import type { Clock } from "../inventory/clock.ts";
+import type { Clock } from "../time/clock.ts";
 
 /** How many wrong tokens, over how long, and for how many clients at most. */
 export interface WrongTokenRule {

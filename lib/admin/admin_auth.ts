@@ -1,11 +1,11 @@
 /** Who may use the admin area: the bearer token, or a signed-in cookie on our own pages' requests. */
 import { timingSafeEqual } from "node:crypto";
-import type { Clock } from "../inventory/clock.ts";
+import type { Clock } from "../time/clock.ts";
 import { adminCookieOf, AdminSessions } from "./admin_session.ts";
-import { forwardedFor } from "./forwarded.ts";
-import { HttpError } from "./http_error.ts";
-import { ownOrigins } from "./origin.ts";
-import type { Guard, RouteContext } from "./router.ts";
+import { forwardedFor } from "../http/forwarded.ts";
+import { HttpError } from "../http/http_error.ts";
+import { ownOrigins } from "../http/origin.ts";
+import type { Guard, RouteContext } from "../http/router.ts";
 import { ADMIN_WRONG_TOKENS, WrongTokenLimit } from "./wrong_token_limit.ts";
 
 /** What the admin area's checks share: the token, the sessions, the wrong tokens counted. */
@@ -33,7 +33,7 @@ export interface AdminAccess {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { RequestHead } from "./request_head.ts";
+ * import { RequestHead } from "../http/request_head.ts";
  * const access = adminAccess({
  *   token: "admin-token-0123456789", sessionMs: 60_000, clock: { now: () => 0 },
  *   https: false, trustProxy: false,
@@ -146,7 +146,7 @@ function isFromOwnPage(context: RouteContext, trustProxy: boolean): boolean {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { RequestHead } from "./request_head.ts";
+ * import { RequestHead } from "../http/request_head.ts";
  * const access = adminAccess({
  *   token: "admin-token-0123456789", sessionMs: 60_000, clock: { now: () => 0 },
  *   https: false, trustProxy: false,

@@ -1,15 +1,15 @@
 /** `GET /admin/feed`: the dashboard's event stream of snapshots, product changes and ticks. */
-import { Activity, ACTIVITY_SECONDS, ACTIVITY_STEP_MS } from "../inventory/activity.ts";
-import type { Clock } from "../inventory/clock.ts";
+import { Activity, ACTIVITY_SECONDS, ACTIVITY_STEP_MS } from "./activity.ts";
+import type { Clock } from "../time/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { ProductRecord } from "../inventory/ledger.ts";
 import { FleetWatchers, newProcessId, type WatcherCounts } from "../realtime/fleet_watchers.ts";
 import { eventFrame, eventStreamResponse, retryFrame } from "../realtime/sse_wire.ts";
 import { adminView } from "./admin_api.ts";
-import { isEventStream } from "./guards.ts";
-import { RequestHead } from "./request_head.ts";
-import { HttpError } from "./http_error.ts";
-import { storeReport } from "./monitoring.ts";
+import { isEventStream } from "../http/guards.ts";
+import { RequestHead } from "../http/request_head.ts";
+import { HttpError } from "../http/http_error.ts";
+import { storeReport } from "../http/monitoring.ts";
 
 /** The most admin feeds open at once; they do not count toward `--max-connections`. */
 export const MAX_ADMIN_FEEDS = 20;
@@ -47,7 +47,7 @@ export interface AdminFeedOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../inventory/clock.ts";
+ * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });

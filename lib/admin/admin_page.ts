@@ -7,12 +7,12 @@ import {
   tooManyWrongTokens,
 } from "./admin_auth.ts";
 import { adminCookie, adminCookieOf } from "./admin_session.ts";
-import { HttpError, jsonResponse } from "./http_error.ts";
-import { isHttpsRequest } from "./origin.ts";
-import { htmlResponse, type Templates } from "./page.ts";
-import { mediaTypeOf, parseJsonBody } from "./request_body.ts";
-import type { RouteContext } from "./router.ts";
-import { escapeHtml, renderTemplate, TrustedHtml } from "./template.ts";
+import { HttpError, jsonResponse } from "../http/http_error.ts";
+import { isHttpsRequest } from "../http/origin.ts";
+import { htmlResponse, type Templates } from "../http/page.ts";
+import { mediaTypeOf, parseJsonBody } from "../http/request_body.ts";
+import type { RouteContext } from "../http/router.ts";
+import { escapeHtml, renderTemplate, TrustedHtml } from "../http/template.ts";
 
 /** The media types a sign-in may come as: the page's form, or JSON from a script. */
 export const SIGN_IN_MEDIA_TYPES = [

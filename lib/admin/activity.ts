@@ -1,6 +1,6 @@
 /** The last hour of the shop's activity, per second: holds, releases and sales, and watchers. */
-import type { Clock } from "./clock.ts";
-import type { ProductRecord } from "./ledger.ts";
+import type { Clock } from "../time/clock.ts";
+import type { ProductRecord } from "../inventory/ledger.ts";
 
 /** Seconds of history kept: one hour. */
 export const ACTIVITY_SECONDS = 3_600;

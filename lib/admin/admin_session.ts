@@ -1,6 +1,6 @@
 /** Admin sign-ins: signed, expiring cookie values (HMAC-SHA256), and the ones signed out early. */
-import type { Clock } from "../inventory/clock.ts";
-import { cookieValues } from "./cookies.ts";
+import type { Clock } from "../time/clock.ts";
+import { cookieValues } from "../http/cookies.ts";
 
 /** The admin cookie's name. */
 export const ADMIN_COOKIE = "admin_session";

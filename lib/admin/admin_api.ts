@@ -3,8 +3,8 @@ import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
 import { MAX_TOTAL, ProductError } from "../inventory/product.ts";
 import { parseProductFields } from "../inventory/product_fields.ts";
-import { HttpError, jsonResponse } from "./http_error.ts";
-import { parseJsonBody, type RequestBody } from "./request_body.ts";
+import { HttpError, jsonResponse } from "../http/http_error.ts";
+import { parseJsonBody, type RequestBody } from "../http/request_body.ts";
 
 /** The largest admin request body accepted, in bytes. */
 export const MAX_ADMIN_BODY_BYTES = 8192;
