@@ -2,7 +2,13 @@
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
-import { HttpError, jsonResponse, postAnswer } from "./http_error.ts";
+import {
+  HttpError,
+  jsonResponse,
+  postAnswer,
+  REFUSAL_ANSWERS,
+  refusalError,
+} from "./http_error.ts";
 import { parseJsonBody, type RequestBody } from "./request_body.ts";
 import { isSessionId, sessionFromCookie } from "./session.ts";
 
@@ -162,9 +168,8 @@ export function productOnSale(inventory: Inventory, product: string | undefined)
     return sole.info.id;
   }
   const record = inventory.get(product);
-  if (record === undefined || record.retired) {
-    throw new HttpError(404, `No product "${product}" is on sale`);
-  }
+  if (record === undefined) throw refusalError("unknown product", product);
+  if (record.retired) throw refusalError("retired", product);
   return product;
 }
 
@@ -196,15 +201,14 @@ export async function handleCartCommand(
     ? await inventory.add(product, command.session)
     : await inventory.remove(product, command.session);
   if (!outcome.ok) {
-    if (outcome.reason === "checkout in progress") {
-      throw new HttpError(409, "Checkout in progress: the unit is being paid for");
+    const { reason, record } = outcome;
+    if (reason !== "sold out" || record === undefined) {
+      throw refusalError(reason, product, command.action);
     }
-    // Retired or gone while the request was on its way.
-    if (outcome.record === undefined || outcome.reason !== "sold out") {
-      throw new HttpError(404, `No product "${product}" is on sale`);
-    }
-    const { version } = outcome.record;
-    return postAnswer({ error: "sold out", product, inventoryCount: 0, version }, 409);
+    // Sold out is an answer with the product's state, as a page shows it.
+    const { status, message } = REFUSAL_ANSWERS[reason];
+    const error = message(product, command.action);
+    return postAnswer({ error, product, inventoryCount: 0, version: record.version }, status);
   }
   const { record, inCart } = outcome;
   return postAnswer({
@@ -236,10 +240,7 @@ async function checkoutResponse(
     case "failed":
       throw new HttpError(result.timedOut ? 504 : 502, result.reason);
     case "not possible":
-      if (result.reason === "retired") {
-        throw new HttpError(404, `No product "${product}" is on sale`);
-      }
-      throw new HttpError(409, result.reason);
+      throw refusalError(result.reason, product, "checkout");
   }
 }
 

@@ -1,9 +1,23 @@
 /** `GET /healthz`, `GET /readyz` and `GET /metrics`: liveness, readiness, Prometheus counters. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
-import { CHECKOUT_OUTCOMES, type CheckoutOutcome } from "../inventory/checkout.ts";
+import type { CheckoutOutcome } from "../inventory/checkout.ts";
+import { isRefusal, REFUSALS } from "../inventory/refusal.ts";
 import { Histogram } from "./histogram.ts";
-import { jsonResponse } from "./http_error.ts";
+import { jsonResponse, REFUSAL_ANSWERS } from "./http_error.ts";
+
+/** The order service's outcomes of a checkout, then the refusals a checkout may end in. */
+const CHECKOUT_LABELS = [
+  "sold",
+  "refused",
+  "failed",
+  "timeout",
+  ...REFUSALS.filter((kind) => kind !== "sold out").map(checkoutLabel),
+];
+
+function checkoutLabel(outcome: CheckoutOutcome): string {
+  return isRefusal(outcome) ? REFUSAL_ANSWERS[outcome].metric : outcome;
+}
 
 /** Live gauges read when /metrics is scraped. */
 export interface Gauges {
@@ -85,7 +99,8 @@ export const REQUEST_STATUSES: readonly number[] = [
 export class Metrics {
   /** Route → status → count; built up front so that counting a request allocates nothing. */
   readonly #requests = new Map<string, Map<number, number>>();
-  readonly #checkouts = new Map<CheckoutOutcome, number>(CHECKOUT_OUTCOMES.map((o) => [o, 0]));
+  /** Metric label → count, every outcome a checkout may have at 0 from the start. */
+  readonly #checkouts = new Map<string, number>(CHECKOUT_LABELS.map((label) => [label, 0]));
   #storeUnavailable = 0;
   /** How long each call to the order service took, in seconds. */
   readonly webhookLatency = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
@@ -96,7 +111,8 @@ export class Metrics {
    * @param outcome What it did.
    */
   countCheckout(outcome: CheckoutOutcome): void {
-    this.#checkouts.set(outcome, this.#checkouts.get(outcome)! + 1);
+    const label = checkoutLabel(outcome);
+    this.#checkouts.set(label, this.#checkouts.get(label)! + 1);
   }
 
   /** Counts one request refused (503) because the store could not be reached. */

@@ -2,6 +2,7 @@
 import type { Inventory } from "./inventory.ts";
 import type { ProductRecord } from "./ledger.ts";
 import type { Price } from "./product.ts";
+import type { CheckoutRefusal } from "./refusal.ts";
 
 /** What the order service is told of a sale to book. */
 export interface Order {
@@ -46,24 +47,12 @@ export type CheckoutResult =
   | { readonly kind: "refused"; readonly reason: string }
   /** The order service failed or did not answer in time; the hold stays. */
   | { readonly kind: "failed"; readonly reason: string; readonly timedOut: boolean }
-  /** Nothing to check out: no hold, a checkout already in flight, or a retired product. */
-  | {
-    readonly kind: "not possible";
-    readonly reason: "not in cart" | "checkout in progress" | "retired";
-  };
+  /** Nothing to check out (no hold, a checkout already in flight, no product on sale) or the
+   * hold was not the order's when its sale came. */
+  | { readonly kind: "not possible"; readonly reason: CheckoutRefusal };
 
-/** Every outcome of a checkout, as metrics count them. */
-export const CHECKOUT_OUTCOMES = [
-  "sold",
-  "refused",
-  "failed",
-  "timeout",
-  "not_in_cart",
-  "in_progress",
-] as const;
-
-/** One outcome. */
-export type CheckoutOutcome = (typeof CHECKOUT_OUTCOMES)[number];
+/** How a checkout ended, as metrics count it: what the order service did, or the refusal. */
+export type CheckoutOutcome = "sold" | "refused" | "failed" | "timeout" | CheckoutRefusal;
 
 /** How checkouts run. */
 export interface CheckoutOptions {
@@ -205,7 +194,8 @@ export class Checkouts {
     if (answer.kind === "accepted") {
       const outcome = await this.#inventory.completeSale(product, session, orderId);
       if (outcome.ok) return { kind: "sold", orderId, record: outcome.record };
-      return { kind: "not possible", reason: "not in cart" };
+      // A sale takes no free unit, so it is never refused as sold out.
+      return { kind: "not possible", reason: outcome.reason as CheckoutRefusal };
     }
     await this.#inventory.endCheckout(product, session, orderId);
     return answer;
@@ -224,6 +214,6 @@ function outcomeOf(result: CheckoutResult): CheckoutOutcome {
     case "failed":
       return result.timedOut ? "timeout" : "failed";
     case "not possible":
-      return result.reason === "checkout in progress" ? "in_progress" : "not_in_cart";
+      return result.reason;
   }
 }

@@ -1,12 +1,10 @@
 /** The rules of the shop: hold, release, restock, describe, retire and expire, on one ledger. */
 import type { ProductLedger } from "./ledger.ts";
 import { MAX_TOTAL, type ProductInfo } from "./product.ts";
+import type { CheckoutRefusal, Refusal } from "./refusal.ts";
 
-/** Why an operation on a product was refused; nothing changed. */
-export type Refusal = "sold out" | "retired" | "checkout in progress";
-
-/** What a shopper's add or remove did. */
-export type HoldDecision =
+/** What a rule decided on one product: done (and whether the session holds a unit) or refused. */
+export type ProductDecision =
   | { readonly ok: true; readonly inCart: boolean }
   | { readonly ok: false; readonly reason: Refusal };
 
@@ -41,7 +39,7 @@ export function takeUnit(
   session: string,
   now: number,
   holdTtlMs: number,
-): HoldDecision {
+): ProductDecision {
   if (ledger.retired) return { ok: false, reason: "retired" };
   const held = ledger.holdOf(session);
   if (held === undefined && ledger.held >= ledger.total) return { ok: false, reason: "sold out" };
@@ -64,7 +62,7 @@ export function takeUnit(
  * @param session The shopper's session id.
  * @returns `inCart: false`, or the refusal for a retired product or a checkout in flight.
  */
-export function releaseUnit(ledger: ProductLedger, session: string): HoldDecision {
+export function releaseUnit(ledger: ProductLedger, session: string): ProductDecision {
   if (ledger.retired) return { ok: false, reason: "retired" };
   const held = ledger.holdOf(session);
   if (held?.checkingOut) return { ok: false, reason: "checkout in progress" };
@@ -160,7 +158,7 @@ export type CheckoutStart =
   /** Nothing to check out, or another request checks it out now. */
   | {
     readonly kind: "refused";
-    readonly reason: "not in cart" | "checkout in progress" | "retired";
+    readonly reason: Exclude<CheckoutRefusal, "order mismatch">;
   };
 
 /**
@@ -209,19 +207,39 @@ export function beginCheckout(
  * @param ledger The product.
  * @param session The shopper's session id.
  * @param orderId The order confirmed.
- * @returns True when this sold the unit or it was sold by this order already.
+ * @returns Done when this sold the unit or it was sold by this order already; refused as an
+ *   order mismatch when the session's hold is not that order's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Book } from "../store/book.ts";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const book = new Book(info, 1);
+ * takeUnit(book, "s1", 0, 1000);
+ * beginCheckout(book, "s1", "o1");
+ * assert.deepEqual(completeSale(book, "s1", "o2"), { ok: false, reason: "order mismatch" });
+ * assert.deepEqual(completeSale(book, "s1", "o1"), { ok: true, inCart: false });
+ * assert.equal(book.sold, 1);
+ * ```
  */
-export function completeSale(ledger: ProductLedger, session: string, orderId: string): boolean {
-  if (ledger.saleOf(session) === orderId) return true;
+export function completeSale(
+  ledger: ProductLedger,
+  session: string,
+  orderId: string,
+): ProductDecision {
+  if (ledger.saleOf(session) === orderId) return SOLD;
   const held = ledger.holdOf(session);
-  if (held?.orderId !== orderId) return false;
+  if (held?.orderId !== orderId) return { ok: false, reason: "order mismatch" };
   ledger.release(session);
   ledger.total = Math.max(0, ledger.total - 1);
   ledger.sold++;
   ledger.recordSale(session, orderId);
   ledger.version++;
-  return true;
+  return SOLD;
 }
+
+const SOLD: ProductDecision = { ok: true, inCart: false };
 
 /**
  * Ends a checkout that did not sell (refused, failed or timed out): the hold stays, free to go

@@ -1,7 +1,8 @@
 /** The store port: what the inventory asks of a store, whatever engine keeps the data (store adapters implement it). */
 import type { ProductRecord } from "./ledger.ts";
 import type { ProductInfo } from "./product.ts";
-import type { CheckoutStart, Refusal } from "./rules.ts";
+import type { Refusal } from "./refusal.ts";
+import type { CheckoutStart } from "./rules.ts";
 
 /** Every product of a store, read at one moment. */
 export interface StoreSnapshot {
@@ -23,7 +24,7 @@ export type StoreOutcome =
   | {
     readonly ok: false;
     /** Why nothing changed. */
-    readonly reason: Refusal | "unknown product";
+    readonly reason: Refusal;
     /** The product as it is, when there is one. */
     readonly record?: ProductRecord;
   };

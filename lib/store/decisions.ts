@@ -5,16 +5,11 @@ import {
   type CheckoutStart,
   describe,
   endCheckout,
-  type Refusal,
+  type ProductDecision,
   restock,
 } from "../inventory/rules.ts";
 import type { Listing, StoreOutcome } from "../inventory/store_port.ts";
 import type { Decide } from "./shelf.ts";
-
-/** What a rule decided on one product: done (and whether the session holds a unit) or refused. */
-export type ProductDecision =
-  | { ok: true; inCart: boolean }
-  | { ok: false; reason: Refusal };
 
 /**
  * An operation on one product, answered with the product's record after it.
@@ -92,7 +87,7 @@ export function listingDecision(
 }
 
 /**
- * Starts checking a hold out; an unknown product is refused as retired.
+ * Starts checking a hold out; an unknown product is refused as such.
  *
  * @param product The product's id.
  * @param session The shopper's session.
@@ -106,7 +101,7 @@ export function checkoutStartDecision(
 ): Decide<CheckoutStart> {
   return (ledgers) => {
     const ledger = ledgers.get(product);
-    if (ledger === undefined) return { kind: "refused", reason: "retired" };
+    if (ledger === undefined) return { kind: "refused", reason: "unknown product" };
     return beginCheckout(ledger, session, newOrderId);
   };
 }

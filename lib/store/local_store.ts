@@ -4,6 +4,7 @@ import { type ProductLedger, type ProductRecord, recordOf } from "../inventory/l
 import {
   type CheckoutStart,
   completeSale,
+  type ProductDecision,
   releaseUnit,
   restock,
   retire,
@@ -13,7 +14,6 @@ import {
   checkoutEndDecision,
   checkoutStartDecision,
   listingDecision,
-  type ProductDecision,
   productDecision,
   productOutcome,
 } from "./decisions.ts";
@@ -216,16 +216,11 @@ export class LocalStore implements InventoryStore {
    * @param product The product's id.
    * @param session The shopper's session.
    * @param orderId The order confirmed.
-   * @returns The product after the sale; refused when the hold is not that order's.
+   * @returns The product after the sale; refused as an order mismatch when the hold is not
+   *   that order's.
    */
   completeSale(product: string, session: string, orderId: string): Promise<StoreOutcome> {
-    return this.#onProduct(
-      product,
-      (ledger) =>
-        completeSale(ledger, session, orderId)
-          ? { ok: true, inCart: false }
-          : { ok: false, reason: "checkout in progress" },
-    );
+    return this.#onProduct(product, (ledger) => completeSale(ledger, session, orderId));
   }
 
   /**

@@ -10,7 +10,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 2;
+export const LIBRARY_REVISION = 3;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -18,7 +18,8 @@ export const LIBRARY_REVISION = 2;
  * Every product function takes the product's four keys (record, holds, expiry, sales: one hash
  * tag, one Cluster slot) and the change channel as its first argument. It reads Redis's `TIME`
  * (one clock for every process), first ends the holds that are due, and answers
- * `{status, state}` where `state` is the product as JSON. When the product changed, its version
+ * `{status, state}` where `state` is the product as JSON and `status` is `ok` (or what the
+ * function did) or the kind of refusal, in the words of lib/inventory/refusal.ts. When the product changed, its version
  * goes up by one and the state is published on the channel inside the same call, so that the
  * channel's order is the version order.
  *
@@ -205,7 +206,7 @@ end
 local function begin_checkout(keys, args)
   local channel, session, new_order, lease = args[1], args[2], args[3], tonumber(args[4])
   local f, changed = open(keys)
-  if not f then return { 'retired' } end
+  if not f then return { 'unknown product' } end
   if f[5] == '1' then return finish(keys, channel, f, changed, 'retired') end
   local raw = redis.call('HGET', keys[2], session)
   if not raw then
@@ -239,7 +240,7 @@ local function complete_sale(keys, args)
   end
   local raw = redis.call('HGET', keys[2], session)
   if not raw or parse_hold(raw).orderId ~= order then
-    return finish(keys, channel, f, changed, 'checkout in progress')
+    return finish(keys, channel, f, changed, 'order mismatch')
   end
   redis.call('HDEL', keys[2], session)
   redis.call('ZREM', keys[3], session)

@@ -1,7 +1,8 @@
 /** The store on Redis: every process of a fleet decides on the same data through the library. */
 import type { Clock } from "../time/clock.ts";
 import type { ProductRecord } from "../inventory/ledger.ts";
-import { type CheckoutStart, checkTotal, type Refusal } from "../inventory/rules.ts";
+import { isRefusal, type Refusal } from "../inventory/refusal.ts";
+import { type CheckoutStart, checkTotal } from "../inventory/rules.ts";
 import {
   type HeldUnit,
   type InventoryStore,
@@ -260,10 +261,9 @@ export class RedisStore implements InventoryStore {
     if (state !== undefined) this.#view.learn(state);
     if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
     if (status === "sold") return { kind: "sold", orderId: orderId! };
-    return {
-      kind: "refused",
-      reason: status as "not in cart" | "checkout in progress" | "retired",
-    };
+    const reason = refusalOf(status);
+    if (reason === "sold out" || reason === "order mismatch") throw unexpected(status);
+    return { kind: "refused", reason };
   }
 
   /**
@@ -272,7 +272,8 @@ export class RedisStore implements InventoryStore {
    * @param product The product's id.
    * @param session The shopper's session.
    * @param orderId The order confirmed.
-   * @returns The product after the sale; refused when the hold is not that order's.
+   * @returns The product after the sale; refused as an order mismatch when the hold is not
+   *   that order's.
    */
   async completeSale(product: string, session: string, orderId: string): Promise<StoreOutcome> {
     const reply = await this.#call("inventory_complete_sale", product, [session, orderId]);
@@ -367,10 +368,10 @@ export class RedisStore implements InventoryStore {
   }
 
   #outcome([status, state]: FunctionReply, inCart: boolean): StoreOutcome {
-    if (state === undefined) return { ok: false, reason: "unknown product" };
+    if (state === undefined) return { ok: false, reason: refusalOf(status) };
     const record = this.#view.learn(state);
     if (status === "ok") return { ok: true, record, inCart };
-    return { ok: false, reason: status as Refusal, record };
+    return { ok: false, reason: refusalOf(status), record };
   }
 
   /** After a reconnect: a Redis that lost the shop's data has a new epoch, or none. */
@@ -382,6 +383,16 @@ export class RedisStore implements InventoryStore {
       "restart this process";
     this.#options.log(this.#lostData);
   }
+}
+
+/** The kind of refusal a library function answered with. */
+function refusalOf(status: string): Refusal {
+  if (!isRefusal(status)) throw unexpected(status);
+  return status;
+}
+
+function unexpected(status: string): Error {
+  return new Error(`The Redis library answered an unknown status: ${JSON.stringify(status)}`);
 }
 
 function keyList(keys: ProductKeys): string[] {

@@ -1,0 +1,44 @@
+/** Why an operation on a product was refused: one closed set of kinds for the rules, every store, the answers and the metrics. */
+
+/**
+ * Every kind of refusal. Nothing changed when an operation is refused. The words are the ones the
+ * shop's protocol uses; lib/http maps each kind once to its status, message and metric label, and
+ * the Redis library answers with the same words.
+ */
+export const REFUSALS = [
+  /** No unit is free to add. */
+  "sold out",
+  /** The product is no longer sold. */
+  "retired",
+  /** No product has this id. */
+  "unknown product",
+  /** A checkout found no hold (nor sale) of the session. */
+  "not in cart",
+  /** The hold is being checked out: it cannot go, nor be checked out again meanwhile. */
+  "checkout in progress",
+  /** A sale was recorded for an order that is not the hold's (the hold is gone or changed). */
+  "order mismatch",
+] as const;
+
+/** One kind of refusal. */
+export type Refusal = (typeof REFUSALS)[number];
+
+/** The refusals a checkout can end in (a checkout never finds a product sold out). */
+export type CheckoutRefusal = Exclude<Refusal, "sold out">;
+
+/**
+ * Tells whether a text is a kind of refusal: for an engine that answers in words, such as Redis.
+ *
+ * @param text The text.
+ * @returns True when it is one of {@linkcode REFUSALS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isRefusal("sold out"), true);
+ * assert.equal(isRefusal("ok"), false);
+ * ```
+ */
+export function isRefusal(text: string): text is Refusal {
+  return (REFUSALS as readonly string[]).includes(text);
+}
