@@ -1,10 +1,10 @@
 /** Checkout: a hold becomes a sale once the shop's order service says yes, without waiting on it. */
 import type { Inventory } from "./inventory.ts";
-import type { ProductRecord } from "./ledger.ts";
+import type { ProductState } from "./ledger.ts";
 import type { Price } from "./product.ts";
 import type { CheckoutRefusal } from "./refusal.ts";
 
-/** What the order service is told of a sale to book. */
+/** What the order service is told of a sale to stock. */
 export interface Order {
   /** Names the order; the same on every try of one hold, so it is the idempotency key. */
   readonly orderId: string;
@@ -27,10 +27,10 @@ export type OrderAnswer =
   /** No answer in time, or only failures (5xx, connection errors): the hold stays. */
   | { readonly kind: "failed"; readonly reason: string; readonly timedOut: boolean };
 
-/** The shop's order service: books an order, retrying as it sees fit until the signal aborts. */
+/** The shop's order service: stocks an order, retrying as it sees fit until the signal aborts. */
 export interface OrderService {
   /**
-   * Books an order.
+   * Stocks an order.
    *
    * @param order The order.
    * @param signal Aborts when the checkout's time is up.
@@ -42,7 +42,7 @@ export interface OrderService {
 /** What a checkout did. */
 export type CheckoutResult =
   /** Sold (now, or by an earlier checkout of the same hold). */
-  | { readonly kind: "sold"; readonly orderId: string; readonly record: ProductRecord }
+  | { readonly kind: "sold"; readonly orderId: string; readonly record: ProductState }
   /** The order service refused the order; the hold stays. */
   | { readonly kind: "refused"; readonly reason: string }
   /** The order service failed or did not answer in time; the hold stays. */

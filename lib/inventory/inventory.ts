@@ -1,5 +1,5 @@
 /** The shop's inventory as this process knows it: a read model fed by the store's change feed. */
-import type { ProductRecord } from "./ledger.ts";
+import type { ProductState } from "./ledger.ts";
 import type {
   HeldUnit,
   InventoryStore,
@@ -32,8 +32,8 @@ import type { CheckoutStart } from "./rules.ts";
  */
 export class Inventory {
   readonly #store: InventoryStore;
-  readonly #records = new Map<string, ProductRecord>();
-  readonly #listeners = new Set<(record: ProductRecord) => void>();
+  readonly #records = new Map<string, ProductState>();
+  readonly #listeners = new Set<(record: ProductState) => void>();
   readonly #epoch: string;
   readonly #holdTtlMs: number;
 
@@ -115,12 +115,12 @@ export class Inventory {
    * @param id The product's id.
    * @returns Its record, retired or not; undefined when unknown.
    */
-  get(id: string): ProductRecord | undefined {
+  get(id: string): ProductState | undefined {
     return this.#records.get(id);
   }
 
   /** Every product on sale, in the order they were first listed. */
-  products(): ProductRecord[] {
+  products(): ProductState[] {
     return [...this.#records.values()].filter((record) => !record.retired);
   }
 
@@ -129,9 +129,9 @@ export class Inventory {
    *
    * @returns Its record; undefined when none or several are on sale.
    */
-  soleProduct(): ProductRecord | undefined {
+  soleProduct(): ProductState | undefined {
     // No array of every product for the one asked of it: it runs on every such POST and poll.
-    let sole: ProductRecord | undefined;
+    let sole: ProductState | undefined;
     for (const record of this.#records.values()) {
       if (record.retired) continue;
       if (sole !== undefined) return undefined;
@@ -141,7 +141,7 @@ export class Inventory {
   }
 
   /** Every product, retired ones too. */
-  allProducts(): ProductRecord[] {
+  allProducts(): ProductState[] {
     return [...this.#records.values()];
   }
 
@@ -151,7 +151,7 @@ export class Inventory {
    * @param listener Called with the product's new record.
    * @returns A function that unregisters it.
    */
-  onChange(listener: (record: ProductRecord) => void): () => void {
+  onChange(listener: (record: ProductState) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -195,7 +195,7 @@ export class Inventory {
    * @param listing Its data and total.
    * @returns Its record and whether it is new.
    */
-  list(listing: Listing): Promise<{ record: ProductRecord; created: boolean }> {
+  list(listing: Listing): Promise<{ record: ProductState; created: boolean }> {
     return this.#store.list(listing);
   }
 
@@ -261,7 +261,7 @@ export class Inventory {
     return units.sort((a, b) => order.indexOf(a.product) - order.indexOf(b.product));
   }
 
-  #learn(record: ProductRecord): void {
+  #learn(record: ProductState): void {
     const known = this.#records.get(record.info.id);
     // A feed may repeat or reorder (another process's news); a record never goes back.
     if (known !== undefined && known.version >= record.version) return;

@@ -1,40 +1,82 @@
-/** One product's stock as a store decides on it, and the record a store answers with. */
+/** A product's state, its one list of stored fields, and its stock as the rules change it. */
 import type { ProductInfo } from "./product.ts";
 
-/** A product's stored state at one version: what every store returns after an operation. */
-export interface ProductRecord {
+/**
+ * Every field a store keeps for a product besides its holds and sales, with its kind: the one
+ * list that the product's state, its copies, the Deno KV check and the Redis library's encoding
+ * all follow. A field added here is stored, copied, checked and published by every store.
+ *
+ * - `info`: what the product is.
+ * - `total`: units in stock, held or not (sales have left it).
+ * - `sold`: units sold so far.
+ * - `version`: rises by one on every change a page can see.
+ * - `retired`: a retired product is no longer sold; its page answers 410.
+ * - `listedTotal`: the total the catalog file gave when it was last applied; null when it never did.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(STORED_FIELDS.total, "count");
+ * ```
+ */
+export const STORED_FIELDS = {
+  info: "info",
+  total: "count",
+  sold: "count",
+  version: "count",
+  retired: "flag",
+  listedTotal: "optional count",
+} as const;
+
+/** What a stored field holds: a product's info, a whole number, a yes or no, or a number or null. */
+export interface FieldValues {
   /** What the product is. */
-  readonly info: ProductInfo;
-  /** Units in stock, held or not (sales have left it). */
-  readonly total: number;
-  /** Units held by shoppers now. */
-  readonly held: number;
-  /** Units sold so far. */
-  readonly sold: number;
-  /** Rises by one on every change a page can see. */
-  readonly version: number;
-  /** A retired product is no longer sold; its page answers 410. */
-  readonly retired: boolean;
-  /** The total the catalog file gave when it was last applied; null when it never did. */
-  readonly listedTotal: number | null;
+  info: ProductInfo;
+  /** A whole number from 0. */
+  count: number;
+  /** Yes or no. */
+  flag: boolean;
+  /** A whole number from 0, or null for none. */
+  "optional count": number | null;
 }
+
+/** A stored field's name. */
+export type StoredField = keyof typeof STORED_FIELDS;
+
+/** A product's state as a store keeps it: every field of {@linkcode STORED_FIELDS}. */
+export type StoredState = {
+  readonly [K in StoredField]: FieldValues[(typeof STORED_FIELDS)[K]];
+};
+
+/** A product's state at one version: what every store answers after an operation. */
+export interface ProductState extends StoredState {
+  /** Units held by shoppers now (the count of its holds). */
+  readonly held: number;
+}
+
+/**
+ * The old name of {@linkcode ProductState}, for modules outside the inventory and the stores.
+ *
+ * @deprecated Use {@linkcode ProductState}.
+ */
+export type ProductRecord = ProductState;
 
 /**
  * Units still free to add.
  *
- * @param record A product's record.
+ * @param state A product's state.
  * @returns `total - held`, never below zero (a restock may fall below what is held).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const record = { info, total: 3, held: 5, sold: 0, version: 1, retired: false, listedTotal: null };
- * assert.equal(inventoryCountOf(record), 0);
+ * const state = { info, total: 3, held: 5, sold: 0, version: 1, retired: false, listedTotal: null };
+ * assert.equal(inventoryCountOf(state), 0);
  * ```
  */
-export function inventoryCountOf(record: ProductRecord): number {
-  return Math.max(0, record.total - record.held);
+export function inventoryCountOf(state: ProductState): number {
+  return Math.max(0, state.total - state.held);
 }
 
 /** One unit a session holds. */
@@ -66,20 +108,11 @@ export function endOf(hold: Hold): number {
   return hold.checkingOut ? Infinity : hold.expiresAt;
 }
 
-/** A mutable view of one product that the rules decide on; a store commits what they changed. */
-export interface ProductLedger {
-  /** What the product is. */
-  info: ProductInfo;
-  /** Units in stock, held or not. */
-  total: number;
-  /** Units sold so far. */
-  sold: number;
-  /** The version. */
-  version: number;
-  /** Whether the product is retired. */
-  retired: boolean;
-  /** The catalog file's total when it was last applied. */
-  listedTotal: number | null;
+/** A product's stored fields, each one writable: what the rules change. */
+export type WritableState = { -readonly [K in StoredField]: StoredState[K] };
+
+/** A product's stock as the rules decide on it: its state, its holds and its sales, changed in place. */
+export interface Stock extends WritableState {
   /** Units held now. */
   readonly held: number;
   /**
@@ -129,19 +162,93 @@ export interface ProductLedger {
 }
 
 /**
- * The record of a ledger as it is now.
+ * Copies every stored field from one state to another.
  *
- * @param ledger The ledger.
- * @returns A frozen copy of its public state.
+ * @param to Where the fields go.
+ * @param from Where they come from.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const to = { info, total: 0, sold: 0, version: 0, retired: false, listedTotal: null };
+ * copyStoredFields(to, { ...to, total: 4, version: 2 });
+ * assert.deepEqual([to.total, to.version], [4, 2]);
+ * ```
  */
-export function recordOf(ledger: ProductLedger): ProductRecord {
-  return {
-    info: ledger.info,
-    total: ledger.total,
-    held: ledger.held,
-    sold: ledger.sold,
-    version: ledger.version,
-    retired: ledger.retired,
-    listedTotal: ledger.listedTotal,
-  };
+export function copyStoredFields(to: WritableState, from: StoredState): void {
+  for (const field of STORED_FIELD_NAMES) copyField(to, from, field);
+}
+
+/**
+ * A product's stored fields as they are now.
+ *
+ * @param from A state or a stock.
+ * @returns A copy of its stored fields alone.
+ */
+export function storedStateOf(from: StoredState): StoredState {
+  const state = {} as WritableState;
+  copyStoredFields(state, from);
+  return state;
+}
+
+/**
+ * Tells whether two states differ in a stored field.
+ *
+ * @param a One state.
+ * @param b Another.
+ * @returns True when a field differs (`info` by identity).
+ */
+export function storedFieldsDiffer(a: StoredState, b: StoredState): boolean {
+  return STORED_FIELD_NAMES.some((field) => a[field] !== b[field]);
+}
+
+/**
+ * The state of a stock as it is now.
+ *
+ * @param stock The stock.
+ * @returns A copy of its public state.
+ */
+export function stateOf(stock: Stock): ProductState {
+  const state = storedStateOf(stock) as ProductState & { held: number };
+  state.held = stock.held;
+  return state;
+}
+
+/**
+ * The stored fields of a product new to the store: nothing in stock or sold, at version 0, on
+ * sale, never from a catalog file (each field's kind says its first value).
+ *
+ * @param info What the product is.
+ * @returns Its fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * assert.deepEqual(newStoredState(info), {
+ *   info, total: 0, sold: 0, version: 0, retired: false, listedTotal: null,
+ * });
+ * ```
+ */
+export function newStoredState(info: ProductInfo): StoredState {
+  const state: Record<string, unknown> = {};
+  for (const field of STORED_FIELD_NAMES) {
+    const kind = STORED_FIELDS[field];
+    state[field] = kind === "info" ? info : FIRST_VALUES[kind];
+  }
+  return state as StoredState;
+}
+
+/** The names of {@linkcode STORED_FIELDS}, in order. */
+export const STORED_FIELD_NAMES = Object.keys(STORED_FIELDS) as readonly StoredField[];
+
+const FIRST_VALUES: { readonly [K in Exclude<keyof FieldValues, "info">]: FieldValues[K] } = {
+  count: 0,
+  flag: false,
+  "optional count": null,
+};
+
+function copyField<K extends StoredField>(to: WritableState, from: StoredState, field: K): void {
+  to[field] = from[field];
 }

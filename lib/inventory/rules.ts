@@ -1,5 +1,5 @@
-/** The rules of the shop: hold, release, restock, describe, retire and expire, on one ledger. */
-import type { ProductLedger } from "./ledger.ts";
+/** The rules of the shop: hold, release, restock, describe, retire and expire, on one stock. */
+import type { Stock } from "./ledger.ts";
 import { MAX_TOTAL, type ProductInfo } from "./product.ts";
 import type { CheckoutRefusal, Refusal } from "./refusal.ts";
 
@@ -17,7 +17,7 @@ export const MAX_EXPIRIES_PER_CHANGE = 500;
  * Each session holds at most one unit of a product, so adds are idempotent. A refresh changes
  * nothing a page shows, so only a new hold raises the version.
  *
- * @param ledger The product, with its due holds already expired.
+ * @param stock The product, with its due holds already expired.
  * @param session The shopper's session id.
  * @param now The time.
  * @param holdTtlMs How long the hold lasts.
@@ -26,29 +26,29 @@ export const MAX_EXPIRIES_PER_CHANGE = 500;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Book } from "../store/book.ts";
+ * import { LocalStock } from "../store/local_stock.ts";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const book = new Book(info, 1);
- * assert.deepEqual(takeUnit(book, "s1", 0, 1000), { ok: true, inCart: true });
- * assert.equal(book.holdOf("s1")?.expiresAt, 1000);
- * assert.deepEqual(takeUnit(book, "s2", 0, 1000), { ok: false, reason: "sold out" });
+ * const stock = LocalStock.of(info, 1);
+ * assert.deepEqual(takeUnit(stock, "s1", 0, 1000), { ok: true, inCart: true });
+ * assert.equal(stock.holdOf("s1")?.expiresAt, 1000);
+ * assert.deepEqual(takeUnit(stock, "s2", 0, 1000), { ok: false, reason: "sold out" });
  * ```
  */
 export function takeUnit(
-  ledger: ProductLedger,
+  stock: Stock,
   session: string,
   now: number,
   holdTtlMs: number,
 ): ProductDecision {
-  if (ledger.retired) return { ok: false, reason: "retired" };
-  const held = ledger.holdOf(session);
-  if (held === undefined && ledger.held >= ledger.total) return { ok: false, reason: "sold out" };
+  if (stock.retired) return { ok: false, reason: "retired" };
+  const held = stock.holdOf(session);
+  if (held === undefined && stock.held >= stock.total) return { ok: false, reason: "sold out" };
   const expiresAt = now + holdTtlMs;
   if (held === undefined) {
-    ledger.hold(session, { expiresAt, heldAt: now, orderId: null, checkingOut: false });
-    ledger.version++;
+    stock.hold(session, { expiresAt, heldAt: now, orderId: null, checkingOut: false });
+    stock.version++;
   } else if (held.expiresAt !== expiresAt) {
-    ledger.hold(session, { ...held, expiresAt });
+    stock.hold(session, { ...held, expiresAt });
   }
   return { ok: true, inCart: true };
 }
@@ -58,17 +58,17 @@ export function takeUnit(
  *
  * A hold being checked out stays: the shopper is being charged for it.
  *
- * @param ledger The product.
+ * @param stock The product.
  * @param session The shopper's session id.
  * @returns `inCart: false`, or the refusal for a retired product or a checkout in flight.
  */
-export function releaseUnit(ledger: ProductLedger, session: string): ProductDecision {
-  if (ledger.retired) return { ok: false, reason: "retired" };
-  const held = ledger.holdOf(session);
+export function releaseUnit(stock: Stock, session: string): ProductDecision {
+  if (stock.retired) return { ok: false, reason: "retired" };
+  const held = stock.holdOf(session);
   if (held?.checkingOut) return { ok: false, reason: "checkout in progress" };
   if (held !== undefined) {
-    ledger.release(session);
-    ledger.version++;
+    stock.release(session);
+    stock.version++;
   }
   return { ok: true, inCart: false };
 }
@@ -76,32 +76,32 @@ export function releaseUnit(ledger: ProductLedger, session: string): ProductDeci
 /**
  * Sets the total. Holds stay: below what is held, nothing more is sold until it is back above.
  *
- * @param ledger The product.
+ * @param stock The product.
  * @param total The new total, a whole number from 0 to {@linkcode MAX_TOTAL}.
  * @throws {RangeError} For another total.
  */
-export function restock(ledger: ProductLedger, total: number): void {
+export function restock(stock: Stock, total: number): void {
   checkTotal(total);
-  if (total === ledger.total) return;
-  ledger.total = total;
-  ledger.version++;
+  if (total === stock.total) return;
+  stock.total = total;
+  stock.version++;
 }
 
 /**
  * Gives a product new descriptive data, and lists it again if it was retired.
  *
- * @param ledger The product.
+ * @param stock The product.
  * @param info Its new data (same id).
  * @throws {RangeError} When the id differs.
  */
-export function describe(ledger: ProductLedger, info: ProductInfo): void {
-  if (info.id !== ledger.info.id) {
-    throw new RangeError(`Product id "${info.id}" is not "${ledger.info.id}"`);
+export function describe(stock: Stock, info: ProductInfo): void {
+  if (info.id !== stock.info.id) {
+    throw new RangeError(`Product id "${info.id}" is not "${stock.info.id}"`);
   }
-  if (!ledger.retired && sameInfo(info, ledger.info)) return;
-  ledger.info = info;
-  ledger.retired = false;
-  ledger.version++;
+  if (!stock.retired && sameInfo(info, stock.info)) return;
+  stock.info = info;
+  stock.retired = false;
+  stock.version++;
 }
 
 /**
@@ -110,42 +110,42 @@ export function describe(ledger: ProductLedger, info: ProductInfo): void {
  * ends at most {@linkcode MAX_EXPIRIES_PER_CHANGE} holds, so that a store commits each step at
  * once; the product is retired by the step that ends the last of them.
  *
- * @param ledger The product.
+ * @param stock The product.
  * @returns True once the product is retired; false when more holds are left to end first.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Book } from "../store/book.ts";
+ * import { LocalStock } from "../store/local_stock.ts";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const book = new Book(info, 1);
- * takeUnit(book, "s1", 0, 1000);
- * assert.equal(retire(book), true);
- * assert.equal(book.held, 0);
- * assert.equal(book.retired, true);
+ * const stock = LocalStock.of(info, 1);
+ * takeUnit(stock, "s1", 0, 1000);
+ * assert.equal(retire(stock), true);
+ * assert.equal(stock.held, 0);
+ * assert.equal(stock.retired, true);
  * ```
  */
-export function retire(ledger: ProductLedger): boolean {
-  if (ledger.retired) return true;
-  const ending = [...ledger.holds()].filter(([, hold]) => !hold.checkingOut);
-  for (const [session] of ending.slice(0, MAX_EXPIRIES_PER_CHANGE)) ledger.release(session);
+export function retire(stock: Stock): boolean {
+  if (stock.retired) return true;
+  const ending = [...stock.holds()].filter(([, hold]) => !hold.checkingOut);
+  for (const [session] of ending.slice(0, MAX_EXPIRIES_PER_CHANGE)) stock.release(session);
   const done = ending.length <= MAX_EXPIRIES_PER_CHANGE;
-  if (done) ledger.retired = true;
-  ledger.version++;
+  if (done) stock.retired = true;
+  stock.version++;
   return done;
 }
 
 /**
  * Ends the holds due by a time, at most {@linkcode MAX_EXPIRIES_PER_CHANGE} of them.
  *
- * @param ledger The product.
+ * @param stock The product.
  * @param now The time.
  * @returns How many ended; when that is the limit, more may be due.
  */
-export function expireHolds(ledger: ProductLedger, now: number): number {
-  const due = ledger.due(now, MAX_EXPIRIES_PER_CHANGE);
-  for (const session of due) ledger.release(session);
-  if (due.length > 0) ledger.version++;
+export function expireHolds(stock: Stock, now: number): number {
+  const due = stock.due(now, MAX_EXPIRIES_PER_CHANGE);
+  for (const session of due) stock.release(session);
+  if (due.length > 0) stock.version++;
   return due.length;
 }
 
@@ -165,7 +165,7 @@ export type CheckoutStart =
  * Starts checking a session's hold out: marks it so that it neither expires nor goes until the
  * checkout ends, and gives it its order id (kept for every later try of the same hold).
  *
- * @param ledger The product, its due holds expired.
+ * @param stock The product, its due holds expired.
  * @param session The shopper's session id.
  * @param newOrderId The id to give a hold that has none yet.
  * @returns What to do next.
@@ -173,30 +173,30 @@ export type CheckoutStart =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Book } from "../store/book.ts";
+ * import { LocalStock } from "../store/local_stock.ts";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const book = new Book(info, 1);
- * takeUnit(book, "s1", 0, 1000);
- * assert.deepEqual(beginCheckout(book, "s1", "o1"), { kind: "call", orderId: "o1", heldAt: 0 });
- * assert.deepEqual(beginCheckout(book, "s1", "o2"), { kind: "refused", reason: "checkout in progress" });
+ * const stock = LocalStock.of(info, 1);
+ * takeUnit(stock, "s1", 0, 1000);
+ * assert.deepEqual(beginCheckout(stock, "s1", "o1"), { kind: "call", orderId: "o1", heldAt: 0 });
+ * assert.deepEqual(beginCheckout(stock, "s1", "o2"), { kind: "refused", reason: "checkout in progress" });
  * ```
  */
 export function beginCheckout(
-  ledger: ProductLedger,
+  stock: Stock,
   session: string,
   newOrderId: string,
 ): CheckoutStart {
-  if (ledger.retired) return { kind: "refused", reason: "retired" };
-  const held = ledger.holdOf(session);
+  if (stock.retired) return { kind: "refused", reason: "retired" };
+  const held = stock.holdOf(session);
   if (held === undefined) {
-    const sold = ledger.saleOf(session);
+    const sold = stock.saleOf(session);
     return sold === undefined
       ? { kind: "refused", reason: "not in cart" }
       : { kind: "sold", orderId: sold };
   }
   if (held.checkingOut) return { kind: "refused", reason: "checkout in progress" };
   const orderId = held.orderId ?? newOrderId;
-  ledger.hold(session, { ...held, orderId, checkingOut: true });
+  stock.hold(session, { ...held, orderId, checkingOut: true });
   return { kind: "call", orderId, heldAt: held.heldAt };
 }
 
@@ -204,7 +204,7 @@ export function beginCheckout(
  * Ends a checkout the order service confirmed: the unit is sold, the total drops by one for good
  * (but not below 0, where a restock below the holds may have left it).
  *
- * @param ledger The product.
+ * @param stock The product.
  * @param session The shopper's session id.
  * @param orderId The order confirmed.
  * @returns Done when this sold the unit or it was sold by this order already; refused as an
@@ -213,29 +213,29 @@ export function beginCheckout(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Book } from "../store/book.ts";
+ * import { LocalStock } from "../store/local_stock.ts";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const book = new Book(info, 1);
- * takeUnit(book, "s1", 0, 1000);
- * beginCheckout(book, "s1", "o1");
- * assert.deepEqual(completeSale(book, "s1", "o2"), { ok: false, reason: "order mismatch" });
- * assert.deepEqual(completeSale(book, "s1", "o1"), { ok: true, inCart: false });
- * assert.equal(book.sold, 1);
+ * const stock = LocalStock.of(info, 1);
+ * takeUnit(stock, "s1", 0, 1000);
+ * beginCheckout(stock, "s1", "o1");
+ * assert.deepEqual(completeSale(stock, "s1", "o2"), { ok: false, reason: "order mismatch" });
+ * assert.deepEqual(completeSale(stock, "s1", "o1"), { ok: true, inCart: false });
+ * assert.equal(stock.sold, 1);
  * ```
  */
 export function completeSale(
-  ledger: ProductLedger,
+  stock: Stock,
   session: string,
   orderId: string,
 ): ProductDecision {
-  if (ledger.saleOf(session) === orderId) return SOLD;
-  const held = ledger.holdOf(session);
+  if (stock.saleOf(session) === orderId) return SOLD;
+  const held = stock.holdOf(session);
   if (held?.orderId !== orderId) return { ok: false, reason: "order mismatch" };
-  ledger.release(session);
-  ledger.total = Math.max(0, ledger.total - 1);
-  ledger.sold++;
-  ledger.recordSale(session, orderId);
-  ledger.version++;
+  stock.release(session);
+  stock.total = Math.max(0, stock.total - 1);
+  stock.sold++;
+  stock.recordSale(session, orderId);
+  stock.version++;
   return SOLD;
 }
 
@@ -245,14 +245,14 @@ const SOLD: ProductDecision = { ok: true, inCart: false };
  * Ends a checkout that did not sell (refused, failed or timed out): the hold stays, free to go
  * or expire again, and keeps its order id for the next try.
  *
- * @param ledger The product.
+ * @param stock The product.
  * @param session The shopper's session id.
  * @param orderId The order tried.
  */
-export function endCheckout(ledger: ProductLedger, session: string, orderId: string): void {
-  const held = ledger.holdOf(session);
+export function endCheckout(stock: Stock, session: string, orderId: string): void {
+  const held = stock.holdOf(session);
   if (held?.orderId === orderId && held.checkingOut) {
-    ledger.hold(session, { ...held, checkingOut: false });
+    stock.hold(session, { ...held, checkingOut: false });
   }
 }
 

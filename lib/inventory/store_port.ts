@@ -1,5 +1,5 @@
 /** The store port: what the inventory asks of a store, whatever engine keeps the data (store adapters implement it). */
-import type { ProductRecord } from "./ledger.ts";
+import type { ProductState } from "./ledger.ts";
 import type { ProductInfo } from "./product.ts";
 import type { Refusal } from "./refusal.ts";
 import type { CheckoutStart } from "./rules.ts";
@@ -9,7 +9,7 @@ export interface StoreSnapshot {
   /** Names this store's life: a store that starts empty (or lost its data) gets a new one. */
   readonly epoch: string;
   /** Every product, retired ones too. */
-  readonly products: readonly ProductRecord[];
+  readonly products: readonly ProductState[];
 }
 
 /** What an operation on a product did. */
@@ -17,7 +17,7 @@ export type StoreOutcome =
   | {
     readonly ok: true;
     /** The product after it. */
-    readonly record: ProductRecord;
+    readonly record: ProductState;
     /** Whether the session now holds a unit (for add and remove). */
     readonly inCart: boolean;
   }
@@ -26,7 +26,7 @@ export type StoreOutcome =
     /** Why nothing changed. */
     readonly reason: Refusal;
     /** The product as it is, when there is one. */
-    readonly record?: ProductRecord;
+    readonly record?: ProductState;
   };
 
 /** One unit a session holds. */
@@ -168,7 +168,7 @@ export interface InventoryStore {
    * @param listing The product's data and total.
    * @returns The product after it, and whether it is new.
    */
-  list(listing: Listing): Promise<{ record: ProductRecord; created: boolean }>;
+  list(listing: Listing): Promise<{ record: ProductState; created: boolean }>;
   /**
    * Retires a product: no longer sold, its holds end.
    *
@@ -215,7 +215,7 @@ export interface InventoryStore {
    * @param listener Called with the product's record after each change, in version order.
    * @returns A function that unregisters it.
    */
-  onChange(listener: (record: ProductRecord) => void): () => void;
+  onChange(listener: (record: ProductState) => void): () => void;
   /**
    * Shares this process's watchers with the other processes on the same data (optional: a store
    * that only this process uses has none to tell).

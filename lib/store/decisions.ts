@@ -1,5 +1,5 @@
-/** The store port's writes as decisions on ledgers: the same whether memory or an engine keeps them. */
-import { type ProductLedger, type ProductRecord, recordOf } from "../inventory/ledger.ts";
+/** The store port's writes as decisions on stocks: the same whether memory or an engine keeps them. */
+import { type ProductState, stateOf, type Stock } from "../inventory/ledger.ts";
 import {
   beginCheckout,
   type CheckoutStart,
@@ -15,28 +15,28 @@ import type { Decide } from "./shelf.ts";
  * An operation on one product, answered with the product's record after it.
  *
  * @param product The product's id.
- * @param decide The rule to apply to its ledger.
+ * @param decide The rule to apply to its stock.
  * @returns The operation; it refuses an unknown product.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * const decide = productDecision("a", () => ({ ok: true, inCart: false }));
- * const ledgers = { get: () => undefined, create: () => { throw new Error("not used"); } };
- * assert.deepEqual(decide(ledgers, 0), { ok: false, reason: "unknown product" });
+ * const stocks = { get: () => undefined, create: () => { throw new Error("not used"); } };
+ * assert.deepEqual(decide(stocks, 0), { ok: false, reason: "unknown product" });
  * ```
  */
 export function productDecision(
   product: string,
-  decide: (ledger: ProductLedger, now: number) => ProductDecision,
+  decide: (stock: Stock, now: number) => ProductDecision,
 ): Decide<StoreOutcome> {
-  return (ledgers, now) => productOutcome(ledgers.get(product), now, decide);
+  return (stocks, now) => productOutcome(stocks.get(product), now, decide);
 }
 
 /**
- * Applies a rule to one product's ledger and answers with the product's record after it.
+ * Applies a rule to one product's stock and answers with the product's record after it.
  *
- * @param ledger The product's ledger, its due holds expired; undefined for an unknown product.
+ * @param stock The product's stock, its due holds expired; undefined for an unknown product.
  * @param now The time it is decided at, in ms since the epoch.
  * @param decide The rule.
  * @returns The outcome; an unknown product is refused.
@@ -44,21 +44,21 @@ export function productDecision(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Book } from "./book.ts";
+ * import { LocalStock } from "./local_stock.ts";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const outcome = productOutcome(new Book(info, 3), 0, () => ({ ok: true, inCart: false }));
+ * const outcome = productOutcome(LocalStock.of(info, 3), 0, () => ({ ok: true, inCart: false }));
  * assert.equal(outcome.ok && outcome.record.total, 3);
  * assert.deepEqual(productOutcome(undefined, 0, () => assert.fail()), { ok: false, reason: "unknown product" });
  * ```
  */
 export function productOutcome(
-  ledger: ProductLedger | undefined,
+  stock: Stock | undefined,
   now: number,
-  decide: (ledger: ProductLedger, now: number) => ProductDecision,
+  decide: (stock: Stock, now: number) => ProductDecision,
 ): StoreOutcome {
-  if (ledger === undefined) return { ok: false, reason: "unknown product" };
-  const decision = decide(ledger, now);
-  const record = recordOf(ledger);
+  if (stock === undefined) return { ok: false, reason: "unknown product" };
+  const decision = decide(stock, now);
+  const record = stateOf(stock);
   return decision.ok
     ? { ok: true, record, inCart: decision.inCart }
     : { ok: false, reason: decision.reason, record };
@@ -72,17 +72,17 @@ export function productOutcome(
  */
 export function listingDecision(
   listing: Listing,
-): Decide<{ record: ProductRecord; created: boolean }> {
-  return (ledgers) => {
+): Decide<{ record: ProductState; created: boolean }> {
+  return (stocks) => {
     const id = listing.info.id;
-    const found = ledgers.get(id);
-    const ledger = found ?? ledgers.create(listing);
-    describe(ledger, listing.info);
-    if (listing.total !== undefined) restock(ledger, listing.total);
-    if (listing.fromFile) ledger.listedTotal = listing.total ?? null;
+    const found = stocks.get(id);
+    const stock = found ?? stocks.create(listing);
+    describe(stock, listing.info);
+    if (listing.total !== undefined) restock(stock, listing.total);
+    if (listing.fromFile) stock.listedTotal = listing.total ?? null;
     // A new product's life starts at version 0, as a page first sees it.
-    if (found === undefined) ledger.version = 0;
-    return { record: recordOf(ledger), created: found === undefined };
+    if (found === undefined) stock.version = 0;
+    return { record: stateOf(stock), created: found === undefined };
   };
 }
 
@@ -99,10 +99,10 @@ export function checkoutStartDecision(
   session: string,
   newOrderId: string,
 ): Decide<CheckoutStart> {
-  return (ledgers) => {
-    const ledger = ledgers.get(product);
-    if (ledger === undefined) return { kind: "refused", reason: "unknown product" };
-    return beginCheckout(ledger, session, newOrderId);
+  return (stocks) => {
+    const stock = stocks.get(product);
+    if (stock === undefined) return { kind: "refused", reason: "unknown product" };
+    return beginCheckout(stock, session, newOrderId);
   };
 }
 
@@ -119,8 +119,8 @@ export function checkoutEndDecision(
   session: string,
   orderId: string,
 ): Decide<void> {
-  return (ledgers) => {
-    const ledger = ledgers.get(product);
-    if (ledger !== undefined) endCheckout(ledger, session, orderId);
+  return (stocks) => {
+    const stock = stocks.get(product);
+    if (stock !== undefined) endCheckout(stock, session, orderId);
   };
 }

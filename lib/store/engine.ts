@@ -1,11 +1,11 @@
-/** The engine port: what a local store asks of whatever writes its books durably. */
-import type { Hold } from "../inventory/ledger.ts";
-import type { BookChange, ProductMeta } from "./book.ts";
+/** The engine port: what a local store asks of whatever writes its stocks durably. */
+import type { Hold, StoredState } from "../inventory/ledger.ts";
+import type { StockChange } from "./local_stock.ts";
 
 /** A product as an engine stores it, with the stamp that names its stored state. */
 export interface StoredProduct {
-  /** Its fields. */
-  readonly meta: ProductMeta;
+  /** Its stored fields. */
+  readonly state: StoredState;
   /** Its holds, by session. */
   readonly holds: ReadonlyArray<readonly [string, Hold]>;
   /** Its sales: session and order id. */
@@ -19,7 +19,7 @@ export interface ProductWrite {
   /** The product's id. */
   readonly id: string;
   /** What changed. */
-  readonly change: BookChange;
+  readonly change: StockChange;
   /** The stamp it was decided on; null for a product not stored yet. */
   readonly stamp: string | null;
 }

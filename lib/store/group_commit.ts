@@ -1,10 +1,10 @@
 /** Group commit: operations that wait are decided in order on drafts and written by one commit. */
 import type { Clock } from "../time/clock.ts";
 import { expireHolds, MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
-import { Book } from "./book.ts";
-import { BookDraft } from "./book_draft.ts";
+import { LocalStock } from "./local_stock.ts";
+import { StockDraft } from "./stock_draft.ts";
 import type { ProductWrite, StoreEngine } from "./engine.ts";
-import type { Decide, Ledgers, Shelf } from "./shelf.ts";
+import type { Decide, Shelf, Stocks } from "./shelf.ts";
 
 interface Queued {
   readonly decide: Decide<unknown>;
@@ -47,7 +47,7 @@ export class GroupCommit {
    * Makes a group commit that starts nothing until the first operation.
    *
    * @param engine Where changes are written.
-   * @param shelf The books in memory, kept in step with what is committed.
+   * @param shelf The stocks in memory, kept in step with what is committed.
    * @param clock The time source.
    * @param onIdle Called each time the last waiting operation has been answered.
    */
@@ -104,24 +104,24 @@ export class GroupCommit {
     const shelf = this.#shelf;
     for (let refused = 0; refused < MAX_REFUSED_COMMITS; refused++) {
       const now = this.#clock.now();
-      const drafts = new Map<string, BookDraft>();
-      const created = new Map<string, Book>();
+      const drafts = new Map<string, StockDraft>();
+      const created = new Map<string, LocalStock>();
       let mutations = 0;
-      const ledgers: Ledgers = {
+      const stocks: Stocks = {
         get: (id) => {
           let draft = drafts.get(id);
           if (draft !== undefined) return draft;
-          const book = created.get(id) ?? shelf.get(id);
-          if (book === undefined) return undefined;
-          draft = new BookDraft(book);
+          const stock = created.get(id) ?? shelf.get(id);
+          if (stock === undefined) return undefined;
+          draft = new StockDraft(stock);
           drafts.set(id, draft);
           expireHolds(draft, now);
           return draft;
         },
         create: (listing) => {
-          const book = new Book(listing.info, 0);
-          created.set(listing.info.id, book);
-          const draft = new BookDraft(book);
+          const stock = LocalStock.of(listing.info, 0);
+          created.set(listing.info.id, stock);
+          const draft = new StockDraft(stock);
           drafts.set(listing.info.id, draft);
           return draft;
         },
@@ -133,7 +133,7 @@ export class GroupCommit {
           deferred = batch.slice(i);
           break;
         }
-        answers.push(batch[i].decide(ledgers, now));
+        answers.push(batch[i].decide(stocks, now));
         mutations = 0;
         for (const draft of drafts.values()) mutations += draft.writes + 1;
       }
@@ -146,10 +146,10 @@ export class GroupCommit {
         const stamps = await this.#engine.commit(writes);
         if (stamps !== null) {
           for (const write of writes) {
-            const book = created.get(write.id) ?? shelf.get(write.id)!;
-            const before = shelf.has(write.id) ? { ...book } : undefined;
-            book.apply(write.change);
-            shelf.place(write.id, book, before, stamps.get(write.id)!);
+            const stock = created.get(write.id) ?? shelf.get(write.id)!;
+            const before = shelf.has(write.id) ? { ...stock } : undefined;
+            stock.apply(write.change);
+            shelf.place(write.id, stock, before, stamps.get(write.id)!);
           }
           return { answers, deferred };
         }
@@ -178,8 +178,8 @@ export class GroupCommit {
     const shelf = this.#shelf;
     for (const id of ids) {
       const stored = found.get(id);
-      const book = shelf.get(id);
-      const before = book && { ...book };
+      const stock = shelf.get(id);
+      const before = stock && { ...stock };
       if (stored === undefined) continue;
       shelf.adopt(stored);
       shelf.changed(id, shelf.get(id)!, before);

@@ -33,7 +33,7 @@ export class HoldTimer {
   /**
    * Makes a timer that is set by the first {@linkcode HoldTimer.arm}.
    *
-   * @param schedule The products whose holds it watches (a shelf of books, or a heap of due times).
+   * @param schedule The products whose holds it watches (a shelf of stocks, or a heap of due times).
    * @param clock The time source and its timers.
    * @param visit Runs an operation on a product, which expires its due holds.
    */

@@ -2,7 +2,13 @@
 import { dirname } from "node:path";
 import type { Hold } from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
-import type { ProductMeta } from "./book.ts";
+import {
+  type FieldValues,
+  newStoredState,
+  STORED_FIELD_NAMES,
+  STORED_FIELDS,
+  type StoredState,
+} from "../inventory/ledger.ts";
 import type { ProductWrite, StoredProduct, StoreEngine } from "./engine.ts";
 import { LocalStore, type LocalStoreOptions } from "./local_store.ts";
 import { newEpoch } from "./memory_store.ts";
@@ -82,9 +88,9 @@ async function carryOverLegacy(kv: Deno.Kv, info: ProductInfo): Promise<void> {
   const legacy = await kv.get<{ total: number; version: number }>(LEGACY_META_KEY);
   if (legacy.versionstamp === null) return;
   const { total, version } = legacy.value;
-  const meta: ProductMeta = { info, total, version, sold: 0, retired: false, listedTotal: null };
+  const state: StoredState = { ...newStoredState(info), total, version };
   // A commit takes at most 1,000 mutations: the holds move in chunks, each only while the old
-  // meta is there, and the product comes last, so a start cut short moves the rest next time.
+  // product is there, and the product comes last, so a start cut short moves the rest next time.
   let operation = kv.atomic().check(legacy);
   let mutations = 0;
   for await (const entry of kv.list<number>({ prefix: LEGACY_HOLDS_PREFIX })) {
@@ -98,7 +104,7 @@ async function carryOverLegacy(kv: Deno.Kv, info: ProductInfo): Promise<void> {
       mutations = 0;
     }
   }
-  await operation.delete(LEGACY_META_KEY).set([...PRODUCT_PREFIX, info.id], meta).commit();
+  await operation.delete(LEGACY_META_KEY).set([...PRODUCT_PREFIX, info.id], state).commit();
 }
 
 class KvEngine implements StoreEngine {
@@ -111,16 +117,16 @@ class KvEngine implements StoreEngine {
   /** Reads products, every hold, and products again, until no commit fell in between. */
   async loadAll(): Promise<StoredProduct[]> {
     for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
-      const before = await this.#metas();
+      const before = await this.#states();
       const holds = await this.#byProduct(HOLD_PREFIX, holdOf);
       const sales = await this.#byProduct(SALE_PREFIX, orderIdOf);
-      const after = await this.#metas();
+      const after = await this.#states();
       if (sameStamps(before, after)) {
-        return [...before.values()].map(({ meta, stamp }) => ({
-          meta,
+        return [...before.values()].map(({ state, stamp }) => ({
+          state,
           stamp,
-          holds: holds.get(meta.info.id) ?? [],
-          sales: sales.get(meta.info.id) ?? [],
+          holds: holds.get(state.info.id) ?? [],
+          sales: sales.get(state.info.id) ?? [],
         }));
       }
     }
@@ -131,7 +137,7 @@ class KvEngine implements StoreEngine {
     let operation = this.#kv.atomic();
     for (const { id, change, stamp } of writes) {
       const key = [...PRODUCT_PREFIX, id];
-      operation = operation.check({ key, versionstamp: stamp }).set(key, change.meta);
+      operation = operation.check({ key, versionstamp: stamp }).set(key, change.state);
       for (const [session, expiresAt] of change.put) {
         operation = operation.set([...HOLD_PREFIX, id, session], expiresAt);
       }
@@ -160,13 +166,18 @@ class KvEngine implements StoreEngine {
     const found = new Map<string, StoredProduct>();
     for (const id of ids) {
       for (let attempt = 0;; attempt++) {
-        const before = await this.#kv.get<ProductMeta>([...PRODUCT_PREFIX, id]);
+        const before = await this.#kv.get<StoredState>([...PRODUCT_PREFIX, id]);
         if (before.versionstamp === null) break;
         const holds = (await this.#byProduct([...HOLD_PREFIX, id], holdOf)).get(id) ?? [];
         const sales = (await this.#byProduct([...SALE_PREFIX, id], orderIdOf)).get(id) ?? [];
         const after = await this.#kv.get([...PRODUCT_PREFIX, id]);
         if (after.versionstamp === before.versionstamp) {
-          found.set(id, { meta: metaOf(before.value), holds, sales, stamp: before.versionstamp });
+          found.set(id, {
+            state: storedStateFrom(before.value),
+            holds,
+            sales,
+            stamp: before.versionstamp,
+          });
           break;
         }
         if (attempt >= MAX_LOAD_ATTEMPTS) throw new Error(`Product "${id}" kept changing`);
@@ -203,13 +214,13 @@ class KvEngine implements StoreEngine {
     return found;
   }
 
-  async #metas(): Promise<Map<string, { meta: ProductMeta; stamp: string }>> {
-    const metas = new Map<string, { meta: ProductMeta; stamp: string }>();
-    for await (const entry of this.#kv.list<ProductMeta>({ prefix: PRODUCT_PREFIX })) {
-      const meta = metaOf(entry.value);
-      metas.set(meta.info.id, { meta, stamp: entry.versionstamp });
+  async #states(): Promise<Map<string, { state: StoredState; stamp: string }>> {
+    const states = new Map<string, { state: StoredState; stamp: string }>();
+    for await (const entry of this.#kv.list<StoredState>({ prefix: PRODUCT_PREFIX })) {
+      const state = storedStateFrom(entry.value);
+      states.set(state.info.id, { state, stamp: entry.versionstamp });
     }
-    return metas;
+    return states;
   }
 }
 
@@ -224,16 +235,31 @@ function isLocked(error: unknown): boolean {
   return error instanceof Error && error.message.includes("database is locked");
 }
 
-function metaOf(value: unknown): ProductMeta {
-  const meta = value as Partial<ProductMeta> | null;
-  const counts = [meta?.total, meta?.sold, meta?.version];
-  if (
-    typeof meta?.info?.id !== "string" || !counts.every(isCount) ||
-    typeof meta.retired !== "boolean"
-  ) {
-    throw new Error(`Stored product is not a product: ${JSON.stringify(value)}`);
+/** How a stored value of each kind of field is checked. */
+const KIND_CHECKS: { readonly [K in keyof FieldValues]: (value: unknown) => boolean } = {
+  info: (value) => typeof (value as { id?: unknown } | null)?.id === "string",
+  count: isCount,
+  flag: (value) => typeof value === "boolean",
+  "optional count": (value) => value === null || isCount(value),
+};
+
+/** Checks a stored product's fields against {@linkcode STORED_FIELDS}. */
+function storedStateFrom(value: unknown): StoredState {
+  const stored = (typeof value === "object" && value !== null ? value : {}) as Record<
+    string,
+    unknown
+  >;
+  const state: Record<string, unknown> = {};
+  for (const field of STORED_FIELD_NAMES) {
+    const kind = STORED_FIELDS[field];
+    // An optional field is missing from files written before it existed.
+    const found = stored[field] === undefined && kind === "optional count" ? null : stored[field];
+    if (!KIND_CHECKS[kind](found)) {
+      throw new Error(`Stored product is not a product: ${JSON.stringify(value)}`);
+    }
+    state[field] = found;
   }
-  return meta as ProductMeta;
+  return state as StoredState;
 }
 
 function holdOf(value: unknown): Hold {

@@ -1,6 +1,6 @@
-/** A store whose books live in this process: decided by plain code, written by an engine if any. */
+/** A store whose stocks live in this process: decided by plain code, written by an engine if any. */
 import type { Clock } from "../time/clock.ts";
-import { type ProductLedger, type ProductRecord, recordOf } from "../inventory/ledger.ts";
+import { type ProductState, stateOf, type Stock } from "../inventory/ledger.ts";
 import {
   type CheckoutStart,
   completeSale,
@@ -43,7 +43,7 @@ export interface LocalStoreOptions {
 const MAX_LOAD_SWEEPS = 1_000;
 
 /**
- * An {@linkcode InventoryStore} that keeps every product's book in this process.
+ * An {@linkcode InventoryStore} that keeps every product's stock in this process.
  *
  * Without an engine every operation is decided and applied at once. With one, operations are
  * batched: those that arrive while a commit is in flight are decided in order on drafts and
@@ -82,8 +82,8 @@ export class LocalStore implements InventoryStore {
     this.#options = options;
     this.#openedAt = options.clock.now();
     this.#timer = new HoldTimer(this.#shelf, options.clock, (id) =>
-      this.#transact((ledgers) => {
-        ledgers.get(id);
+      this.#transact((stocks) => {
+        stocks.get(id);
       }, false));
     this.#commits = engine &&
       new GroupCommit(engine, this.#shelf, options.clock, () => this.#timer.arm());
@@ -111,13 +111,13 @@ export class LocalStore implements InventoryStore {
     for (let pass = 0; pass < MAX_LOAD_SWEEPS; pass++) {
       const due = this.#shelf.due(now, MAX_PRODUCTS_PER_COMMIT);
       if (due.length === 0) break;
-      await this.#transact((ledgers) => {
-        for (const id of due) ledgers.get(id);
+      await this.#transact((stocks) => {
+        for (const id of due) stocks.get(id);
       }, false);
     }
     return await this.#transact(() => ({
       epoch: this.#epoch,
-      products: [...this.#shelf.books()].map(recordOf),
+      products: [...this.#shelf.stocks()].map(stateOf),
     }), false);
   }
 
@@ -141,7 +141,7 @@ export class LocalStore implements InventoryStore {
   take(product: string, session: string): Promise<StoreOutcome> {
     return this.#onProduct(
       product,
-      (ledger, now) => takeUnit(ledger, session, now, this.#options.holdTtlMs),
+      (stock, now) => takeUnit(stock, session, now, this.#options.holdTtlMs),
     );
   }
 
@@ -153,7 +153,7 @@ export class LocalStore implements InventoryStore {
    * @returns The outcome.
    */
   release(product: string, session: string): Promise<StoreOutcome> {
-    return this.#onProduct(product, (ledger) => releaseUnit(ledger, session));
+    return this.#onProduct(product, (stock) => releaseUnit(stock, session));
   }
 
   /**
@@ -164,8 +164,8 @@ export class LocalStore implements InventoryStore {
    * @returns The outcome.
    */
   restock(product: string, total: number): Promise<StoreOutcome> {
-    return this.#onProduct(product, (ledger) => {
-      restock(ledger, total);
+    return this.#onProduct(product, (stock) => {
+      restock(stock, total);
       return { ok: true, inCart: false };
     });
   }
@@ -180,8 +180,8 @@ export class LocalStore implements InventoryStore {
     // A commit takes at most 1,000 mutations: each step of the retirement is a commit of its own.
     for (;;) {
       let retired = false;
-      const outcome = await this.#onProduct(product, (ledger) => {
-        retired = retire(ledger);
+      const outcome = await this.#onProduct(product, (stock) => {
+        retired = retire(stock);
         return { ok: true, inCart: false };
       });
       if (!outcome.ok || retired) return outcome;
@@ -194,7 +194,7 @@ export class LocalStore implements InventoryStore {
    * @param listing The product's data and total.
    * @returns The product after it, and whether it is new.
    */
-  list(listing: Listing): Promise<{ record: ProductRecord; created: boolean }> {
+  list(listing: Listing): Promise<{ record: ProductState; created: boolean }> {
     return this.#transact(listingDecision(listing), false);
   }
 
@@ -220,7 +220,7 @@ export class LocalStore implements InventoryStore {
    *   that order's.
    */
   completeSale(product: string, session: string, orderId: string): Promise<StoreOutcome> {
-    return this.#onProduct(product, (ledger) => completeSale(ledger, session, orderId));
+    return this.#onProduct(product, (stock) => completeSale(stock, session, orderId));
   }
 
   /**
@@ -249,7 +249,7 @@ export class LocalStore implements InventoryStore {
    * @param listener Called with the product's record after each change, in version order.
    * @returns A function that unregisters it.
    */
-  onChange(listener: (record: ProductRecord) => void): () => void {
+  onChange(listener: (record: ProductState) => void): () => void {
     return this.#shelf.onChange(listener);
   }
 
@@ -261,14 +261,14 @@ export class LocalStore implements InventoryStore {
 
   #onProduct(
     product: string,
-    decide: (ledger: ProductLedger, now: number) => ProductDecision,
+    decide: (stock: Stock, now: number) => ProductDecision,
   ): Promise<StoreOutcome> {
     if (this.#commits !== undefined) {
       return this.#commits.run(productDecision(product, decide), true);
     }
-    // In memory, on the book itself: no list of the books touched for the one it touches.
+    // In memory, on the stock itself: no list of the stocks touched for the one it touches.
     return this.#now((now) =>
-      this.#shelf.decideOne(product, (book) => productOutcome(book, now, decide), now)
+      this.#shelf.decideOne(product, (stock) => productOutcome(stock, now, decide), now)
     );
   }
 

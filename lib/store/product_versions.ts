@@ -2,7 +2,7 @@
  * What this process knows of the shop in Redis: the newest state seen of each product, from its
  * own answers and from the change channel, told to listeners once per newer version.
  */
-import type { ProductRecord } from "../inventory/ledger.ts";
+import type { ProductState } from "../inventory/ledger.ts";
 import type { RedisProductState } from "./redis_state.ts";
 
 /**
@@ -12,8 +12,8 @@ import type { RedisProductState } from "./redis_state.ts";
  * reconnect find.
  */
 export class ProductVersions {
-  readonly #records = new Map<string, ProductRecord>();
-  readonly #listeners = new Set<(record: ProductRecord) => void>();
+  readonly #records = new Map<string, ProductState>();
+  readonly #listeners = new Set<(record: ProductState) => void>();
   readonly #due: (product: string, nextDue: number | null) => void;
 
   /**
@@ -53,7 +53,7 @@ export class ProductVersions {
    * @param state The state, from an answer or a message.
    * @returns The newest record known of that product after it.
    */
-  learn(state: RedisProductState): ProductRecord {
+  learn(state: RedisProductState): ProductState {
     const { record } = state;
     const id = record.info.id;
     this.#due(id, state.nextDue);
@@ -86,7 +86,7 @@ export class ProductVersions {
   }
 
   /** The newest record of every product seen. */
-  records(): ProductRecord[] {
+  records(): ProductState[] {
     return [...this.#records.values()];
   }
 
@@ -96,7 +96,7 @@ export class ProductVersions {
    * @param listener Called once per newer record.
    * @returns A function that unregisters it.
    */
-  onChange(listener: (record: ProductRecord) => void): () => void {
+  onChange(listener: (record: ProductState) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

@@ -3,6 +3,8 @@
  * operation, each atomic, each checking everything before its first write.
  */
 
+import { STORED_FIELD_NAMES, STORED_FIELDS } from "../inventory/ledger.ts";
+
 /** The library's name, as `FUNCTION LOAD` registers it. */
 export const LIBRARY_NAME = "inventory";
 
@@ -10,7 +12,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 3;
+export const LIBRARY_REVISION = 4;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -22,6 +24,11 @@ export const LIBRARY_REVISION = 3;
  * function did) or the kind of refusal, in the words of lib/inventory/refusal.ts. When the product changed, its version
  * goes up by one and the state is published on the channel inside the same call, so that the
  * channel's order is the version order.
+ *
+ * A product's stored fields are the hash fields of its record key, one per field of
+ * `STORED_FIELDS` (lib/inventory/ledger.ts), whose list and kinds the library is given: a count
+ * as its digits, a flag as `1` or `0`, an optional count as its digits or empty for none, the
+ * info as JSON. A field missing from the hash reads as its kind's first value.
  *
  * A hold is stored as `expiresAt|heldAt|lease|orderId`: ms, ms, 0 or, while it is checked out,
  * the end of the checkout's lease in ms, and the order id (maybe empty). A checkout whose lease
@@ -46,6 +53,21 @@ end
 
 local function int(n) return string.format('%d', n) end
 
+-- The product's stored fields and their kinds (STORED_FIELDS in lib/inventory/ledger.ts).
+local FIELDS = { ${STORED_FIELD_NAMES.map((name) => `'${name}'`).join(", ")} }
+local KINDS = { ${
+  STORED_FIELD_NAMES.map((name) => `${name} = '${STORED_FIELDS[name]}'`).join(", ")
+} }
+-- Each kind's first value, as the hash keeps it.
+local FIRST = { count = '0', flag = '0', ['optional count'] = '' }
+-- Each kind as JSON, from the text the hash keeps.
+local TO_JSON = {
+  info = function(v) return v end,
+  count = function(v) return v end,
+  flag = function(v) return v == '1' and 'true' or 'false' end,
+  ['optional count'] = function(v) return v == '' and 'null' or v end,
+}
+
 local function parse_hold(raw)
   local e, h, l, o = string.match(raw, '^(%d+)|(%d+)|(%d+)|(.*)$')
   return {
@@ -59,9 +81,21 @@ local function format_hold(hold)
     (hold.checkingOut and int(hold.lease) or '0') .. '|' .. hold.orderId
 end
 
--- info, total, sold, version, retired, listedTotal
+-- The product's stored fields by name, as the hash keeps them; nil when it does not exist.
 local function fields(keys)
-  return redis.call('HMGET', keys[1], 'info', 'total', 'sold', 'version', 'retired', 'listedTotal')
+  local raw = redis.call('HMGET', keys[1], unpack(FIELDS))
+  local p = {}
+  for i, name in ipairs(FIELDS) do p[name] = raw[i] or FIRST[KINDS[name]] end
+  if not p.info then return nil end
+  return p
+end
+
+-- A product new to the store: every field at its first value.
+local function new_product(info)
+  local p = {}
+  for _, name in ipairs(FIELDS) do p[name] = FIRST[KINDS[name]] end
+  p.info = info
+  return p
 end
 
 local function end_due(keys, now)
@@ -73,40 +107,45 @@ local function end_due(keys, now)
   return #due > 0
 end
 
-local function state(keys, f)
+local function state(keys, p)
   local first = redis.call('ZRANGE', keys[3], 0, 0, 'WITHSCORES')
-  local listed = f[6]
-  if listed == false or listed == '' then listed = 'null' end
-  return '{"info":' .. f[1] .. ',"total":' .. f[2] .. ',"held":' .. int(redis.call('HLEN', keys[2])) ..
-    ',"sold":' .. f[3] .. ',"version":' .. f[4] .. ',"retired":' ..
-    (f[5] == '1' and 'true' or 'false') .. ',"listedTotal":' .. listed ..
-    ',"nextDue":' .. (first[2] or 'null') .. '}'
+  local parts = {}
+  for _, name in ipairs(FIELDS) do
+    parts[#parts + 1] = '"' .. name .. '":' .. TO_JSON[KINDS[name]](p[name])
+  end
+  parts[#parts + 1] = '"held":' .. int(redis.call('HLEN', keys[2]))
+  parts[#parts + 1] = '"nextDue":' .. (first[2] or 'null')
+  return '{' .. table.concat(parts, ',') .. '}'
 end
 
 -- Raises the version when something changed, writes the fields, publishes, and answers the state.
-local function finish(keys, channel, f, changed, status)
+local function finish(keys, channel, p, changed, status)
   if changed then
-    f[4] = int(tonumber(f[4]) + 1)
-    redis.call('HSET', keys[1], 'info', f[1], 'total', f[2], 'sold', f[3], 'version', f[4],
-      'retired', f[5], 'listedTotal', f[6] or '')
+    p.version = int(tonumber(p.version) + 1)
+    local args = {}
+    for _, name in ipairs(FIELDS) do
+      args[#args + 1] = name
+      args[#args + 1] = p[name]
+    end
+    redis.call('HSET', keys[1], unpack(args))
   end
-  local json = state(keys, f)
+  local json = state(keys, p)
   if changed then redis.call('PUBLISH', channel, json) end
   return { status, json }
 end
 
 -- Opens a product: nil when it does not exist; else its fields and whether due holds ended.
 local function open(keys)
-  local f = fields(keys)
-  if not f[1] then return nil end
-  return f, end_due(keys, now_ms())
+  local p = fields(keys)
+  if not p then return nil end
+  return p, end_due(keys, now_ms())
 end
 
 local function take(keys, args)
   local channel, session, ttl = args[1], args[2], tonumber(args[3])
-  local f, changed = open(keys)
-  if not f then return { 'unknown product' } end
-  if f[5] == '1' then return finish(keys, channel, f, changed, 'retired') end
+  local p, changed = open(keys)
+  if not p then return { 'unknown product' } end
+  if p.retired == '1' then return finish(keys, channel, p, changed, 'retired') end
   local now = now_ms()
   local raw = redis.call('HGET', keys[2], session)
   if raw then
@@ -114,77 +153,80 @@ local function take(keys, args)
     hold.expiresAt = now + ttl
     redis.call('HSET', keys[2], session, format_hold(hold))
     if not hold.checkingOut then redis.call('ZADD', keys[3], hold.expiresAt, session) end
-    return finish(keys, channel, f, changed, 'ok')
+    return finish(keys, channel, p, changed, 'ok')
   end
-  if redis.call('HLEN', keys[2]) >= tonumber(f[2]) then
-    return finish(keys, channel, f, changed, 'sold out')
+  if redis.call('HLEN', keys[2]) >= tonumber(p.total) then
+    return finish(keys, channel, p, changed, 'sold out')
   end
   local hold = { expiresAt = now + ttl, heldAt = now, checkingOut = false, orderId = '' }
   redis.call('HSET', keys[2], session, format_hold(hold))
   redis.call('ZADD', keys[3], hold.expiresAt, session)
-  return finish(keys, channel, f, true, 'ok')
+  return finish(keys, channel, p, true, 'ok')
 end
 
 local function release(keys, args)
   local channel, session = args[1], args[2]
-  local f, changed = open(keys)
-  if not f then return { 'unknown product' } end
-  if f[5] == '1' then return finish(keys, channel, f, changed, 'retired') end
+  local p, changed = open(keys)
+  if not p then return { 'unknown product' } end
+  if p.retired == '1' then return finish(keys, channel, p, changed, 'retired') end
   local raw = redis.call('HGET', keys[2], session)
   if raw and parse_hold(raw).checkingOut then
-    return finish(keys, channel, f, changed, 'checkout in progress')
+    return finish(keys, channel, p, changed, 'checkout in progress')
   end
   if raw then
     redis.call('HDEL', keys[2], session)
     redis.call('ZREM', keys[3], session)
     changed = true
   end
-  return finish(keys, channel, f, changed, 'ok')
+  return finish(keys, channel, p, changed, 'ok')
 end
 
 local function restock(keys, args)
   local channel, total = args[1], args[2]
-  local f, changed = open(keys)
-  if not f then return { 'unknown product' } end
-  if f[2] ~= total then
-    f[2] = total
+  local p, changed = open(keys)
+  if not p then return { 'unknown product' } end
+  if p.total ~= total then
+    p.total = total
     changed = true
   end
-  return finish(keys, channel, f, changed, 'ok')
+  return finish(keys, channel, p, changed, 'ok')
 end
 
 -- args: channel, info JSON, total ('' keeps the stored one), fromFile ('1' or '0')
 local function list(keys, args)
   local channel, info, total, from_file = args[1], args[2], args[3], args[4]
-  local f, changed = open(keys)
-  local created = not f
+  local p, changed = open(keys)
+  local created = not p
   if created then
-    f = { info, total ~= '' and total or '0', '0', '-1', '0', '' }
+    p = new_product(info)
+    if total ~= '' then p.total = total end
+    -- finish raises it to 0: a new product's life starts at version 0, as a page first sees it.
+    p.version = '-1'
     changed = true
   end
-  if f[1] ~= info or f[5] == '1' then
-    f[1] = info
-    f[5] = '0'
+  if p.info ~= info or p.retired == '1' then
+    p.info = info
+    p.retired = '0'
     changed = true
   end
-  if total ~= '' and f[2] ~= total then
-    f[2] = total
+  if total ~= '' and p.total ~= total then
+    p.total = total
     changed = true
   end
-  if from_file == '1' and f[6] ~= total then
+  if from_file == '1' and p.listedTotal ~= total then
     -- The file's total is remembered for the next start; pages do not show it.
-    f[6] = total
+    p.listedTotal = total
     redis.call('HSET', keys[1], 'listedTotal', total)
   end
-  return finish(keys, channel, f, changed, created and 'created' or 'ok')
+  return finish(keys, channel, p, changed, created and 'created' or 'ok')
 end
 
 -- Ends up to MAX_ENDS holds that are not checking out; retired once none is left.
 local function retire(keys, args)
   local channel = args[1]
-  local f, changed = open(keys)
-  if not f then return { 'unknown product' } end
-  if f[5] == '1' then return finish(keys, channel, f, changed, 'ok') end
+  local p, changed = open(keys)
+  if not p then return { 'unknown product' } end
+  if p.retired == '1' then return finish(keys, channel, p, changed, 'ok') end
   local holds = redis.call('HGETALL', keys[2])
   local ending = {}
   local more = false
@@ -197,35 +239,35 @@ local function retire(keys, args)
     redis.call('HDEL', keys[2], unpack(ending))
     redis.call('ZREM', keys[3], unpack(ending))
   end
-  if not more then f[5] = '1' end
-  return finish(keys, channel, f, true, more and 'more' or 'ok')
+  if not more then p.retired = '1' end
+  return finish(keys, channel, p, true, more and 'more' or 'ok')
 end
 
 -- args: channel, session, new order id, lease (ms). Answers {'call', state, orderId, heldAt},
 -- {'sold', state, orderId} or {refusal, state}.
 local function begin_checkout(keys, args)
   local channel, session, new_order, lease = args[1], args[2], args[3], tonumber(args[4])
-  local f, changed = open(keys)
-  if not f then return { 'unknown product' } end
-  if f[5] == '1' then return finish(keys, channel, f, changed, 'retired') end
+  local p, changed = open(keys)
+  if not p then return { 'unknown product' } end
+  if p.retired == '1' then return finish(keys, channel, p, changed, 'retired') end
   local raw = redis.call('HGET', keys[2], session)
   if not raw then
     local sold = redis.call('HGET', keys[4], session)
-    local answer = finish(keys, channel, f, changed, sold and 'sold' or 'not in cart')
+    local answer = finish(keys, channel, p, changed, sold and 'sold' or 'not in cart')
     if sold then answer[3] = sold end
     return answer
   end
   local hold = parse_hold(raw)
   local now = now_ms()
   if hold.checkingOut and hold.lease > now then
-    return finish(keys, channel, f, changed, 'checkout in progress')
+    return finish(keys, channel, p, changed, 'checkout in progress')
   end
   if hold.orderId == '' then hold.orderId = new_order end
   hold.checkingOut = true
   hold.lease = now + lease
   redis.call('HSET', keys[2], session, format_hold(hold))
   redis.call('ZREM', keys[3], session)
-  local answer = finish(keys, channel, f, changed, 'call')
+  local answer = finish(keys, channel, p, changed, 'call')
   answer[3] = hold.orderId
   answer[4] = int(hold.heldAt)
   return answer
@@ -233,27 +275,27 @@ end
 
 local function complete_sale(keys, args)
   local channel, session, order = args[1], args[2], args[3]
-  local f, changed = open(keys)
-  if not f then return { 'unknown product' } end
+  local p, changed = open(keys)
+  if not p then return { 'unknown product' } end
   if redis.call('HGET', keys[4], session) == order then
-    return finish(keys, channel, f, changed, 'ok')
+    return finish(keys, channel, p, changed, 'ok')
   end
   local raw = redis.call('HGET', keys[2], session)
   if not raw or parse_hold(raw).orderId ~= order then
-    return finish(keys, channel, f, changed, 'order mismatch')
+    return finish(keys, channel, p, changed, 'order mismatch')
   end
   redis.call('HDEL', keys[2], session)
   redis.call('ZREM', keys[3], session)
   redis.call('HSET', keys[4], session, order)
-  f[2] = int(math.max(0, tonumber(f[2]) - 1))
-  f[3] = int(tonumber(f[3]) + 1)
-  return finish(keys, channel, f, true, 'ok')
+  p.total = int(math.max(0, tonumber(p.total) - 1))
+  p.sold = int(tonumber(p.sold) + 1)
+  return finish(keys, channel, p, true, 'ok')
 end
 
 local function end_checkout(keys, args)
   local channel, session, order = args[1], args[2], args[3]
-  local f, changed = open(keys)
-  if not f then return { 'unknown product' } end
+  local p, changed = open(keys)
+  if not p then return { 'unknown product' } end
   local raw = redis.call('HGET', keys[2], session)
   if raw then
     local hold = parse_hold(raw)
@@ -263,14 +305,14 @@ local function end_checkout(keys, args)
       redis.call('ZADD', keys[3], hold.expiresAt, session)
     end
   end
-  return finish(keys, channel, f, changed, 'ok')
+  return finish(keys, channel, p, changed, 'ok')
 end
 
 -- Ends the holds that are due; answers the product's state (also how a process reloads one).
 local function sweep(keys, args)
-  local f, changed = open(keys)
-  if not f then return { 'unknown product' } end
-  return finish(keys, args[1], f, changed, 'ok')
+  local p, changed = open(keys)
+  if not p then return { 'unknown product' } end
+  return finish(keys, args[1], p, changed, 'ok')
 end
 
 -- keys: the catalog's order and its counter. Adds a product id at the end, once.

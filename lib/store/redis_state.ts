@@ -1,10 +1,10 @@
 /** Reads what the Redis library answers, publishes and stores: product states, replies, holds. */
-import type { ProductRecord } from "../inventory/ledger.ts";
+import type { ProductState } from "../inventory/ledger.ts";
 
 /** A product as Redis holds it: its record, and when its first hold is due. */
 export interface RedisProductState {
   /** The product's record. */
-  readonly record: ProductRecord;
+  readonly record: ProductState;
   /** When its first hold that may expire ends (ms, Redis's clock), or null when none may. */
   readonly nextDue: number | null;
 }
@@ -35,7 +35,7 @@ export interface RedisProductState {
  * ```
  */
 export function parseProductState(json: string): RedisProductState {
-  const { nextDue, ...record } = JSON.parse(json) as ProductRecord & { nextDue: number | null };
+  const { nextDue, ...record } = JSON.parse(json) as ProductState & { nextDue: number | null };
   return { record, nextDue };
 }
 

@@ -1,6 +1,6 @@
 /** The store on Redis: every process of a fleet decides on the same data through the library. */
 import type { Clock } from "../time/clock.ts";
-import type { ProductRecord } from "../inventory/ledger.ts";
+import type { ProductState } from "../inventory/ledger.ts";
 import { isRefusal, type Refusal } from "../inventory/refusal.ts";
 import { type CheckoutStart, checkTotal } from "../inventory/rules.ts";
 import {
@@ -209,7 +209,7 @@ export class RedisStore implements InventoryStore {
    * @param listing The product's data and total.
    * @returns The product after it, and whether it is new.
    */
-  async list(listing: Listing): Promise<{ record: ProductRecord; created: boolean }> {
+  async list(listing: Listing): Promise<{ record: ProductState; created: boolean }> {
     if (listing.total !== undefined) checkTotal(listing.total);
     const id = listing.info.id;
     // The catalog names the product first: a product never exists outside it.
@@ -320,7 +320,7 @@ export class RedisStore implements InventoryStore {
    * @param listener Called with each newer record of a product.
    * @returns A function that unregisters it.
    */
-  onChange(listener: (record: ProductRecord) => void): () => void {
+  onChange(listener: (record: ProductState) => void): () => void {
     return this.#view.onChange(listener);
   }
 

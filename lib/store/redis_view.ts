@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../time/clock.ts";
 import { ExpiryHeap } from "../time/expiry_heap.ts";
-import type { ProductRecord } from "../inventory/ledger.ts";
+import type { ProductState } from "../inventory/ledger.ts";
 import { HoldTimer } from "./hold_timer.ts";
 import { ProductVersions } from "./product_versions.ts";
 import type { RedisKeys } from "./redis_keys.ts";
@@ -66,7 +66,7 @@ export class RedisView {
    * @param state The state, as JSON.
    * @returns The product as that operation left it.
    */
-  learn(state: string): ProductRecord {
+  learn(state: string): ProductState {
     const parsed = parseProductState(state);
     this.#versions.learn(parsed);
     return parsed.record;
@@ -87,7 +87,7 @@ export class RedisView {
   }
 
   /** The newest record of every product seen. */
-  records(): ProductRecord[] {
+  records(): ProductState[] {
     return this.#versions.records();
   }
 
@@ -97,7 +97,7 @@ export class RedisView {
    * @param listener Called once per newer record of a product.
    * @returns A function that unregisters it.
    */
-  onChange(listener: (record: ProductRecord) => void): () => void {
+  onChange(listener: (record: ProductState) => void): () => void {
     return this.#versions.onChange(listener);
   }
 

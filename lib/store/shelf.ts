@@ -1,71 +1,77 @@
-/** The books a local store keeps in memory: their stamps, their expiry index and who hears of a change. */
+/** The stocks a local store keeps in memory: their stamps, their expiry index and who hears of a change. */
 import { ExpiryHeap } from "../time/expiry_heap.ts";
-import { endOf, type ProductLedger, type ProductRecord, recordOf } from "../inventory/ledger.ts";
+import {
+  endOf,
+  type ProductState,
+  stateOf,
+  type Stock,
+  type StoredState,
+} from "../inventory/ledger.ts";
 import { expireHolds, MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
 import type { HeldUnit, Listing, PendingCheckout } from "../inventory/store_port.ts";
-import { Book, type ProductMeta } from "./book.ts";
+import { LocalStock } from "./local_stock.ts";
 import type { StoredProduct } from "./engine.ts";
 
-/** The ledgers one operation decides on. */
-export interface Ledgers {
-  /** The product's ledger, its due holds expired; undefined for an unknown product. */
-  get(id: string): ProductLedger | undefined;
-  /** A ledger for a product that is not stored yet. */
-  create(listing: Listing): ProductLedger;
+/** The stocks one operation decides on. */
+export interface Stocks {
+  /** The product's stock, its due holds expired; undefined for an unknown product. */
+  get(id: string): Stock | undefined;
+  /** A stock for a product that is not stored yet. */
+  create(listing: Listing): Stock;
 }
 
-/** One operation of a store: decides on the ledgers it asks for, at one moment, and answers. */
-export type Decide<T> = (ledgers: Ledgers, now: number) => T;
+/** One operation of a store: decides on the stocks it asks for, at one moment, and answers. */
+export type Decide<T> = (stocks: Stocks, now: number) => T;
 
 /** What listeners last saw of a product: enough to tell whether its public state moved. */
-export type Seen = Pick<ProductMeta, "version" | "info">;
+export type Seen = Pick<StoredState, "version" | "info">;
 
 /**
- * Every product's book in this process, with the stamp each was read or written at.
+ * Every product's stock in this process, with the stamp each was read or written at.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Book } from "./book.ts";
+ * import { LocalStock } from "./local_stock.ts";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const shelf = new Shelf();
  * const heard: number[] = [];
  * shelf.onChange((record) => heard.push(record.total));
- * shelf.place("a", new Book(info, 3), undefined);
+ * shelf.place("a", LocalStock.of(info, 3), undefined);
  * assert.deepEqual(heard, [3]);
  * assert.equal(shelf.stampOf("a"), null);
  * ```
  */
 export class Shelf {
-  readonly #books = new Map<string, Book>();
+  readonly #stocks = new Map<string, LocalStock>();
   readonly #stamps = new Map<string, string | null>();
   /** Product → when its first hold ends. */
   readonly #expiries = new ExpiryHeap();
-  readonly #listeners = new Set<(record: ProductRecord) => void>();
+  readonly #listeners = new Set<(record: ProductState) => void>();
 
   /**
-   * A product's book.
+   * A product's stock.
    *
    * @param id The product's id.
-   * @returns Its book; undefined for an unknown product.
+   * @returns Its stock; undefined for an unknown product.
    */
-  get(id: string): Book | undefined {
-    return this.#books.get(id);
+  get(id: string): LocalStock | undefined {
+    return this.#stocks.get(id);
   }
 
   /**
-   * Whether the shelf has a product's book.
+   * Whether the shelf has a product's stock.
    *
    * @param id The product's id.
    * @returns True when it does.
    */
   has(id: string): boolean {
-    return this.#books.has(id);
+    return this.#stocks.has(id);
   }
 
-  /** Every product's book. */
-  books(): IterableIterator<Book> {
-    return this.#books.values();
+  /** Every product's stock. */
+  stocks(): IterableIterator<LocalStock> {
+    return this.#stocks.values();
   }
 
   /**
@@ -77,8 +83,8 @@ export class Shelf {
    */
   holdsOf(session: string, now: number): HeldUnit[] {
     const units: HeldUnit[] = [];
-    for (const [product, book] of this.#books) {
-      const hold = book.holdOf(session);
+    for (const [product, stock] of this.#stocks) {
+      const hold = stock.holdOf(session);
       if (hold !== undefined && endOf(hold) > now) {
         units.push({ product, expiresAt: hold.expiresAt });
       }
@@ -89,8 +95,8 @@ export class Shelf {
   /** Lists the checkouts in flight, each with its order. */
   pendingCheckouts(): PendingCheckout[] {
     const pending: PendingCheckout[] = [];
-    for (const [product, book] of this.#books) {
-      for (const [session, hold] of book.holds()) {
+    for (const [product, stock] of this.#stocks) {
+      for (const [session, hold] of stock.holds()) {
         if (hold.checkingOut && hold.orderId !== null) {
           pending.push({ product, session, orderId: hold.orderId, heldAt: hold.heldAt });
         }
@@ -100,7 +106,7 @@ export class Shelf {
   }
 
   /**
-   * The stamp a product's book was read or written at.
+   * The stamp a product's stock was read or written at.
    *
    * @param id The product's id.
    * @returns The stamp; null for a product not stored.
@@ -110,43 +116,42 @@ export class Shelf {
   }
 
   /**
-   * Puts a book on the shelf (or keeps it there) and tells listeners if it moved.
+   * Puts a stock on the shelf (or keeps it there) and tells listeners if it moved.
    *
    * @param id The product's id.
-   * @param book Its book, changed already.
-   * @param before Its fields before the change; undefined for a book new to listeners.
+   * @param stock Its stock, changed already.
+   * @param before Its fields before the change; undefined for a stock new to listeners.
    * @param stamp The stamp it was written at, when an engine wrote it.
    */
-  place(id: string, book: Book, before: ProductMeta | undefined, stamp?: string): void {
-    this.#books.set(id, book);
+  place(id: string, stock: LocalStock, before: StoredState | undefined, stamp?: string): void {
+    this.#stocks.set(id, stock);
     if (stamp !== undefined) this.#stamps.set(id, stamp);
-    this.changed(id, book, before);
+    this.changed(id, stock, before);
   }
 
   /**
-   * Takes a product as an engine stores it, replacing any book of it, and tells no one.
+   * Takes a product as an engine stores it, replacing any stock of it, and tells no one.
    *
    * @param stored The stored product.
    */
   adopt(stored: StoredProduct): void {
-    const book = new Book(stored.meta.info, stored.meta.total);
-    book.setMeta(stored.meta);
-    for (const [session, hold] of stored.holds) book.hold(session, hold);
-    for (const [session, orderId] of stored.sales) book.recordSale(session, orderId);
-    this.#books.set(stored.meta.info.id, book);
-    this.#stamps.set(stored.meta.info.id, stored.stamp);
-    this.#expiries.set(stored.meta.info.id, book.firstExpiry());
+    const stock = new LocalStock(stored.state);
+    for (const [session, hold] of stored.holds) stock.hold(session, hold);
+    for (const [session, orderId] of stored.sales) stock.recordSale(session, orderId);
+    this.#stocks.set(stored.state.info.id, stock);
+    this.#stamps.set(stored.state.info.id, stored.stamp);
+    this.#expiries.set(stored.state.info.id, stock.firstExpiry());
   }
 
   /**
-   * Decides an operation on the books themselves, and tells listeners what moved.
+   * Decides an operation on the stocks themselves, and tells listeners what moved.
    *
    * @param decide The operation.
    * @param now The time it is decided at, in ms since the epoch.
    * @returns Its answer.
    */
   decide<T>(decide: Decide<T>, now: number): T {
-    const visit = new Visit(this.#books, now);
+    const visit = new Visit(this.#stocks, now);
     const answer = decide(visit, now);
     const { ids, touched, seen } = visit;
     for (let i = 0; i < ids.length; i++) this.changed(ids[i], touched[i], seen[i]);
@@ -154,36 +159,40 @@ export class Shelf {
   }
 
   /**
-   * Decides an operation on one product's book, its due holds expired first, and tells
-   * listeners if it moved: {@linkcode Shelf.decide} for one product, without a list of the books
+   * Decides an operation on one product's stock, its due holds expired first, and tells
+   * listeners if it moved: {@linkcode Shelf.decide} for one product, without a list of the stocks
    * it touched (every shopper's add and remove in memory is one).
    *
    * @param id The product's id.
-   * @param decide The operation, given the book (undefined for an unknown product).
+   * @param decide The operation, given the stock (undefined for an unknown product).
    * @param now The time it is decided at, in ms since the epoch.
    * @returns Its answer.
    *
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { Book } from "./book.ts";
+   * import { LocalStock } from "./local_stock.ts";
    * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
    * const shelf = new Shelf();
-   * shelf.place("a", new Book(info, 3), undefined);
+   * shelf.place("a", LocalStock.of(info, 3), undefined);
    * const heard: number[] = [];
    * shelf.onChange((record) => heard.push(record.version));
-   * assert.equal(shelf.decideOne("a", (book) => book!.version++, 0), 0);
-   * assert.equal(shelf.decideOne("b", (book) => book, 0), undefined);
+   * assert.equal(shelf.decideOne("a", (stock) => stock!.version++, 0), 0);
+   * assert.equal(shelf.decideOne("b", (stock) => stock, 0), undefined);
    * assert.deepEqual(heard, [1]);
    * ```
    */
-  decideOne<T>(id: string, decide: (book: Book | undefined, now: number) => T, now: number): T {
-    const book = this.#books.get(id);
-    if (book === undefined) return decide(undefined, now);
-    const seen: Seen = { version: book.version, info: book.info };
-    expireDue(book, now);
-    const answer = decide(book, now);
-    this.changed(id, book, seen);
+  decideOne<T>(
+    id: string,
+    decide: (stock: LocalStock | undefined, now: number) => T,
+    now: number,
+  ): T {
+    const stock = this.#stocks.get(id);
+    if (stock === undefined) return decide(undefined, now);
+    const seen: Seen = { version: stock.version, info: stock.info };
+    expireDue(stock, now);
+    const answer = decide(stock, now);
+    this.changed(id, stock, seen);
     return answer;
   }
 
@@ -191,15 +200,15 @@ export class Shelf {
    * Keeps the expiry index and tells listeners when a product's public state moved.
    *
    * @param id The product's id.
-   * @param book Its book, changed already.
-   * @param before Its fields before the change; undefined for a book new to listeners.
+   * @param stock Its stock, changed already.
+   * @param before Its fields before the change; undefined for a stock new to listeners.
    */
-  changed(id: string, book: Book, before: Seen | undefined): void {
-    this.#expiries.set(id, book.firstExpiry());
-    if (before !== undefined && before.version === book.version && before.info === book.info) {
+  changed(id: string, stock: LocalStock, before: Seen | undefined): void {
+    this.#expiries.set(id, stock.firstExpiry());
+    if (before !== undefined && before.version === stock.version && before.info === stock.info) {
       return;
     }
-    const record = recordOf(book);
+    const record = stateOf(stock);
     for (const listener of this.#listeners) {
       try {
         listener(record);
@@ -216,7 +225,7 @@ export class Shelf {
    * @param listener Called with each product's new record.
    * @returns A function that stops listening.
    */
-  onChange(listener: (record: ProductRecord) => void): () => void {
+  onChange(listener: (record: ProductState) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -239,45 +248,45 @@ export class Shelf {
 }
 
 /**
- * The ledgers of one {@linkcode Shelf.decide}: the books it touched, in order, with what listeners
+ * The stocks of one {@linkcode Shelf.decide}: the stocks it touched, in order, with what listeners
  * last saw of each. Arrays, not maps: an operation touches one product, a sweep a few dozen.
  */
-class Visit implements Ledgers {
+class Visit implements Stocks {
   readonly ids: string[] = [];
-  readonly touched: Book[] = [];
-  /** Undefined for a book created by the operation. */
+  readonly touched: LocalStock[] = [];
+  /** Undefined for a stock created by the operation. */
   readonly seen: (Seen | undefined)[] = [];
-  readonly #books: Map<string, Book>;
+  readonly #stocks: Map<string, LocalStock>;
   readonly #now: number;
 
-  constructor(books: Map<string, Book>, now: number) {
-    this.#books = books;
+  constructor(stocks: Map<string, LocalStock>, now: number) {
+    this.#stocks = stocks;
     this.#now = now;
   }
 
-  get(id: string): Book | undefined {
-    const book = this.#books.get(id);
-    if (book === undefined || this.ids.includes(id)) return book;
-    this.#touch(id, book, { version: book.version, info: book.info });
-    expireDue(book, this.#now);
-    return book;
+  get(id: string): LocalStock | undefined {
+    const stock = this.#stocks.get(id);
+    if (stock === undefined || this.ids.includes(id)) return stock;
+    this.#touch(id, stock, { version: stock.version, info: stock.info });
+    expireDue(stock, this.#now);
+    return stock;
   }
 
-  create(listing: Listing): Book {
-    const book = new Book(listing.info, 0);
-    this.#books.set(listing.info.id, book);
-    this.#touch(listing.info.id, book, undefined);
-    return book;
+  create(listing: Listing): LocalStock {
+    const stock = LocalStock.of(listing.info, 0);
+    this.#stocks.set(listing.info.id, stock);
+    this.#touch(listing.info.id, stock, undefined);
+    return stock;
   }
 
-  #touch(id: string, book: Book, seen: Seen | undefined): void {
+  #touch(id: string, stock: LocalStock, seen: Seen | undefined): void {
     this.ids.push(id);
-    this.touched.push(book);
+    this.touched.push(stock);
     this.seen.push(seen);
   }
 }
 
-/** Ends every hold of a book that is due, in as many sweeps as that takes. */
-function expireDue(book: Book, now: number): void {
-  while (expireHolds(book, now) === MAX_EXPIRIES_PER_CHANGE);
+/** Ends every hold of a stock that is due, in as many sweeps as that takes. */
+function expireDue(stock: LocalStock, now: number): void {
+  while (expireHolds(stock, now) === MAX_EXPIRIES_PER_CHANGE);
 }

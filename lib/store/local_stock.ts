@@ -1,15 +1,20 @@
-/** One product's stock kept in this process: the ledger of the memory and Deno KV stores. */
+/** One product's stock kept in this process: what the memory and Deno KV stores decide on. */
 import { ExpiryHeap } from "../time/expiry_heap.ts";
-import { endOf, type Hold, type ProductLedger, type ProductRecord } from "../inventory/ledger.ts";
+import {
+  copyStoredFields,
+  endOf,
+  type Hold,
+  newStoredState,
+  type Stock,
+  type StoredState,
+  type WritableState,
+} from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
 
-/** The public fields of a product, without its holds. */
-export type ProductMeta = Omit<ProductRecord, "held">;
-
-/** What a draft changed, to be written as one change and then applied to its book. */
-export interface BookChange {
-  /** The product's fields after the change. */
-  readonly meta: ProductMeta;
+/** What a draft changed, to be written as one change and then applied to its stock. */
+export interface StockChange {
+  /** The product's stored fields after the change. */
+  readonly state: StoredState;
   /** Holds created or changed. */
   readonly put: ReadonlyArray<readonly [session: string, hold: Hold]>;
   /** Sessions whose hold ended. */
@@ -18,6 +23,9 @@ export interface BookChange {
   readonly sales: ReadonlyArray<readonly [session: string, orderId: string]>;
 }
 
+/** The product's stored fields, as its own properties: copied from a state, so the class lists none. */
+export interface LocalStock extends WritableState {}
+
 /**
  * A product's stock, holds and sales, changed in place.
  *
@@ -25,38 +33,35 @@ export interface BookChange {
  * ```ts
  * import assert from "node:assert/strict";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const book = new Book(info, 5);
- * book.hold("s1", { expiresAt: 100, heldAt: 0, orderId: null, checkingOut: false });
- * assert.equal(book.held, 1);
- * assert.deepEqual(book.due(100, 10), ["s1"]);
+ * const stock = LocalStock.of(info, 5);
+ * stock.hold("s1", { expiresAt: 100, heldAt: 0, orderId: null, checkingOut: false });
+ * assert.equal(stock.held, 1);
+ * assert.deepEqual(stock.due(100, 10), ["s1"]);
  * ```
  */
-export class Book implements ProductLedger {
-  /** What the product is. */
-  info: ProductInfo;
-  /** Units in stock, held or not. */
-  total: number;
-  /** Units sold so far. */
-  sold = 0;
-  /** Rises by one on every change a page can see. */
-  version = 0;
-  /** Whether the product is retired. */
-  retired = false;
-  /** The catalog file's total when it was last applied; null when it never did. */
-  listedTotal: number | null = null;
+export class LocalStock implements Stock {
   readonly #holds = new Map<string, Hold>();
   readonly #ends = new ExpiryHeap();
   readonly #sales = new Map<string, string>();
 
   /**
-   * Opens a book with no holds and no sales.
+   * Opens a stock with no holds and no sales.
+   *
+   * @param state Its stored fields.
+   */
+  constructor(state: StoredState) {
+    copyStoredFields(this, state);
+  }
+
+  /**
+   * Opens the stock of a product new to the store.
    *
    * @param info What the product is.
    * @param total Units in stock.
+   * @returns The stock, with the first value of every other field.
    */
-  constructor(info: ProductInfo, total: number) {
-    this.info = info;
-    this.total = total;
+  static of(info: ProductInfo, total: number): LocalStock {
+    return new LocalStock({ ...newStoredState(info), total });
   }
 
   /** Units held now. */
@@ -142,28 +147,14 @@ export class Book implements ProductLedger {
   }
 
   /**
-   * Takes the fields of a stored product.
-   *
-   * @param meta The stored fields.
-   */
-  setMeta(meta: ProductMeta): void {
-    this.info = meta.info;
-    this.total = meta.total;
-    this.sold = meta.sold;
-    this.version = meta.version;
-    this.retired = meta.retired;
-    this.listedTotal = meta.listedTotal;
-  }
-
-  /**
    * Applies a committed change.
    *
-   * @param change What a draft of this book changed.
+   * @param change What a draft of this stock changed.
    */
-  apply(change: BookChange): void {
+  apply(change: StockChange): void {
     for (const session of change.drop) this.release(session);
     for (const [session, hold] of change.put) this.hold(session, hold);
     for (const [session, orderId] of change.sales) this.recordSale(session, orderId);
-    this.setMeta(change.meta);
+    copyStoredFields(this, change.state);
   }
 }

@@ -1,59 +1,52 @@
-/** A copy-on-write draft of a book: what one batch of operations would change, before it is committed. */
-import { endOf, type Hold, type ProductLedger } from "../inventory/ledger.ts";
-import type { ProductInfo } from "../inventory/product.ts";
-import type { Book, BookChange } from "./book.ts";
+/** A copy-on-write draft of a stock: what one batch of operations would change, before it is committed. */
+import {
+  copyStoredFields,
+  endOf,
+  type Hold,
+  type Stock,
+  storedFieldsDiffer,
+  storedStateOf,
+  type WritableState,
+} from "../inventory/ledger.ts";
+import type { LocalStock, StockChange } from "./local_stock.ts";
+
+/** The product's stored fields, as its own properties: copied from the stock, so the class lists none. */
+export interface StockDraft extends WritableState {}
 
 /**
- * A copy-on-write view of a book for one batch of operations: the book stays as it was until the
- * batch is committed, so a refused commit needs no undo. Only changed holds are copied.
+ * A copy-on-write view of a stock for one batch of operations: the stock stays as it was until
+ * the batch is committed, so a refused commit needs no undo. Only changed holds are copied.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Book } from "./book.ts";
+ * import { LocalStock } from "./local_stock.ts";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const book = new Book(info, 5);
- * const draft = new BookDraft(book);
+ * const stock = LocalStock.of(info, 5);
+ * const draft = new StockDraft(stock);
  * draft.hold("s1", { expiresAt: 100, heldAt: 0, orderId: null, checkingOut: false });
  * assert.equal(draft.held, 1);
- * assert.equal(book.held, 0);
- * book.apply(draft.change());
- * assert.equal(book.held, 1);
+ * assert.equal(stock.held, 0);
+ * stock.apply(draft.change());
+ * assert.equal(stock.held, 1);
  * ```
  */
-export class BookDraft implements ProductLedger {
-  /** What the product is. */
-  info: ProductInfo;
-  /** Units in stock, held or not. */
-  total: number;
-  /** Units sold so far. */
-  sold: number;
-  /** Rises by one on every change a page can see. */
-  version: number;
-  /** Whether the product is retired. */
-  retired: boolean;
-  /** The catalog file's total when it was last applied; null when it never did. */
-  listedTotal: number | null;
-  readonly #book: Book;
+export class StockDraft implements Stock {
+  readonly #stock: LocalStock;
   /** Session → its new hold, or undefined for a hold that ends. */
   readonly #changes = new Map<string, Hold | undefined>();
   readonly #sales = new Map<string, string>();
   #held: number;
 
   /**
-   * Opens a draft that starts as the book is.
+   * Opens a draft that starts as the stock is.
    *
-   * @param book The book to draft on; read, never written.
+   * @param stock The stock to draft on; read, never written.
    */
-  constructor(book: Book) {
-    this.#book = book;
-    this.info = book.info;
-    this.total = book.total;
-    this.sold = book.sold;
-    this.version = book.version;
-    this.retired = book.retired;
-    this.listedTotal = book.listedTotal;
-    this.#held = book.held;
+  constructor(stock: LocalStock) {
+    this.#stock = stock;
+    copyStoredFields(this, stock);
+    this.#held = stock.held;
   }
 
   /** Units held in this draft. */
@@ -63,10 +56,7 @@ export class BookDraft implements ProductLedger {
 
   /** Whether anything must be written. */
   get changed(): boolean {
-    const book = this.#book;
-    return this.#changes.size > 0 || this.#sales.size > 0 || this.info !== book.info ||
-      this.total !== book.total || this.sold !== book.sold || this.version !== book.version ||
-      this.retired !== book.retired || this.listedTotal !== book.listedTotal;
+    return this.#changes.size > 0 || this.#sales.size > 0 || storedFieldsDiffer(this, this.#stock);
   }
 
   /** How many keys the draft writes besides the product's own. */
@@ -81,7 +71,7 @@ export class BookDraft implements ProductLedger {
    * @returns Its hold, or undefined when it holds nothing.
    */
   holdOf(session: string): Hold | undefined {
-    return this.#changes.has(session) ? this.#changes.get(session) : this.#book.holdOf(session);
+    return this.#changes.has(session) ? this.#changes.get(session) : this.#stock.holdOf(session);
   }
 
   /**
@@ -112,7 +102,7 @@ export class BookDraft implements ProductLedger {
    * @returns The order's id, or undefined when it bought none.
    */
   saleOf(session: string): string | undefined {
-    return this.#sales.get(session) ?? this.#book.saleOf(session);
+    return this.#sales.get(session) ?? this.#stock.saleOf(session);
   }
 
   /**
@@ -137,8 +127,8 @@ export class BookDraft implements ProductLedger {
     for (const [session, hold] of this.#changes) {
       if (hold !== undefined && endOf(hold) <= now && due.length < limit) due.push(session);
     }
-    // Holds of the book this draft ended or changed are not due as the book has them.
-    for (const session of this.#book.due(now, limit + this.#changes.size)) {
+    // Holds of the stock this draft ended or changed are not due as the stock has them.
+    for (const session of this.#stock.due(now, limit + this.#changes.size)) {
       if (due.length >= limit) break;
       if (!this.#changes.has(session)) due.push(session);
     }
@@ -147,7 +137,7 @@ export class BookDraft implements ProductLedger {
 
   /** Every session holding a unit in this draft, with its hold. */
   *holds(): IterableIterator<[string, Hold]> {
-    for (const entry of this.#book.holds()) {
+    for (const entry of this.#stock.holds()) {
       if (!this.#changes.has(entry[0])) yield entry;
     }
     for (const [session, hold] of this.#changes) {
@@ -156,16 +146,15 @@ export class BookDraft implements ProductLedger {
   }
 
   /** Everything this draft changed. */
-  change(): BookChange {
+  change(): StockChange {
     const put: [string, Hold][] = [];
     const drop: string[] = [];
     for (const [session, hold] of this.#changes) {
       if (hold === undefined) drop.push(session);
       else put.push([session, hold]);
     }
-    const { info, total, sold, version, retired, listedTotal } = this;
     return {
-      meta: { info, total, sold, version, retired, listedTotal },
+      state: storedStateOf(this),
       put,
       drop,
       sales: [...this.#sales],
