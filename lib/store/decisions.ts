@@ -12,7 +12,7 @@ import type { Listing, StoreOutcome } from "../inventory/store_port.ts";
 import type { Decide } from "./shelf.ts";
 
 /**
- * An operation on one product, answered with the product's record after it.
+ * An operation on one product, answered with the product's state after it.
  *
  * @param product The product's id.
  * @param decide The rule to apply to its stock.
@@ -30,38 +30,15 @@ export function productDecision(
   product: string,
   decide: (stock: Stock, now: number) => ProductDecision,
 ): Decide<StoreOutcome> {
-  return (stocks, now) => productOutcome(stocks.get(product), now, decide);
-}
-
-/**
- * Applies a rule to one product's stock and answers with the product's record after it.
- *
- * @param stock The product's stock, its due holds expired; undefined for an unknown product.
- * @param now The time it is decided at, in ms since the epoch.
- * @param decide The rule.
- * @returns The outcome; an unknown product is refused.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { LocalStock } from "./local_stock.ts";
- * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
- * const outcome = productOutcome(LocalStock.of(info, 3), 0, () => ({ ok: true, inCart: false }));
- * assert.equal(outcome.ok && outcome.record.total, 3);
- * assert.deepEqual(productOutcome(undefined, 0, () => assert.fail()), { ok: false, reason: "unknown product" });
- * ```
- */
-export function productOutcome(
-  stock: Stock | undefined,
-  now: number,
-  decide: (stock: Stock, now: number) => ProductDecision,
-): StoreOutcome {
-  if (stock === undefined) return { ok: false, reason: "unknown product" };
-  const decision = decide(stock, now);
-  const record = stateOf(stock);
-  return decision.ok
-    ? { ok: true, record, inCart: decision.inCart }
-    : { ok: false, reason: decision.reason, record };
+  return (stocks, now) => {
+    const stock = stocks.get(product);
+    if (stock === undefined) return { ok: false, reason: "unknown product" };
+    const decision = decide(stock, now);
+    const record = stateOf(stock);
+    return decision.ok
+      ? { ok: true, record, inCart: decision.inCart }
+      : { ok: false, reason: decision.reason, record };
+  };
 }
 
 /**

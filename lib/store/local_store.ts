@@ -15,7 +15,6 @@ import {
   checkoutStartDecision,
   listingDecision,
   productDecision,
-  productOutcome,
 } from "./decisions.ts";
 import type { StoredProduct, StoreEngine } from "./engine.ts";
 import { GroupCommit, MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
@@ -263,25 +262,15 @@ export class LocalStore implements InventoryStore {
     product: string,
     decide: (stock: Stock, now: number) => ProductDecision,
   ): Promise<StoreOutcome> {
-    if (this.#commits !== undefined) {
-      return this.#commits.run(productDecision(product, decide), true);
-    }
-    // In memory, on the stock itself: no list of the stocks touched for the one it touches.
-    return this.#now((now) =>
-      this.#shelf.decideOne(product, (stock) => productOutcome(stock, now, decide), now)
-    );
+    return this.#transact(productDecision(product, decide));
   }
 
   /** Runs one operation: at once in memory, else in the next batch of the engine. */
   #transact<T>(decide: Decide<T>, verify = true): Promise<T> {
     if (this.#commits !== undefined) return this.#commits.run(decide, verify);
-    return this.#now((now) => this.#shelf.decide(decide, now));
-  }
-
-  /** Decides at once (in memory), then moves the hold timer if the first hold due moved. */
-  #now<T>(decide: (now: number) => T): Promise<T> {
     try {
-      const answer = decide(this.#options.clock.now());
+      const answer = this.#shelf.decide(decide, this.#options.clock.now());
+      // The operation may have moved the first hold due.
       this.#timer.arm();
       return Promise.resolve(answer);
     } catch (error) {

@@ -153,46 +153,7 @@ export class Shelf {
   decide<T>(decide: Decide<T>, now: number): T {
     const visit = new Visit(this.#stocks, now);
     const answer = decide(visit, now);
-    const { ids, touched, seen } = visit;
-    for (let i = 0; i < ids.length; i++) this.changed(ids[i], touched[i], seen[i]);
-    return answer;
-  }
-
-  /**
-   * Decides an operation on one product's stock, its due holds expired first, and tells
-   * listeners if it moved: {@linkcode Shelf.decide} for one product, without a list of the stocks
-   * it touched (every shopper's add and remove in memory is one).
-   *
-   * @param id The product's id.
-   * @param decide The operation, given the stock (undefined for an unknown product).
-   * @param now The time it is decided at, in ms since the epoch.
-   * @returns Its answer.
-   *
-   * @example
-   * ```ts
-   * import assert from "node:assert/strict";
-   * import { LocalStock } from "./local_stock.ts";
-   * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
-   * const shelf = new Shelf();
-   * shelf.place("a", LocalStock.of(info, 3), undefined);
-   * const heard: number[] = [];
-   * shelf.onChange((record) => heard.push(record.version));
-   * assert.equal(shelf.decideOne("a", (stock) => stock!.version++, 0), 0);
-   * assert.equal(shelf.decideOne("b", (stock) => stock, 0), undefined);
-   * assert.deepEqual(heard, [1]);
-   * ```
-   */
-  decideOne<T>(
-    id: string,
-    decide: (stock: LocalStock | undefined, now: number) => T,
-    now: number,
-  ): T {
-    const stock = this.#stocks.get(id);
-    if (stock === undefined) return decide(undefined, now);
-    const seen: Seen = { version: stock.version, info: stock.info };
-    expireDue(stock, now);
-    const answer = decide(stock, now);
-    this.changed(id, stock, seen);
+    for (const [id, { stock, seen }] of visit.touched) this.changed(id, stock, seen);
     return answer;
   }
 
@@ -247,15 +208,10 @@ export class Shelf {
   }
 }
 
-/**
- * The stocks of one {@linkcode Shelf.decide}: the stocks it touched, in order, with what listeners
- * last saw of each. Arrays, not maps: an operation touches one product, a sweep a few dozen.
- */
+/** The stocks of one {@linkcode Shelf.decide}: each one it touched, its due holds expired. */
 class Visit implements Stocks {
-  readonly ids: string[] = [];
-  readonly touched: LocalStock[] = [];
-  /** Undefined for a stock created by the operation. */
-  readonly seen: (Seen | undefined)[] = [];
+  /** Each stock touched, in order, with what listeners last saw of it (none for one created). */
+  readonly touched = new Map<string, { stock: LocalStock; seen: Seen | undefined }>();
   readonly #stocks: Map<string, LocalStock>;
   readonly #now: number;
 
@@ -266,8 +222,8 @@ class Visit implements Stocks {
 
   get(id: string): LocalStock | undefined {
     const stock = this.#stocks.get(id);
-    if (stock === undefined || this.ids.includes(id)) return stock;
-    this.#touch(id, stock, { version: stock.version, info: stock.info });
+    if (stock === undefined || this.touched.has(id)) return stock;
+    this.touched.set(id, { stock, seen: { version: stock.version, info: stock.info } });
     expireDue(stock, this.#now);
     return stock;
   }
@@ -275,18 +231,15 @@ class Visit implements Stocks {
   create(listing: Listing): LocalStock {
     const stock = LocalStock.of(listing.info, 0);
     this.#stocks.set(listing.info.id, stock);
-    this.#touch(listing.info.id, stock, undefined);
+    this.touched.set(listing.info.id, { stock, seen: undefined });
     return stock;
-  }
-
-  #touch(id: string, stock: LocalStock, seen: Seen | undefined): void {
-    this.ids.push(id);
-    this.touched.push(stock);
-    this.seen.push(seen);
   }
 }
 
-/** Ends every hold of a stock that is due, in as many sweeps as that takes. */
+/** Ends every hold of a stock that is due: one sweep ends at most a change's worth. */
 function expireDue(stock: LocalStock, now: number): void {
-  while (expireHolds(stock, now) === MAX_EXPIRIES_PER_CHANGE);
+  let ended;
+  do {
+    ended = expireHolds(stock, now);
+  } while (ended === MAX_EXPIRIES_PER_CHANGE);
 }
