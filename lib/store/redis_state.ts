@@ -1,5 +1,8 @@
 /** Reads what the Redis library answers, publishes and stores: product states, replies, holds. */
 import type { ProductState } from "../inventory/ledger.ts";
+import { isRefusal, type Refusal } from "../inventory/refusal.ts";
+import type { CheckoutStart } from "../inventory/rules.ts";
+import type { HeldUnit, PendingCheckout } from "../inventory/store_port.ts";
 
 /** A product as Redis holds it: its record, and when its first hold is due. */
 export interface RedisProductState {
@@ -103,4 +106,109 @@ export function hashEntries(reply: unknown): [string, string][] {
     return entries;
   }
   return Object.entries(reply as Record<string, string>);
+}
+
+/**
+ * Reads the kind of refusal a library function answered with.
+ *
+ * @param status The function's status.
+ * @returns The refusal.
+ * @throws {Error} For a status that is no refusal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(refusalOf("sold out"), "sold out");
+ * assert.throws(() => refusalOf("maybe"));
+ * ```
+ */
+export function refusalOf(status: string): Refusal {
+  if (!isRefusal(status)) throw unexpected(status);
+  return status;
+}
+
+/**
+ * Reads what `inventory_begin_checkout` answered.
+ *
+ * @param reply The reply: `call` with the order and when the unit was taken, `sold` with the
+ *   order, or a refusal.
+ * @returns How the checkout may begin.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(checkoutStartOf(["call", "{}", "o1", "5"]), { kind: "call", orderId: "o1", heldAt: 5 });
+ * assert.deepEqual(checkoutStartOf(["not in cart", "{}"]), { kind: "refused", reason: "not in cart" });
+ * ```
+ */
+export function checkoutStartOf([status, , orderId, heldAt]: FunctionReply): CheckoutStart {
+  if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
+  if (status === "sold") return { kind: "sold", orderId: orderId! };
+  const reason = refusalOf(status);
+  if (reason === "sold out" || reason === "order mismatch") throw unexpected(status);
+  return { kind: "refused", reason };
+}
+
+/**
+ * Lists the units a session holds, from its stored hold in each product.
+ *
+ * @param ids The products.
+ * @param raws The session's stored hold in each (`HGET`), null or undefined for none.
+ * @param now The time, in ms since the epoch.
+ * @returns Its units that are being checked out or have not expired.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(heldUnitsOf(["a", "b"], ["9|1|0|", null], 5), [{ product: "a", expiresAt: 9 }]);
+ * ```
+ */
+export function heldUnitsOf(
+  ids: readonly string[],
+  raws: readonly unknown[],
+  now: number,
+): HeldUnit[] {
+  const units: HeldUnit[] = [];
+  raws.forEach((raw, i) => {
+    if (typeof raw !== "string") return;
+    const hold = parseStoredHold(raw);
+    if (hold.checkingOut || hold.expiresAt > now) {
+      units.push({ product: ids[i], expiresAt: hold.expiresAt });
+    }
+  });
+  return units;
+}
+
+/**
+ * Lists the checkouts in flight, from every product's stored holds.
+ *
+ * @param ids The products.
+ * @param replies Each one's holds (`HGETALL`).
+ * @returns Each checkout, with its order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(pendingCheckoutsOf(["a"], [["s1", "9|1|20|o1", "s2", "9|1|0|"]]), [
+ *   { product: "a", session: "s1", orderId: "o1", heldAt: 1 },
+ * ]);
+ * ```
+ */
+export function pendingCheckoutsOf(
+  ids: readonly string[],
+  replies: readonly unknown[],
+): PendingCheckout[] {
+  const pending: PendingCheckout[] = [];
+  replies.forEach((reply, i) => {
+    for (const [session, raw] of hashEntries(reply)) {
+      const hold = parseStoredHold(raw);
+      if (!hold.checkingOut) continue;
+      pending.push({ product: ids[i], session, orderId: hold.orderId, heldAt: hold.heldAt });
+    }
+  });
+  return pending;
+}
+
+function unexpected(status: string): Error {
+  return new Error(`The Redis library answered an unknown status: ${JSON.stringify(status)}`);
 }

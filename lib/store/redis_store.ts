@@ -1,23 +1,20 @@
 /** The store on Redis: every process of a fleet decides on the same data through the library. */
 import type { Clock } from "../time/clock.ts";
 import type { ProductState } from "../inventory/ledger.ts";
-import { isRefusal, type Refusal } from "../inventory/refusal.ts";
 import { type CheckoutStart, checkTotal } from "../inventory/rules.ts";
-import {
-  type HeldUnit,
-  type InventoryStore,
-  type Listing,
-  type PendingCheckout,
-  type ProcessWatchers,
-  type StoreHealth,
-  type StoreOutcome,
-  type StoreSnapshot,
-  StoreUnavailableError,
+import type {
+  HeldUnit,
+  InventoryStore,
+  Listing,
+  PendingCheckout,
+  ProcessWatchers,
+  StoreHealth,
+  StoreOutcome,
+  StoreSnapshot,
 } from "../inventory/store_port.ts";
-import { newEpoch } from "./memory_store.ts";
-import { RedisConnection } from "./redis_connection.ts";
-import { type ProductKeys, RedisKeys } from "./redis_keys.ts";
-import { type FunctionReply, hashEntries, parseStoredHold } from "./redis_state.ts";
+import { RedisKeys } from "./redis_keys.ts";
+import { RedisLink } from "./redis_link.ts";
+import { checkoutStartOf } from "./redis_state.ts";
 import { RedisView } from "./redis_view.ts";
 import { readWatchers, writeWatchers } from "./redis_watchers.ts";
 
@@ -71,10 +68,7 @@ export class RedisStore implements InventoryStore {
   readonly #options: RedisStoreOptions;
   readonly #keys: RedisKeys;
   readonly #view: RedisView;
-  #commands: RedisConnection | undefined;
-  #subscription: RedisConnection | undefined;
-  #epoch = "";
-  #lostData: string | null = null;
+  readonly #link: RedisLink;
 
   /**
    * Creates the store, not yet connected ({@linkcode openRedisStore} connects).
@@ -84,11 +78,12 @@ export class RedisStore implements InventoryStore {
   constructor(options: RedisStoreOptions) {
     this.#options = options;
     this.#keys = new RedisKeys(options.prefix ?? "inv");
-    this.#view = new RedisView(this.#keys, options.clock, {
-      call: (name, product, args) => this.#call(name, product, args),
-      send: (args) => this.#connection().send(args),
+    this.#link = new RedisLink(options.url, this.#keys, {
       log: options.log,
+      heard: (message) => this.#view.hear(message),
+      recovered: () => this.#view.reloadAll(),
     });
+    this.#view = new RedisView(this.#keys, options.clock, this.#link, options.log);
   }
 
   /**
@@ -97,18 +92,7 @@ export class RedisStore implements InventoryStore {
    * @throws {StoreUnavailableError} When Redis cannot be reached.
    */
   async connect(): Promise<void> {
-    const { log } = this.#options;
-    const recovered = () =>
-      void this.#checkEpoch().then(() => this.#view.reloadAll()).catch(() => {});
-    this.#commands = await RedisConnection.open(this.#options.url, { log, recovered });
-    try {
-      await this.#commands.loadLibrary();
-      this.#subscription = await this.#commands.duplicate({ log: () => {}, recovered });
-      await this.#subscription.subscribe(this.#keys.changes, (message) => this.#view.hear(message));
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
+    await this.#link.connect();
     this.#view.startChecking();
   }
 
@@ -118,12 +102,7 @@ export class RedisStore implements InventoryStore {
    * @returns The health.
    */
   health(): StoreHealth {
-    const commands = this.#connection().health;
-    if (this.#lostData !== null) {
-      return { reachable: false, lastError: this.#lostData, since: commands.since };
-    }
-    const subscription = this.#subscription?.health;
-    return subscription?.reachable === false ? subscription : commands;
+    return this.#link.health();
   }
 
   /**
@@ -133,11 +112,9 @@ export class RedisStore implements InventoryStore {
    * @returns The snapshot.
    */
   async load(): Promise<StoreSnapshot> {
-    const redis = this.#connection();
-    await redis.send(["SET", this.#keys.epoch, newEpoch(), "NX"]);
-    this.#epoch = String(await redis.send(["GET", this.#keys.epoch]));
+    const epoch = await this.#link.loadEpoch();
     await this.#view.reloadAll();
-    return { epoch: this.#epoch, products: this.#view.records() };
+    return { epoch, products: this.#view.records() };
   }
 
   /**
@@ -147,21 +124,7 @@ export class RedisStore implements InventoryStore {
    * @returns Its units that have not expired.
    */
   async holdsOf(session: string): Promise<HeldUnit[]> {
-    const redis = this.#connection();
-    const ids = this.#view.ids();
-    const raws = await Promise.all(
-      ids.map((id) => redis.send(["HGET", this.#keys.product(id).holds, session])),
-    );
-    const now = Date.now();
-    const units: HeldUnit[] = [];
-    raws.forEach((raw, i) => {
-      if (typeof raw !== "string") return;
-      const hold = parseStoredHold(raw);
-      if (hold.checkingOut || hold.expiresAt > now) {
-        units.push({ product: ids[i], expiresAt: hold.expiresAt });
-      }
-    });
-    return units;
+    return await this.#view.unitsOf(session, Date.now());
   }
 
   /**
@@ -172,11 +135,9 @@ export class RedisStore implements InventoryStore {
    * @returns The outcome.
    */
   async take(product: string, session: string): Promise<StoreOutcome> {
-    const reply = await this.#call("inventory_take", product, [
-      session,
-      String(this.#options.holdTtlMs),
-    ]);
-    return this.#outcome(reply, true);
+    const ttl = String(this.#options.holdTtlMs);
+    const reply = await this.#link.call("inventory_take", product, [session, ttl]);
+    return this.#view.outcome(reply, true);
   }
 
   /**
@@ -187,7 +148,10 @@ export class RedisStore implements InventoryStore {
    * @returns The outcome.
    */
   async release(product: string, session: string): Promise<StoreOutcome> {
-    return this.#outcome(await this.#call("inventory_release", product, [session]), false);
+    return this.#view.outcome(
+      await this.#link.call("inventory_release", product, [session]),
+      false,
+    );
   }
 
   /**
@@ -200,7 +164,8 @@ export class RedisStore implements InventoryStore {
    */
   async restock(product: string, total: number): Promise<StoreOutcome> {
     checkTotal(total);
-    return this.#outcome(await this.#call("inventory_restock", product, [String(total)]), false);
+    const reply = await this.#link.call("inventory_restock", product, [String(total)]);
+    return this.#view.outcome(reply, false);
   }
 
   /**
@@ -213,11 +178,9 @@ export class RedisStore implements InventoryStore {
     if (listing.total !== undefined) checkTotal(listing.total);
     const id = listing.info.id;
     // The catalog names the product first: a product never exists outside it.
-    await this.#connection().call("inventory_enlist", [
-      this.#keys.catalog,
-      this.#keys.catalogOrder,
-    ], [id]);
-    const [status, state] = await this.#call("inventory_list", id, [
+    const { catalog, catalogOrder } = this.#keys;
+    await this.#link.callOn("inventory_enlist", [catalog, catalogOrder], [id]);
+    const [status, state] = await this.#link.call("inventory_list", id, [
       JSON.stringify(listing.info),
       listing.total === undefined ? "" : String(listing.total),
       listing.fromFile ? "1" : "0",
@@ -233,8 +196,8 @@ export class RedisStore implements InventoryStore {
    */
   async retire(product: string): Promise<StoreOutcome> {
     for (;;) {
-      const reply = await this.#call("inventory_retire", product, []);
-      if (reply[0] !== "more") return this.#outcome(reply, false);
+      const reply = await this.#link.call("inventory_retire", product, []);
+      if (reply[0] !== "more") return this.#view.outcome(reply, false);
       this.#view.learn(reply[1]!);
     }
   }
@@ -253,17 +216,13 @@ export class RedisStore implements InventoryStore {
     session: string,
     newOrderId: string,
   ): Promise<CheckoutStart> {
-    const [status, state, orderId, heldAt] = await this.#call(
+    const reply = await this.#link.call(
       "inventory_begin_checkout",
       product,
       [session, newOrderId, String(this.#options.checkoutTimeoutMs + CHECKOUT_LEASE_MARGIN_MS)],
     );
-    if (state !== undefined) this.#view.learn(state);
-    if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
-    if (status === "sold") return { kind: "sold", orderId: orderId! };
-    const reason = refusalOf(status);
-    if (reason === "sold out" || reason === "order mismatch") throw unexpected(status);
-    return { kind: "refused", reason };
+    if (reply[1] !== undefined) this.#view.learn(reply[1]);
+    return checkoutStartOf(reply);
   }
 
   /**
@@ -276,8 +235,8 @@ export class RedisStore implements InventoryStore {
    *   that order's.
    */
   async completeSale(product: string, session: string, orderId: string): Promise<StoreOutcome> {
-    const reply = await this.#call("inventory_complete_sale", product, [session, orderId]);
-    return this.#outcome(reply, false);
+    const reply = await this.#link.call("inventory_complete_sale", product, [session, orderId]);
+    return this.#view.outcome(reply, false);
   }
 
   /**
@@ -288,7 +247,7 @@ export class RedisStore implements InventoryStore {
    * @param orderId The order tried.
    */
   async endCheckout(product: string, session: string, orderId: string): Promise<void> {
-    const [, state] = await this.#call("inventory_end_checkout", product, [session, orderId]);
+    const [, state] = await this.#link.call("inventory_end_checkout", product, [session, orderId]);
     if (state !== undefined) this.#view.learn(state);
   }
 
@@ -298,20 +257,7 @@ export class RedisStore implements InventoryStore {
    * @returns Each one, with its order.
    */
   async pendingCheckouts(): Promise<PendingCheckout[]> {
-    const redis = this.#connection();
-    const ids = this.#view.ids();
-    const all = await Promise.all(
-      ids.map((id) => redis.send(["HGETALL", this.#keys.product(id).holds])),
-    );
-    const pending: PendingCheckout[] = [];
-    all.forEach((reply, i) => {
-      for (const [session, raw] of hashEntries(reply)) {
-        const hold = parseStoredHold(raw);
-        if (!hold.checkingOut) continue;
-        pending.push({ product: ids[i], session, orderId: hold.orderId, heldAt: hold.heldAt });
-      }
-    });
-    return pending;
+    return await this.#view.pendingCheckouts();
   }
 
   /**
@@ -331,8 +277,7 @@ export class RedisStore implements InventoryStore {
    * @throws {StoreUnavailableError} When Redis cannot be reached.
    */
   async shareWatchers(watchers: ProcessWatchers): Promise<void> {
-    const redis = this.#connection();
-    await writeWatchers((args) => redis.send(args), this.#keys.watchers, watchers);
+    await writeWatchers((args) => this.#link.send(args), this.#keys.watchers, watchers);
   }
 
   /**
@@ -343,58 +288,12 @@ export class RedisStore implements InventoryStore {
    * @throws {StoreUnavailableError} When Redis cannot be reached.
    */
   async fleetWatchers(since: number): Promise<ProcessWatchers[]> {
-    const redis = this.#connection();
-    return await readWatchers((args) => redis.send(args), this.#keys.watchers, since);
+    return await readWatchers((args) => this.#link.send(args), this.#keys.watchers, since);
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */
   async close(): Promise<void> {
     this.#view.stop();
-    await Promise.all([this.#subscription?.close(), this.#commands?.close()]);
+    await this.#link.close();
   }
-
-  #connection(): RedisConnection {
-    if (this.#commands === undefined) throw new Error("The Redis store is not connected");
-    return this.#commands;
-  }
-
-  async #call(name: string, product: string, args: string[]): Promise<FunctionReply> {
-    if (this.#lostData !== null) throw new StoreUnavailableError(this.#lostData);
-    return await this.#connection().call(
-      name,
-      keyList(this.#keys.product(product)),
-      [this.#keys.changes, ...args],
-    ) as FunctionReply;
-  }
-
-  #outcome([status, state]: FunctionReply, inCart: boolean): StoreOutcome {
-    if (state === undefined) return { ok: false, reason: refusalOf(status) };
-    const record = this.#view.learn(state);
-    if (status === "ok") return { ok: true, record, inCart };
-    return { ok: false, reason: refusalOf(status), record };
-  }
-
-  /** After a reconnect: a Redis that lost the shop's data has a new epoch, or none. */
-  async #checkEpoch(): Promise<void> {
-    if (this.#epoch === "" || this.#lostData !== null) return;
-    const epoch = await this.#connection().send(["GET", this.#keys.epoch]);
-    if (epoch === this.#epoch) return;
-    this.#lostData = `Redis lost the shop's data (epoch ${this.#epoch} is now ${epoch}): ` +
-      "restart this process";
-    this.#options.log(this.#lostData);
-  }
-}
-
-/** The kind of refusal a library function answered with. */
-function refusalOf(status: string): Refusal {
-  if (!isRefusal(status)) throw unexpected(status);
-  return status;
-}
-
-function unexpected(status: string): Error {
-  return new Error(`The Redis library answered an unknown status: ${JSON.stringify(status)}`);
-}
-
-function keyList(keys: ProductKeys): string[] {
-  return [keys.record, keys.holds, keys.expiry, keys.sales];
 }

@@ -5,10 +5,17 @@
 import type { Clock } from "../time/clock.ts";
 import { ExpiryHeap } from "../time/expiry_heap.ts";
 import type { ProductState } from "../inventory/ledger.ts";
+import type { HeldUnit, PendingCheckout, StoreOutcome } from "../inventory/store_port.ts";
 import { HoldTimer } from "./hold_timer.ts";
 import { ProductVersions } from "./product_versions.ts";
 import type { RedisKeys } from "./redis_keys.ts";
-import { type FunctionReply, parseProductState } from "./redis_state.ts";
+import {
+  type FunctionReply,
+  heldUnitsOf,
+  parseProductState,
+  pendingCheckoutsOf,
+  refusalOf,
+} from "./redis_state.ts";
 
 /** How often every product's version is compared with Redis's, to catch a silent subscription. */
 export const VERSION_CHECK_INTERVAL_MS = 3_000;
@@ -22,8 +29,6 @@ export interface ViewAccess {
   call(name: string, product: string, args: string[]): Promise<FunctionReply>;
   /** Sends one plain command. */
   send(args: string[]): Promise<unknown>;
-  /** Writes a line to the log. */
-  log(line: string): void;
 }
 
 /**
@@ -35,6 +40,7 @@ export class RedisView {
   readonly #keys: RedisKeys;
   readonly #clock: Clock;
   readonly #redis: ViewAccess;
+  readonly #log: (line: string) => void;
   readonly #dueTimes = new ExpiryHeap();
   readonly #versions: ProductVersions;
   readonly #timer: HoldTimer;
@@ -47,8 +53,15 @@ export class RedisView {
    * @param keys The shop's key names.
    * @param clock Sets the timers.
    * @param redis How to reach Redis.
+   * @param log Writes a line to the log.
    */
-  constructor(keys: RedisKeys, clock: Clock, redis: ViewAccess) {
+  constructor(
+    keys: RedisKeys,
+    clock: Clock,
+    redis: ViewAccess,
+    log: (line: string) => void,
+  ) {
+    this.#log = log;
     this.#keys = keys;
     this.#clock = clock;
     this.#redis = redis;
@@ -70,6 +83,48 @@ export class RedisView {
     const parsed = parseProductState(state);
     this.#versions.learn(parsed);
     return parsed.record;
+  }
+
+  /**
+   * Takes in what a product function answered, and reads its outcome.
+   *
+   * @param reply The function's reply: `ok` or a refusal, with the product's state.
+   * @param inCart Whether the session holds a unit when it is `ok`.
+   * @returns The outcome.
+   */
+  outcome([status, state]: FunctionReply, inCart: boolean): StoreOutcome {
+    if (state === undefined) return { ok: false, reason: refusalOf(status) };
+    const record = this.learn(state);
+    if (status === "ok") return { ok: true, record, inCart };
+    return { ok: false, reason: refusalOf(status), record };
+  }
+
+  /**
+   * Reads what a session holds in every product seen.
+   *
+   * @param session The session id.
+   * @param now The time, in ms since the epoch.
+   * @returns Its units that are being checked out or have not expired.
+   */
+  async unitsOf(session: string, now: number): Promise<HeldUnit[]> {
+    const ids = this.ids();
+    const raws = await Promise.all(
+      ids.map((id) => this.#redis.send(["HGET", this.#keys.product(id).holds, session])),
+    );
+    return heldUnitsOf(ids, raws, now);
+  }
+
+  /**
+   * Reads the checkouts in flight in every product seen (a fleet's, not only this process's).
+   *
+   * @returns Each one, with its order.
+   */
+  async pendingCheckouts(): Promise<PendingCheckout[]> {
+    const ids = this.ids();
+    const replies = await Promise.all(
+      ids.map((id) => this.#redis.send(["HGETALL", this.#keys.product(id).holds])),
+    );
+    return pendingCheckoutsOf(ids, replies);
   }
 
   /**
@@ -156,7 +211,7 @@ export class RedisView {
       return versions[i] !== null && (known === undefined || known < Number(versions[i]));
     });
     if (behind.length > 0) {
-      this.#redis.log(`Redis: ${behind.length} product(s) were behind; reloaded`);
+      this.#log(`Redis: ${behind.length} product(s) were behind; reloaded`);
       await Promise.all(behind.map((id) => this.#reload(id)));
     }
   }

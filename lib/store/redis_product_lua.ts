@@ -1,0 +1,121 @@
+/** The Lua the library's functions share: how a product and its holds are read, written and published. */
+import { STORED_FIELD_NAMES, STORED_FIELDS } from "../inventory/ledger.ts";
+import { MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
+
+/**
+ * The Lua helpers of the library, put before its functions.
+ *
+ * A product's stored fields are the hash fields of its record key, one per field of
+ * `STORED_FIELDS` (lib/inventory/ledger.ts), whose list and kinds the library is given: a count
+ * as its digits, a flag as `1` or `0`, an optional count as its digits or empty for none, the
+ * info as JSON. A field missing from the hash reads as its kind's first value.
+ *
+ * A hold is stored as `expiresAt|heldAt|lease|orderId`: ms, ms, 0 or, while it is checked out,
+ * the end of the checkout's lease in ms, and the order id (maybe empty). A checkout whose lease
+ * has ended (its process died, or lost Redis before it could end the checkout) is taken over by
+ * the next checkout of the same hold, with the same order id, so the order service (idempotent on
+ * that id) answers it again; until then no other checkout can start, and the hold cannot go.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.ok(PRODUCT_LUA.includes("local FIELDS = { 'info', 'total'"));
+ * ```
+ */
+export const PRODUCT_LUA = `local MAX_ENDS = ${MAX_EXPIRIES_PER_CHANGE}
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function int(n) return string.format('%d', n) end
+
+-- The product's stored fields and their kinds (STORED_FIELDS in lib/inventory/ledger.ts).
+local FIELDS = { ${STORED_FIELD_NAMES.map((name) => `'${name}'`).join(", ")} }
+local KINDS = { ${
+  STORED_FIELD_NAMES.map((name) => `${name} = '${STORED_FIELDS[name]}'`).join(", ")
+} }
+-- Each kind's first value, as the hash keeps it.
+local FIRST = { count = '0', flag = '0', ['optional count'] = '' }
+-- Each kind as JSON, from the text the hash keeps.
+local TO_JSON = {
+  info = function(v) return v end,
+  count = function(v) return v end,
+  flag = function(v) return v == '1' and 'true' or 'false' end,
+  ['optional count'] = function(v) return v == '' and 'null' or v end,
+}
+
+local function parse_hold(raw)
+  local e, h, l, o = string.match(raw, '^(%d+)|(%d+)|(%d+)|(.*)$')
+  return {
+    expiresAt = tonumber(e), heldAt = tonumber(h), lease = tonumber(l),
+    checkingOut = l ~= '0', orderId = o,
+  }
+end
+
+local function format_hold(hold)
+  return int(hold.expiresAt) .. '|' .. int(hold.heldAt) .. '|' ..
+    (hold.checkingOut and int(hold.lease) or '0') .. '|' .. hold.orderId
+end
+
+-- The product's stored fields by name, as the hash keeps them; nil when it does not exist.
+local function fields(keys)
+  local raw = redis.call('HMGET', keys[1], unpack(FIELDS))
+  local p = {}
+  for i, name in ipairs(FIELDS) do p[name] = raw[i] or FIRST[KINDS[name]] end
+  if not p.info then return nil end
+  return p
+end
+
+-- A product new to the store: every field at its first value.
+local function new_product(info)
+  local p = {}
+  for _, name in ipairs(FIELDS) do p[name] = FIRST[KINDS[name]] end
+  p.info = info
+  return p
+end
+
+local function end_due(keys, now)
+  local due = redis.call('ZRANGEBYSCORE', keys[3], '-inf', now, 'LIMIT', 0, MAX_ENDS)
+  if #due > 0 then
+    redis.call('HDEL', keys[2], unpack(due))
+    redis.call('ZREM', keys[3], unpack(due))
+  end
+  return #due > 0
+end
+
+local function state(keys, p)
+  local first = redis.call('ZRANGE', keys[3], 0, 0, 'WITHSCORES')
+  local parts = {}
+  for _, name in ipairs(FIELDS) do
+    parts[#parts + 1] = '"' .. name .. '":' .. TO_JSON[KINDS[name]](p[name])
+  end
+  parts[#parts + 1] = '"held":' .. int(redis.call('HLEN', keys[2]))
+  parts[#parts + 1] = '"nextDue":' .. (first[2] or 'null')
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+-- Raises the version when something changed, writes the fields, publishes, and answers the state.
+local function finish(keys, channel, p, changed, status)
+  if changed then
+    p.version = int(tonumber(p.version) + 1)
+    local args = {}
+    for _, name in ipairs(FIELDS) do
+      args[#args + 1] = name
+      args[#args + 1] = p[name]
+    end
+    redis.call('HSET', keys[1], unpack(args))
+  end
+  local json = state(keys, p)
+  if changed then redis.call('PUBLISH', channel, json) end
+  return { status, json }
+end
+
+-- Opens a product: nil when it does not exist; else its fields and whether due holds ended.
+local function open(keys)
+  local p = fields(keys)
+  if not p then return nil end
+  return p, end_due(keys, now_ms())
+end
+`;
