@@ -12,7 +12,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 4;
+export const LIBRARY_REVISION = 5;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -35,11 +35,18 @@ export const LIBRARY_REVISION = 4;
 export const LIBRARY_SOURCE = `#!lua name=${LIBRARY_NAME}
 -- revision ${LIBRARY_REVISION}
 ${PRODUCT_LUA}
+-- Opens a product a shopper acts on; else nil and the answer that refuses it (unknown, retired).
+local function open_on_sale(keys, channel)
+  local p, changed = open(keys)
+  if not p then return nil, false, { 'unknown product' } end
+  if p.retired == '1' then return nil, false, finish(keys, channel, p, changed, 'retired') end
+  return p, changed, nil
+end
+
 local function take(keys, args)
   local channel, session, ttl = args[1], args[2], tonumber(args[3])
-  local p, changed = open(keys)
-  if not p then return { 'unknown product' } end
-  if p.retired == '1' then return finish(keys, channel, p, changed, 'retired') end
+  local p, changed, refused = open_on_sale(keys, channel)
+  if refused then return refused end
   local now = now_ms()
   local raw = redis.call('HGET', keys[2], session)
   if raw then
@@ -60,9 +67,8 @@ end
 
 local function release(keys, args)
   local channel, session = args[1], args[2]
-  local p, changed = open(keys)
-  if not p then return { 'unknown product' } end
-  if p.retired == '1' then return finish(keys, channel, p, changed, 'retired') end
+  local p, changed, refused = open_on_sale(keys, channel)
+  if refused then return refused end
   local raw = redis.call('HGET', keys[2], session)
   if raw and parse_hold(raw).checkingOut then
     return finish(keys, channel, p, changed, 'checkout in progress')
@@ -141,9 +147,8 @@ end
 -- {'sold', state, orderId} or {refusal, state}.
 local function begin_checkout(keys, args)
   local channel, session, new_order, lease = args[1], args[2], args[3], tonumber(args[4])
-  local p, changed = open(keys)
-  if not p then return { 'unknown product' } end
-  if p.retired == '1' then return finish(keys, channel, p, changed, 'retired') end
+  local p, changed, refused = open_on_sale(keys, channel)
+  if refused then return refused end
   local raw = redis.call('HGET', keys[2], session)
   if not raw then
     local sold = redis.call('HGET', keys[4], session)
