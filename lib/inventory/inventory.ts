@@ -130,7 +130,7 @@ export class Inventory {
    * @returns Its record; undefined when none or several are on sale.
    */
   soleProduct(): ProductState | undefined {
-    // No array of every product for the one asked of it: it runs on every such POST and poll.
+    // It runs for every request that names no product: it stops at a second product on sale.
     let sole: ProductState | undefined;
     for (const record of this.#records.values()) {
       if (record.retired) continue;

@@ -19,7 +19,7 @@ const MAX_REFUSED_COMMITS = 50;
 /**
  * Products written by one commit at most.
  *
- * Deno KV allows 100 checks and 1,000 mutations per commit; a batch stays well inside them.
+ * Deno KV bounds the checks and the mutations of one commit; a batch stays well inside both.
  */
 export const MAX_PRODUCTS_PER_COMMIT = 90;
 const MAX_MUTATIONS_PER_COMMIT = 900 - MAX_EXPIRIES_PER_CHANGE;

@@ -27,7 +27,7 @@ const LEGACY_HOLDS_PREFIX = ["inventory", "holds"] as const;
 
 /** Reading products, holds, then products again is retried this often while writers interfere. */
 const MAX_LOAD_ATTEMPTS = 50;
-/** Mutations per commit when carrying over the old layout: Deno KV allows 1,000. */
+/** Mutations per commit when carrying over the old layout, below Deno KV's bound. */
 const MAX_LEGACY_MUTATIONS = 900;
 /** A commit that finds the file locked by another process is retried this often. */
 const MAX_LOCKED_ATTEMPTS = 100;
@@ -89,7 +89,7 @@ async function carryOverLegacy(kv: Deno.Kv, info: ProductInfo): Promise<void> {
   if (legacy.versionstamp === null) return;
   const { total, version } = legacy.value;
   const state: StoredState = { ...newStoredState(info), total, version };
-  // A commit takes at most 1,000 mutations: the holds move in chunks, each only while the old
+  // Deno KV bounds the mutations of a commit: the holds move in chunks, each only while the old
   // product is there, and the product comes last, so a start cut short moves the rest next time.
   let operation = kv.atomic().check(legacy);
   let mutations = 0;

@@ -38,7 +38,7 @@ export interface LocalStoreOptions {
   clock: Clock;
 }
 
-/** Sweeps of due holds a load makes at most (each ends up to 90 products' due holds). */
+/** Sweeps of due holds a load makes at most (each ends the due holds of one commit's products). */
 const MAX_LOAD_SWEEPS = 1_000;
 
 /**
@@ -176,7 +176,7 @@ export class LocalStore implements InventoryStore {
    * @returns The outcome.
    */
   async retire(product: string): Promise<StoreOutcome> {
-    // A commit takes at most 1,000 mutations: each step of the retirement is a commit of its own.
+    // Deno KV bounds the mutations of a commit: each step of the retirement is a commit of its own.
     for (;;) {
       let retired = false;
       const outcome = await this.#onProduct(product, (stock) => {

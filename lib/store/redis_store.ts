@@ -189,7 +189,7 @@ export class RedisStore implements InventoryStore {
   }
 
   /**
-   * Retires a product, ending its holds (those checking out stay), in steps of at most 500.
+   * Retires a product, ending its holds (those checking out stay), a bounded number per call.
    *
    * @param product The product's id.
    * @returns The outcome.
