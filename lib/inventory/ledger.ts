@@ -185,6 +185,15 @@ export function copyStoredFields(to: WritableState, from: StoredState): void {
  *
  * @param from A state or a stock.
  * @returns A copy of its stored fields alone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const state = { info, total: 3, held: 1, sold: 0, version: 2, retired: false, listedTotal: null };
+ * assert.equal("held" in storedStateOf(state), false);
+ * assert.equal(storedStateOf(state).version, 2);
+ * ```
  */
 export function storedStateOf(from: StoredState): StoredState {
   const state = {} as WritableState;
@@ -198,6 +207,15 @@ export function storedStateOf(from: StoredState): StoredState {
  * @param a One state.
  * @param b Another.
  * @returns True when a field differs (`info` by identity).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const state = { info, total: 3, sold: 0, version: 2, retired: false, listedTotal: null };
+ * assert.equal(storedFieldsDiffer(state, { ...state }), false);
+ * assert.equal(storedFieldsDiffer(state, { ...state, total: 4 }), true);
+ * ```
  */
 export function storedFieldsDiffer(a: StoredState, b: StoredState): boolean {
   return STORED_FIELD_NAMES.some((field) => a[field] !== b[field]);
@@ -208,6 +226,18 @@ export function storedFieldsDiffer(a: StoredState, b: StoredState): boolean {
  *
  * @param stock The stock.
  * @returns A copy of its public state.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalStock } from "../store/local_stock.ts";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const stock = LocalStock.of(info, 3);
+ * stock.hold("s1", { expiresAt: 100, heldAt: 0, orderId: null, checkingOut: false });
+ * assert.deepEqual(stateOf(stock), {
+ *   info, total: 3, sold: 0, version: 0, retired: false, listedTotal: null, held: 1,
+ * });
+ * ```
  */
 export function stateOf(stock: Stock): ProductState {
   const state = storedStateOf(stock) as ProductState & { held: number };
@@ -240,7 +270,15 @@ export function newStoredState(info: ProductInfo): StoredState {
   return state as StoredState;
 }
 
-/** The names of {@linkcode STORED_FIELDS}, in order. */
+/**
+ * The names of {@linkcode STORED_FIELDS}, in order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(STORED_FIELD_NAMES[0], "info");
+ * ```
+ */
 export const STORED_FIELD_NAMES = Object.keys(STORED_FIELDS) as readonly StoredField[];
 
 const FIRST_VALUES: { readonly [K in Exclude<keyof FieldValues, "info">]: FieldValues[K] } = {

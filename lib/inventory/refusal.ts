@@ -4,6 +4,12 @@
  * Every kind of refusal. Nothing changed when an operation is refused. The words are the ones the
  * shop's protocol uses; lib/http maps each kind once to its status, message and metric label, and
  * the Redis library answers with the same words.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.ok(REFUSALS.includes("sold out"));
+ * ```
  */
 export const REFUSALS = [
   /** No unit is free to add. */

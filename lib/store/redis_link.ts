@@ -21,6 +21,15 @@ export interface LinkEvents {
 /**
  * The connections of one process to the shop's data in Redis. A Redis that comes back without the
  * shop's data (a new epoch, or none) is refused from then on: its data is not this shop's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RedisKeys } from "./redis_keys.ts";
+ * const events = { log: () => {}, heard: () => {}, recovered: () => Promise.resolve() };
+ * const link = new RedisLink("redis://127.0.0.1:6379", new RedisKeys("inv"), events);
+ * assert.throws(() => link.health(), { message: "The Redis store is not connected" });
+ * ```
  */
 export class RedisLink {
   readonly #url: string;
