@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { REFUSALS } from "../lib/inventory/refusal.ts";
 import type { InventoryStore } from "../lib/inventory/store_port.ts";
-import { REFUSAL_ANSWERS } from "../lib/http/http_error.ts";
+import { REFUSAL_ANSWERS } from "../lib/http/refusal_answers.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
 import { openRedisStore } from "../lib/store/redis_store.ts";

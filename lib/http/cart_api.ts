@@ -2,13 +2,8 @@
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
-import {
-  HttpError,
-  jsonResponse,
-  postAnswer,
-  REFUSAL_ANSWERS,
-  refusalError,
-} from "./http_error.ts";
+import { HttpError, jsonResponse, postAnswer } from "./http_error.ts";
+import { REFUSAL_ANSWERS, refusalError } from "./refusal_answers.ts";
 import { parseJsonBody, type RequestBody } from "./request_body.ts";
 import { isSessionId, sessionFromCookie } from "./session.ts";
 

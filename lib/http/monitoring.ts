@@ -2,22 +2,9 @@
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import type { CheckoutOutcome } from "../inventory/checkout.ts";
-import { isRefusal, REFUSALS } from "../inventory/refusal.ts";
 import { Histogram } from "./histogram.ts";
-import { jsonResponse, REFUSAL_ANSWERS } from "./http_error.ts";
-
-/** The order service's outcomes of a checkout, then the refusals a checkout may end in. */
-const CHECKOUT_LABELS = [
-  "sold",
-  "refused",
-  "failed",
-  "timeout",
-  ...REFUSALS.filter((kind) => kind !== "sold out").map(checkoutLabel),
-];
-
-function checkoutLabel(outcome: CheckoutOutcome): string {
-  return isRefusal(outcome) ? REFUSAL_ANSWERS[outcome].metric : outcome;
-}
+import { jsonResponse } from "./http_error.ts";
+import { CHECKOUT_LABELS, checkoutLabel } from "./refusal_answers.ts";
 
 /** Live gauges read when /metrics is scraped. */
 export interface Gauges {

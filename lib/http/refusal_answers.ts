@@ -1,0 +1,114 @@
+/** Each kind of refusal as an answer: its HTTP status, its `error` text and its metric label. */
+import type { CheckoutOutcome } from "../inventory/checkout.ts";
+import { isRefusal, type Refusal, REFUSALS } from "../inventory/refusal.ts";
+import { HttpError } from "./http_error.ts";
+
+/** How one kind of refusal is answered and counted. */
+export interface RefusalAnswer {
+  /** The HTTP status. */
+  readonly status: number;
+  /**
+   * The answer's `error` text.
+   *
+   * @param product The product asked about.
+   * @param action What the shopper asked for, when a cart command was refused.
+   * @returns The text.
+   */
+  readonly message: (product: string, action?: "add" | "remove" | "checkout") => string;
+  /** The label the refusal is counted under in metrics. */
+  readonly metric: string;
+}
+
+const notOnSale = (product: string) => `No product "${product}" is on sale`;
+
+/**
+ * Each kind of refusal's status, `error` text and metric label: the one place they are set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(REFUSAL_ANSWERS["sold out"].status, 409);
+ * assert.equal(REFUSAL_ANSWERS["retired"].message("tee", "add"), 'No product "tee" is on sale');
+ * assert.equal(REFUSAL_ANSWERS["not in cart"].metric, "not_in_cart");
+ * ```
+ */
+export const REFUSAL_ANSWERS: { readonly [kind in Refusal]: RefusalAnswer } = {
+  "sold out": { status: 409, message: () => "sold out", metric: "sold_out" },
+  "retired": { status: 404, message: notOnSale, metric: "retired" },
+  "unknown product": { status: 404, message: notOnSale, metric: "unknown_product" },
+  "not in cart": { status: 409, message: () => "not in cart", metric: "not_in_cart" },
+  "checkout in progress": {
+    status: 409,
+    message: (_, action) =>
+      action === "remove"
+        ? "Checkout in progress: the unit is being paid for"
+        : "checkout in progress",
+    metric: "in_progress",
+  },
+  "order mismatch": {
+    status: 409,
+    message: () => "the hold is no longer this order's",
+    metric: "order_mismatch",
+  },
+};
+
+/**
+ * The error that answers a refusal.
+ *
+ * @param kind The kind of refusal.
+ * @param product The product asked about.
+ * @param action What the shopper asked for, when a cart command was refused.
+ * @returns An {@linkcode HttpError} with the kind's status and text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const error = refusalError("not in cart", "tee", "checkout");
+ * assert.deepEqual([error.status, error.message], [409, "not in cart"]);
+ * ```
+ */
+export function refusalError(
+  kind: Refusal,
+  product: string,
+  action?: "add" | "remove" | "checkout",
+): HttpError {
+  const answer = REFUSAL_ANSWERS[kind];
+  return new HttpError(answer.status, answer.message(product, action));
+}
+
+/**
+ * The label a checkout's outcome is counted under: the order service's outcome as it is, a
+ * refusal by its kind's metric label.
+ *
+ * @param outcome How the checkout ended.
+ * @returns The label.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(checkoutLabel("timeout"), "timeout");
+ * assert.equal(checkoutLabel("checkout in progress"), "in_progress");
+ * ```
+ */
+export function checkoutLabel(outcome: CheckoutOutcome): string {
+  return isRefusal(outcome) ? REFUSAL_ANSWERS[outcome].metric : outcome;
+}
+
+/**
+ * Every label a checkout is counted under: the order service's outcomes, then the refusals a
+ * checkout may end in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.ok(CHECKOUT_LABELS.includes("not_in_cart"));
+ * assert.ok(!CHECKOUT_LABELS.includes("sold_out"));
+ * ```
+ */
+export const CHECKOUT_LABELS: readonly string[] = [
+  "sold",
+  "refused",
+  "failed",
+  "timeout",
+  ...REFUSALS.filter((kind) => kind !== "sold out").map(checkoutLabel),
+];
