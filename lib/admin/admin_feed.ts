@@ -9,7 +9,7 @@ import { adminView } from "./admin_api.ts";
 import { isEventStream } from "../http/guards.ts";
 import { RequestHead } from "../http/request_head.ts";
 import { HttpError } from "../http/http_error.ts";
-import { storeReport } from "../http/monitoring.ts";
+import { storeReport } from "../http/health.ts";
 
 /** The most admin feeds open at once; they do not count toward `--max-connections`. */
 export const MAX_ADMIN_FEEDS = 20;

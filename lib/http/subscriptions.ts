@@ -7,14 +7,16 @@ import { refusalStream, retryFrame } from "../realtime/sse_wire.ts";
 import type { Topic } from "../realtime/topic.ts";
 import type { Topics } from "../realtime/topics.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
-import { isEventStream, isUpgrade } from "./guards.ts";
+import { ConnectionLimit, isEventStream, isUpgrade } from "./guards.ts";
 import type { RequestHead } from "./request_head.ts";
 import { HttpError } from "./http_error.ts";
 import { longPollResponse, type PollCount, sinceOf } from "./long_poll.ts";
 import type { Gauges } from "./monitoring.ts";
 
-/** The timing of the three transports. */
+/** The timing of the three transports, and how many connections they may hold. */
 export interface SubscriptionOptions {
+  /** Long polls, event streams and WebSockets held at once; past it new ones are refused. */
+  readonly maxConnections: number;
   /** How long a long poll waits for a change before answering the current state, in ms. */
   readonly pollTimeoutMs: number;
   /** A WebSocket silent this long is pinged at half of it and closed if still silent, in ms. */
@@ -30,24 +32,25 @@ export class Subscriptions {
   readonly #gates = new Map<Topic, PollGate>();
   /** One for every topic: every long poll waits as long as the others. */
   readonly #pollDeadlines: DeadlineQueue;
-  readonly #hasRoom: () => boolean;
   /** Long polls from their first line to their answer, through the gate included. */
   readonly #longPolls: PollCount = { open: 0 };
+
+  /** The limit on the connections held here; its guard goes on the routes that subscribe. */
+  readonly limit: ConnectionLimit;
 
   /**
    * Makes the hubs; none starts anything until its first subscriber.
    *
-   * @param options The transports' timing.
-   * @param hasRoom Whether one more event stream fits the connection limit.
+   * @param options The transports' timing and the connection limit.
    */
-  constructor(options: SubscriptionOptions, hasRoom: () => boolean) {
+  constructor(options: SubscriptionOptions) {
     this.#websockets = new WebSocketHub({
       ...DEFAULT_WEBSOCKET_HUB_OPTIONS,
       timeoutMs: options.websocketTimeoutMs,
     });
     this.#streams = new SseHub(options.sseHeartbeatMs);
     this.#pollDeadlines = new DeadlineQueue(options.pollTimeoutMs);
-    this.#hasRoom = hasRoom;
+    this.limit = new ConnectionLimit(options.maxConnections, () => this.connections);
   }
 
   /** Long polls, event streams and WebSockets (opening ones too) held now. */
@@ -93,7 +96,9 @@ export class Subscriptions {
     const since = sinceOf(url);
     if (isUpgrade(head)) return this.#websockets.accept(request, topic);
     if (isEventStream(head)) {
-      return this.#hasRoom() ? this.#streams.accept(request, topic, retryFrame()) : refusalStream();
+      return this.limit.hasRoom()
+        ? this.#streams.accept(request, topic, retryFrame())
+        : refusalStream();
     }
     let gate = this.#gates.get(topic);
     if (gate === undefined) {

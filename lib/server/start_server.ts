@@ -7,12 +7,13 @@ import { openKvStore } from "../store/kv_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
 import { redactedUrl } from "../store/redis_url.ts";
 import type { InventoryStore } from "../inventory/store_port.ts";
-import { type App, createApp } from "../http/app.ts";
+import type { App } from "../http/app.ts";
 import type { Templates } from "../http/page.ts";
 import { type AssetTable, loadAssets } from "../http/static_assets.ts";
 import type { Config } from "./config.ts";
 import { DEMO_PRODUCT } from "./demo_catalog.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
+import { buildApp } from "./services.ts";
 import { orderWebhook } from "../orders/order_webhook.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
@@ -126,7 +127,7 @@ export async function startServer(
         ? "Checkout: demo mode, a checkout sells at once (no --order-webhook)"
         : `Checkout: orders confirmed by ${webhook.url}`,
     );
-    app = createApp(inventory, {
+    app = buildApp(inventory, {
       ...config,
       clock,
       https: tls !== undefined,
