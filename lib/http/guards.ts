@@ -53,15 +53,27 @@ export const requireUpgrade: Guard = ({ head }) => {
 };
 
 /**
- * A guard that checks WebSocket upgrades only, letting plain requests through.
+ * A guard that checks WebSocket upgrades only, letting plain requests through. An async check
+ * is returned, so that the router waits for it.
  *
  * @param guard The check for upgrades.
  * @returns The guard.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HttpError } from "./http_error.ts";
+ * import { RequestHead } from "./request_head.ts";
+ * const guard = onUpgrades(() => Promise.reject(new HttpError(403, "No")));
+ * const request = new Request("http://x/", { headers: { upgrade: "websocket" } });
+ * const context = { request, url: new URL(request.url), head: RequestHead.of(request), params: {}, body: undefined };
+ * await assert.rejects(async () => await guard(context), HttpError);
+ * const plain = new Request("http://x/");
+ * assert.equal(guard({ ...context, request: plain, head: RequestHead.of(plain) }), undefined);
+ * ```
  */
 export function onUpgrades(guard: Guard): Guard {
-  return (context) => {
-    if (isUpgrade(context.head)) guard(context);
-  };
+  return (context) => isUpgrade(context.head) ? guard(context) : undefined;
 }
 
 /**

@@ -3,7 +3,6 @@ import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { Topics } from "../realtime/topics.ts";
 import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
-import { echoSocket } from "./echo.ts";
 import { onUpgrades, requireUpgrade } from "./guards.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
 import type { Gauges, Metrics } from "./monitoring.ts";
@@ -79,8 +78,8 @@ export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigi
 }
 
 /**
- * Live status of a product and of the catalog, and the echo socket; upgrades from our own pages
- * only, within the connection limit.
+ * Live status of a product and of the catalog, and the echo socket: each within the connection
+ * limit, upgrades from our own pages only.
  *
  * @param inventory The inventory.
  * @param topics The topics subscribed to.
@@ -117,8 +116,8 @@ export function statusRoutes(
       name: "echo",
       path: "/echo",
       methods: ["GET"],
-      guards: [requireUpgrade, sameOrigin],
-      handle: ({ request }) => echoSocket(request),
+      guards: [requireUpgrade, subscriptions.limit.guard, sameOrigin],
+      handle: ({ request }) => subscriptions.echo(request),
     },
   ];
 }

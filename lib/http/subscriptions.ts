@@ -6,6 +6,7 @@ import { SseHub } from "../realtime/sse_hub.ts";
 import { refusalStream, retryFrame } from "../realtime/sse_wire.ts";
 import type { Topic } from "../realtime/topic.ts";
 import type { Topics } from "../realtime/topics.ts";
+import { EchoSockets } from "../realtime/echo_sockets.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../realtime/websocket_hub.ts";
 import { ConnectionLimit, isEventStream, isUpgrade } from "./guards.ts";
 import type { RequestHead } from "./request_head.ts";
@@ -29,6 +30,7 @@ export interface SubscriptionOptions {
 export class Subscriptions {
   readonly #websockets: WebSocketHub;
   readonly #streams: SseHub;
+  readonly #echoes = new EchoSockets();
   readonly #gates = new Map<Topic, PollGate>();
   /** One for every topic: every long poll waits as long as the others. */
   readonly #pollDeadlines: DeadlineQueue;
@@ -53,10 +55,10 @@ export class Subscriptions {
     this.limit = new ConnectionLimit(options.maxConnections, () => this.connections);
   }
 
-  /** Long polls, event streams and WebSockets (opening ones too) held now. */
+  /** Long polls, event streams and WebSockets (opening ones and echo sockets too) held now. */
   get connections(): number {
     return this.#longPolls.open + this.#websockets.opening + this.#websockets.size +
-      this.#streams.size;
+      this.#streams.size + this.#echoes.size;
   }
 
   /** The subscriber counts of /metrics. */
@@ -108,12 +110,23 @@ export class Subscriptions {
     return longPollResponse(topic, gate, this.#pollDeadlines, request, since, this.#longPolls);
   }
 
-  /** Ends every subscription. */
+  /**
+   * Upgrades a request to the demo's echo socket, which holds a connection until it closes.
+   *
+   * @param request A request with `Upgrade: websocket`.
+   * @returns The 101 response.
+   */
+  echo(request: Request): Response {
+    return this.#echoes.accept(request);
+  }
+
+  /** Ends every subscription, and closes the echo sockets. */
   close(): void {
     // The polls just released pass the gates at once, not after a pause a storm had set.
     for (const gate of this.#gates.values()) gate.flush();
     this.#websockets.close();
     this.#streams.close();
+    this.#echoes.close();
   }
 }
 
