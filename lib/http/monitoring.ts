@@ -2,20 +2,11 @@
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import { CHECKOUT_OUTCOMES, type CheckoutOutcome } from "../inventory/checkout.ts";
+import type { SubscriberCounts } from "../realtime/subscriptions.ts";
 import { Histogram } from "./histogram.ts";
 
-/** Live gauges read when /metrics is scraped. */
-export interface Gauges {
-  /** WebSocket subscribers connected now. */
-  websocketSubscribers: number;
-  /** SSE streams open now. */
-  sseSubscribers: number;
-  /** WebSockets not reading now, waiting to drain before they get the newest state. */
-  websocketLagging: number;
-  /** WebSockets closed for not reading, since start. */
-  websocketSlowClosed: number;
-  /** Event streams ended for not reading, since start. */
-  sseSlowClosed: number;
+/** Live gauges read when /metrics is scraped: the transports' counts, and these. */
+export interface Gauges extends SubscriberCounts {
   /** Long polls waiting now. */
   longPollWaiters: number;
   /** Long polls waiting, event streams and WebSockets now: what `--max-connections` bounds. */

@@ -1,15 +1,16 @@
 /** The shop's route table by area: pages, cart, live status, monitoring and files. */
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Topics } from "../realtime/topics.ts";
 import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
-import { onUpgrades, requireUpgrade } from "./guards.ts";
+import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
 import type { Gauges, Metrics } from "./monitoring.ts";
 import { catalogPage, missingProductPage, type PageOptions, productPage } from "./page.ts";
 import type { Guard, Route } from "./router.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
-import { productTopicOf, type Subscriptions } from "./subscriptions.ts";
+import { productTopicOf, subscribe } from "./status.ts";
 
 /**
  * The shop's pages: the product page (or the catalog, for several products) and each product's.
@@ -83,7 +84,8 @@ export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigi
  *
  * @param inventory The inventory.
  * @param topics The topics subscribed to.
- * @param subscriptions Serves a topic by the transport asked for, within the connection limit.
+ * @param subscriptions Serves a topic by the transport asked for, and the echo socket.
+ * @param limit The connection limit.
  * @param sameOrigin Refuses requests from untrusted origins.
  * @returns The routes.
  */
@@ -91,32 +93,32 @@ export function statusRoutes(
   inventory: Inventory,
   topics: Topics,
   subscriptions: Subscriptions,
+  limit: ConnectionLimit,
   sameOrigin: Guard,
 ): Route[] {
   // Plain long polls and streams are read-only; upgrades come from our own pages only.
-  const guards = [subscriptions.limit.guard, onUpgrades(sameOrigin)];
+  const guards = [limit.guard, onUpgrades(sameOrigin)];
   return [
     {
       name: "status",
       path: "/cart/status",
       methods: ["GET"],
       guards,
-      handle: ({ request, url, head }) =>
-        subscriptions.subscribe(request, head, url, productTopicOf(inventory, topics, url)),
+      handle: (context) =>
+        subscribe(subscriptions, limit, context, productTopicOf(inventory, topics, context.url)),
     },
     {
       name: "catalog_status",
       path: "/catalog/status",
       methods: ["GET"],
       guards,
-      handle: ({ request, url, head }) =>
-        subscriptions.subscribe(request, head, url, topics.catalog),
+      handle: (context) => subscribe(subscriptions, limit, context, topics.catalog),
     },
     {
       name: "echo",
       path: "/echo",
       methods: ["GET"],
-      guards: [requireUpgrade, subscriptions.limit.guard, sameOrigin],
+      guards: [requireUpgrade, limit.guard, sameOrigin],
       handle: ({ request }) => subscriptions.echo(request),
     },
   ];

@@ -1,12 +1,14 @@
 /** Builds the shop's services (topics, subscriptions, checkouts, admin area) and its app. */
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import { Subscriptions } from "../realtime/subscriptions.ts";
 import { Topics } from "../realtime/topics.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 import { adminAccess } from "../admin/admin_auth.ts";
 import { AdminFeed } from "../admin/admin_feed.ts";
 import { adminRoutes } from "../admin/admin_routes.ts";
 import { type App, createApp } from "../http/app.ts";
+import { ConnectionLimit } from "../http/guards.ts";
 import { type Gauges, Metrics } from "../http/monitoring.ts";
 import { isHttpsRequest, originGuard } from "../http/origin.ts";
 import type { Templates } from "../http/page.ts";
@@ -20,7 +22,6 @@ import {
 } from "../http/routes.ts";
 import type { Guard, Route } from "../http/router.ts";
 import type { AssetTable } from "../http/static_assets.ts";
-import { Subscriptions } from "../http/subscriptions.ts";
 
 /** The settings the handler enforces, which the server's Config carries. */
 export interface AppSettings {
@@ -105,6 +106,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
   const metrics = new Metrics();
   const topics = new Topics(inventory);
   const subscriptions = new Subscriptions(options);
+  const limit = new ConnectionLimit(options.maxConnections, () => subscriptions.connections);
   const checkouts = new Checkouts(inventory, {
     service: options.orderService,
     timeoutMs: options.webhookTimeoutMs,
@@ -114,7 +116,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     longPollWaiters: topics.tally.waiters,
     ...subscriptions.gauges(),
     connections: subscriptions.connections,
-    connectionsRefused: subscriptions.limit.refused,
+    connectionsRefused: limit.refused,
     acceptErrors: metrics.acceptErrors,
     listeners: options.listeners?.() ?? 0,
   });
@@ -131,7 +133,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
   const routes: Route[] = [
     ...pageRoutes(inventory, pageOptions),
     ...cartRoutes(inventory, checkouts, sameOrigin),
-    ...statusRoutes(inventory, topics, subscriptions, sameOrigin),
+    ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin),
     ...monitoringRoutes(inventory, metrics, gauges),
     ...fileRoutes(options.assets, options.media),
   ];
