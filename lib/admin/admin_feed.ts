@@ -4,6 +4,7 @@ import type { Clock } from "../time/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { ProductRecord } from "../inventory/ledger.ts";
 import { FleetWatchers, newProcessId, type WatcherCounts } from "../realtime/fleet_watchers.ts";
+import type { Presence } from "../realtime/presence.ts";
 import { eventFrame, retryFrame } from "../realtime/sse_wire.ts";
 import { type SseStream, SseStreams } from "../realtime/sse_streams.ts";
 import { adminView } from "./admin_api.ts";
@@ -33,6 +34,8 @@ export interface AdminFeedOptions {
   readonly heartbeatMs: number;
   /** This process's watchers now. */
   readonly local: () => WatcherCounts;
+  /** Where the fleet's processes share their watchers. */
+  readonly presence: Presence;
 }
 
 /**
@@ -48,9 +51,11 @@ export interface AdminFeedOptions {
  * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
+ * import { MemoryPresence } from "../realtime/presence.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
  * const feed = new AdminFeed(await Inventory.open(store, 60_000), {
  *   clock: systemClock, heartbeatMs: 15_000, local: () => ({ websocket: 0, sse: 0, longPoll: 0 }),
+ *   presence: new MemoryPresence(),
  * });
  * feed.start();
  * const request = new Request("http://x/admin/feed", { headers: { accept: "text/event-stream" } });
@@ -80,14 +85,17 @@ export class AdminFeed {
    * before it fold into each product's first delta), and nothing is shared before it.
    *
    * @param inventory The inventory.
-   * @param options The clock, the slow-reader limit and this process's watchers.
+   * @param options The clock, the slow-reader limit, this process's watchers and the fleet's.
    */
   constructor(inventory: Inventory, options: AdminFeedOptions) {
     this.#inventory = inventory;
     this.#options = options;
     this.#startedAt = options.clock.now();
     this.#activity = new Activity(options.clock, inventory.allProducts());
-    this.#watchers = new FleetWatchers(inventory, { ...options, process: newProcessId() });
+    this.#watchers = new FleetWatchers(options.presence, {
+      ...options,
+      process: newProcessId(),
+    });
     this.#streams = new SseStreams<FeedStream>({
       // A feed that is behind is ended when it read nothing for a heartbeat's time of ticks.
       maxMissed: Math.max(1, Math.ceil(options.heartbeatMs / ACTIVITY_STEP_MS)),

@@ -1,6 +1,7 @@
 /** Builds the shop's services (topics, subscriptions, checkouts, admin area) and its app. */
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import { MemoryPresence, type Presence } from "../realtime/presence.ts";
 import { Subscriptions } from "../realtime/subscriptions.ts";
 import { Topics } from "../realtime/topics.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
@@ -72,6 +73,8 @@ export interface AppOptions extends AppSettings {
   clock?: Clock;
   /** How many servers still serve connections, for /metrics; none given counts 0. */
   listeners?: () => number;
+  /** Where the fleet's processes share their watchers; this process's memory by default. */
+  presence?: Presence;
 }
 
 /**
@@ -149,6 +152,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     adminFeed = new AdminFeed(inventory, {
       clock,
       heartbeatMs: options.sseHeartbeatMs,
+      presence: options.presence ?? new MemoryPresence(),
       local: () => {
         const { websocketSubscribers, sseSubscribers } = subscriptions.gauges();
         return {

@@ -7,6 +7,7 @@ import { openKvStore } from "../store/kv_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
 import { redactedUrl } from "../store/redis_url.ts";
 import type { InventoryStore } from "../inventory/store_port.ts";
+import { MemoryPresence, type Presence } from "../realtime/presence.ts";
 import type { App } from "../http/app.ts";
 import type { Templates } from "../http/page.ts";
 import { type AssetTable, loadAssets } from "../http/static_assets.ts";
@@ -94,17 +95,22 @@ export async function startServer(
   );
 
   let store: InventoryStore | undefined;
+  // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
+  let presence: Presence = new MemoryPresence();
   try {
-    store = config.redis !== null
+    if (config.redis !== null) {
       // The Redis client and its modules are loaded only by a server that uses them.
-      ? await (await import("../store/redis_store.ts")).openRedisStore({
+      const redis = await (await import("../store/redis_store.ts")).openRedisStore({
         url: config.redis,
         holdTtlMs: config.holdTtlMs,
         checkoutTimeoutMs: config.webhookTimeoutMs,
         clock,
         log,
-      })
-      : config.dataPath === MEMORY_PATH
+      });
+      store = redis;
+      presence = redis.presence;
+    }
+    store ??= config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
       : await openKvStore(config.dataPath, {
         holdTtlMs: config.holdTtlMs,
@@ -139,6 +145,7 @@ export async function startServer(
         onAttempt: (seconds) => app?.observeOrderCall(seconds),
       }),
       listeners: () => server.listeners,
+      presence,
     });
     becomeReady(app);
     // Checkouts a stopped server left in flight end now, each with the order it had.

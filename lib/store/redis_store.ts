@@ -7,7 +7,6 @@ import {
   type InventoryStore,
   type Listing,
   type PendingCheckout,
-  type ProcessWatchers,
   type StoreHealth,
   type StoreOutcome,
   type StoreSnapshot,
@@ -18,7 +17,8 @@ import { RedisConnection } from "./redis_connection.ts";
 import { type ProductKeys, RedisKeys } from "./redis_keys.ts";
 import { type FunctionReply, hashEntries, parseStoredHold } from "./redis_state.ts";
 import { RedisView } from "./redis_view.ts";
-import { readWatchers, writeWatchers } from "./redis_watchers.ts";
+import type { Presence } from "../realtime/presence.ts";
+import { redisPresence } from "./redis_watchers.ts";
 
 /**
  * How much longer than its call to the order service a checkout's lease lasts: time to record the
@@ -324,26 +324,11 @@ export class RedisStore implements InventoryStore {
   }
 
   /**
-   * Writes this process's watchers into the fleet's hash.
-   *
-   * @param watchers This process's counts.
-   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   * The fleet's presence on this store's Redis (a port of the real-time layer, not of the
+   * inventory): every process's watchers in one hash.
    */
-  async shareWatchers(watchers: ProcessWatchers): Promise<void> {
-    const redis = this.#connection();
-    await writeWatchers((args) => redis.send(args), this.#keys.watchers, watchers);
-  }
-
-  /**
-   * Reads every process's watchers, deleting the stale ones.
-   *
-   * @param since Counts taken before this time are dropped.
-   * @returns Each process's latest counts.
-   * @throws {StoreUnavailableError} When Redis cannot be reached.
-   */
-  async fleetWatchers(since: number): Promise<ProcessWatchers[]> {
-    const redis = this.#connection();
-    return await readWatchers((args) => redis.send(args), this.#keys.watchers, since);
+  get presence(): Presence {
+    return redisPresence((args) => this.#connection().send(args), this.#keys.watchers);
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */
