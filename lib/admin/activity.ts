@@ -53,7 +53,7 @@ export interface ActivityHistory {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const clock = { now: () => 10_500, setTimer: () => () => {} };
+ * const clock = { now: () => 10_500 };
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const record = { info, total: 5, held: 0, sold: 0, version: 0, retired: false, listedTotal: null };
  * const activity = new Activity(clock, [record]);
@@ -63,7 +63,7 @@ export interface ActivityHistory {
  * ```
  */
 export class Activity {
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, "now">;
   readonly #holds = new Uint32Array(SLOTS);
   readonly #releases = new Uint32Array(SLOTS);
   readonly #sales = new Uint32Array(SLOTS);
@@ -79,7 +79,7 @@ export class Activity {
    * @param clock Tells the time.
    * @param products The products as they are now, so that their first change counts only itself.
    */
-  constructor(clock: Clock, products: Iterable<ProductRecord> = []) {
+  constructor(clock: Pick<Clock, "now">, products: Iterable<ProductRecord> = []) {
     this.#clock = clock;
     this.#second = secondOf(clock.now());
     for (const record of products) this.#remember(record);

@@ -94,7 +94,7 @@ export class AdminFeed {
     this.#activity = new Activity(options.clock, inventory.allProducts());
     this.#watchers = new FleetWatchers(options.presence, {
       ...options,
-      process: newProcessId(),
+      process: newProcessId(options.clock),
     });
     this.#streams = new SseStreams<FeedStream>({
       // A feed that is behind is ended when it read nothing for a heartbeat's time of ticks.

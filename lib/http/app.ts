@@ -1,6 +1,7 @@
 /** The request handler: routes a request, checks its size, counts and answers it; never throws. */
 import type { Checkouts } from "../inventory/checkout.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
+import type { Clock } from "../time/clock.ts";
 import { checkRequestSize, type HeadLimits } from "./guards.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
 import type { Gauges, Metrics } from "./monitoring.ts";
@@ -19,6 +20,8 @@ export interface AppParts {
   readonly checkouts: Checkouts;
   /** The live counts that /metrics shows. */
   readonly gauges: () => Gauges;
+  /** The time source of the body deadlines, and the draws of the answers' `Retry-After`. */
+  readonly clock: Clock;
   /** Answers every waiter, closes every subscriber (1001), stops the services' timers. */
   readonly stop: () => void;
 }
@@ -73,6 +76,7 @@ export interface App {
  *     websocketSlowClosed: 0, sseSlowClosed: 0, connections: 0, connectionsRefused: 0,
  *     acceptErrors: metrics.acceptErrors, listeners: 1,
  *   }),
+ *   clock: systemClock,
  *   stop: () => {},
  * });
  * assert.equal(await (await app.handle(new Request("http://localhost/hello"))).text(), "hi");
@@ -82,8 +86,8 @@ export interface App {
  * ```
  */
 export function createApp(parts: AppParts): App {
-  const { routes, limits, metrics } = parts;
-  const router = new Router(routes, limits.bodyTimeoutMs);
+  const { routes, limits, metrics, clock } = parts;
+  const router = new Router(routes, limits.bodyTimeoutMs, clock);
   metrics.declareRoutes([...routes.map((route) => route.name), "not_found"]);
 
   // Not async: a long poll keeps no suspended frame of the app, and most answers need no await.
@@ -115,7 +119,7 @@ export function createApp(parts: AppParts): App {
   };
   const refused = (route: string, error: unknown): Response => {
     if (error instanceof StoreUnavailableError) metrics.countStoreUnavailable();
-    return counted(route, errorResponse(error));
+    return counted(route, errorResponse(error, () => clock.random()));
   };
 
   return {

@@ -1,7 +1,6 @@
 /** Live-status requests: which product and version they name, and which transport serves them. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { parseSince, type Since } from "../realtime/message.ts";
-import { refusalStream } from "../realtime/sse_wire.ts";
 import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Topic } from "../realtime/topic.ts";
 import type { Topics } from "../realtime/topics.ts";
@@ -84,7 +83,7 @@ export function subscribe(
   const since = sinceOf(url);
   if (isUpgrade(head)) return subscriptions.websocket(request, topic);
   if (isEventStream(head)) {
-    return limit.hasRoom() ? subscriptions.stream(request, topic) : refusalStream();
+    return limit.hasRoom() ? subscriptions.stream(request, topic) : subscriptions.refusedStream();
   }
   return subscriptions.longPoll(request, topic, since);
 }

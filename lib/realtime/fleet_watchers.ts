@@ -30,17 +30,19 @@ export interface FleetView {
  * Names this process among the fleet: its pid and a random part made at start (pids repeat
  * across machines and containers; reading the hostname would need one more permission).
  *
+ * @param clock Draws the random part.
  * @returns An id such as `pid-4711-9f86d0`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.match(newProcessId(), /^pid-\d+-[0-9a-f]{6}$/);
- * assert.notEqual(newProcessId(), newProcessId());
+ * import { systemClock } from "../time/clock.ts";
+ * assert.match(newProcessId(systemClock), /^pid-\d+-[0-9a-f]{6}$/);
+ * assert.notEqual(newProcessId(systemClock), newProcessId(systemClock));
  * ```
  */
-export function newProcessId(): string {
-  return `pid-${Deno.pid}-${crypto.randomUUID().slice(0, 6)}`;
+export function newProcessId(clock: Pick<Clock, "randomUUID">): string {
+  return `pid-${Deno.pid}-${clock.randomUUID().slice(0, 6)}`;
 }
 
 /**

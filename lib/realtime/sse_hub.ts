@@ -3,6 +3,7 @@ import { Fanout } from "./fanout.ts";
 import type { StateMessage } from "./message.ts";
 import type { Topic } from "./topic.ts";
 import { type SseStream, SseStreams } from "./sse_streams.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 
 /** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -31,22 +32,25 @@ export class SseHub {
   readonly #streams: SseStreams<Stream>;
   readonly #frames = new WeakMap<StateMessage, Uint8Array>();
   readonly #heartbeatMs: number;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  readonly #clock: Clock;
+  #cancelHeartbeat: (() => void) | undefined;
 
   /**
    * Creates the SseHub.
    *
    * @param heartbeatMs How often to send a comment to every idle stream.
+   * @param clock The heartbeat's timer.
    */
-  constructor(heartbeatMs: number = SSE_HEARTBEAT_MS) {
+  constructor(heartbeatMs: number = SSE_HEARTBEAT_MS, clock: Clock = systemClock) {
     this.#heartbeatMs = heartbeatMs;
+    this.#clock = clock;
     this.#streams = new SseStreams<Stream>({
       // Ended at the second heartbeat in a row that finds it not reading.
       maxMissed: 2,
       slowReason: "ended an event stream that stopped reading",
       onKeep: (entry) => {
         this.#fanoutOf(entry.topic).add(entry);
-        this.#heartbeat ??= setInterval(() => this.#beat(), this.#heartbeatMs);
+        this.#heartbeatSoon();
       },
       onPull: (entry) => {
         if (!entry.stale) return;
@@ -124,6 +128,16 @@ export class SseHub {
     return frame;
   }
 
+  /** Sets the heartbeat's timer, while a stream is open. */
+  #heartbeatSoon(): void {
+    if (this.#cancelHeartbeat !== undefined || this.#streams.size === 0) return;
+    this.#cancelHeartbeat = this.#clock.setTimer(() => {
+      this.#cancelHeartbeat = undefined;
+      this.#beat();
+      this.#heartbeatSoon();
+    }, this.#heartbeatMs);
+  }
+
   #beat(): void {
     for (const entry of this.#streams.values()) {
       if (this.#streams.hasRoom(entry)) entry.controller.enqueue(HEARTBEAT);
@@ -137,9 +151,9 @@ export class SseHub {
       fanout.close();
       this.#fanouts.delete(entry.topic);
     }
-    if (this.#streams.size === 0 && this.#heartbeat !== undefined) {
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = undefined;
+    if (this.#streams.size === 0) {
+      this.#cancelHeartbeat?.();
+      this.#cancelHeartbeat = undefined;
     }
   }
 }

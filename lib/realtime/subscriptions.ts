@@ -1,11 +1,12 @@
 /** Every transport of live status: WebSocket, event stream, long poll, and the demo's echo. */
+import type { Clock } from "../time/clock.ts";
 import { DeadlineQueue } from "../time/deadline_queue.ts";
 import { EchoSockets } from "./echo_sockets.ts";
 import { longPollResponse, type PollCount } from "./long_poll.ts";
 import type { Since } from "./message.ts";
 import { PollGate } from "./poll_gate.ts";
 import { SseHub } from "./sse_hub.ts";
-import { retryFrame } from "./sse_wire.ts";
+import { refusalStream, retryFrame } from "./sse_wire.ts";
 import type { Topic } from "./topic.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "./websocket_hub.ts";
 
@@ -38,6 +39,7 @@ export class Subscriptions {
   readonly #websockets: WebSocketHub;
   readonly #streams: SseHub;
   readonly #echoes = new EchoSockets();
+  readonly #clock: Clock;
   readonly #gates = new Map<Topic, PollGate>();
   /** One for every topic: every long poll waits as long as the others. */
   readonly #pollDeadlines: DeadlineQueue;
@@ -48,14 +50,16 @@ export class Subscriptions {
    * Makes the hubs; none starts anything until its first subscriber.
    *
    * @param options The transports' timing.
+   * @param clock The timers of every transport, and the draws of their `retry:` fields.
    */
-  constructor(options: SubscriptionOptions) {
+  constructor(options: SubscriptionOptions, clock: Clock) {
+    this.#clock = clock;
     this.#websockets = new WebSocketHub({
       ...DEFAULT_WEBSOCKET_HUB_OPTIONS,
       timeoutMs: options.websocketTimeoutMs,
-    });
-    this.#streams = new SseHub(options.sseHeartbeatMs);
-    this.#pollDeadlines = new DeadlineQueue(options.pollTimeoutMs);
+    }, clock);
+    this.#streams = new SseHub(options.sseHeartbeatMs, clock);
+    this.#pollDeadlines = new DeadlineQueue(options.pollTimeoutMs, clock);
   }
 
   /** Long polls, event streams and WebSockets (opening ones and echo sockets too) held now. */
@@ -94,7 +98,17 @@ export class Subscriptions {
    * @returns The streaming response.
    */
   stream(request: Request, topic: Topic): Response {
-    return this.#streams.accept(request, topic, retryFrame());
+    return this.#streams.accept(request, topic, retryFrame(() => this.#clock.random()));
+  }
+
+  /**
+   * Answers an event-stream request refused for the connection limit: a stream that ends at once
+   * and asks its client to come back later (an `EventSource` given a 503 stops for good).
+   *
+   * @returns The 200 stream with no event in it.
+   */
+  refusedStream(): Response {
+    return refusalStream(() => this.#clock.random());
   }
 
   /**

@@ -2,6 +2,7 @@
 import { Fanout } from "./fanout.ts";
 import type { StateMessage } from "./message.ts";
 import type { Topic } from "./topic.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 
 /** Limits that keep one slow reader from growing the server's memory. */
 export interface WebSocketHubOptions {
@@ -45,7 +46,8 @@ export class WebSocketHub {
   readonly #opening = new Set<WebSocket>();
   readonly #lagging = new Set<WebSocket>();
   readonly #options: WebSocketHubOptions;
-  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #clock: Clock;
+  #cancelDrainCheck: (() => void) | undefined;
   #slowClosed = 0;
   #closed = false;
 
@@ -53,9 +55,14 @@ export class WebSocketHub {
    * Makes a hub with no socket; nothing starts until the first one is accepted.
    *
    * @param options Slow-reader limits and the ping timeout.
+   * @param clock The timer of the drain checks.
    */
-  constructor(options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS) {
+  constructor(
+    options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS,
+    clock: Clock = systemClock,
+  ) {
     this.#options = options;
+    this.#clock = clock;
   }
 
   /** Sockets currently subscribed. */
@@ -163,9 +170,9 @@ export class WebSocketHub {
   }
 
   #scheduleDrainCheck(): void {
-    if (this.#drainTimer !== undefined) return;
-    this.#drainTimer = setTimeout(() => {
-      this.#drainTimer = undefined;
+    if (this.#cancelDrainCheck !== undefined) return;
+    this.#cancelDrainCheck = this.#clock.setTimer(() => {
+      this.#cancelDrainCheck = undefined;
       for (const socket of this.#lagging) {
         const topic = this.#topicOf.get(socket)!;
         // A push under way or waiting will reach this socket (or find it lagging still): sending
@@ -202,9 +209,9 @@ export class WebSocketHub {
       fanout.close();
       this.#fanouts.delete(topic);
     }
-    if (this.#lagging.size === 0 && this.#drainTimer !== undefined) {
-      clearTimeout(this.#drainTimer);
-      this.#drainTimer = undefined;
+    if (this.#lagging.size === 0) {
+      this.#cancelDrainCheck?.();
+      this.#cancelDrainCheck = undefined;
     }
   }
 }

@@ -67,8 +67,8 @@ export interface AppOptions extends AppSettings {
   /** The admin API's bearer token and the sign-in's; without one `/admin/*` answers 404. */
   adminToken?: string;
   /**
-   * The time source of admin sessions, of the limit on wrong tokens and of the admin feed's
-   * activity and ticks; real time by default.
+   * Time, timers and draws of everything the app runs: transports, deadlines, checkouts, the
+   * admin area; real ones by default.
    */
   clock?: Clock;
   /** How many servers still serve connections, for /metrics; none given counts 0. */
@@ -108,12 +108,17 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics();
   const topics = new Topics(inventory);
-  const subscriptions = new Subscriptions(options);
-  const limit = new ConnectionLimit(options.maxConnections, () => subscriptions.connections);
+  const subscriptions = new Subscriptions(options, clock);
+  const limit = new ConnectionLimit(
+    options.maxConnections,
+    () => subscriptions.connections,
+    clock,
+  );
   const checkouts = new Checkouts(inventory, {
     service: options.orderService,
     timeoutMs: options.webhookTimeoutMs,
     onOutcome: (outcome: CheckoutOutcome) => metrics.countCheckout(outcome),
+    clock,
   });
   const gauges = (): Gauges => ({
     longPollWaiters: topics.tally.waiters,
@@ -125,7 +130,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
   });
 
   // Until the server has an injected logger, this is the one place refusals reach the console.
-  const refusals = new RefusalLog({ now: Date.now, log: (line) => console.warn(line) });
+  const refusals = new RefusalLog({ now: () => clock.now(), log: (line) => console.warn(line) });
   const trustedOrigin = originGuard(options, refusals);
   const sameOrigin: Guard = ({ request, url, head }) => trustedOrigin(request, url, head);
   const pageOptions = (request: Request) => ({
@@ -181,6 +186,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     metrics,
     checkouts,
     gauges,
+    clock,
     stop() {
       topics.close();
       subscriptions.close();

@@ -42,7 +42,10 @@ export interface RunningServer {
 
 /** What a server takes besides its configuration. */
 export interface ServerOptions {
-  /** The time source of hold expiry and admin sessions; tests inject a fake one. */
+  /**
+   * Time, timers and draws of the whole server (holds, transports, checkouts, the admin area);
+   * tests inject a fake one.
+   */
   clock?: Clock;
   /** Where start-up notes go (the stored inventory, what the catalog changed). */
   log?: (line: string) => void;
