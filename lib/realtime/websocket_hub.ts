@@ -19,7 +19,7 @@ export interface WebSocketHubOptions {
   timeoutMs: number;
 }
 
-/** Defaults: a state message is ~60 bytes, so a socket 16 KiB behind has stopped reading. */
+/** Defaults: a state message is small, so a socket this far behind has stopped reading. */
 export const DEFAULT_WEBSOCKET_HUB_OPTIONS: WebSocketHubOptions = {
   lagBytes: 16 * 1024,
   maxBufferedBytes: 64 * 1024,
@@ -104,8 +104,7 @@ export class WebSocketHub {
     this.#opening.add(socket);
     this.#topicOf.set(socket, topic);
     // Shared handlers that find their socket in the event: no closures per socket. Listeners, not
-    // `onopen` and the like: each of those makes a wrapper, and the first a map, for every socket
-    // (about 0.8 KiB a socket in all; bench/README.md, "Fifth stop").
+    // `onopen` and the like: each of those makes a wrapper, and the first a map, for every socket.
     socket.addEventListener("open", this.#onOpen);
     socket.addEventListener("close", this.#onEnd);
     socket.addEventListener("error", this.#onEnd);
