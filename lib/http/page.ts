@@ -26,15 +26,20 @@ export interface PageOptions {
   readonly templates: Templates;
   /** Marks the session cookie Secure. */
   readonly secure: boolean;
+  /** Makes a new shopper's session id (the server's clock draws it). */
+  readonly newSession: () => string;
 }
 
 /** The image of a product that has none. */
 const PLACEHOLDER_IMAGE = "/static/placeholder.svg";
 
 /** The session of a request, and whether it is new (then the answer sets the cookie). */
-function sessionOf(request: Request): { session: string; known: boolean } {
+function sessionOf(
+  request: Request,
+  options: PageOptions,
+): { session: string; known: boolean } {
   const known = sessionFromCookie(request);
-  return { session: known ?? crypto.randomUUID(), known: known !== undefined };
+  return { session: known ?? options.newSession(), known: known !== undefined };
 }
 
 /**
@@ -92,7 +97,7 @@ export async function productPage(
   request: Request,
   options: PageOptions,
 ): Promise<Response> {
-  const { session, known } = sessionOf(request);
+  const { session, known } = sessionOf(request, options);
   const units = known ? await inventory.cartOf(session) : [];
   const expiresAt = units.find((unit) => unit.product === record.info.id)?.expiresAt;
   const inventoryCount = inventoryCountOf(record);
@@ -162,7 +167,7 @@ export function catalogPage(
   request: Request,
   options: PageOptions,
 ): Response {
-  const { session, known } = sessionOf(request);
+  const { session, known } = sessionOf(request, options);
   const tiles = inventory.products().map((record) =>
     tileHtml({
       id: record.info.id,

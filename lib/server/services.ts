@@ -136,6 +136,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
   const pageOptions = (request: Request) => ({
     templates: options.templates,
     secure: isHttpsRequest(request, options),
+    newSession: () => clock.randomUUID(),
   });
 
   const routes: Route[] = [
