@@ -1,13 +1,13 @@
 /** The activity ring buffer: deltas per product, buckets that roll over, an hour kept, no more. */
 import assert from "node:assert/strict";
 import { Activity, ACTIVITY_SECONDS } from "../lib/admin/activity.ts";
-import type { ProductRecord } from "../lib/inventory/ledger.ts";
+import type { ProductState } from "../lib/inventory/ledger.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
 
 const START = Date.UTC(2026, 0, 1, 12);
 
-function recordOf(id: string, held: number, sold: number, version: number): ProductRecord {
+function recordOf(id: string, held: number, sold: number, version: number): ProductState {
   const info = productInfo(id);
   return { info, total: 10, held, sold, version, retired: false, listedTotal: null };
 }

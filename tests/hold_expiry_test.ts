@@ -15,7 +15,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const clock = new FakeClock();
-    await using server = await startTestServer({ holdTtlMs: TTL_MS }, { clock });
+    // Polls time out on the same clock: they must outlast the hold to hear its expiry.
+    const config = { holdTtlMs: TTL_MS, pollTimeoutMs: 2 * TTL_MS };
+    await using server = await startTestServer(config, { clock });
     const session = crypto.randomUUID();
     assert.deepEqual((await postCart(server.url, "add", session)).body, {
       product: DEMO,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Inventory } from "../lib/inventory/inventory.ts";
-import { inventoryCountOf, type ProductRecord } from "../lib/inventory/ledger.ts";
+import { inventoryCountOf, type ProductState } from "../lib/inventory/ledger.ts";
 import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
 import type { StoreOutcome } from "../lib/inventory/store_port.ts";
@@ -34,15 +34,15 @@ async function tempFolder(): Promise<{ path: (name: string) => string } & AsyncD
 }
 
 /** A product's count and version, from an outcome or a record. */
-function stateOf(from: StoreOutcome | ProductRecord | undefined) {
+function stateOf(from: StoreOutcome | ProductState | undefined) {
   const record = from !== undefined && "info" in from ? from : from?.record;
   assert.ok(record !== undefined, "a record");
   return { inventoryCount: inventoryCountOf(record), version: record.version };
 }
 
 /** Resolves with the next record of a product that the inventory learns. */
-function nextChange(inventory: Inventory, product: string): Promise<ProductRecord> {
-  const { promise, resolve } = Promise.withResolvers<ProductRecord>();
+function nextChange(inventory: Inventory, product: string): Promise<ProductState> {
+  const { promise, resolve } = Promise.withResolvers<ProductState>();
   const leave = inventory.onChange((record) => {
     if (record.info.id !== product) return;
     leave();

@@ -5,7 +5,7 @@ import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { startTestServer } from "./support/server.ts";
 import { eventually, metric, postCart } from "./support/clients.ts";
 import { pollAtOnce } from "./support/status_clients.ts";
-import { longPollResponse } from "../lib/http/long_poll.ts";
+import { longPollResponse } from "../lib/realtime/long_poll.ts";
 import { DeadlineQueue } from "../lib/time/deadline_queue.ts";
 import { PollGate } from "../lib/realtime/poll_gate.ts";
 import { versionedTopic } from "./support/versioned_topic.ts";

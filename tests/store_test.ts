@@ -1,7 +1,7 @@
 /** The memory and Redis stores under the Inventory: versions, idempotence, sold out, restock, retiring, listeners. */
 import assert from "node:assert/strict";
 import { Inventory } from "../lib/inventory/inventory.ts";
-import { inventoryCountOf, type ProductRecord } from "../lib/inventory/ledger.ts";
+import { inventoryCountOf, type ProductState } from "../lib/inventory/ledger.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
 import type { InventoryStore, StoreOutcome } from "../lib/inventory/store_port.ts";
 import { openRedisStore } from "../lib/store/redis_store.ts";
@@ -75,7 +75,7 @@ function openInventory(
 }
 
 /** A product's count and version, from an outcome or a record. */
-function stateOf(from: StoreOutcome | ProductRecord | undefined) {
+function stateOf(from: StoreOutcome | ProductState | undefined) {
   const record = from !== undefined && "info" in from ? from : from?.record;
   assert.ok(record !== undefined, "a record");
   return { inventoryCount: inventoryCountOf(record), version: record.version };

@@ -104,6 +104,38 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "an /echo socket counts toward --max-connections, and the server's stop closes it with 1001",
+  ...wsOptions,
+  async fn() {
+    await using server = await startTestServer({ maxConnections: 1 });
+    const url = new URL("echo", server.url);
+    url.protocol = "ws:";
+    const socket = new WebSocket(url);
+    const greeted = new Promise((resolve) => socket.onmessage = resolve);
+    const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
+    await greeted;
+    assert.equal(server.app.gauges().connections, 1);
+
+    const refusedPoll = await fetch(new URL("cart/status", server.url));
+    assert.equal(refusedPoll.status, 503);
+    await refusedPoll.body?.cancel();
+    const second = new WebSocket(url);
+    const refused = await new Promise<string>((resolve) => {
+      second.onopen = () => resolve("open");
+      second.onerror = () => resolve("refused");
+    });
+    assert.equal(refused, "refused");
+    assert.equal(await metric(server.url, "inventory_connections_refused_total"), 2);
+
+    await server.stop();
+    const { code } = await closed;
+    assert.equal(code, 1001);
+    assert.equal(server.app.gauges().connections, 0);
+  },
+});
+
 Deno.test("/echo without an upgrade answers 426", async () => {
   await using server = await startTestServer();
   const response = await fetch(new URL("echo", server.url));

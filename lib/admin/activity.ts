@@ -1,6 +1,6 @@
 /** The last hour of the shop's activity, per second: holds, releases and sales, and watchers. */
 import type { Clock } from "../time/clock.ts";
-import type { ProductRecord } from "../inventory/ledger.ts";
+import type { ProductState } from "../inventory/ledger.ts";
 
 /** Seconds of history kept: one hour. */
 export const ACTIVITY_SECONDS = 3_600;
@@ -53,7 +53,7 @@ export interface ActivityHistory {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const clock = { now: () => 10_500, setTimer: () => () => {} };
+ * const clock = { now: () => 10_500 };
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const record = { info, total: 5, held: 0, sold: 0, version: 0, retired: false, listedTotal: null };
  * const activity = new Activity(clock, [record]);
@@ -63,7 +63,7 @@ export interface ActivityHistory {
  * ```
  */
 export class Activity {
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, "now">;
   readonly #holds = new Uint32Array(SLOTS);
   readonly #releases = new Uint32Array(SLOTS);
   readonly #sales = new Uint32Array(SLOTS);
@@ -79,7 +79,7 @@ export class Activity {
    * @param clock Tells the time.
    * @param products The products as they are now, so that their first change counts only itself.
    */
-  constructor(clock: Clock, products: Iterable<ProductRecord> = []) {
+  constructor(clock: Pick<Clock, "now">, products: Iterable<ProductState> = []) {
     this.#clock = clock;
     this.#second = secondOf(clock.now());
     for (const record of products) this.#remember(record);
@@ -90,7 +90,7 @@ export class Activity {
    *
    * @param record The product's new record.
    */
-  observe(record: ProductRecord): void {
+  observe(record: ProductState): void {
     let last = this.#last.get(record.info.id);
     if (last === undefined) {
       last = { held: 0, sold: 0 };
@@ -153,7 +153,7 @@ export class Activity {
     };
   }
 
-  #remember(record: ProductRecord): void {
+  #remember(record: ProductState): void {
     this.#last.set(record.info.id, { held: record.held, sold: record.sold });
   }
 

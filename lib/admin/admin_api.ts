@@ -1,6 +1,6 @@
 /** The admin API's handlers: products and their stock, changed while the shop is live. */
 import type { Inventory } from "../inventory/inventory.ts";
-import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
+import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import { MAX_TOTAL, ProductError } from "../inventory/product.ts";
 import { parseProductFields } from "../inventory/product_fields.ts";
 import { HttpError, jsonResponse } from "../http/http_error.ts";
@@ -15,7 +15,7 @@ export const MAX_ADMIN_BODY_BYTES = 8192;
  * @param record The product's record.
  * @returns Its data, `total`, `held`, `sold`, `inventoryCount`, `version` and `retired`.
  */
-export function adminView(record: ProductRecord): Record<string, unknown> {
+export function adminView(record: ProductState): Record<string, unknown> {
   return {
     ...record.info,
     total: record.total,

@@ -2,29 +2,28 @@
 import { Activity, ACTIVITY_SECONDS, ACTIVITY_STEP_MS } from "./activity.ts";
 import type { Clock } from "../time/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
-import type { ProductRecord } from "../inventory/ledger.ts";
+import type { ProductState } from "../inventory/ledger.ts";
 import { FleetWatchers, newProcessId, type WatcherCounts } from "../realtime/fleet_watchers.ts";
-import { eventFrame, eventStreamResponse, retryFrame } from "../realtime/sse_wire.ts";
+import type { Presence } from "../realtime/presence.ts";
+import { eventFrame, retryFrame } from "../realtime/sse_wire.ts";
+import { type SseStream, SseStreams } from "../realtime/sse_streams.ts";
 import { adminView } from "./admin_api.ts";
 import { isEventStream } from "../http/guards.ts";
 import { RequestHead } from "../http/request_head.ts";
 import { HttpError } from "../http/http_error.ts";
-import { storeReport } from "../http/monitoring.ts";
+import { storeReport } from "../http/health.ts";
 
 /** The most admin feeds open at once; they do not count toward `--max-connections`. */
 export const MAX_ADMIN_FEEDS = 20;
 
 /** One open feed. */
-interface FeedStream {
-  readonly controller: ReadableStreamDefaultController<Uint8Array>;
+interface FeedStream extends SseStream {
   /** Product frames not yet sent (the client was not reading), the latest per product. */
   readonly pending: Map<string, Uint8Array>;
   /** The latest tick not yet sent. */
   tick: Uint8Array | undefined;
   /** The first second its ticks tell: the snapshot's history ends before it. */
   readonly firstTickAt: number;
-  /** Ticks in a row it had no room for. */
-  missed: number;
 }
 
 /** What the feed needs besides the inventory. */
@@ -35,6 +34,8 @@ export interface AdminFeedOptions {
   readonly heartbeatMs: number;
   /** This process's watchers now. */
   readonly local: () => WatcherCounts;
+  /** Where the fleet's processes share their watchers. */
+  readonly presence: Presence;
 }
 
 /**
@@ -50,9 +51,11 @@ export interface AdminFeedOptions {
  * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
+ * import { MemoryPresence } from "../realtime/presence.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
  * const feed = new AdminFeed(await Inventory.open(store, 60_000), {
  *   clock: systemClock, heartbeatMs: 15_000, local: () => ({ websocket: 0, sse: 0, longPoll: 0 }),
+ *   presence: new MemoryPresence(),
  * });
  * feed.start();
  * const request = new Request("http://x/admin/feed", { headers: { accept: "text/event-stream" } });
@@ -70,27 +73,41 @@ export class AdminFeed {
   readonly #options: AdminFeedOptions;
   readonly #watchers: FleetWatchers;
   readonly #startedAt: number;
-  readonly #streams = new Set<FeedStream>();
+  readonly #streams: SseStreams<FeedStream>;
   readonly #activity: Activity;
   #stopListening: (() => void) | undefined;
   #cancelTick: (() => void) | undefined;
   #lastTickAt = -Infinity;
   #opening = 0;
-  #closed = false;
 
   /**
    * Creates the feeds' hub; changes are counted from {@linkcode AdminFeed.start} on (those made
    * before it fold into each product's first delta), and nothing is shared before it.
    *
    * @param inventory The inventory.
-   * @param options The clock, the slow-reader limit and this process's watchers.
+   * @param options The clock, the slow-reader limit, this process's watchers and the fleet's.
    */
   constructor(inventory: Inventory, options: AdminFeedOptions) {
     this.#inventory = inventory;
     this.#options = options;
     this.#startedAt = options.clock.now();
     this.#activity = new Activity(options.clock, inventory.allProducts());
-    this.#watchers = new FleetWatchers(inventory, { ...options, process: newProcessId() });
+    this.#watchers = new FleetWatchers(options.presence, {
+      ...options,
+      process: newProcessId(options.clock),
+    });
+    this.#streams = new SseStreams<FeedStream>({
+      // A feed that is behind is ended when it read nothing for a heartbeat's time of ticks.
+      maxMissed: Math.max(1, Math.ceil(options.heartbeatMs / ACTIVITY_STEP_MS)),
+      slowReason: "ended an admin feed that stopped reading",
+      onKeep: () => this.#tickSoon(),
+      onPull: (entry) => this.#flush(entry),
+      onForget: () => {
+        if (this.#streams.size > 0) return;
+        this.#cancelTick?.();
+        this.#cancelTick = undefined;
+      },
+    });
   }
 
   /** Feeds open now. */
@@ -100,7 +117,7 @@ export class AdminFeed {
 
   /** Starts counting every change and sharing this process's watchers. */
   start(): void {
-    if (this.#closed || this.#stopListening !== undefined) return;
+    if (this.#streams.closed || this.#stopListening !== undefined) return;
     this.#stopListening = this.#inventory.onChange((record) => {
       this.#activity.observe(record);
       this.#publish(record);
@@ -121,7 +138,7 @@ export class AdminFeed {
     if (!isEventStream(head)) {
       throw new HttpError(406, "The admin feed is an event stream: accept text/event-stream");
     }
-    if (this.#closed || this.#streams.size + this.#opening >= MAX_ADMIN_FEEDS) {
+    if (this.#streams.closed || this.#streams.size + this.#opening >= MAX_ADMIN_FEEDS) {
       throw new HttpError(503, `At most ${MAX_ADMIN_FEEDS} admin feeds may be open at once`, {
         headers: { "retry-after": "5" },
       });
@@ -146,47 +163,24 @@ export class AdminFeed {
       }),
     );
     const firstTickAt = activity.start + ACTIVITY_SECONDS * ACTIVITY_STEP_MS;
-    let entry: FeedStream;
-    const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        entry = { controller, pending: new Map(), tick: undefined, firstTickAt, missed: 0 };
-        controller.enqueue(retryFrame());
-        controller.enqueue(snapshot);
-        if (this.#closed) {
-          controller.close();
-          return;
-        }
-        this.#streams.add(entry);
-        this.#tickSoon();
-      },
-      pull: () => {
-        entry.missed = 0;
-        this.#flush(entry);
-      },
-      cancel: () => this.#forget(entry),
-    }, { highWaterMark: 1 });
-    return eventStreamResponse(body);
+    return this.#streams.open((controller) => {
+      controller.enqueue(retryFrame());
+      controller.enqueue(snapshot);
+      return { controller, pending: new Map(), tick: undefined, firstTickAt, missed: 0 };
+    });
   }
 
   /** Ends every feed, stops the tick, the counting and the sharing; later feeds are refused. */
   close(): void {
-    this.#closed = true;
+    this.#streams.close();
     this.#stopListening?.();
     this.#watchers.close();
-    for (const entry of [...this.#streams]) {
-      this.#forget(entry);
-      try {
-        entry.controller.close();
-      } catch {
-        // Already errored by a client that left.
-      }
-    }
   }
 
-  #publish(record: ProductRecord): void {
+  #publish(record: ProductState): void {
     if (this.#streams.size === 0) return;
     const frame = eventFrame("product", JSON.stringify(adminView(record)));
-    for (const entry of this.#streams) {
+    for (const entry of this.#streams.values()) {
       entry.pending.set(record.info.id, frame);
       this.#flush(entry);
     }
@@ -195,7 +189,7 @@ export class AdminFeed {
   /** Sends what a feed has pending (products, then the tick), in one chunk, when it has room. */
   #flush(entry: FeedStream): void {
     if (entry.pending.size === 0 && entry.tick === undefined) return;
-    if ((entry.controller.desiredSize ?? 0) <= 0) return;
+    if (!this.#streams.hasRoom(entry)) return;
     const frames = [...entry.pending.values()];
     if (entry.tick !== undefined) frames.push(entry.tick);
     entry.pending.clear();
@@ -236,25 +230,13 @@ export class AdminFeed {
       store: storeReport(this.#inventory),
     };
     const frame = eventFrame("tick", JSON.stringify(tick));
-    for (const entry of [...this.#streams]) {
+    for (const entry of [...this.#streams.values()]) {
       if (at < entry.firstTickAt) continue;
-      // A feed that is behind gets the newest tick when it reads again, and is ended when it
-      // read nothing for a heartbeat's time.
+      // A feed that is behind gets the newest tick when it reads again.
       entry.tick = frame;
-      if ((entry.controller.desiredSize ?? 0) > 0) {
-        this.#flush(entry);
-      } else if (++entry.missed * ACTIVITY_STEP_MS >= this.#options.heartbeatMs) {
-        this.#forget(entry);
-        // error(), not close(): close() would wait for the client to read what is queued.
-        entry.controller.error("ended an admin feed that stopped reading");
-      }
+      if (this.#streams.hasRoom(entry)) this.#flush(entry);
+      else this.#streams.missedBeat(entry);
     }
     void this.#watchers.refresh();
-  }
-
-  #forget(entry: FeedStream): void {
-    if (!this.#streams.delete(entry) || this.#streams.size > 0) return;
-    this.#cancelTick?.();
-    this.#cancelTick = undefined;
   }
 }

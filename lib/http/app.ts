@@ -1,72 +1,29 @@
-/** The request handler: composes the routes, guards, subscriptions and metrics of the shop. */
-import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
-import { type Clock, systemClock } from "../time/clock.ts";
-import type { Inventory } from "../inventory/inventory.ts";
+/** The request handler: routes a request, checks its size, counts and answers it; never throws. */
+import type { Checkouts } from "../inventory/checkout.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
-import { Topics } from "../realtime/topics.ts";
-import { adminAccess } from "../admin/admin_auth.ts";
-import { AdminFeed } from "../admin/admin_feed.ts";
-import { checkRequestSize, ConnectionLimit } from "./guards.ts";
+import type { Clock } from "../time/clock.ts";
+import { checkRequestSize, type HeadLimits } from "./guards.ts";
 import { errorResponse, HttpError } from "./http_error.ts";
-import { type Gauges, healthResponse, Metrics, readinessResponse } from "./monitoring.ts";
-import { isHttpsRequest, originGuard } from "./origin.ts";
-import type { Templates } from "./page.ts";
-import { RefusalLog } from "./refusal_log.ts";
+import type { Gauges, Metrics } from "./monitoring.ts";
 import { RequestHead } from "./request_head.ts";
-import { adminRoutes, cartRoutes, fileRoutes, pageRoutes, statusRoutes } from "./routes.ts";
-import { type ConnectionInfo, type Guard, type Route, Router } from "./router.ts";
-import type { AssetTable } from "./static_assets.ts";
-import { Subscriptions } from "./subscriptions.ts";
+import { type ConnectionInfo, type Route, Router } from "./router.ts";
 
-/** The settings the handler enforces, which the server's Config carries. */
-export interface AppSettings {
-  /** How long a long poll waits for a change before answering the current state, in ms. */
-  pollTimeoutMs: number;
-  /** Long polls, event streams and WebSockets held at once; past it new ones are refused. */
-  maxConnections: number;
-  /** A WebSocket silent this long is pinged at half of it and closed if still silent, in ms. */
-  websocketTimeoutMs: number;
-  /** How often an event stream gets a heartbeat comment, in ms. */
-  sseHeartbeatMs: number;
-  /** A request body must arrive within this long, in ms. */
-  bodyTimeoutMs: number;
-  /** The longest request target (path and query) accepted, in bytes. */
-  maxUrlBytes: number;
-  /** The most header bytes (names and values) accepted. */
-  maxHeaderBytes: number;
-  /** Believe the forwarded headers of a reverse proxy in front of us. */
-  trustProxy: boolean;
-  /** The most products the catalog may hold. */
-  maxProducts: number;
-  /** How long a checkout may take, all tries of the order service included, in ms. */
-  webhookTimeoutMs: number;
-  /** How long an admin sign-in lasts, in ms: the admin cookie expires then. */
-  adminSessionMs: number;
-}
-
-/** What the handler needs besides the inventory: its settings, and what the server loaded. */
-export interface AppOptions extends AppSettings {
-  /** The shop's order service; none sells at once (demo mode). */
-  orderService?: OrderService;
-  /** Origins besides our own trusted to post and subscribe. */
-  allowedOrigins: readonly string[];
-  /** The server itself speaks HTTPS. */
-  https: boolean;
-  /** The page templates. */
-  templates: Templates;
-  /** The files under /static/. */
-  assets: AssetTable;
-  /** The catalog's images under /media/. */
-  media: AssetTable;
-  /** The admin API's bearer token and the sign-in's; without one `/admin/*` answers 404. */
-  adminToken?: string;
-  /**
-   * The time source of admin sessions, of the limit on wrong tokens and of the admin feed's
-   * activity and ticks; real time by default.
-   */
-  clock?: Clock;
-  /** How many servers still serve connections, for /metrics; none given counts 0. */
-  listeners?: () => number;
+/** What the handler is made of: the route table and the services behind it, built by the server. */
+export interface AppParts {
+  /** The route table, every area's routes. */
+  readonly routes: readonly Route[];
+  /** The largest request head, and how long a body may take to arrive (`bodyTimeoutMs`). */
+  readonly limits: HeadLimits & { readonly bodyTimeoutMs: number };
+  /** The counters of /metrics; every route's are declared here. */
+  readonly metrics: Metrics;
+  /** The checkouts, which the server resumes and waits for. */
+  readonly checkouts: Checkouts;
+  /** The live counts that /metrics shows. */
+  readonly gauges: () => Gauges;
+  /** The time source of the body deadlines, and the draws of the answers' `Retry-After`. */
+  readonly clock: Clock;
+  /** Answers every waiter, closes every subscriber (1001), stops the services' timers. */
+  readonly stop: () => void;
 }
 
 /** A running application: its handler, and a way to stop its connections. */
@@ -93,123 +50,45 @@ export interface App {
 }
 
 /**
- * Builds the application around the shared inventory.
+ * Makes the handler of a route table whose services the server built.
  *
- * @param inventory The inventory.
- * @param options Timeouts, origins, templates and assets.
+ * @param parts The routes, the limits on a request and the services behind the routes.
  * @returns The app; pass `app.handle` to `Deno.serve`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { systemClock } from "../time/clock.ts";
+ * import { Checkouts } from "../inventory/checkout.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
+ * import { systemClock } from "../time/clock.ts";
+ * import { Metrics } from "./monitoring.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
- * const app = createApp(await Inventory.open(store, 60_000), {
- *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
- *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
- *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
- *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
- *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
+ * const inventory = await Inventory.open(store, 60_000);
+ * const metrics = new Metrics();
+ * const app = createApp({
+ *   routes: [{ name: "hello", path: "/hello", methods: ["GET"], handle: () => new Response("hi") }],
+ *   limits: { maxUrlBytes: 8192, maxHeaderBytes: 16_384, bodyTimeoutMs: 10_000 },
+ *   metrics,
+ *   checkouts: new Checkouts(inventory, { service: undefined, timeoutMs: 5_000 }),
+ *   gauges: () => ({
+ *     longPollWaiters: 0, websocketSubscribers: 0, sseSubscribers: 0, websocketLagging: 0,
+ *     websocketSlowClosed: 0, sseSlowClosed: 0, connections: 0, connectionsRefused: 0,
+ *     acceptErrors: metrics.acceptErrors, listeners: 1,
+ *   }),
+ *   clock: systemClock,
+ *   stop: () => {},
  * });
- * const response = await app.handle(new Request("http://localhost/healthz"));
- * assert.equal(response.status, 200);
+ * assert.equal(await (await app.handle(new Request("http://localhost/hello"))).text(), "hi");
+ * assert.equal((await app.handle(new Request("http://localhost/nope"))).status, 404);
  * app.stop();
  * await store.close();
  * ```
  */
-export function createApp(inventory: Inventory, options: AppOptions): App {
-  const topics = new Topics(inventory);
-  const subscriptions: Subscriptions = new Subscriptions(options, () => limit.hasRoom());
-  const limit = new ConnectionLimit(options.maxConnections, () => subscriptions.connections);
-  const checkouts = new Checkouts(inventory, {
-    service: options.orderService,
-    timeoutMs: options.webhookTimeoutMs,
-    onOutcome: (outcome: CheckoutOutcome) => metrics.countCheckout(outcome),
-  });
-  const pageOptions = (request: Request) => ({
-    templates: options.templates,
-    secure: isHttpsRequest(request, options),
-  });
-  let acceptErrors = 0;
-  const gauges = (): Gauges => ({
-    longPollWaiters: topics.tally.waiters,
-    ...subscriptions.gauges(),
-    connections: subscriptions.connections,
-    connectionsRefused: limit.refused,
-    acceptErrors,
-    listeners: options.listeners?.() ?? 0,
-  });
-
-  // Until the server has an injected logger, this is the one place refusals reach the console.
-  const refusals = new RefusalLog({ now: Date.now, log: (line) => console.warn(line) });
-  const trustedOrigin = originGuard(options, refusals);
-  const sameOrigin: Guard = ({ request, url, head }) => trustedOrigin(request, url, head);
-
-  const routes: Route[] = [
-    ...pageRoutes(inventory, pageOptions),
-    ...cartRoutes(inventory, checkouts, sameOrigin),
-    ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin),
-    {
-      name: "healthz",
-      path: "/healthz",
-      methods: ["GET", "HEAD"],
-      handle: () => healthResponse(inventory),
-    },
-    {
-      name: "readyz",
-      path: "/readyz",
-      methods: ["GET", "HEAD"],
-      handle: () => readinessResponse(inventory),
-    },
-    {
-      name: "metrics",
-      path: "/metrics",
-      methods: ["GET"],
-      handle: () =>
-        new Response(metrics.render(inventory, gauges()), {
-          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-        }),
-    },
-    ...fileRoutes(options.assets, options.media),
-  ];
-  let adminFeed: AdminFeed | undefined;
-  if (options.adminToken !== undefined) {
-    const clock = options.clock ?? systemClock;
-    const access = adminAccess({
-      token: options.adminToken,
-      sessionMs: options.adminSessionMs,
-      clock,
-      https: options.https,
-      trustProxy: options.trustProxy,
-    });
-    adminFeed = new AdminFeed(inventory, {
-      clock,
-      heartbeatMs: options.sseHeartbeatMs,
-      local: () => {
-        const { websocketSubscribers, sseSubscribers } = subscriptions.gauges();
-        return {
-          websocket: websocketSubscribers,
-          sse: sseSubscribers,
-          longPoll: topics.tally.waiters,
-        };
-      },
-    });
-    adminFeed.start();
-    routes.push(
-      ...adminRoutes(
-        inventory,
-        access,
-        options.templates,
-        sameOrigin,
-        options.maxProducts,
-        adminFeed,
-      ),
-    );
-  }
-  const router = new Router(routes, options.bodyTimeoutMs);
-  const metrics = new Metrics([...new Set([...routes.map((route) => route.name), "not_found"])]);
+export function createApp(parts: AppParts): App {
+  const { routes, limits, metrics, clock } = parts;
+  const router = new Router(routes, limits.bodyTimeoutMs, clock);
+  metrics.declareRoutes([...routes.map((route) => route.name), "not_found"]);
 
   // Not async: a long poll keeps no suspended frame of the app, and most answers need no await.
   const handle = (
@@ -224,7 +103,7 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
       ? "not_found"
       : (Router.routeFor(match, request.method) ?? match.routes[0]).name;
     try {
-      checkRequestSize(head, url, options);
+      checkRequestSize(head, url, limits);
       if (match === undefined) throw new HttpError(404, "Not found");
       const response = router.run(match, request, url, connection, head);
       return response instanceof Response
@@ -240,24 +119,22 @@ export function createApp(inventory: Inventory, options: AppOptions): App {
   };
   const refused = (route: string, error: unknown): Response => {
     if (error instanceof StoreUnavailableError) metrics.countStoreUnavailable();
-    return counted(route, errorResponse(error));
+    return counted(route, errorResponse(error, () => clock.random()));
   };
 
   return {
     handle,
-    checkouts,
+    checkouts: parts.checkouts,
     countAcceptError() {
-      acceptErrors++;
+      metrics.countAcceptError();
     },
     observeOrderCall(seconds) {
       metrics.webhookLatency.observe(seconds);
     },
     stop() {
-      topics.close();
-      subscriptions.close();
-      adminFeed?.close();
+      parts.stop();
       router.close();
     },
-    gauges,
+    gauges: parts.gauges,
   };
 }

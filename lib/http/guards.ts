@@ -1,4 +1,5 @@
 /** Route guards: the connection limit, WebSocket-only routes, and the size of a request's head. */
+import { type Clock, systemClock } from "../time/clock.ts";
 import { HttpError } from "./http_error.ts";
 import type { RequestHead } from "./request_head.ts";
 import type { Guard } from "./router.ts";
@@ -53,15 +54,27 @@ export const requireUpgrade: Guard = ({ head }) => {
 };
 
 /**
- * A guard that checks WebSocket upgrades only, letting plain requests through.
+ * A guard that checks WebSocket upgrades only, letting plain requests through. An async check
+ * is returned, so that the router waits for it.
  *
  * @param guard The check for upgrades.
  * @returns The guard.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HttpError } from "./http_error.ts";
+ * import { RequestHead } from "./request_head.ts";
+ * const guard = onUpgrades(() => Promise.reject(new HttpError(403, "No")));
+ * const request = new Request("http://x/", { headers: { upgrade: "websocket" } });
+ * const context = { request, url: new URL(request.url), head: RequestHead.of(request), params: {}, body: undefined };
+ * await assert.rejects(async () => await guard(context), HttpError);
+ * const plain = new Request("http://x/");
+ * assert.equal(guard({ ...context, request: plain, head: RequestHead.of(plain) }), undefined);
+ * ```
  */
 export function onUpgrades(guard: Guard): Guard {
-  return (context) => {
-    if (isUpgrade(context.head)) guard(context);
-  };
+  return (context) => isUpgrade(context.head) ? guard(context) : undefined;
 }
 
 /**
@@ -78,6 +91,7 @@ export function onUpgrades(guard: Guard): Guard {
 export class ConnectionLimit {
   readonly #max: number;
   readonly #count: () => number;
+  readonly #random: () => number;
   #refused = 0;
 
   /**
@@ -85,10 +99,12 @@ export class ConnectionLimit {
    *
    * @param max The most connections held at once.
    * @param count How many are held now.
+   * @param clock The draws of the refusals' `Retry-After`.
    */
-  constructor(max: number, count: () => number) {
+  constructor(max: number, count: () => number, clock: Pick<Clock, "random"> = systemClock) {
     this.#max = max;
     this.#count = count;
+    this.#random = () => clock.random();
   }
 
   /** Connections refused since start. */
@@ -118,7 +134,7 @@ export class ConnectionLimit {
   readonly guard: Guard = ({ head }) => {
     if (isEventStream(head) || this.hasRoom()) return;
     // Jittered, so that refused clients do not all come back in the same second.
-    const retryAfter = 5 + Math.floor(Math.random() * 10);
+    const retryAfter = 5 + Math.floor(this.#random() * 10);
     throw new HttpError(503, "Too many connections, try again later", {
       headers: { "retry-after": String(retryAfter) },
     });

@@ -47,7 +47,7 @@ export class HttpError extends Error {
  */
 export function jsonResponse(body: unknown, init: ResponseInit = NO_INIT): Response {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  // The commonest answer (every long poll's): an init made once, no spread of the caller's.
+  // An answer with no init of its own: one made once, no spread of the caller's.
   if (init === NO_INIT) return new Response(text, JSON_INIT);
   if (init.headers === undefined) {
     // The common answer: a literal is cheaper than a Headers object and two set() calls.

@@ -1,23 +1,13 @@
-/** `GET /healthz`, `GET /readyz` and `GET /metrics`: liveness, readiness, Prometheus counters. */
+/** `GET /metrics`: the Prometheus counters and gauges of the shop and its connections. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import type { CheckoutOutcome } from "../inventory/checkout.ts";
+import type { SubscriberCounts } from "../realtime/subscriptions.ts";
 import { Histogram } from "./histogram.ts";
-import { jsonResponse } from "./http_error.ts";
 import { CHECKOUT_LABELS, checkoutLabel } from "./refusal_answers.ts";
 
-/** Live gauges read when /metrics is scraped. */
-export interface Gauges {
-  /** WebSocket subscribers connected now. */
-  websocketSubscribers: number;
-  /** SSE streams open now. */
-  sseSubscribers: number;
-  /** WebSockets not reading now, waiting to drain before they get the newest state. */
-  websocketLagging: number;
-  /** WebSockets closed for not reading, since start. */
-  websocketSlowClosed: number;
-  /** Event streams ended for not reading, since start. */
-  sseSlowClosed: number;
+/** Live gauges read when /metrics is scraped: the transports' counts, and these. */
+export interface Gauges extends SubscriberCounts {
   /** Long polls waiting now. */
   longPollWaiters: number;
   /** Long polls waiting, event streams and WebSockets now: what `--max-connections` bounds. */
@@ -89,6 +79,7 @@ export class Metrics {
   /** Metric label → count, every outcome a checkout may have at 0 from the start. */
   readonly #checkouts = new Map<string, number>(CHECKOUT_LABELS.map((label) => [label, 0]));
   #storeUnavailable = 0;
+  #acceptErrors = 0;
   /** How long each call to the order service took, in seconds. */
   readonly webhookLatency = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
 
@@ -107,14 +98,34 @@ export class Metrics {
     this.#storeUnavailable++;
   }
 
+  /** Counts one failed accept (the listener died and is being reopened). */
+  countAcceptError(): void {
+    this.#acceptErrors++;
+  }
+
+  /** Accepts that failed since start. */
+  get acceptErrors(): number {
+    return this.#acceptErrors;
+  }
+
   /**
    * Declares each route's request counters.
    *
-   * @param routes The routing table's route names, each counted at 0 for every status in
-   * {@linkcode REQUEST_STATUSES} until its first request.
+   * @param routes The routing table's route names; {@linkcode Metrics.declareRoutes} adds more.
    */
-  constructor(routes: Iterable<string>) {
+  constructor(routes: Iterable<string> = []) {
+    this.declareRoutes(routes);
+  }
+
+  /**
+   * Declares routes' request counters, each at 0 for every status in
+   * {@linkcode REQUEST_STATUSES} until its first request.
+   *
+   * @param routes The route names.
+   */
+  declareRoutes(routes: Iterable<string>): void {
     for (const route of routes) {
+      if (this.#requests.has(route)) continue;
       this.#requests.set(route, new Map(REQUEST_STATUSES.map((status) => [status, 0])));
     }
   }
@@ -255,51 +266,4 @@ function gauge(name: string, help: string, value: number): string[] {
 
 function counter(name: string, help: string, value: number): string[] {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`];
-}
-
-/** The store as /healthz, /readyz and the admin feed report it. */
-export interface StoreReport {
-  /** `memory`, `kv` or `redis`. */
-  readonly kind: string;
-  /** Whether its last command was answered. */
-  readonly reachable: boolean;
-  /** What failed last, if anything. */
-  readonly lastError: string | null;
-}
-
-/**
- * The store's kind and health.
- *
- * @param inventory The inventory, for its store.
- * @returns `{kind, reachable, lastError}`.
- */
-export function storeReport(inventory: Inventory): StoreReport {
-  const { reachable, lastError } = inventory.storeHealth();
-  return { kind: inventory.storeKind, reachable, lastError };
-}
-
-/**
- * Answers `GET /healthz`: the process is alive, whatever the store's state (restarting it would
- * not bring the store back).
- *
- * @param inventory The inventory, for its store's health.
- * @returns 200 `{"status": "ok", "store": {"kind", "reachable", "lastError"}}`.
- */
-export function healthResponse(inventory: Inventory): Response {
-  return jsonResponse({ status: "ok", store: storeReport(inventory) });
-}
-
-/**
- * Answers `GET /readyz`: whether to send this process requests, so that a balancer stops sending
- * writes it would refuse while the store cannot be reached.
- *
- * @param inventory The inventory, for its store's health.
- * @returns 200 `{"status": "ready", "store": {...}}` while the store answers, else 503
- *   `{"error": "the inventory store cannot be reached", "store": {...}}`.
- */
-export function readinessResponse(inventory: Inventory): Response {
-  const store = storeReport(inventory);
-  return store.reachable
-    ? jsonResponse({ status: "ready", store })
-    : jsonResponse({ error: "the inventory store cannot be reached", store }, { status: 503 });
 }

@@ -1,6 +1,6 @@
 /** The shop's three pages (product, catalog, missing product), each with the session cookie. */
 import type { Inventory } from "../inventory/inventory.ts";
-import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
+import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import { formatPrice } from "../inventory/product.ts";
 import { holdValues } from "./hold_text.ts";
 import { sessionCookie, sessionFromCookie } from "./session.ts";
@@ -26,15 +26,20 @@ export interface PageOptions {
   readonly templates: Templates;
   /** Marks the session cookie Secure. */
   readonly secure: boolean;
+  /** Makes a new shopper's session id (the server's clock draws it). */
+  readonly newSession: () => string;
 }
 
 /** The image of a product that has none. */
 const PLACEHOLDER_IMAGE = "/static/placeholder.svg";
 
 /** The session of a request, and whether it is new (then the answer sets the cookie). */
-function sessionOf(request: Request): { session: string; known: boolean } {
+function sessionOf(
+  request: Request,
+  options: PageOptions,
+): { session: string; known: boolean } {
   const known = sessionFromCookie(request);
-  return { session: known ?? crypto.randomUUID(), known: known !== undefined };
+  return { session: known ?? options.newSession(), known: known !== undefined };
 }
 
 /**
@@ -88,11 +93,11 @@ export function htmlResponse(
  */
 export async function productPage(
   inventory: Inventory,
-  record: ProductRecord,
+  record: ProductState,
   request: Request,
   options: PageOptions,
 ): Promise<Response> {
-  const { session, known } = sessionOf(request);
+  const { session, known } = sessionOf(request, options);
   const units = known ? await inventory.cartOf(session) : [];
   const expiresAt = units.find((unit) => unit.product === record.info.id)?.expiresAt;
   const inventoryCount = inventoryCountOf(record);
@@ -162,7 +167,7 @@ export function catalogPage(
   request: Request,
   options: PageOptions,
 ): Response {
-  const { session, known } = sessionOf(request);
+  const { session, known } = sessionOf(request, options);
   const tiles = inventory.products().map((record) =>
     tileHtml({
       id: record.info.id,

@@ -1,5 +1,5 @@
 /** The route table: URL patterns, each with its methods, guards and body, and the dispatch. */
-import { systemClock } from "../time/clock.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 import { DeadlineQueue } from "../time/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
 import { acceptedMediaType, readLimitedText, type RequestBody } from "./request_body.ts";
@@ -109,9 +109,10 @@ export class Router {
    *
    * @param routes The table.
    * @param bodyTimeoutMs How long a request body may take to arrive.
+   * @param clock The time source of the body deadlines.
    */
-  constructor(routes: readonly Route[], bodyTimeoutMs = 10_000) {
-    this.#bodyDeadlines = new DeadlineQueue(bodyTimeoutMs, systemClock, { lingering: true });
+  constructor(routes: readonly Route[], bodyTimeoutMs = 10_000, clock: Clock = systemClock) {
+    this.#bodyDeadlines = new DeadlineQueue(bodyTimeoutMs, clock, { lingering: true });
     const byPath = new Map<string, PathEntry>();
     for (const route of routes) {
       let entry = byPath.get(route.path);

@@ -1,37 +1,16 @@
-/** The shop's route table by area: pages, cart, live status, files and the admin API. */
+/** The shop's route table by area: pages, cart, live status, monitoring and files. */
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Topics } from "../realtime/topics.ts";
-import type { AdminFeed } from "../admin/admin_feed.ts";
-import {
-  MAX_ADMIN_BODY_BYTES,
-  productsResponse,
-  putProductResponse,
-  restockResponse,
-  retireResponse,
-} from "../admin/admin_api.ts";
-import { type AdminAccess, adminGuard } from "../admin/admin_auth.ts";
-import {
-  adminPageResponse,
-  SIGN_IN_MEDIA_TYPES,
-  signInResponse,
-  signOutResponse,
-} from "../admin/admin_page.ts";
 import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
-import { echoSocket } from "./echo.ts";
 import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
-import {
-  catalogPage,
-  missingProductPage,
-  type PageOptions,
-  productPage,
-  type Templates,
-} from "./page.ts";
+import { healthResponse, readinessResponse } from "./health.ts";
+import type { Gauges, Metrics } from "./monitoring.ts";
+import { catalogPage, missingProductPage, type PageOptions, productPage } from "./page.ts";
 import type { Guard, Route } from "./router.ts";
 import { type AssetTable, serveAsset } from "./static_assets.ts";
-import { productTopicOf, type Subscriptions } from "./subscriptions.ts";
-
-const JSON_ONLY = ["application/json"] as const;
+import { productTopicOf, subscribe } from "./status.ts";
 
 /**
  * The shop's pages: the product page (or the catalog, for several products) and each product's.
@@ -100,12 +79,12 @@ export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigi
 }
 
 /**
- * Live status of a product and of the catalog, and the echo socket; upgrades from our own pages
- * only, within the connection limit.
+ * Live status of a product and of the catalog, and the echo socket: each within the connection
+ * limit, upgrades from our own pages only.
  *
  * @param inventory The inventory.
  * @param topics The topics subscribed to.
- * @param subscriptions Serves a topic by the transport asked for.
+ * @param subscriptions Serves a topic by the transport asked for, and the echo socket.
  * @param limit The connection limit.
  * @param sameOrigin Refuses requests from untrusted origins.
  * @returns The routes.
@@ -125,23 +104,60 @@ export function statusRoutes(
       path: "/cart/status",
       methods: ["GET"],
       guards,
-      handle: ({ request, url, head }) =>
-        subscriptions.subscribe(request, head, url, productTopicOf(inventory, topics, url)),
+      handle: (context) =>
+        subscribe(subscriptions, limit, context, productTopicOf(inventory, topics, context.url)),
     },
     {
       name: "catalog_status",
       path: "/catalog/status",
       methods: ["GET"],
       guards,
-      handle: ({ request, url, head }) =>
-        subscriptions.subscribe(request, head, url, topics.catalog),
+      handle: (context) => subscribe(subscriptions, limit, context, topics.catalog),
     },
     {
       name: "echo",
       path: "/echo",
       methods: ["GET"],
-      guards: [requireUpgrade, sameOrigin],
-      handle: ({ request }) => echoSocket(request),
+      guards: [requireUpgrade, limit.guard, sameOrigin],
+      handle: ({ request }) => subscriptions.echo(request),
+    },
+  ];
+}
+
+/**
+ * Health, readiness and the Prometheus metrics.
+ *
+ * @param inventory The inventory, whose store is reported.
+ * @param metrics The counters of requests and checkouts.
+ * @param gauges The live counts shown beside them.
+ * @returns The routes.
+ */
+export function monitoringRoutes(
+  inventory: Inventory,
+  metrics: Metrics,
+  gauges: () => Gauges,
+): Route[] {
+  return [
+    {
+      name: "healthz",
+      path: "/healthz",
+      methods: ["GET", "HEAD"],
+      handle: () => healthResponse(inventory),
+    },
+    {
+      name: "readyz",
+      path: "/readyz",
+      methods: ["GET", "HEAD"],
+      handle: () => readinessResponse(inventory),
+    },
+    {
+      name: "metrics",
+      path: "/metrics",
+      methods: ["GET"],
+      handle: () =>
+        new Response(metrics.render(inventory, gauges()), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        }),
     },
   ];
 }
@@ -168,91 +184,6 @@ export function fileRoutes(assets: AssetTable, media: AssetTable): Route[] {
       methods: ["GET", "HEAD"],
       handle: ({ request, url }) =>
         serveAsset(media, url.pathname.slice("/media/".length), request),
-    },
-  ];
-}
-
-/**
- * The admin area: its page and sign-in (from our own pages only), and the API (restock, list,
- * retire and put products, and the dashboard's live feed) behind the bearer token or the admin
- * cookie.
- *
- * @param inventory The inventory.
- * @param access The admin token, sessions and wrong tokens counted.
- * @param templates The page templates.
- * @param sameOrigin Refuses requests from untrusted origins.
- * @param maxProducts The most products the catalog may hold.
- * @param feed The dashboard's feeds.
- * @returns The routes.
- */
-export function adminRoutes(
-  inventory: Inventory,
-  access: AdminAccess,
-  templates: Templates,
-  sameOrigin: Guard,
-  maxProducts: number,
-  feed: AdminFeed,
-): Route[] {
-  // The bearer token works from anywhere (curl); the cookie only on our own pages' requests.
-  const admin = [adminGuard(access)];
-  return [
-    {
-      name: "admin_page",
-      path: "/admin",
-      methods: ["GET", "HEAD"],
-      handle: (context) => adminPageResponse(context, access, templates),
-    },
-    {
-      name: "admin_session",
-      path: "/admin/session",
-      methods: ["POST"],
-      guards: [sameOrigin],
-      body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: SIGN_IN_MEDIA_TYPES },
-      handle: (context) => signInResponse(context, access, templates),
-    },
-    {
-      name: "admin_session_end",
-      path: "/admin/session/end",
-      methods: ["POST"],
-      guards: [sameOrigin],
-      handle: ({ request }) => signOutResponse(request, access),
-    },
-    {
-      name: "admin_inventory",
-      path: "/admin/inventory",
-      methods: ["POST"],
-      guards: admin,
-      body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
-      handle: ({ body }) => restockResponse(inventory, body!),
-    },
-    {
-      name: "admin_products",
-      path: "/admin/products",
-      methods: ["GET"],
-      guards: admin,
-      handle: () => productsResponse(inventory),
-    },
-    {
-      name: "admin_product",
-      path: "/admin/products/:id",
-      methods: ["DELETE"],
-      guards: admin,
-      handle: ({ params }) => retireResponse(inventory, params.id!),
-    },
-    {
-      name: "admin_product",
-      path: "/admin/products/:id",
-      methods: ["PUT"],
-      guards: admin,
-      body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
-      handle: ({ params, body }) => putProductResponse(inventory, params.id!, body!, maxProducts),
-    },
-    {
-      name: "admin_feed",
-      path: "/admin/feed",
-      methods: ["GET"],
-      guards: admin,
-      handle: ({ request, head }) => feed.accept(request, head),
     },
   ];
 }

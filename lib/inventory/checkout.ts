@@ -3,8 +3,9 @@ import type { Inventory } from "./inventory.ts";
 import type { ProductState } from "./ledger.ts";
 import type { Price } from "./product.ts";
 import type { CheckoutRefusal } from "./refusal.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 
-/** What the order service is told of a sale to stock. */
+/** What the order service is told of a sale to book. */
 export interface Order {
   /** Names the order; the same on every try of one hold, so it is the idempotency key. */
   readonly orderId: string;
@@ -62,6 +63,8 @@ export interface CheckoutOptions {
   readonly timeoutMs: number;
   /** Called with each checkout's outcome. */
   readonly onOutcome?: (outcome: CheckoutOutcome) => void;
+  /** Draws the order ids and times a graceful stop's wait; real ones by default. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -94,6 +97,7 @@ export class Checkouts {
   readonly #options: CheckoutOptions;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #stopping = new AbortController();
+  readonly #clock: Clock;
 
   /**
    * Makes the checkouts of an inventory; none runs until the first {@linkcode Checkouts.checkout}.
@@ -104,6 +108,7 @@ export class Checkouts {
   constructor(inventory: Inventory, options: CheckoutOptions) {
     this.#inventory = inventory;
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Checkouts in flight now. */
@@ -119,7 +124,8 @@ export class Checkouts {
    * @returns What happened; the hold stays unless it was sold.
    */
   async checkout(product: string, session: string): Promise<CheckoutResult> {
-    const start = await this.#inventory.beginCheckout(product, session, crypto.randomUUID());
+    const orderId = this.#clock.randomUUID();
+    const start = await this.#inventory.beginCheckout(product, session, orderId);
     let result: CheckoutResult;
     if (start.kind === "refused") {
       result = { kind: "not possible", reason: start.reason };
@@ -156,11 +162,11 @@ export class Checkouts {
    * @param deadlineMs How long to wait for them.
    */
   async settle(deadlineMs: number): Promise<void> {
-    const timer = setTimeout(() => this.#stopping.abort(), deadlineMs);
+    const cancel = this.#clock.setTimer(() => this.#stopping.abort(), deadlineMs);
     try {
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 

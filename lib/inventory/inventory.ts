@@ -5,7 +5,6 @@ import type {
   InventoryStore,
   Listing,
   PendingCheckout,
-  ProcessWatchers,
   StoreHealth,
   StoreOutcome,
 } from "./store_port.ts";
@@ -76,32 +75,6 @@ export class Inventory {
    */
   storeHealth(): StoreHealth {
     return this.#store.health();
-  }
-
-  /** Whether the store has other processes to share watcher counts with (Redis). */
-  get sharesWatchers(): boolean {
-    return this.#store.shareWatchers !== undefined;
-  }
-
-  /**
-   * Shares this process's watchers with the fleet; a store used by this process only keeps none.
-   *
-   * @param watchers This process's counts.
-   * @throws {StoreUnavailableError} When the store cannot be reached.
-   */
-  async shareWatchers(watchers: ProcessWatchers): Promise<void> {
-    await this.#store.shareWatchers?.(watchers);
-  }
-
-  /**
-   * Reads the watchers every process of the fleet shared.
-   *
-   * @param since Counts taken before this time are dropped.
-   * @returns Each process's latest counts; none from a store used by this process only.
-   * @throws {StoreUnavailableError} When the store cannot be reached.
-   */
-  async fleetWatchers(since: number): Promise<ProcessWatchers[]> {
-    return await this.#store.fleetWatchers?.(since) ?? [];
   }
 
   /** How long a hold lasts after the shopper's last add, in ms. */

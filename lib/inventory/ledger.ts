@@ -55,13 +55,6 @@ export interface ProductState extends StoredState {
 }
 
 /**
- * The old name of {@linkcode ProductState}, for modules outside the inventory and the stores.
- *
- * @deprecated Use {@linkcode ProductState}.
- */
-export type ProductRecord = ProductState;
-
-/**
  * Units still free to add.
  *
  * @param state A product's state.

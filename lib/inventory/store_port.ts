@@ -69,20 +69,6 @@ export interface StoreHealth {
   readonly since: number;
 }
 
-/** One process's watchers by transport, as it shares them with its fleet. */
-export interface ProcessWatchers {
-  /** The process's id. */
-  readonly process: string;
-  /** WebSocket subscribers. */
-  readonly websocket: number;
-  /** Event-stream subscribers. */
-  readonly sse: number;
-  /** Long polls waiting. */
-  readonly longPoll: number;
-  /** When the process counted them, in ms since the epoch (its own clock). */
-  readonly at: number;
-}
-
 /**
  * Thrown by a store operation when the engine cannot be reached: nothing was decided, and the
  * operation may be tried again shortly. An operation that timed out may still take effect later;
@@ -216,22 +202,6 @@ export interface InventoryStore {
    * @returns A function that unregisters it.
    */
   onChange(listener: (record: ProductState) => void): () => void;
-  /**
-   * Shares this process's watchers with the other processes on the same data (optional: a store
-   * that only this process uses has none to tell).
-   *
-   * @param watchers This process's counts, replacing the ones it shared before.
-   * @throws {StoreUnavailableError} When the engine cannot be reached.
-   */
-  shareWatchers?(watchers: ProcessWatchers): Promise<void>;
-  /**
-   * Reads what every process shared (optional, with {@linkcode InventoryStore.shareWatchers}).
-   *
-   * @param since Counts taken before this time (a process that stopped) are dropped, and deleted.
-   * @returns Each process's latest counts.
-   * @throws {StoreUnavailableError} When the engine cannot be reached.
-   */
-  fleetWatchers?(since: number): Promise<ProcessWatchers[]>;
   /** Stops expiring holds, waits for operations in flight, and releases the engine. */
   close(): Promise<void>;
 }

@@ -1,7 +1,6 @@
-/** Watchers by transport and by process: this process's live counts, and the fleet's via the store. */
+/** Watchers by transport and by process: this process's live counts, and the fleet's presence. */
 import type { Clock } from "../time/clock.ts";
-import type { Inventory } from "../inventory/inventory.ts";
-import type { ProcessWatchers } from "../inventory/store_port.ts";
+import type { Presence, ProcessWatchers } from "./presence.ts";
 
 /** How often a process shares its counts with the fleet (a store shared by several processes). */
 export const WATCHERS_SHARE_INTERVAL_MS = 5_000;
@@ -31,44 +30,43 @@ export interface FleetView {
  * Names this process among the fleet: its pid and a random part made at start (pids repeat
  * across machines and containers; reading the hostname would need one more permission).
  *
+ * @param clock Draws the random part.
  * @returns An id such as `pid-4711-9f86d0`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.match(newProcessId(), /^pid-\d+-[0-9a-f]{6}$/);
- * assert.notEqual(newProcessId(), newProcessId());
+ * import { systemClock } from "../time/clock.ts";
+ * assert.match(newProcessId(systemClock), /^pid-\d+-[0-9a-f]{6}$/);
+ * assert.notEqual(newProcessId(systemClock), newProcessId(systemClock));
  * ```
  */
-export function newProcessId(): string {
-  return `pid-${Deno.pid}-${crypto.randomUUID().slice(0, 6)}`;
+export function newProcessId(clock: Pick<Clock, "randomUUID">): string {
+  return `pid-${Deno.pid}-${clock.randomUUID().slice(0, 6)}`;
 }
 
 /**
- * Keeps the fleet's watchers: shares this process's counts through the store every
- * {@linkcode WATCHERS_SHARE_INTERVAL_MS} once started (only with a store that shares, i.e.
- * Redis), and reads the others' on {@linkcode FleetWatchers.refresh}. This process's own entry
- * is always its live counts. A store that cannot be reached leaves the last counts read, until
- * they are too old.
+ * Keeps the fleet's watchers: shares this process's counts through the presence every
+ * {@linkcode WATCHERS_SHARE_INTERVAL_MS} once started (only with a presence that other processes
+ * read, i.e. Redis), and reads the others' on {@linkcode FleetWatchers.refresh}. This process's
+ * own entry is always its live counts. A presence that cannot be reached leaves the last counts
+ * read, until they are too old.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { systemClock } from "../time/clock.ts";
- * import { Inventory } from "../inventory/inventory.ts";
- * import { openMemoryStore } from "../store/memory_store.ts";
- * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
- * const watchers = new FleetWatchers(await Inventory.open(store, 60_000), {
+ * import { MemoryPresence } from "./presence.ts";
+ * const watchers = new FleetWatchers(new MemoryPresence(), {
  *   process: "pid-1-abcdef", clock: systemClock, local: () => ({ websocket: 2, sse: 1, longPoll: 0 }),
  * });
  * await watchers.refresh();
  * assert.deepEqual(watchers.current().total, { websocket: 2, sse: 1, longPoll: 0 });
  * assert.equal(watchers.current().processes[0].process, "pid-1-abcdef");
- * await store.close();
  * ```
  */
 export class FleetWatchers {
-  readonly #inventory: Inventory;
+  readonly #presence: Presence;
   readonly #process: string;
   readonly #clock: Clock;
   readonly #local: () => WatcherCounts;
@@ -80,14 +78,14 @@ export class FleetWatchers {
   /**
    * Creates it; nothing is shared until {@linkcode FleetWatchers.start}.
    *
-   * @param inventory The inventory, whose store shares the counts.
+   * @param presence Where the fleet's processes share their counts.
    * @param options This process's id, the clock, and this process's live counts.
    */
   constructor(
-    inventory: Inventory,
+    presence: Presence,
     options: { process: string; clock: Clock; local: () => WatcherCounts },
   ) {
-    this.#inventory = inventory;
+    this.#presence = presence;
     this.#process = options.process;
     this.#clock = options.clock;
     this.#local = options.local;
@@ -100,9 +98,9 @@ export class FleetWatchers {
 
   /** Shares this process's counts now and every {@linkcode WATCHERS_SHARE_INTERVAL_MS}. */
   start(): void {
-    if (this.#closed || !this.#inventory.sharesWatchers || this.#cancelShare !== undefined) return;
+    if (this.#closed || !this.#presence.shared || this.#cancelShare !== undefined) return;
     const share = () => {
-      this.#inventory.shareWatchers(this.#own()).catch(() => {
+      this.#presence.share(this.#own()).catch(() => {
         // The store's health tells the failure; the next share tries again.
       });
       this.#cancelShare = this.#clock.setTimer(share, WATCHERS_SHARE_INTERVAL_MS);
@@ -128,11 +126,11 @@ export class FleetWatchers {
   }
 
   /**
-   * Reads the other processes' counts from the store (one read at a time: a call while one is in
+   * Reads the other processes' counts from the presence (one read at a time: a call while one is in
    * flight waits for it). Never rejects: a failure keeps the counts read before.
    */
   refresh(): Promise<void> {
-    this.#reading ??= this.#inventory.fleetWatchers(this.#clock.now() - WATCHERS_MAX_AGE_MS)
+    this.#reading ??= this.#presence.fleet(this.#clock.now() - WATCHERS_MAX_AGE_MS)
       .then((all) => {
         this.#others = all.filter((watchers) => watchers.process !== this.#process);
       })

@@ -1,5 +1,5 @@
 /** Status messages: a product's public state, serialized once per change for every transport. */
-import { inventoryCountOf, type ProductRecord } from "../inventory/ledger.ts";
+import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import { formatPrice, type ProductInfo } from "../inventory/product.ts";
 
 /** One serialized state of a topic, shared by every subscriber. */
@@ -34,7 +34,7 @@ export interface StateMessage {
  * assert.equal(message.cursor, "e1.4");
  * ```
  */
-export function productMessage(record: ProductRecord, epoch: string): StateMessage {
+export function productMessage(record: ProductState, epoch: string): StateMessage {
   return {
     product: record.info.id,
     version: record.version,
@@ -51,7 +51,7 @@ export function productMessage(record: ProductRecord, epoch: string): StateMessa
  * @param epoch The store's epoch.
  * @returns `{product, inventoryCount, version, epoch}` (and `retired: true` when retired).
  */
-export function productState(record: ProductRecord, epoch: string): Record<string, unknown> {
+export function productState(record: ProductState, epoch: string): Record<string, unknown> {
   const state: Record<string, unknown> = {
     product: record.info.id,
     inventoryCount: inventoryCountOf(record),
@@ -85,7 +85,7 @@ export function productState(record: ProductRecord, epoch: string): Record<strin
  * });
  * ```
  */
-export function catalogEntryJson(record: ProductRecord, stateJson: string): string {
+export function catalogEntryJson(record: ProductState, stateJson: string): string {
   let shown = SHOWN_FIELDS.get(record.info);
   if (shown === undefined) {
     const { name, price, image } = record.info;

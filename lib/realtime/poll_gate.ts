@@ -11,18 +11,17 @@ type Batch = ((json: string) => void)[];
 
 /**
  * Holds long polls that are ready to be answered and answers them in passes, each with the newest
- * state. A pass runs at once when the server is idle; after a costly one (thousands of answers and
- * the re-polls they bring) the next waits until its answers are out ({@linkcode PushThrottle} with
- * spacing 1: a longer pause, as the push hubs take, made a lone change that came soon after another
- * wait for it). A long poll that is behind is still answered at the next pass, and always with the
+ * state. A pass runs at once when the server is idle; after a costly one (many answers and the
+ * re-polls they bring) the next waits until its answers are out ({@linkcode PushThrottle} with
+ * spacing 1: a longer pause, as the push hubs take, would make a lone change that comes soon after
+ * another wait for it). A long poll that is behind is still answered at the next pass, and always with the
  * newest state: under a burst of changes each poll is answered about once per pass instead of once
  * per change.
  *
  * A pass that runs at once answers all its polls in one go. A pass that had to wait (changes are
- * coming faster than the server answers) answers them in batches of 2,048 with a timer between, so
- * that other requests are answered in between. Always slicing would cost a lone change dearly: the
- * first polls' re-polls are served between the slices and the last poll waits for them (10,000
- * polls: ~350 → ~600 ms to the last one here).
+ * coming faster than the server answers) answers them in batches with a timer between, so that
+ * other requests are answered in between. Always slicing would cost a lone change dearly: the
+ * first polls' re-polls would be served between the slices, and the last poll would wait for them.
  *
  * @example
  * ```ts

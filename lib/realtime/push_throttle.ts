@@ -4,14 +4,13 @@
 export interface PushThrottleOptions {
   /** A push whose loop took less than this never delays the next one, in ms. */
   minCostMs: number;
-  /** After a push that cost `c` ms, the next one starts no sooner than `c × spacing` ms after it. */
+  /** After a push that cost `c` ms, the next one starts no sooner than `c * spacing` ms after it. */
   spacing: number;
 }
 
 /**
- * Defaults: a push to fewer than ~700 WebSockets takes under a millisecond and is never delayed;
- * above that, pushing takes at most half of the server's time, whatever the rate of changes.
- * (At 10,000 WebSockets a push costs ~80 ms here: pushes then come at most every ~160 ms.)
+ * Defaults: a push that takes under a millisecond is never delayed; a costlier one leaves the
+ * server at least half of its time for everything else, whatever the rate of changes.
  */
 export const DEFAULT_PUSH_THROTTLE_OPTIONS: PushThrottleOptions = {
   minCostMs: 1,
@@ -23,8 +22,8 @@ export const DEFAULT_PUSH_THROTTLE_OPTIONS: PushThrottleOptions = {
  * and otherwise once, later, for every change that came in between.
  *
  * The state is a count, not a stream of events: a subscriber may skip versions but always ends on
- * the newest. So under 1,000 changes a second to 10,000 sockets the server sends a few pushes a
- * second instead of ten million messages, and still answers other requests in between.
+ * the newest. So under a storm of changes to many sockets the server sends a few pushes a second
+ * instead of one message per change per socket, and still answers other requests in between.
  *
  * A push's cost is more than its loop: each socket then writes its frame on the same thread. So a
  * costly push is measured until a timer set after it fires, once those writes have had their turn.

@@ -1,9 +1,9 @@
 /** Visits every member of a large set in slices, letting other work run between the slices. */
 
 /**
- * Members visited before the loop yields: at ~1.5 µs each (a WebSocket send) a slice takes ~3 ms
- * of script, and 10,000 members take 5 slices, which stays under the 4 ms clamp that timers get
- * past five nested levels.
+ * Members visited before the loop yields: a slice short enough that other requests are not held
+ * up long, and few enough slices for a large set that their timers stay under five nested levels,
+ * past which timers are clamped to a minimum delay.
  */
 export const DEFAULT_SLICE_SIZE = 2048;
 

@@ -2,7 +2,8 @@
 import { Fanout } from "./fanout.ts";
 import type { StateMessage } from "./message.ts";
 import type { Topic } from "./topic.ts";
-import { eventStreamResponse } from "./sse_wire.ts";
+import { type SseStream, SseStreams } from "./sse_streams.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 
 /** How often an idle stream gets a comment line, so proxies and clients know it is alive, in ms. */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -10,14 +11,11 @@ export const SSE_HEARTBEAT_MS = 15_000;
 const encoder = new TextEncoder();
 const HEARTBEAT = encoder.encode(": heartbeat\n\n");
 
-/** One open stream: its controller, and what it missed while it was not reading. */
-interface Stream {
-  readonly controller: ReadableStreamDefaultController<Uint8Array>;
+/** One open stream: its topic, and whether it missed a state while it was not reading. */
+interface Stream extends SseStream {
   readonly topic: Topic;
   /** It skipped a state while it was not reading. */
   stale: boolean;
-  /** At the last heartbeat it could take nothing, and it has read nothing since. */
-  blocked: boolean;
 }
 
 /**
@@ -31,20 +29,37 @@ interface Stream {
  */
 export class SseHub {
   readonly #fanouts = new Map<Topic, Fanout<Stream>>();
-  readonly #streams = new Set<Stream>();
+  readonly #streams: SseStreams<Stream>;
   readonly #frames = new WeakMap<StateMessage, Uint8Array>();
   readonly #heartbeatMs: number;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #slowClosed = 0;
-  #closed = false;
+  readonly #clock: Clock;
+  #cancelHeartbeat: (() => void) | undefined;
 
   /**
    * Creates the SseHub.
    *
    * @param heartbeatMs How often to send a comment to every idle stream.
+   * @param clock The heartbeat's timer.
    */
-  constructor(heartbeatMs: number = SSE_HEARTBEAT_MS) {
+  constructor(heartbeatMs: number = SSE_HEARTBEAT_MS, clock: Clock = systemClock) {
     this.#heartbeatMs = heartbeatMs;
+    this.#clock = clock;
+    this.#streams = new SseStreams<Stream>({
+      // Ended at the second heartbeat in a row that finds it not reading.
+      maxMissed: 2,
+      slowReason: "ended an event stream that stopped reading",
+      onKeep: (entry) => {
+        this.#fanoutOf(entry.topic).add(entry);
+        this.#heartbeatSoon();
+      },
+      onPull: (entry) => {
+        if (!entry.stale) return;
+        entry.stale = false;
+        entry.controller.enqueue(this.#openingFrame(entry.topic));
+        if (entry.topic.closed) this.#streams.end(entry);
+      },
+      onForget: (entry) => this.#forget(entry),
+    });
   }
 
   /** Streams currently open. */
@@ -54,7 +69,7 @@ export class SseHub {
 
   /** Streams ended so far for not reading. */
   get slowClosed(): number {
-    return this.#slowClosed;
+    return this.#streams.slowClosed;
   }
 
   /**
@@ -67,38 +82,17 @@ export class SseHub {
    */
   accept(request: Request, topic: Topic, preamble?: Uint8Array): Response {
     const lastEventId = request.headers.get("last-event-id")?.trim();
-    let entry: Stream;
-    const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        entry = { controller, topic, stale: false, blocked: false };
-        if (preamble !== undefined) controller.enqueue(preamble);
-        if (lastEventId !== topic.cursor()) controller.enqueue(this.#openingFrame(topic));
-        if (this.#closed || topic.closed) {
-          controller.close();
-          return;
-        }
-        this.#streams.add(entry);
-        this.#fanoutOf(topic).add(entry);
-        this.#heartbeat ??= setInterval(() => this.#beat(), this.#heartbeatMs);
-      },
-      pull: () => {
-        entry.blocked = false;
-        if (entry.stale) {
-          entry.stale = false;
-          entry.controller.enqueue(this.#openingFrame(entry.topic));
-          if (entry.topic.closed) this.#end(entry);
-        }
-      },
-      cancel: () => this.#forget(entry),
-    }, { highWaterMark: 1 });
-    return eventStreamResponse(body);
+    return this.#streams.open((controller) => {
+      if (preamble !== undefined) controller.enqueue(preamble);
+      if (lastEventId !== topic.cursor()) controller.enqueue(this.#openingFrame(topic));
+      return { controller, topic, stale: false, missed: 0 };
+    }, () => !topic.closed);
   }
 
   /** Ends every stream and stops the heartbeat; later streams end at once. For shutdown. */
   close(): void {
-    this.#closed = true;
     for (const fanout of this.#fanouts.values()) fanout.close();
-    for (const entry of [...this.#streams]) this.#end(entry);
+    this.#streams.close();
   }
 
   #fanoutOf(topic: Topic): Fanout<Stream> {
@@ -111,13 +105,13 @@ export class SseHub {
   }
 
   #deliver(entry: Stream, messages: readonly StateMessage[]): void {
-    if ((entry.controller.desiredSize ?? 0) <= 0) {
+    if (!this.#streams.hasRoom(entry)) {
       entry.stale = true;
       return;
     }
     for (const message of messages) {
       entry.controller.enqueue(this.#frameOf(message));
-      if (message.last) this.#end(entry);
+      if (message.last) this.#streams.end(entry);
     }
   }
 
@@ -134,39 +128,32 @@ export class SseHub {
     return frame;
   }
 
-  #beat(): void {
-    for (const entry of this.#streams) {
-      if ((entry.controller.desiredSize ?? 0) > 0) {
-        entry.controller.enqueue(HEARTBEAT);
-      } else if (entry.blocked) {
-        this.#slowClosed++;
-        this.#forget(entry);
-        // error(), not close(): close() would wait for the client to read what is queued.
-        // Deno logs the reason, one line per stream ended.
-        entry.controller.error("ended an event stream that stopped reading");
-      } else entry.blocked = true;
-    }
+  /** Sets the heartbeat's timer, while a stream is open. */
+  #heartbeatSoon(): void {
+    if (this.#cancelHeartbeat !== undefined || this.#streams.size === 0) return;
+    this.#cancelHeartbeat = this.#clock.setTimer(() => {
+      this.#cancelHeartbeat = undefined;
+      this.#beat();
+      this.#heartbeatSoon();
+    }, this.#heartbeatMs);
   }
 
-  #end(entry: Stream): void {
-    this.#forget(entry);
-    try {
-      entry.controller.close();
-    } catch {
-      // Already errored by a client that left.
+  #beat(): void {
+    for (const entry of this.#streams.values()) {
+      if (this.#streams.hasRoom(entry)) entry.controller.enqueue(HEARTBEAT);
+      else this.#streams.missedBeat(entry);
     }
   }
 
   #forget(entry: Stream): void {
-    if (!this.#streams.delete(entry)) return;
     const fanout = this.#fanouts.get(entry.topic);
     if (fanout !== undefined && fanout.delete(entry) && fanout.size === 0) {
       fanout.close();
       this.#fanouts.delete(entry.topic);
     }
-    if (this.#streams.size === 0 && this.#heartbeat !== undefined) {
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = undefined;
+    if (this.#streams.size === 0) {
+      this.#cancelHeartbeat?.();
+      this.#cancelHeartbeat = undefined;
     }
   }
 }

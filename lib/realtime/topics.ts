@@ -1,6 +1,6 @@
 /** Every topic of the shop: one per product and one for the catalog, fed by the inventory. */
 import type { Inventory } from "../inventory/inventory.ts";
-import type { ProductRecord } from "../inventory/ledger.ts";
+import type { ProductState } from "../inventory/ledger.ts";
 import { catalogEntryJson, productMessage, type StateMessage } from "./message.ts";
 import { Topic, type WaiterTally } from "./topic.ts";
 
@@ -10,7 +10,7 @@ export const CATALOG_TOPIC = "*";
 interface ProductTopic {
   topic: Topic;
   /** The product's newest record, and the store's epoch it came in. */
-  record: ProductRecord;
+  record: ProductState;
   epoch: string;
   /** Its message, once someone asked for it since the record came. */
   message: StateMessage | undefined;
@@ -90,7 +90,7 @@ export class Topics {
     this.catalog.close();
   }
 
-  #learn(record: ProductRecord): void {
+  #learn(record: ProductState): void {
     const id = record.info.id;
     const epoch = this.#inventory.epoch;
     let entry = this.#products.get(id);

@@ -2,6 +2,7 @@
 import { Fanout } from "./fanout.ts";
 import type { StateMessage } from "./message.ts";
 import type { Topic } from "./topic.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
 
 /** Limits that keep one slow reader from growing the server's memory. */
 export interface WebSocketHubOptions {
@@ -18,7 +19,7 @@ export interface WebSocketHubOptions {
   timeoutMs: number;
 }
 
-/** Defaults: a state message is ~60 bytes, so a socket 16 KiB behind has stopped reading. */
+/** Defaults: a state message is small, so a socket this far behind has stopped reading. */
 export const DEFAULT_WEBSOCKET_HUB_OPTIONS: WebSocketHubOptions = {
   lagBytes: 16 * 1024,
   maxBufferedBytes: 64 * 1024,
@@ -45,7 +46,8 @@ export class WebSocketHub {
   readonly #opening = new Set<WebSocket>();
   readonly #lagging = new Set<WebSocket>();
   readonly #options: WebSocketHubOptions;
-  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #clock: Clock;
+  #cancelDrainCheck: (() => void) | undefined;
   #slowClosed = 0;
   #closed = false;
 
@@ -53,9 +55,14 @@ export class WebSocketHub {
    * Makes a hub with no socket; nothing starts until the first one is accepted.
    *
    * @param options Slow-reader limits and the ping timeout.
+   * @param clock The timer of the drain checks.
    */
-  constructor(options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS) {
+  constructor(
+    options: WebSocketHubOptions = DEFAULT_WEBSOCKET_HUB_OPTIONS,
+    clock: Clock = systemClock,
+  ) {
     this.#options = options;
+    this.#clock = clock;
   }
 
   /** Sockets currently subscribed. */
@@ -97,8 +104,7 @@ export class WebSocketHub {
     this.#opening.add(socket);
     this.#topicOf.set(socket, topic);
     // Shared handlers that find their socket in the event: no closures per socket. Listeners, not
-    // `onopen` and the like: each of those makes a wrapper, and the first a map, for every socket
-    // (about 0.8 KiB a socket in all; bench/README.md, "Fifth stop").
+    // `onopen` and the like: each of those makes a wrapper, and the first a map, for every socket.
     socket.addEventListener("open", this.#onOpen);
     socket.addEventListener("close", this.#onEnd);
     socket.addEventListener("error", this.#onEnd);
@@ -163,9 +169,9 @@ export class WebSocketHub {
   }
 
   #scheduleDrainCheck(): void {
-    if (this.#drainTimer !== undefined) return;
-    this.#drainTimer = setTimeout(() => {
-      this.#drainTimer = undefined;
+    if (this.#cancelDrainCheck !== undefined) return;
+    this.#cancelDrainCheck = this.#clock.setTimer(() => {
+      this.#cancelDrainCheck = undefined;
       for (const socket of this.#lagging) {
         const topic = this.#topicOf.get(socket)!;
         // A push under way or waiting will reach this socket (or find it lagging still): sending
@@ -202,9 +208,9 @@ export class WebSocketHub {
       fanout.close();
       this.#fanouts.delete(topic);
     }
-    if (this.#lagging.size === 0 && this.#drainTimer !== undefined) {
-      clearTimeout(this.#drainTimer);
-      this.#drainTimer = undefined;
+    if (this.#lagging.size === 0) {
+      this.#cancelDrainCheck?.();
+      this.#cancelDrainCheck = undefined;
     }
   }
 }

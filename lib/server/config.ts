@@ -1,6 +1,6 @@
 /** Turns command-line flags and environment variables into one validated {@linkcode Config}. */
 import { parseArgs } from "node:util";
-import type { AppSettings } from "../http/app.ts";
+import type { AppSettings } from "./services.ts";
 import { parseBoolean } from "./boolean_setting.ts";
 import {
   adminTokenOf,

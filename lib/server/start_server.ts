@@ -7,12 +7,14 @@ import { openKvStore } from "../store/kv_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
 import { redactedUrl } from "../store/redis_url.ts";
 import type { InventoryStore } from "../inventory/store_port.ts";
-import { type App, createApp } from "../http/app.ts";
+import { MemoryPresence, type Presence } from "../realtime/presence.ts";
+import type { App } from "../http/app.ts";
 import type { Templates } from "../http/page.ts";
 import { type AssetTable, loadAssets } from "../http/static_assets.ts";
 import type { Config } from "./config.ts";
 import { DEMO_PRODUCT } from "./demo_catalog.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
+import { buildApp } from "./services.ts";
 import { orderWebhook } from "../orders/order_webhook.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
@@ -40,7 +42,10 @@ export interface RunningServer {
 
 /** What a server takes besides its configuration. */
 export interface ServerOptions {
-  /** The time source of hold expiry and admin sessions; tests inject a fake one. */
+  /**
+   * Time, timers and draws of the whole server (holds, transports, checkouts, the admin area);
+   * tests inject a fake one.
+   */
   clock?: Clock;
   /** Where start-up notes go (the stored inventory, what the catalog changed). */
   log?: (line: string) => void;
@@ -93,17 +98,22 @@ export async function startServer(
   );
 
   let store: InventoryStore | undefined;
+  // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
+  let presence: Presence = new MemoryPresence();
   try {
-    store = config.redis !== null
+    if (config.redis !== null) {
       // The Redis client and its modules are loaded only by a server that uses them.
-      ? await (await import("../store/redis_store.ts")).openRedisStore({
+      const redis = await (await import("../store/redis_store.ts")).openRedisStore({
         url: config.redis,
         holdTtlMs: config.holdTtlMs,
         checkoutTimeoutMs: config.webhookTimeoutMs,
         clock,
         log,
-      })
-      : config.dataPath === MEMORY_PATH
+      });
+      store = redis;
+      presence = redis.presence;
+    }
+    store ??= config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
       : await openKvStore(config.dataPath, {
         holdTtlMs: config.holdTtlMs,
@@ -126,7 +136,7 @@ export async function startServer(
         ? "Checkout: demo mode, a checkout sells at once (no --order-webhook)"
         : `Checkout: orders confirmed by ${webhook.url}`,
     );
-    app = createApp(inventory, {
+    app = buildApp(inventory, {
       ...config,
       clock,
       https: tls !== undefined,
@@ -138,6 +148,7 @@ export async function startServer(
         onAttempt: (seconds) => app?.observeOrderCall(seconds),
       }),
       listeners: () => server.listeners,
+      presence,
     });
     becomeReady(app);
     // Checkouts a stopped server left in flight end now, each with the order it had.

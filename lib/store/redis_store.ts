@@ -7,7 +7,6 @@ import type {
   InventoryStore,
   Listing,
   PendingCheckout,
-  ProcessWatchers,
   StoreHealth,
   StoreOutcome,
   StoreSnapshot,
@@ -16,7 +15,8 @@ import { RedisKeys } from "./redis_keys.ts";
 import { RedisLink } from "./redis_link.ts";
 import { checkoutStartOf } from "./redis_state.ts";
 import { RedisView } from "./redis_view.ts";
-import { readWatchers, writeWatchers } from "./redis_watchers.ts";
+import type { Presence } from "../realtime/presence.ts";
+import { redisPresence } from "./redis_watchers.ts";
 
 /**
  * How much longer than its call to the order service a checkout's lease lasts: time to record the
@@ -271,24 +271,11 @@ export class RedisStore implements InventoryStore {
   }
 
   /**
-   * Writes this process's watchers into the fleet's hash.
-   *
-   * @param watchers This process's counts.
-   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   * The fleet's presence on this store's Redis (a port of the real-time layer, not of the
+   * inventory): every process's watchers in one hash.
    */
-  async shareWatchers(watchers: ProcessWatchers): Promise<void> {
-    await writeWatchers((args) => this.#link.send(args), this.#keys.watchers, watchers);
-  }
-
-  /**
-   * Reads every process's watchers, deleting the stale ones.
-   *
-   * @param since Counts taken before this time are dropped.
-   * @returns Each process's latest counts.
-   * @throws {StoreUnavailableError} When Redis cannot be reached.
-   */
-  async fleetWatchers(since: number): Promise<ProcessWatchers[]> {
-    return await readWatchers((args) => this.#link.send(args), this.#keys.watchers, since);
+  get presence(): Presence {
+    return redisPresence((args) => this.#link.send(args), this.#keys.watchers);
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */

@@ -1,9 +1,39 @@
-/** The fleet's watcher counts in Redis: one hash field per process, stale ones deleted by readers. */
-import type { ProcessWatchers } from "../inventory/store_port.ts";
+/** Presence on Redis: one hash field per process's watchers, stale ones deleted by readers. */
+import type { Presence, ProcessWatchers } from "../realtime/presence.ts";
 import { hashEntries } from "./redis_state.ts";
 
 /** Sends one command through the store's connection (with its deadline). */
 export type Send = (args: string[]) => Promise<unknown>;
+
+/**
+ * The fleet's presence in a Redis hash: the Redis adapter of the real-time layer's port.
+ *
+ * @param send Sends a command through the store's connection.
+ * @param key The hash (`inv:{fleet}:watchers`).
+ * @returns The presence; other processes read what it shares.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const hash = new Map<string, string>();
+ * const send = (args: string[]) => {
+ *   if (args[0] === "HSET") hash.set(args[2], args[3]);
+ *   return Promise.resolve(args[0] === "HGETALL" ? [...hash].flat() : 1);
+ * };
+ * const presence = redisPresence(send, "inv:{fleet}:watchers");
+ * await presence.share({ process: "p-1", websocket: 2, sse: 0, longPoll: 1, at: 5 });
+ * assert.deepEqual(await presence.fleet(0), [
+ *   { process: "p-1", websocket: 2, sse: 0, longPoll: 1, at: 5 },
+ * ]);
+ * ```
+ */
+export function redisPresence(send: Send, key: string): Presence {
+  return {
+    shared: true,
+    share: (watchers) => writeWatchers(send, key, watchers),
+    fleet: (since) => readWatchers(send, key, since),
+  };
+}
 
 /**
  * Writes a process's counts into the fleet's hash, replacing the ones it wrote before.

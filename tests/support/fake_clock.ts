@@ -1,4 +1,4 @@
-/** A clock that stands still until a test moves it, firing due timers in order. */
+/** A clock that stands still until a test moves it, firing due timers in order, with set draws. */
 import type { Clock } from "../../lib/time/clock.ts";
 
 interface Timer {
@@ -8,7 +8,8 @@ interface Timer {
 
 /**
  * A {@linkcode Clock} whose time moves only by {@linkcode FakeClock.advance}; a timer due at once
- * fires on the next turn of the event loop.
+ * fires on the next turn of the event loop. Its draws come from the source it is given
+ * (`Math.random` by default); its UUIDs are real ones, unique across servers sharing a store.
  *
  * @example
  * ```ts
@@ -20,10 +21,25 @@ interface Timer {
 export class FakeClock implements Clock {
   #now: number;
   readonly #timers = new Set<Timer>();
+  readonly #random: () => number;
 
-  /** @param start The time to start at, in ms since the epoch. */
-  constructor(start: number = Date.UTC(2026, 0, 1)) {
+  /**
+   * @param start The time to start at, in ms since the epoch.
+   * @param random The source of {@linkcode FakeClock.random}'s draws.
+   */
+  constructor(start: number = Date.UTC(2026, 0, 1), random: () => number = Math.random) {
     this.#now = start;
+    this.#random = random;
+  }
+
+  /** A draw in [0, 1) from the source given. */
+  random(): number {
+    return this.#random();
+  }
+
+  /** A random UUID. */
+  randomUUID(): string {
+    return crypto.randomUUID();
   }
 
   /** The current fake time. */

@@ -1,6 +1,6 @@
 /** A store in memory that a test can cut off, to see what the shop does while its store is down. */
 import { systemClock } from "../../lib/time/clock.ts";
-import type { ProductRecord } from "../../lib/inventory/ledger.ts";
+import type { ProductState } from "../../lib/inventory/ledger.ts";
 import type { CheckoutStart } from "../../lib/inventory/rules.ts";
 import {
   type HeldUnit,
@@ -82,7 +82,7 @@ export class OutageStore implements InventoryStore {
   }
 
   /** @returns The product after it; throws while cut off. */
-  list(listing: Listing): Promise<{ record: ProductRecord; created: boolean }> {
+  list(listing: Listing): Promise<{ record: ProductState; created: boolean }> {
     return this.#write(() => this.#store.list(listing));
   }
 
@@ -112,7 +112,7 @@ export class OutageStore implements InventoryStore {
   }
 
   /** @returns A function that unregisters the listener. */
-  onChange(listener: (record: ProductRecord) => void): () => void {
+  onChange(listener: (record: ProductState) => void): () => void {
     return this.#store.onChange(listener);
   }
 

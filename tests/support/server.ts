@@ -3,7 +3,8 @@
  * build the app alone around an inventory for in-process requests.
  */
 import { join } from "node:path";
-import { type App, type AppOptions, createApp } from "../../lib/http/app.ts";
+import type { App } from "../../lib/http/app.ts";
+import { type AppOptions, buildApp } from "../../lib/server/services.ts";
 import type { Inventory } from "../../lib/inventory/inventory.ts";
 import { inventoryCountOf } from "../../lib/inventory/ledger.ts";
 import type { Config } from "../../lib/server/config.ts";
@@ -75,7 +76,7 @@ export async function startTestServer(
  * @returns The app (pages render empty); the caller stops it.
  */
 export function createTestApp(inventory: Inventory, overrides: Partial<AppOptions> = {}): App {
-  return createApp(inventory, {
+  return buildApp(inventory, {
     ...TEST_CONFIG,
     https: false,
     templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" },

@@ -1,37 +1,13 @@
 /** Long polling: hold the request until its topic changes or time runs out. */
-import { parseSince, type Since } from "../realtime/message.ts";
+import type { Since } from "./message.ts";
 import type { DeadlineQueue } from "../time/deadline_queue.ts";
-import type { PollGate } from "../realtime/poll_gate.ts";
-import type { Topic } from "../realtime/topic.ts";
-import { HttpError, jsonResponse } from "./http_error.ts";
+import type { PollGate } from "./poll_gate.ts";
+import type { Topic } from "./topic.ts";
 
-/**
- * Reads the optional `since` query parameter: `<epoch>.<version>` or a plain version.
- *
- * @param url The request URL.
- * @returns Where the client stands, or undefined when not given.
- * @throws {HttpError} 400 when given twice or malformed.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.deepEqual(sinceOf(new URL("http://x/cart/status?since=4")), { epoch: undefined, version: 4 });
- * assert.deepEqual(sinceOf(new URL("http://x/cart/status?since=ab.4")), { epoch: "ab", version: 4 });
- * ```
- */
-export function sinceOf(url: URL): Since | undefined {
-  const values = url.searchParams.getAll("since");
-  if (values.length === 0) return undefined;
-  if (values.length > 1) throw new HttpError(400, 'Parameter "since" is given more than once');
-  const since = parseSince(values[0]);
-  if (since === undefined || !Number.isSafeInteger(since.version)) {
-    throw new HttpError(
-      400,
-      'Parameter "since" must be a version (a whole number of zero or more) or <epoch>.<version>',
-    );
-  }
-  return since;
-}
+// A state is JSON, and never cached: the next poll must reach us. Made once for every answer.
+const STATE_INIT: ResponseInit = {
+  headers: { "content-type": "application/json", "cache-control": "no-store" },
+};
 
 /** Long polls being answered now (waiting, or passing their gate). */
 export interface PollCount {
@@ -69,7 +45,7 @@ export function longPollResponse(
   const { promise, resolve } = Promise.withResolvers<Response>();
   const answer = (json: string) => {
     polls.open--;
-    resolve(jsonResponse(json));
+    resolve(new Response(json, STATE_INIT));
   };
   let waiting = true;
   // Woken by a change, its deadline or its client leaving, whichever comes first: it leaves the

@@ -1,0 +1,197 @@
+/** Builds the shop's services (topics, subscriptions, checkouts, admin area) and its app. */
+import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
+import type { Inventory } from "../inventory/inventory.ts";
+import { MemoryPresence, type Presence } from "../realtime/presence.ts";
+import { Subscriptions } from "../realtime/subscriptions.ts";
+import { Topics } from "../realtime/topics.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
+import { adminAccess } from "../admin/admin_auth.ts";
+import { AdminFeed } from "../admin/admin_feed.ts";
+import { adminRoutes } from "../admin/admin_routes.ts";
+import { type App, createApp } from "../http/app.ts";
+import { ConnectionLimit } from "../http/guards.ts";
+import { type Gauges, Metrics } from "../http/monitoring.ts";
+import { isHttpsRequest, originGuard } from "../http/origin.ts";
+import type { Templates } from "../http/page.ts";
+import { RefusalLog } from "../http/refusal_log.ts";
+import {
+  cartRoutes,
+  fileRoutes,
+  monitoringRoutes,
+  pageRoutes,
+  statusRoutes,
+} from "../http/routes.ts";
+import type { Guard, Route } from "../http/router.ts";
+import type { AssetTable } from "../http/static_assets.ts";
+
+/** The settings the handler enforces, which the server's Config carries. */
+export interface AppSettings {
+  /** How long a long poll waits for a change before answering the current state, in ms. */
+  pollTimeoutMs: number;
+  /** Long polls, event streams and WebSockets held at once; past it new ones are refused. */
+  maxConnections: number;
+  /** A WebSocket silent this long is pinged at half of it and closed if still silent, in ms. */
+  websocketTimeoutMs: number;
+  /** How often an event stream gets a heartbeat comment, in ms. */
+  sseHeartbeatMs: number;
+  /** A request body must arrive within this long, in ms. */
+  bodyTimeoutMs: number;
+  /** The longest request target (path and query) accepted, in bytes. */
+  maxUrlBytes: number;
+  /** The most header bytes (names and values) accepted. */
+  maxHeaderBytes: number;
+  /** Believe the forwarded headers of a reverse proxy in front of us. */
+  trustProxy: boolean;
+  /** The most products the catalog may hold. */
+  maxProducts: number;
+  /** How long a checkout may take, all tries of the order service included, in ms. */
+  webhookTimeoutMs: number;
+  /** How long an admin sign-in lasts, in ms: the admin cookie expires then. */
+  adminSessionMs: number;
+}
+
+/** What the app needs besides the inventory: its settings, and what the server loaded. */
+export interface AppOptions extends AppSettings {
+  /** The shop's order service; none sells at once (demo mode). */
+  orderService?: OrderService;
+  /** Origins besides our own trusted to post and subscribe. */
+  allowedOrigins: readonly string[];
+  /** The server itself speaks HTTPS. */
+  https: boolean;
+  /** The page templates. */
+  templates: Templates;
+  /** The files under /static/. */
+  assets: AssetTable;
+  /** The catalog's images under /media/. */
+  media: AssetTable;
+  /** The admin API's bearer token and the sign-in's; without one `/admin/*` answers 404. */
+  adminToken?: string;
+  /**
+   * Time, timers and draws of everything the app runs: transports, deadlines, checkouts, the
+   * admin area; real ones by default.
+   */
+  clock?: Clock;
+  /** How many servers still serve connections, for /metrics; none given counts 0. */
+  listeners?: () => number;
+  /** Where the fleet's processes share their watchers; this process's memory by default. */
+  presence?: Presence;
+}
+
+/**
+ * Builds every service of the shop around the inventory, composes their routes and makes the app.
+ *
+ * @param inventory The inventory.
+ * @param options Timeouts, origins, templates and assets.
+ * @returns The app; pass `app.handle` to `Deno.serve`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../time/clock.ts";
+ * import { Inventory } from "../inventory/inventory.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const app = buildApp(await Inventory.open(store, 60_000), {
+ *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
+ *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
+ *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
+ *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
+ *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
+ * });
+ * const response = await app.handle(new Request("http://localhost/healthz"));
+ * assert.equal(response.status, 200);
+ * app.stop();
+ * await store.close();
+ * ```
+ */
+export function buildApp(inventory: Inventory, options: AppOptions): App {
+  const clock = options.clock ?? systemClock;
+  const metrics = new Metrics();
+  const topics = new Topics(inventory);
+  const subscriptions = new Subscriptions(options, clock);
+  const limit = new ConnectionLimit(
+    options.maxConnections,
+    () => subscriptions.connections,
+    clock,
+  );
+  const checkouts = new Checkouts(inventory, {
+    service: options.orderService,
+    timeoutMs: options.webhookTimeoutMs,
+    onOutcome: (outcome: CheckoutOutcome) => metrics.countCheckout(outcome),
+    clock,
+  });
+  const gauges = (): Gauges => ({
+    longPollWaiters: topics.tally.waiters,
+    ...subscriptions.gauges(),
+    connections: subscriptions.connections,
+    connectionsRefused: limit.refused,
+    acceptErrors: metrics.acceptErrors,
+    listeners: options.listeners?.() ?? 0,
+  });
+
+  // Until the server has an injected logger, this is the one place refusals reach the console.
+  const refusals = new RefusalLog({ now: () => clock.now(), log: (line) => console.warn(line) });
+  const trustedOrigin = originGuard(options, refusals);
+  const sameOrigin: Guard = ({ request, url, head }) => trustedOrigin(request, url, head);
+  const pageOptions = (request: Request) => ({
+    templates: options.templates,
+    secure: isHttpsRequest(request, options),
+    newSession: () => clock.randomUUID(),
+  });
+
+  const routes: Route[] = [
+    ...pageRoutes(inventory, pageOptions),
+    ...cartRoutes(inventory, checkouts, sameOrigin),
+    ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin),
+    ...monitoringRoutes(inventory, metrics, gauges),
+    ...fileRoutes(options.assets, options.media),
+  ];
+  let adminFeed: AdminFeed | undefined;
+  if (options.adminToken !== undefined) {
+    const access = adminAccess({
+      token: options.adminToken,
+      sessionMs: options.adminSessionMs,
+      clock,
+      https: options.https,
+      trustProxy: options.trustProxy,
+    });
+    adminFeed = new AdminFeed(inventory, {
+      clock,
+      heartbeatMs: options.sseHeartbeatMs,
+      presence: options.presence ?? new MemoryPresence(),
+      local: () => {
+        const { websocketSubscribers, sseSubscribers } = subscriptions.gauges();
+        return {
+          websocket: websocketSubscribers,
+          sse: sseSubscribers,
+          longPoll: topics.tally.waiters,
+        };
+      },
+    });
+    adminFeed.start();
+    routes.push(
+      ...adminRoutes(
+        inventory,
+        access,
+        options.templates,
+        sameOrigin,
+        options.maxProducts,
+        adminFeed,
+      ),
+    );
+  }
+
+  return createApp({
+    routes,
+    limits: options,
+    metrics,
+    checkouts,
+    gauges,
+    clock,
+    stop() {
+      topics.close();
+      subscriptions.close();
+      adminFeed?.close();
+    },
+  });
+}
