@@ -7,6 +7,7 @@ import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
 import type { StoreOutcome } from "../lib/inventory/store_port.ts";
 import { eventually } from "./support/clients.ts";
+import { nextChange } from "./support/changes.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
 import { within } from "./support/within.ts";
@@ -39,17 +40,6 @@ function stateOf(from: StoreOutcome | ProductRecord | undefined) {
   const record = from !== undefined && "info" in from ? from : from?.record;
   assert.ok(record !== undefined, "a record");
   return { inventoryCount: inventoryCountOf(record), version: record.version };
-}
-
-/** Resolves with the next record of a product that the inventory learns. */
-function nextChange(inventory: Inventory, product: string): Promise<ProductRecord> {
-  const { promise, resolve } = Promise.withResolvers<ProductRecord>();
-  const leave = inventory.onChange((record) => {
-    if (record.info.id !== product) return;
-    leave();
-    resolve(record);
-  });
-  return promise;
 }
 
 /** Reads a product's stored entry straight from the data file. */

@@ -13,6 +13,7 @@ import type { InventoryStore, StoreOutcome } from "../lib/inventory/store_port.t
 import { openRedisStore } from "../lib/store/redis_store.ts";
 import { systemClock } from "../lib/time/clock.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
+import { nextChange } from "./support/changes.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
 import { WAIT_MS, within } from "./support/within.ts";
@@ -144,17 +145,6 @@ async function openInventoryOn(
     await inventory.list({ info: productInfo(id), total });
   }
   return Object.assign(inventory, { pass, now, [Symbol.asyncDispose]: close });
-}
-
-/** Resolves with the next record of a product that the inventory learns. */
-function nextChange(inventory: Inventory, product: string): Promise<ProductRecord> {
-  const { promise, resolve } = Promise.withResolvers<ProductRecord>();
-  const leave = inventory.onChange((record) => {
-    if (record.info.id !== product) return;
-    leave();
-    resolve(record);
-  });
-  return promise;
 }
 
 /** A product's count and version, from an outcome or a record. */
