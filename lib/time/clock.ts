@@ -25,7 +25,13 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  *
  * @example
  * ```ts
- * const cancel = systemClock.setTimer(() => console.log("late"), 1000);
+ * import assert from "node:assert/strict";
+ * const started = systemClock.now();
+ * const fired = await new Promise<number>((resolve) => {
+ *   systemClock.setTimer(() => resolve(systemClock.now()), 20);
+ * });
+ * assert.ok(fired - started >= 19, `fired after ${fired - started} ms`);
+ * const cancel = systemClock.setTimer(() => assert.fail("a cancelled timer fired"), 1000);
  * cancel();
  * ```
  */
