@@ -269,19 +269,25 @@ export async function pollAtOnce(
   };
   const current = await within(poll(UNSEEN_VERSION), "the answer at once to a poll from nowhere");
   const waiting = new AbortController();
+  // Aborted too when its answer does not come, so that only the failure is reported.
+  const asking = new AbortController();
   const other = poll(`${current.epoch}.${current.version}`, waiting.signal).catch(() => {});
   try {
     await eventually(
       async () => await metric(base, "inventory_long_poll_waiters") === 1,
       "a poll to wait at the current cursor",
     );
-    const answer = await within(poll(since), `the answer at once to a poll from ${since}`);
+    const answer = await within(
+      poll(since, asking.signal),
+      `the answer at once to a poll from ${since}`,
+    );
     if (await metric(base, "inventory_long_poll_waiters") !== 1) {
       throw new Error(`the poll from ${since} was answered only after waiting`);
     }
     return answer;
   } finally {
     waiting.abort();
+    asking.abort();
     await other;
     await eventually(
       async () => await metric(base, "inventory_long_poll_waiters") === 0,
