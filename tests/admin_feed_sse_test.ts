@@ -5,6 +5,7 @@ import { openAdminFeed } from "./support/admin_feed.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { startTestServer } from "./support/server.ts";
 import { openLongPollFeed, openSseFeed, openWebSocketFeed } from "./support/status_clients.ts";
+import { within } from "./support/within.ts";
 
 const TOKEN = "admin-feed-sse-token-01";
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -83,6 +84,6 @@ Deno.test("a graceful stop ends an open feed", async () => {
   const server = await startTestServer({ adminToken: TOKEN });
   await using feed = await openAdminFeed(server.url, BEARER);
   await feed.next("snapshot");
-  await server.stop();
-  await feed.ended;
+  await within(server.stop(), "the graceful stop");
+  await within(feed.ended, "the end of the open feed at the stop");
 });

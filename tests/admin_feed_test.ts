@@ -10,6 +10,7 @@ import { openMemoryStore } from "../lib/store/memory_store.ts";
 import { type AdminFeedClient, readAdminFeed } from "./support/admin_feed.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { openOutageStore } from "./support/outage_store.ts";
+import { within } from "./support/within.ts";
 import { catalogEntries } from "./support/products.ts";
 import { createTestApp } from "./support/server.ts";
 
@@ -211,7 +212,7 @@ Deno.test("a feed that stops reading is ended after a heartbeat's time", async (
   assert.equal(shop.clock.pendingTimers, idle + 1);
   shop.clock.advance(3_000);
   assert.equal(shop.clock.pendingTimers, idle, "the ended feed's timer is gone");
-  await assert.rejects(response.text());
+  await within(assert.rejects(response.text()), "the end of the feed that stopped reading");
 });
 
 Deno.test("stopping the app ends every feed, and refuses new ones", async () => {
@@ -220,7 +221,7 @@ Deno.test("stopping the app ends every feed, and refuses new ones", async () => 
   await feed.next("snapshot");
   const idle = shop.clock.pendingTimers;
   shop.app.stop();
-  await feed.ended;
+  await within(feed.ended, "the end of the feed at the stop");
   assert.equal(shop.clock.pendingTimers, idle - 1);
   const late = await shop.app.handle(feedRequest());
   assert.equal(late.status, 503);

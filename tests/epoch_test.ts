@@ -1,5 +1,6 @@
 /** The epoch: a client that followed an earlier life of the store is not left on its state. */
 import assert from "node:assert/strict";
+import { within } from "./support/within.ts";
 import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import type { RunningServer } from "../lib/server/start_server.ts";
 import { eventually, openStatusStream, postCart } from "./support/clients.ts";
@@ -44,7 +45,7 @@ Deno.test("a client resumed from a store that restarted empty gets the new store
     .catch(() => {});
   await eventually(() => second.app.gauges().longPollWaiters === 1, "a plain since=1 to wait");
   polling.abort();
-  await plain;
+  await within(plain, "the end of the aborted poll");
 
   await using resumed = await openStatusStream(second.url, { "last-event-id": lastId });
   await postCart(second.url, "add", crypto.randomUUID());

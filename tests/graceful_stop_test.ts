@@ -3,6 +3,7 @@
  * and a subscriber that arrives while the stop runs cannot hold it up.
  */
 import assert from "node:assert/strict";
+import { within } from "./support/within.ts";
 import { SseHub } from "../lib/realtime/sse_hub.ts";
 import { Topic } from "../lib/realtime/topic.ts";
 import { DEFAULT_WEBSOCKET_HUB_OPTIONS, WebSocketHub } from "../lib/realtime/websocket_hub.ts";
@@ -64,15 +65,6 @@ Deno.test({
 /** A topic that stays open: only the hub's own latch can end what it accepts. */
 const openTopic = () =>
   new Topic("poster", () => '{"version":0}', () => ({ epoch: "e1", version: 0 }), { waiters: 0 });
-
-/** Fails instead of hanging when what a test awaits never comes. */
-function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 Deno.test("an event stream accepted after its hub closed gets the state and ends at once", async () => {
   const hub = new SseHub(60_000);

@@ -7,8 +7,10 @@ import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
 import type { StoreOutcome } from "../lib/inventory/store_port.ts";
 import { eventually } from "./support/clients.ts";
+import { nextChange } from "./support/changes.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
+import { within } from "./support/within.ts";
 
 const TTL_MS = 60_000;
 const session = () => crypto.randomUUID();
@@ -38,17 +40,6 @@ function stateOf(from: StoreOutcome | ProductState | undefined) {
   const record = from !== undefined && "info" in from ? from : from?.record;
   assert.ok(record !== undefined, "a record");
   return { inventoryCount: inventoryCountOf(record), version: record.version };
-}
-
-/** Resolves with the next record of a product that the inventory learns. */
-function nextChange(inventory: Inventory, product: string): Promise<ProductState> {
-  const { promise, resolve } = Promise.withResolvers<ProductState>();
-  const leave = inventory.onChange((record) => {
-    if (record.info.id !== product) return;
-    leave();
-    resolve(record);
-  });
-  return promise;
 }
 
 /** Reads a product's stored entry straight from the data file. */
@@ -85,7 +76,7 @@ Deno.test("adds fired at once share commits, sell exactly the stock, each answer
 
   // Not awaited one by one: all 20 are queued before the first commit ends.
   const adds = Array.from({ length: 20 }, () => inventory.add("a", session()));
-  const outcomes = await Promise.all(adds);
+  const outcomes = await within(Promise.all(adds), "the answers to 20 adds");
   const sold = outcomes.filter((outcome) => outcome.ok);
   assert.equal(sold.length, 10);
   assert.deepEqual(sold.map((outcome) => stateOf(outcome).version), [
@@ -131,8 +122,11 @@ Deno.test("200 adds fired at once over two products sell exactly each stock", as
     await using inventory = await openInventory(path, clock);
     await inventory.list({ info: productInfo("a"), total: 10 });
     await inventory.list({ info: productInfo("b"), total: 3 });
-    const outcomes = await Promise.all(
-      shoppers.flatMap((shopper) => [inventory.add("a", shopper), inventory.add("b", shopper)]),
+    const outcomes = await within(
+      Promise.all(
+        shoppers.flatMap((shopper) => [inventory.add("a", shopper), inventory.add("b", shopper)]),
+      ),
+      "the answers to 200 adds",
     );
     const soldOf = (id: string) =>
       outcomes.filter((outcome) => outcome.ok && outcome.record.info.id === id).length;
@@ -142,7 +136,10 @@ Deno.test("200 adds fired at once over two products sell exactly each stock", as
   await using reopened = await openInventory(path, clock);
   assert.deepEqual(stateOf(reopened.get("a")), { inventoryCount: 0, version: 10 });
   assert.deepEqual(stateOf(reopened.get("b")), { inventoryCount: 0, version: 3 });
-  const held = await Promise.all(shoppers.map((shopper) => reopened.cartOf(shopper)));
+  const held = await within(
+    Promise.all(shoppers.map((shopper) => reopened.cartOf(shopper))),
+    "100 carts read",
+  );
   assert.equal(held.flat().length, 13, "every sale is stored, nothing more");
 });
 
@@ -157,7 +154,10 @@ Deno.test("a hold expires on time: the unit is free, the version rises, the inve
   assert.equal(inventory.get("a")?.held, 1);
   const expired = nextChange(inventory, "a");
   clock.advance(1);
-  assert.deepEqual(stateOf(await expired), { inventoryCount: 10, version: 2 });
+  assert.deepEqual(stateOf(await within(expired, "the hold's expiry")), {
+    inventoryCount: 10,
+    version: 2,
+  });
   assert.deepEqual(await inventory.cartOf(shopper), []);
 });
 
@@ -176,7 +176,10 @@ Deno.test("an add refreshes the hold without a new version", async () => {
   assert.equal(inventory.get("a")?.held, 1, "the first expiry has passed, the refresh holds");
   const expired = nextChange(inventory, "a");
   clock.advance(TTL_MS / 2);
-  assert.deepEqual(stateOf(await expired), { inventoryCount: 10, version: 2 });
+  assert.deepEqual(stateOf(await within(expired, "the refreshed hold's expiry")), {
+    inventoryCount: 10,
+    version: 2,
+  });
 });
 
 Deno.test("holds that expired while no store was open end on the next open; the others stay", async () => {
@@ -275,8 +278,10 @@ Deno.test("after a reopen with shorter holds, adds over 5,000 stored holds expir
   {
     await using inventory = await openInventory(path, clock, hour);
     await inventory.list({ info: productInfo("a"), total: 6_000 });
-    const outcomes = await Promise.all(
-      Array.from({ length: 5_000 }, () => inventory.add("a", session())),
+    const outcomes = await within(
+      Promise.all(Array.from({ length: 5_000 }, () => inventory.add("a", session()))),
+      "the answers to 5,000 adds",
+      20_000,
     );
     assert.ok(outcomes.every((outcome) => outcome.ok));
   }
@@ -292,14 +297,18 @@ Deno.test("after a reopen with shorter holds, adds over 5,000 stored holds expir
   // The first short hold falls due alone.
   let change = nextChange(inventory, "a");
   clock.advance(TTL_MS - shoppers.length + 1);
-  assert.equal((await change).held, 5_199);
+  assert.equal((await within(change, "the first short hold's expiry")).held, 5_199);
   assert.deepEqual(await inventory.cartOf(shoppers[0]), []);
   assert.equal((await inventory.cartOf(shoppers[1])).length, 1);
   // The rest of them by the time the last one is due; every stored hold stays.
   for (let i = 1; i < shoppers.length; i++) {
     change = nextChange(inventory, "a");
     clock.advance(1);
-    assert.equal((await change).held, 5_199 - i, `short hold ${i}`);
+    assert.equal(
+      (await within(change, `the expiry of short hold ${i}`)).held,
+      5_199 - i,
+      `short hold ${i}`,
+    );
   }
   assert.equal(inventory.get("a")?.held, 5_000);
 });
@@ -311,8 +320,9 @@ Deno.test("many holds of several products falling due at once all expire, in com
   for (const id of products) {
     await inventory.list({ info: productInfo(id), total: 1_000 });
     // More than one change may end (500), and more than one commit may hold (1,000) for three.
-    const outcomes = await Promise.all(
-      Array.from({ length: 600 }, () => inventory.add(id, session())),
+    const outcomes = await within(
+      Promise.all(Array.from({ length: 600 }, () => inventory.add(id, session()))),
+      `the answers to 600 adds of ${id}`,
     );
     assert.ok(outcomes.every((outcome) => outcome.ok));
   }
@@ -342,7 +352,10 @@ Deno.test("retiring a product with more holds than one commit takes ends every h
   {
     await using inventory = await openInventory(path, clock);
     await inventory.list({ info: productInfo("a"), total: 2_000 });
-    await Promise.all(shoppers.map((shopper) => inventory.add("a", shopper)));
+    await within(
+      Promise.all(shoppers.map((shopper) => inventory.add("a", shopper))),
+      "the answers to 1,200 adds",
+    );
     const retired = await inventory.retire("a");
     assert.equal(retired.ok && retired.record.retired, true);
     assert.equal(retired.ok && retired.record.held, 0);

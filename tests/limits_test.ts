@@ -1,5 +1,6 @@
 /** Connection, request-size and body-time limits, and the Secure cookie, over real sockets. */
 import assert from "node:assert/strict";
+import { within } from "./support/within.ts";
 import { join } from "node:path";
 import { DEMO, startTestServer, stateOf } from "./support/server.ts";
 import {
@@ -56,10 +57,16 @@ Deno.test({
     const expected = { inventoryCount: 4, version: 1 };
     assert.deepEqual(await socket.states.next(), expected);
     assert.deepEqual(plainState(JSON.parse((await stream.events.next()).data)), expected);
-    assert.deepEqual(plainState(await (await poll).json()), expected);
+    assert.deepEqual(
+      plainState(await (await within(poll, "the answer of the poll")).json()),
+      expected,
+    );
 
     // The answered poll freed its place.
-    const late = await fetch(new URL("cart/status?since=0", server.url));
+    const late = await within(
+      fetch(new URL("cart/status?since=0", server.url)),
+      "an answer at once to a poll from 0",
+    );
     assert.equal(late.status, 200);
     assert.deepEqual(plainState(await late.json()), expected);
   },

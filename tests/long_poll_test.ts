@@ -10,9 +10,14 @@ import { DeadlineQueue } from "../lib/time/deadline_queue.ts";
 import { PollGate } from "../lib/realtime/poll_gate.ts";
 import { versionedTopic } from "./support/versioned_topic.ts";
 import { FakeClock } from "./support/fake_clock.ts";
+import { within } from "./support/within.ts";
 
+/** GET /cart/status: a poll that should be answered at once, or soon after a change. */
 const status = (base: string, query = "", init: RequestInit = {}) =>
-  fetch(new URL(`cart/status${query}`, base), init);
+  within(
+    fetch(new URL(`cart/status${query}`, base), init),
+    `an answer to GET /cart/status${query}`,
+  );
 
 /** The demo product's status message on this server. */
 const stateMessage = (server: RunningServer, inventoryCount: number, version: number) => ({
@@ -108,7 +113,7 @@ Deno.test("200 long polls whose clients leave leave 0 waiters", async () => {
     "200 waiters",
   );
   for (const c of controllers) c.abort();
-  await Promise.all(polls);
+  await within(Promise.all(polls), "the end of 200 polls whose clients left");
   await eventually(
     async () => await metric(server.url, "inventory_long_poll_waiters") === 0,
     "0 waiters",
@@ -143,7 +148,8 @@ Deno.test("1,000 polls whose clients leave leave no waiter, no deadline and no t
   );
   for (const client of clients) client.abort();
   assert.equal(topic.waiterCount, 0, "the waiters leave at once");
-  for (const answer of await Promise.all(answers)) await answer.body?.cancel();
+  const left = await within(Promise.all(answers), "the answers to 1,000 polls whose clients left");
+  for (const answer of left) await answer.body?.cancel();
   assert.deepEqual([deadlines.size, clock.pendingTimers, polls.open], [0, 0, 0]);
 });
 
@@ -154,10 +160,17 @@ Deno.test("a poll times out at its own deadline with the current state, and leav
   const second = poll();
   state.version = 1; // The state moved without a change reaching the topic: the answer reads it.
   clock.advance(15_000);
-  assert.deepEqual(await (await first).json(), { version: 1 });
+  assert.deepEqual(await (await within(first, "the first poll's answer at its deadline")).json(), {
+    version: 1,
+  });
   assert.deepEqual([topic.waiterCount, deadlines.size], [1, 1], "the second one waits on");
   clock.advance(10_000);
-  assert.deepEqual(await (await second).json(), { version: 1 });
+  assert.deepEqual(
+    await (await within(second, "the second poll's answer at its deadline")).json(),
+    {
+      version: 1,
+    },
+  );
   assert.deepEqual([topic.waiterCount, deadlines.size, clock.pendingTimers], [0, 0, 0]);
 });
 
@@ -165,11 +178,11 @@ Deno.test("a poll released by a change or a close leaves its deadline at once", 
   const { topic, clock, deadlines, poll } = pollRig();
   const changed = poll();
   topic.publish({ product: "print", version: 1, cursor: "e1.1", json: "{}", last: false });
-  await (await changed).body?.cancel();
+  await (await within(changed, "the answer of a poll released by a change")).body?.cancel();
   assert.deepEqual([deadlines.size, clock.pendingTimers], [0, 0]);
   const closed = poll();
   topic.close();
-  await (await closed).body?.cancel();
+  await (await within(closed, "the answer of a poll released by the close")).body?.cancel();
   assert.deepEqual([topic.waiterCount, deadlines.size, clock.pendingTimers], [0, 0, 0]);
 });
 

@@ -1,6 +1,6 @@
 /** Which origins are our own, in process: the request's, and a trusted proxy's forwarded one. */
 import assert from "node:assert/strict";
-import { isHttpsRequest, originGuard, ownOrigins } from "../lib/http/origin.ts";
+import { isHttpsRequest, isTrustedOrigin, originGuard, ownOrigins } from "../lib/http/origin.ts";
 import { RefusalLog } from "../lib/http/refusal_log.ts";
 import { HttpError } from "../lib/http/http_error.ts";
 
@@ -76,5 +76,46 @@ Deno.test("the origin guard passes the proxy's page origin with trustProxy and l
     'refused origin "http://127.0.0.1:8080" (compared with "http://127.0.0.1")',
     'refused origin "http://evil.example" (compared with "http://127.0.0.1", ' +
     '"http://127.0.0.1:8080")',
+  ]);
+});
+
+Deno.test("Sec-Fetch-Site passes same-origin and none only: same-site and cross-site need a trusted Origin", () => {
+  const ours = ["http://shop.example", "https://partner.example"];
+  const cases: [string | null, string | null, boolean][] = [
+    ["same-origin", "http://evil.example", true],
+    ["none", null, true],
+    [null, null, true],
+    // A sibling subdomain (another tenant, a forum) is same-site, not ours.
+    ["same-site", "http://evil.shop.example", false],
+    ["same-site", "http://evil.example", false],
+    ["same-site", null, false],
+    ["cross-site", "http://evil.example", false],
+    ["same-site", "http://shop.example", true],
+    ["cross-site", "https://partner.example", true],
+  ];
+  for (const [fetchSite, origin, trusted] of cases) {
+    assert.equal(
+      isTrustedOrigin({ fetchSite, origin }, ours),
+      trusted,
+      `Sec-Fetch-Site ${fetchSite} with Origin ${origin}`,
+    );
+  }
+
+  const lines: string[] = [];
+  const guard = originGuard(
+    { allowedOrigins: [], trustProxy: false },
+    new RefusalLog({ now: () => 0, log: (line) => lines.push(line) }),
+  );
+  const request = new Request("http://shop.example/cart", {
+    method: "POST",
+    headers: { "sec-fetch-site": "same-site", origin: "http://evil.shop.example" },
+  });
+  assert.throws(
+    () => guard(request),
+    (error) => error instanceof HttpError && error.status === 403,
+    "a same-site request from a foreign origin is refused",
+  );
+  assert.deepEqual(lines, [
+    'refused origin "http://evil.shop.example" (compared with "http://shop.example")',
   ]);
 });

@@ -3,6 +3,7 @@
  * append-only file, Redis frozen and thawed, one server process killed.
  */
 import assert from "node:assert/strict";
+import { within } from "./support/within.ts";
 import { eventually, postCart } from "./support/clients.ts";
 import { closeFeeds, startFleet } from "./support/redis_fleet.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
@@ -86,12 +87,12 @@ Deno.test({
     };
     try {
       const load = Promise.all(Array.from({ length: WORKERS }, (_, i) => shop(i)));
-      await halfway;
-      await redis.signal("SIGKILL");
-      await refusedOnce;
-      await redis.restart();
+      await within(halfway, "half the shoppers' answers", 20_000);
+      await within(redis.signal("SIGKILL"), "the exit of the killed redis-server");
+      await within(refusedOnce, "a post refused while Redis is down");
+      await within(redis.restart(), "redis-server's restart", 15_000);
       markRestarted();
-      await load;
+      await within(load, "every shopper's last answer", 30_000);
       assert.ok(acked.unavailable > 0, "some posts met the outage");
 
       const truth = await readStoredTruth(redis.url, DEMO);
@@ -183,7 +184,7 @@ Deno.test({
     await using feed = await openWebSocketFeed(right.url);
     await feed.waitFor((state) => state.version === 2);
     doomed.process.kill("SIGKILL");
-    await doomed.status;
+    await within(doomed.status, "the exit of the killed process");
 
     const cart = await fetch(new URL("cart", left.url), { headers: { cookie: `sid=${buyer}` } });
     const { items } = await cart.json();
@@ -222,10 +223,10 @@ Deno.test({
     const session = crypto.randomUUID();
     assert.equal((await postCart(doomed.url, "add", session)).status, 200);
     const inFlight = postCart(doomed.url, "checkout", session).catch(() => "killed");
-    const first = await service.arrived(0);
+    const first = await within(service.arrived(0), "the checkout's call to the order service");
     doomed.process.kill("SIGKILL");
-    await doomed.status;
-    assert.equal(await inFlight, "killed");
+    await within(doomed.status, "the exit of the killed process");
+    assert.equal(await within(inFlight, "the end of the killed process's checkout"), "killed");
 
     // Within the lease the checkout is still the dead process's; then the survivor takes it over.
     const early = await postCart(survivor.url, "checkout", session);

@@ -3,6 +3,7 @@
  * through `app.handle`, and the page and health over a real socket.
  */
 import assert from "node:assert/strict";
+import { within } from "./support/within.ts";
 import type { ProductInfo } from "../lib/inventory/product.ts";
 import { assetOf } from "../lib/http/static_assets.ts";
 import type { RunningServer } from "../lib/server/start_server.ts";
@@ -280,7 +281,10 @@ Deno.test("GET /catalog/status answers a long poll with the catalog's snapshot",
   await listTwoMore(server);
   const epoch = server.inventory.epoch;
   // Three products at version 0: the catalog's version is the sum of each version plus one.
-  const response = await ask(server, "catalog/status?since=0");
+  const response = await within(
+    ask(server, "catalog/status?since=0"),
+    "an answer at once to a catalog poll from 0",
+  );
   assert.equal(response.status, 200);
   assert.equal(response.headers.get("cache-control"), "no-store");
   const snapshot = await response.json();
@@ -309,7 +313,7 @@ Deno.test("GET /catalog/status answers a long poll with the catalog's snapshot",
     session: crypto.randomUUID(),
     product: "canvas-tote",
   });
-  const next = await (await waiting).json();
+  const next = await (await within(waiting, "the answer of the waiting catalog poll")).json();
   assert.equal(next.version, 4);
   assert.equal(next.products[1].inventoryCount, 3);
 });

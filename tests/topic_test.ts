@@ -1,6 +1,7 @@
 /** Topics over real sockets: each product's feed, the catalog feed, and a retired product's end. */
 import { formatPrice } from "../lib/inventory/product.ts";
 import assert from "node:assert/strict";
+import { within } from "./support/within.ts";
 import { isDeepStrictEqual } from "node:util";
 import type { RunningServer } from "../lib/server/start_server.ts";
 import { CATALOG_FEED, eventually, openStatusStream, productFeed } from "./support/clients.ts";
@@ -189,7 +190,7 @@ Deno.test("a catalog long poll with since=<epoch>.<v> answers at once when behin
   const waiting = poll(`${epoch}.4`);
   await eventually(() => waiters(server) === 1, "the poll at the current cursor to wait");
   await server.inventory.add("pin", crypto.randomUUID());
-  const answer: StatusMessage = await waiting;
+  const answer: StatusMessage = await within(waiting, "the answer of the waiting catalog poll");
   assert.equal(answer.version, 5);
 });
 

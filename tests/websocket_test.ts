@@ -1,5 +1,6 @@
 /** WebSocket push on GET /cart/status, and the /echo socket, over real sockets. */
 import assert from "node:assert/strict";
+import { within } from "./support/within.ts";
 import { startTestServer } from "./support/server.ts";
 import { eventually, metric, openStatusSocket, postCart } from "./support/clients.ts";
 import { DEMO_PRODUCT } from "../lib/server/demo_catalog.ts";
@@ -96,11 +97,11 @@ Deno.test({
       socket.send("hello");
       socket.send("again");
     };
-    await three;
+    await within(three, "the greeting and two echoes");
     assert.deepEqual(messages, ["connected!", "hello", "again"]);
     const closed = new Promise((r) => socket.onclose = r);
     socket.close();
-    await closed;
+    await within(closed, "the close of the echo socket");
   },
 });
 

@@ -15,7 +15,11 @@ const DURATION_UNITS = [
  *
  * @example
  * ```ts
- * console.log(durationText(900_000)); // 15 minutes
+ * import assert from "node:assert/strict";
+ * assert.equal(durationText(900_000), "15 minutes");
+ * assert.equal(durationText(90_000), "90 seconds");
+ * assert.equal(durationText(3_600_000), "1 hour");
+ * assert.equal(durationText(Infinity), "");
  * ```
  */
 export function durationText(ms: number): string {

@@ -175,7 +175,9 @@ function charsetIn(contentType: string | null): string | undefined {
  * @example
  * ```ts
  * const request = new Request("http://x/", { headers: { "content-type": "Application/JSON; charset=utf-8" } });
- * console.log(mediaTypeOf(request)); // application/json
+ * import assert from "node:assert/strict";
+ * assert.equal(mediaTypeOf(request), "application/json");
+ * assert.equal(mediaTypeOf(new Request("http://x/")), "");
  * ```
  */
 export function mediaTypeOf(request: Request): string {

@@ -24,7 +24,10 @@ export function isSessionId(value: unknown): value is string {
  * ```ts
  * const id = crypto.randomUUID();
  * const request = new Request("http://x/", { headers: { cookie: `a=1; sid=${id}` } });
- * console.log(sessionFromCookie(request) === id); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(sessionFromCookie(request), id);
+ * const notAnId = new Request("http://x/", { headers: { cookie: "sid=nope" } });
+ * assert.equal(sessionFromCookie(notAnId), undefined);
  * ```
  */
 export function sessionFromCookie(request: Request): string | undefined {

@@ -39,7 +39,9 @@ const CONTENT_TYPES: Record<string, string> = {
  * @example
  * ```ts
  * const assets = await loadAssets(new URL("../../static", import.meta.url).pathname);
- * console.log(assets.has("app.js")); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(assets.has("app.js"), true);
+ * assert.equal(assets.has("no-such-file.js"), false);
  * ```
  */
 export async function loadAssets(dir: string): Promise<AssetTable> {

@@ -16,7 +16,9 @@ const ESCAPES: Record<string, string> = {
  *
  * @example
  * ```ts
- * console.log(escapeHtml(`<a href="x">`)); // &lt;a href=&quot;x&quot;&gt;
+ * import assert from "node:assert/strict";
+ * assert.equal(escapeHtml(`<a href="x">`), "&lt;a href=&quot;x&quot;&gt;");
+ * assert.equal(escapeHtml(`Tom & Jerry's`), "Tom &amp; Jerry&#39;s");
  * ```
  */
 export function escapeHtml(text: string): string {

@@ -30,8 +30,13 @@ export const DEFAULT_PUSH_THROTTLE_OPTIONS: PushThrottleOptions = {
  *
  * @example
  * ```ts
- * const throttle = new PushThrottle(() => console.log("push"));
- * throttle.request(); // "push", at once
+ * import assert from "node:assert/strict";
+ * let pushes = 0;
+ * const throttle = new PushThrottle(() => {
+ *   pushes++;
+ * });
+ * throttle.request();
+ * assert.equal(pushes, 1, "the first push goes at once");
  * throttle.flush();
  * ```
  */

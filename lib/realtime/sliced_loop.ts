@@ -23,9 +23,11 @@ export const DEFAULT_SLICE_SIZE = 2048;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const seen: number[] = [];
- * forEachSliced(new Set([1, 2, 3]), (n) => seen.push(n)); // One slice: done at once.
- * console.log(seen); // [1, 2, 3]
+ * const done = forEachSliced(new Set([1, 2, 3]), (n) => seen.push(n));
+ * assert.equal(done, undefined, "one slice: done at once");
+ * assert.deepEqual(seen, [1, 2, 3]);
  * ```
  */
 export function forEachSliced<T>(

@@ -110,7 +110,9 @@ const HOLD_TTL_RANGE_MS = [1_000, 30 * 86_400_000] as const;
  *
  * @example
  * ```ts
- * console.log(withoutSeparator(["--", "--port", "1"])); // ["--port", "1"]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(withoutSeparator(["--", "--port", "1"]), ["--port", "1"]);
+ * assert.deepEqual(withoutSeparator(["--port", "--"]), ["--port", "--"]);
  * ```
  */
 export function withoutSeparator(args: readonly string[]): string[] {
@@ -128,8 +130,11 @@ export function withoutSeparator(args: readonly string[]): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const invocation = parseConfig(["--port", "0"], () => undefined);
- * if (!invocation.help) console.log(invocation.config.port); // 0
+ * assert.equal(invocation.help, false);
+ * if (!invocation.help) assert.equal(invocation.config.port, 0);
+ * assert.throws(() => parseConfig(["--port", "x"], () => undefined), RangeError);
  * ```
  */
 export function parseConfig(

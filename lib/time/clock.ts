@@ -42,7 +42,12 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * const cancel = systemClock.setTimer(() => assert.fail("cancelled"), 1000);
+ * const started = systemClock.now();
+ * const fired = await new Promise<number>((resolve) => {
+ *   systemClock.setTimer(() => resolve(systemClock.now()), 20);
+ * });
+ * assert.ok(fired - started >= 19, `fired after ${fired - started} ms`);
+ * const cancel = systemClock.setTimer(() => assert.fail("a cancelled timer fired"), 1000);
  * cancel();
  * const draw = systemClock.random();
  * assert.ok(draw >= 0 && draw < 1);

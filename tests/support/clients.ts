@@ -1,4 +1,5 @@
 /** Test clients for the server's protocol: cart posts, metrics, WebSocket and SSE subscribers. */
+import { WAIT_MS, within } from "./within.ts";
 
 /** What the one-product tests compare: a status message's count and version. */
 export interface CartState {
@@ -104,11 +105,23 @@ export class MessageQueue<T> {
     else this.#items.push(item);
   }
 
-  /** Resolves with the next item. */
-  next(): Promise<T> {
+  /**
+   * Resolves with the next item, or fails when none comes in time.
+   *
+   * @param what What the item is, as the failure names it.
+   * @param ms How long to wait for it.
+   */
+  next(what = "the next message", ms = WAIT_MS): Promise<T> {
     const item = this.#items.shift();
     if (item !== undefined) return Promise.resolve(item);
-    return new Promise((resolve) => this.#takers.push(resolve));
+    const { promise, resolve } = Promise.withResolvers<T>();
+    this.#takers.push(resolve);
+    return within(promise, what, ms).catch((error) => {
+      // A taker that gave up takes nothing: the item goes to the next one.
+      const at = this.#takers.indexOf(resolve);
+      if (at >= 0) this.#takers.splice(at, 1);
+      throw error;
+    });
   }
 
   /** Items received but not yet taken. */
@@ -161,10 +174,13 @@ export async function connectStatusSocket(
   const socket = new DenoWebSocket(url, { headers });
   socket.onmessage = (event) => onMessage(event.data);
   const closed = new Promise<CloseEvent>((resolve) => socket.onclose = resolve);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = () => reject(new Error("WebSocket failed to open"));
-  });
+  await within(
+    new Promise((resolve, reject) => {
+      socket.onopen = resolve;
+      socket.onerror = () => reject(new Error("WebSocket failed to open"));
+    }),
+    `the open of a WebSocket on ${path}`,
+  );
   return { socket, closed };
 }
 
@@ -196,7 +212,7 @@ export async function openStatusSocket(base: string): Promise<StatusSocket> {
     closed,
     async [Symbol.asyncDispose]() {
       socket.close();
-      await closed;
+      await within(closed, "the close of a status socket");
     },
   };
 }

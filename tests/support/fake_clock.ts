@@ -7,6 +7,13 @@ interface Timer {
 }
 
 /**
+ * More timers than this firing at one instant, with no time passing, is a loop (a timer that sets
+ * itself again for a time already reached, as a sweep that ends nothing would): the clock throws
+ * instead of spinning until the test runs out of memory or time.
+ */
+export const MAX_TIMERS_AT_ONE_INSTANT = 10_000;
+
+/**
  * A {@linkcode Clock} whose time moves only by {@linkcode FakeClock.advance}; a timer due at once
  * fires on the next turn of the event loop. Its draws come from the source it is given
  * (`Math.random` by default); its UUIDs are real ones, unique across servers sharing a store.
@@ -22,6 +29,9 @@ export class FakeClock implements Clock {
   #now: number;
   readonly #timers = new Set<Timer>();
   readonly #random: () => number;
+  /** The instant timers last fired at, and how many fired then. */
+  #instant = NaN;
+  #firedAtInstant = 0;
 
   /**
    * @param start The time to start at, in ms since the epoch.
@@ -90,8 +100,24 @@ export class FakeClock implements Clock {
     this.#now = end;
   }
 
-  /** Runs a timer once, unless it already ran or was cancelled. */
+  /**
+   * Runs a timer once, unless it already ran or was cancelled.
+   *
+   * @throws {Error} When more than {@linkcode MAX_TIMERS_AT_ONE_INSTANT} fired at this instant.
+   */
   #fire(timer: Timer): void {
-    if (this.#timers.delete(timer)) timer.callback();
+    if (!this.#timers.delete(timer)) return;
+    if (this.#now !== this.#instant) {
+      this.#instant = this.#now;
+      this.#firedAtInstant = 0;
+    }
+    if (++this.#firedAtInstant > MAX_TIMERS_AT_ONE_INSTANT) {
+      throw new Error(
+        `A timer loop: more than ${MAX_TIMERS_AT_ONE_INSTANT} timers fired at ` +
+          `${new Date(this.#now).toISOString()} with no time passing (a timer that sets itself ` +
+          "again for a time already reached)",
+      );
+    }
+    timer.callback();
   }
 }

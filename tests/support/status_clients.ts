@@ -8,6 +8,7 @@ import {
   plainState,
   PRODUCT_FEED,
 } from "./clients.ts";
+import { within } from "./within.ts";
 
 /** How long a test waits for a state before it fails instead of hanging. */
 const WAIT_LIMIT_MS = 10_000;
@@ -266,21 +267,27 @@ export async function pollAtOnce(
     }
     return await response.json() as StatusMessage;
   };
-  const current = await poll(UNSEEN_VERSION);
+  const current = await within(poll(UNSEEN_VERSION), "the answer at once to a poll from nowhere");
   const waiting = new AbortController();
+  // Aborted too when its answer does not come, so that only the failure is reported.
+  const asking = new AbortController();
   const other = poll(`${current.epoch}.${current.version}`, waiting.signal).catch(() => {});
   try {
     await eventually(
       async () => await metric(base, "inventory_long_poll_waiters") === 1,
       "a poll to wait at the current cursor",
     );
-    const answer = await poll(since);
+    const answer = await within(
+      poll(since, asking.signal),
+      `the answer at once to a poll from ${since}`,
+    );
     if (await metric(base, "inventory_long_poll_waiters") !== 1) {
       throw new Error(`the poll from ${since} was answered only after waiting`);
     }
     return answer;
   } finally {
     waiting.abort();
+    asking.abort();
     await other;
     await eventually(
       async () => await metric(base, "inventory_long_poll_waiters") === 0,
