@@ -83,7 +83,7 @@ async function answerPolls(
   const polls = Array.from({ length: POLLS }, open);
   if (waiting() !== POLLS) throw new Error(`${waiting()} of ${POLLS} long polls are waiting`);
   // Changes come apart, as in bench/ratios.ts: our poll gate, which spaces the passes of changes
-  // that come back to back (bench/README.md), has let the last pass go.
+  // that come back to back (docs/architecture.md), has let the last pass go.
   await new Promise((resolve) => setTimeout(resolve, 50));
   b.start();
   await change();

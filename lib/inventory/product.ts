@@ -86,7 +86,7 @@ export function formatPrice(price: Price, locale = "en"): string {
 
 /**
  * Formats made so far, by locale, currency and decimals. Making an `Intl.NumberFormat` costs far
- * more than using one (about 0.1 ms), and every change of a product formats its price again.
+ * more than using one, and every change of a product formats its price again.
  */
 const PRICE_FORMATS = new Map<string, Intl.NumberFormat>();
 

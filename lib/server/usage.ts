@@ -11,7 +11,7 @@ Options (each also read from the environment variable in brackets):
                                                               [REUSE_PORT]    (default off)
   --inventory N        total of a new data file; given on an
                        existing one: a restock, holds kept    [INVENTORY]     (default 10)
-  --catalog FILE       JSON catalog of products (see README); without one the
+  --catalog FILE       JSON catalog of products (docs/operations.md); without one the
                        demo's one product is served           [CATALOG]
   --max-products N     most products in the catalog           [MAX_PRODUCTS]  (default 1000)
   --order-webhook URL  the order service confirming each checkout; without one a

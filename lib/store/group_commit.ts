@@ -139,7 +139,9 @@ export class GroupCommit {
       }
       const writes: ProductWrite[] = [];
       for (const [id, draft] of drafts) {
-        if (draft.changed) writes.push({ id, change: draft.change(), stamp: shelf.stampOf(id) });
+        if (draft.changed || created.has(id)) {
+          writes.push({ id, change: draft.change(), stamp: shelf.stampOf(id) });
+        }
       }
       const decided = batch.slice(0, answers.length);
       if (writes.length > 0) {

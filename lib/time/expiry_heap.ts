@@ -131,7 +131,7 @@ export class ExpiryHeap {
   #down(at: number): void {
     const size = this.#times.length;
     for (;;) {
-      // Index arithmetic, no array of the two children: a removal sifts down every level.
+      // A removal sifts down every level: the smaller child is found by index.
       const left = 2 * at + 1;
       let smallest = at;
       if (left < size && this.#times[left] < this.#times[smallest]) smallest = left;

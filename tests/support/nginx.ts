@@ -6,7 +6,7 @@ import { programMissing } from "./missing_program.ts";
 /** Where Debian's `nginx` package puts the binary (`apt-get install -y nginx`). */
 export const NGINX_PATH = "/usr/sbin/nginx";
 
-/** The deployment config of README's Deployment section, which the tests run as it is. */
+/** The deployment config of docs/operations.md (Behind nginx), which the tests run as it is. */
 export const NGINX_CONF = join(import.meta.dirname!, "..", "..", "docs", "nginx.conf");
 
 /** True when nginx is not installed: its tests are then skipped, and say so loudly. */
@@ -111,7 +111,7 @@ export async function startNginx(upstreams: string | readonly string[]): Promise
  * per upstream) and its /run, /var/log/nginx and /var/lib/nginx paths.
  *
  * @throws {Error} When one of them is missing or is there twice, or a file of nginx's stays
- * outside the folder: the config changed and the test would not run what README shows.
+ * outside the folder: the config changed and the test would not run what docs/operations.md shows.
  */
 function placeNginxConf(text: string, placement: Placement): string {
   const { port, upstreams, dir } = placement;
