@@ -2,7 +2,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Clock } from "../time/clock.ts";
 import { adminCookieOf, AdminSessions } from "./admin_session.ts";
-import { forwardedFor } from "../http/forwarded.ts";
+import { clientAddress } from "../http/client_address.ts";
 import { HttpError } from "../http/http_error.ts";
 import { ownOrigins } from "../http/origin.ts";
 import type { Guard, RouteContext } from "../http/router.ts";
@@ -81,19 +81,6 @@ export function sameSecret(given: string, expected: string): boolean {
 }
 
 const encoder = new TextEncoder();
-
-/**
- * The key that wrong tokens are counted under: the address the proxy says the client has (with
- * `trustProxy`), else the peer's, else "unknown" for a request handed to the app in process.
- *
- * @param context The route's context.
- * @param trustProxy Believe the proxy's `X-Forwarded-For`.
- * @returns The client's key.
- */
-export function clientOf(context: RouteContext, trustProxy: boolean): string {
-  const forwarded = trustProxy ? forwardedFor(context.request.headers) : undefined;
-  return forwarded ?? context.connection?.remoteAddr.hostname ?? "unknown";
-}
 
 /**
  * How long a client must wait before its next token is compared at all.
@@ -183,7 +170,7 @@ export function adminGuard(access: AdminAccess): Guard {
 function checkBearer(access: AdminAccess, context: RouteContext, authorization: string): void {
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
   if (match === null) throw unauthorized("Admin token is missing");
-  const client = clientOf(context, access.trustProxy);
+  const client = clientAddress(context, access.trustProxy);
   const wait = secondsToWait(access, client);
   if (wait > 0) throw tooManyWrongTokens(wait);
   if (sameSecret(match[1], access.token)) return;

@@ -1,12 +1,7 @@
 /** The admin page and its sign-in: `GET /admin`, `POST /admin/session`, `POST /admin/session/end`. */
-import {
-  type AdminAccess,
-  clientOf,
-  sameSecret,
-  secondsToWait,
-  tooManyWrongTokens,
-} from "./admin_auth.ts";
+import { type AdminAccess, sameSecret, secondsToWait, tooManyWrongTokens } from "./admin_auth.ts";
 import { adminCookie, adminCookieOf } from "./admin_session.ts";
+import { clientAddress } from "../http/client_address.ts";
 import { HttpError, jsonResponse } from "../http/http_error.ts";
 import { isHttpsRequest } from "../http/origin.ts";
 import { htmlResponse, type Templates } from "../http/page.ts";
@@ -88,7 +83,7 @@ export async function signInResponse(
   const { request, body } = context;
   const json = body!.mediaType === "application/json";
   const token = json ? jsonToken(body!.text) : new URLSearchParams(body!.text).get("token") ?? "";
-  const client = clientOf(context, access.trustProxy);
+  const client = clientAddress(context, access.trustProxy);
   const wait = secondsToWait(access, client);
   if (wait > 0) {
     if (json) throw tooManyWrongTokens(wait);

@@ -1,0 +1,117 @@
+/**
+ * Requests sent from a chosen loopback address (127.0.0.2, 127.0.0.3, …), so that a test can look
+ * like many clients: `Deno.connect` and `fetch` cannot choose their source, Node's `localAddress`
+ * (through Deno's `node:http`) can.
+ */
+import http from "node:http";
+
+/** One answer, its body read whole. */
+export interface AddressedAnswer {
+  /** The status code. */
+  readonly status: number;
+  /** The headers, names in lower case. */
+  readonly headers: Headers;
+  /** The body, as text. */
+  readonly body: string;
+}
+
+/** What to send. */
+export interface AddressedRequest {
+  /** The method; GET by default. */
+  readonly method?: string;
+  /** Extra headers. */
+  readonly headers?: Record<string, string>;
+  /** The body, sent as it is. */
+  readonly body?: string;
+}
+
+/**
+ * The nth address of the loopback range a test may use as a client: 127.0.0.2 for 0, then on,
+ * across the third octet past 253 of them.
+ *
+ * @param index From 0.
+ * @returns The address.
+ */
+export function loopbackAddress(index: number): string {
+  return `127.0.${Math.floor(index / 253)}.${2 + index % 253}`;
+}
+
+/**
+ * Sends one request from `address` and reads its whole answer, on a connection of its own.
+ *
+ * @param address The source address, in 127.0.0.0/8.
+ * @param url The URL, on a loopback host.
+ * @param request Method, headers and body.
+ * @returns The answer.
+ */
+export function requestFrom(
+  address: string,
+  url: string | URL,
+  request: AddressedRequest = {},
+): Promise<AddressedAnswer> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const outgoing = http.request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname + target.search,
+      method: request.method ?? "GET",
+      headers: request.headers,
+      localAddress: address,
+      agent: false,
+    }, (incoming) => {
+      const chunks: Uint8Array[] = [];
+      incoming.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+      incoming.on("error", reject);
+      incoming.on("end", () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(incoming.headers)) {
+          if (value !== undefined) {
+            headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+          }
+        }
+        resolve({
+          status: incoming.statusCode ?? 0,
+          headers,
+          body: new TextDecoder().decode(concat(chunks)),
+        });
+      });
+    });
+    outgoing.on("error", reject);
+    outgoing.end(request.body);
+  });
+}
+
+/**
+ * Posts a cart action as JSON from `address`, the way the shop's page does (same origin).
+ *
+ * @param address The source address.
+ * @param base The server's base URL.
+ * @param action `add`, `remove` or `checkout`.
+ * @param product The product's id.
+ * @param session The session id sent in the body.
+ * @returns The answer.
+ */
+export function postCartFrom(
+  address: string,
+  base: string,
+  action: string,
+  product: string,
+  session: string,
+): Promise<AddressedAnswer> {
+  return requestFrom(address, new URL("/cart", base), {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: new URL(base).origin },
+    body: JSON.stringify({ action, product, session }),
+  });
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const whole = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return whole;
+}
