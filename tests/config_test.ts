@@ -39,6 +39,7 @@ Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () 
     adminToken: undefined,
     pollTimeoutMs: 25_000,
     allowedOrigins: [],
+    frameAncestors: [],
     ...DEFAULT_LIMITS,
   });
 });
@@ -73,6 +74,7 @@ Deno.test("flags set every value", () => {
       adminToken: undefined,
       pollTimeoutMs: 1500,
       allowedOrigins: ["https://a.example", "http://b.example:8080"],
+      frameAncestors: [],
       ...DEFAULT_LIMITS,
     },
   );
@@ -158,6 +160,23 @@ Deno.test("environment variables fill in, and flags win over them", () => {
   assert.equal(config.inventory, 2);
   assert.equal(config.pollTimeoutMs, 5000);
   assert.deepEqual(config.allowedOrigins, ["https://a.example", "https://b.example"]);
+});
+
+Deno.test("--frame-ancestors and FRAME_ANCESTORS list origins by spaces or commas; none by default", () => {
+  assert.deepEqual(configOf([]).frameAncestors, []);
+  assert.deepEqual(
+    configOf(["--frame-ancestors", "https://a.example  http://B.example:8080,https://c.example"])
+      .frameAncestors,
+    ["https://a.example", "http://b.example:8080", "https://c.example"],
+  );
+  assert.deepEqual(
+    configOf(["--frame-ancestors", "https://a.example"], { FRAME_ANCESTORS: "https://b.example" })
+      .frameAncestors,
+    ["https://a.example"],
+  );
+  assert.deepEqual(configOf([], { FRAME_ANCESTORS: "https://b.example" }).frameAncestors, [
+    "https://b.example",
+  ]);
 });
 
 Deno.test("the address comes from HOST, never from HOSTNAME (a container's name)", () => {
@@ -282,6 +301,8 @@ for (
     [["--hostname", "a b"], /--hostname/],
     [["--allowed-origin", "not a url"], /--allowed-origin/],
     [["--allowed-origin", "https://a.example/path"], /--allowed-origin/],
+    [["--frame-ancestors", "https://a.example 'self'"], /--frame-ancestors .*, got "'self'"/],
+    [["--frame-ancestors", "https://a.example/shop"], /--frame-ancestors/],
     [["--max-connections", "0"], /--max-connections must be a whole number from 1/],
     [["--ws-timeout", "1"], /--ws-timeout must be a whole number from 2/],
     [["--ws-timeout", "2.5"], /--ws-timeout/],

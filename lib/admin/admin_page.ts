@@ -5,6 +5,7 @@ import { clientAddress } from "../http/client_address.ts";
 import { HttpError, jsonResponse } from "../http/http_error.ts";
 import { isHttpsRequest } from "../http/origin.ts";
 import { htmlResponse, type Templates } from "../http/page.ts";
+import type { PageSecurity } from "../http/page_headers.ts";
 import { mediaTypeOf, parseJsonBody } from "../http/request_body.ts";
 import type { RouteContext } from "../http/router.ts";
 import { escapeHtml, renderTemplate, TrustedHtml } from "../http/template.ts";
@@ -18,8 +19,13 @@ export const SIGN_IN_MEDIA_TYPES = [
 /** Where the sign-in form sends a browser back to after a wrong token. */
 const FAILED_PATH = "/admin?failed=1";
 
-/** The admin pages may not be framed by another site (a sign-out or restock clicked unseen). */
-const ADMIN_PAGE_HEADERS = { "content-security-policy": "frame-ancestors 'none'" };
+/**
+ * The admin pages may be framed by no site, not even one the shop's pages allow (a sign-out or
+ * restock clicked unseen).
+ */
+function adminSecurity(request: Request, access: AdminAccess): PageSecurity {
+  return { frameAncestors: [], https: isHttpsRequest(request, access) };
+}
 
 /**
  * Handles `GET /admin`: the dashboard for a valid admin cookie, else the sign-in form (with the
@@ -38,16 +44,17 @@ export async function adminPageResponse(
   const { request, url } = context;
   if (await access.sessions.verify(adminCookieOf(request)) !== undefined) {
     return htmlResponse(request, renderTemplate(templates.admin, {}), {
-      headers: ADMIN_PAGE_HEADERS,
+      security: adminSecurity(request, access),
     });
   }
   const failed = url.searchParams.has("failed");
-  return signInPage(request, templates, failed ? "That token is wrong." : undefined);
+  return signInPage(request, access, templates, failed ? "That token is wrong." : undefined);
 }
 
 /** The sign-in form, with an alert when there is something to say. */
 function signInPage(
   request: Request,
+  access: AdminAccess,
   templates: Templates,
   alert: string | undefined,
   options: { status?: number; headers?: Record<string, string> } = {},
@@ -58,8 +65,9 @@ function signInPage(
     ),
   });
   return htmlResponse(request, html, {
+    security: adminSecurity(request, access),
     status: options.status,
-    headers: { ...ADMIN_PAGE_HEADERS, ...options.headers },
+    headers: options.headers,
   });
 }
 
@@ -87,10 +95,16 @@ export async function signInResponse(
   const wait = secondsToWait(access, client);
   if (wait > 0) {
     if (json) throw tooManyWrongTokens(wait);
-    return signInPage(request, templates, `Too many wrong tokens: try again in ${wait} s.`, {
-      status: 429,
-      headers: { "retry-after": String(wait) },
-    });
+    return signInPage(
+      request,
+      access,
+      templates,
+      `Too many wrong tokens: try again in ${wait} s.`,
+      {
+        status: 429,
+        headers: { "retry-after": String(wait) },
+      },
+    );
   }
   if (!sameSecret(token, access.token)) {
     access.wrongTokens.countWrong(client);

@@ -3,6 +3,7 @@ import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import { formatPrice } from "../inventory/product.ts";
 import { holdValues } from "./hold_text.ts";
+import { pageHeaders, type PageSecurity } from "./page_headers.ts";
 import { sessionCookie, sessionFromCookie } from "./session.ts";
 import { escapeHtml, renderTemplate, TrustedHtml } from "./template.ts";
 
@@ -24,14 +25,21 @@ export interface Templates {
 export interface PageOptions {
   /** The templates. */
   readonly templates: Templates;
-  /** Marks the session cookie Secure. */
+  /** Marks the session cookie Secure and the page HSTS: the request came over HTTPS. */
   readonly secure: boolean;
+  /** Origins allowed to frame the shop's pages; none allows no one. */
+  readonly frameAncestors: readonly string[];
   /** Makes a new shopper's session id (the server's clock draws it). */
   readonly newSession: () => string;
 }
 
 /** The image of a product that has none. */
 const PLACEHOLDER_IMAGE = "/static/placeholder.svg";
+
+/** Who may frame a shop page, and whether it came over HTTPS. */
+function securityOf(options: PageOptions): PageSecurity {
+  return { frameAncestors: options.frameAncestors, https: options.secure };
+}
 
 /** The session of a request, and whether it is new (then the answer sets the cookie). */
 function sessionOf(
@@ -43,30 +51,40 @@ function sessionOf(
 }
 
 /**
- * Builds an HTML answer, `no-store`; a HEAD gets the same headers and no body, and sets no cookie.
+ * Builds an HTML answer, `no-store`, with the pages' security headers; a HEAD gets the same
+ * headers and no body, and sets no cookie.
  *
  * @param request The incoming request.
  * @param html The page.
- * @param options The status (200 by default), a `Set-Cookie` value and any other headers.
+ * @param options Who may frame it and whether it came over HTTPS, the status (200 by default), a
+ * `Set-Cookie` value and any other headers.
  * @returns The response.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * const head = htmlResponse(new Request("http://x/", { method: "HEAD" }), "<p>hi</p>", {
+ *   security: { frameAncestors: [], https: false },
  *   cookie: "a=1",
  * });
  * assert.equal(head.headers.get("content-length"), "9");
  * assert.equal(head.headers.get("set-cookie"), null);
+ * assert.match(head.headers.get("content-security-policy")!, /frame-ancestors 'none'/);
  * ```
  */
 export function htmlResponse(
   request: Request,
   html: string,
-  options: { status?: number; cookie?: string; headers?: Record<string, string> },
+  options: {
+    security: PageSecurity;
+    status?: number;
+    cookie?: string;
+    headers?: Record<string, string>;
+  },
 ): Response {
   const body = new TextEncoder().encode(html);
   const headers: Record<string, string> = {
+    ...pageHeaders(options.security),
     ...options.headers,
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
@@ -117,6 +135,7 @@ export async function productPage(
     ...holdValues(inventory.holdTtlMs, expiresAt),
   });
   return htmlResponse(request, html, {
+    security: securityOf(options),
     cookie: known ? undefined : sessionCookie(session, options.secure),
   });
 }
@@ -187,6 +206,7 @@ export function catalogPage(
     tile: new TrustedHtml(tileHtml({ ...blank, image: PLACEHOLDER_IMAGE })),
   });
   return htmlResponse(request, html, {
+    security: securityOf(options),
     cookie: known ? undefined : sessionCookie(session, options.secure),
   });
 }
@@ -212,5 +232,8 @@ export function missingProductPage(
       ? `“${id}” is no longer on sale.`
       : `There is no product “${id}” in this shop.`,
   });
-  return htmlResponse(request, html, { status: retired ? 410 : 404 });
+  return htmlResponse(request, html, {
+    security: securityOf(options),
+    status: retired ? 410 : 404,
+  });
 }

@@ -7,6 +7,7 @@ import {
   catalogPathOf,
   dataPathOf,
   durationIn,
+  frameAncestorsOf,
   hostnameOf,
   integerIn,
   orderWebhookOf,
@@ -50,6 +51,8 @@ export interface Config extends AppSettings {
   adminToken: string | undefined;
   /** Origins other than the server's own that may change the cart or open sockets. */
   allowedOrigins: string[];
+  /** Origins allowed to frame the shop's pages; none allows no one. */
+  frameAncestors: string[];
   /** PEM certificate and key files: when both are given the server speaks HTTPS. */
   tls?: TlsFiles;
 }
@@ -164,6 +167,7 @@ export function parseConfig(
         "admin-token": { type: "string" },
         "admin-session-minutes": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
+        "frame-ancestors": { type: "string" },
         "max-connections": { type: "string" },
         "ws-timeout": { type: "string" },
         "sse-heartbeat": { type: "string" },
@@ -219,7 +223,8 @@ export function parseConfig(
       adminSessionMs:
         integerIn("--admin-session-minutes", pick("admin-session-minutes"), 1, 10_080) * 60_000,
       pollTimeoutMs: secondsIn("--poll-timeout", pick("poll-timeout"), 0.001, 3600) * 1000,
-      allowedOrigins: origins.map(originOf),
+      allowedOrigins: origins.map((origin) => originOf(origin)),
+      frameAncestors: frameAncestorsOf(values["frame-ancestors"] ?? env("FRAME_ANCESTORS")),
       maxConnections: integerIn("--max-connections", pick("max-connections"), 1, 1_000_000),
       // Deno's idleTimeout counts whole seconds; below 2 its half would round to nothing useful.
       websocketTimeoutMs: integerIn("--ws-timeout", pick("ws-timeout"), 2, 3600) * 1000,

@@ -263,6 +263,7 @@ export function hostnameOf(text: string): string {
  * An allowed origin, in the form browsers send it.
  *
  * @param text An origin like `https://shop.example`, spaces around it allowed.
+ * @param flag The flag named when the origin is refused.
  * @returns The origin, normalized (`https://Shop.example:443/` becomes `https://shop.example`).
  * @throws {RangeError} For anything with a path, query or fragment, or that is no URL.
  *
@@ -273,19 +274,38 @@ export function hostnameOf(text: string): string {
  * assert.throws(() => originOf("https://shop.example/cart"), RangeError);
  * ```
  */
-export function originOf(text: string): string {
+export function originOf(text: string, flag = "--allowed-origin"): string {
+  const refused = () =>
+    new RangeError(`${flag} must be an origin like https://shop.example, got "${text}"`);
   let url: URL;
   try {
     url = new URL(text.trim());
   } catch {
-    throw new RangeError(
-      `--allowed-origin must be an origin like https://shop.example, got "${text}"`,
-    );
+    throw refused();
   }
-  if (url.origin === "null" || url.pathname !== "/" || url.search || url.hash) {
-    throw new RangeError(
-      `--allowed-origin must be an origin like https://shop.example, got "${text}"`,
-    );
-  }
+  if (url.origin === "null" || url.pathname !== "/" || url.search || url.hash) throw refused();
   return url.origin;
+}
+
+/**
+ * The origins allowed to frame the shop's pages (`--frame-ancestors`).
+ *
+ * @param text Origins separated by spaces or commas; undefined or blank allows none.
+ * @returns Each origin, normalized.
+ * @throws {RangeError} For an entry that is not an origin, naming the flag and the entry.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(frameAncestorsOf("https://a.example, https://B.example:443"), [
+ *   "https://a.example",
+ *   "https://b.example",
+ * ]);
+ * assert.deepEqual(frameAncestorsOf(undefined), []);
+ * assert.throws(() => frameAncestorsOf("https://a.example 'self'"), RangeError);
+ * ```
+ */
+export function frameAncestorsOf(text: string | undefined): string[] {
+  const entries = (text ?? "").split(/[\s,]+/).filter((entry) => entry !== "");
+  return entries.map((entry) => originOf(entry, "--frame-ancestors"));
 }

@@ -56,6 +56,8 @@ export interface AppOptions extends AppSettings {
   orderService?: OrderService;
   /** Origins besides our own trusted to post and subscribe. */
   allowedOrigins: readonly string[];
+  /** Origins allowed to frame the shop's pages (never the admin's); none by default. */
+  frameAncestors?: readonly string[];
   /** The server itself speaks HTTPS. */
   https: boolean;
   /** The page templates. */
@@ -136,6 +138,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
   const pageOptions = (request: Request) => ({
     templates: options.templates,
     secure: isHttpsRequest(request, options),
+    frameAncestors: options.frameAncestors ?? [],
     newSession: () => clock.randomUUID(),
   });
 

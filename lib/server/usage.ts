@@ -34,6 +34,9 @@ Options (each also read from the environment variable in brackets):
   --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
   --allowed-origin O   another origin allowed to post and subscribe, repeatable
                                                               [ALLOWED_ORIGINS, comma-separated]
+  --frame-ancestors "O O"
+                       origins allowed to frame the shop's pages, space- or comma-separated;
+                       none by default (the admin pages never) [FRAME_ANCESTORS]
   --max-connections N  long polls, streams and WebSockets held [MAX_CONNECTIONS] (default 18000)
   --ws-timeout S       silent WebSocket: ping at S/2, drop at S [WS_TIMEOUT]     (default 60)
   --sse-heartbeat S    stream heartbeat; a stream that takes nothing for one interval is ended

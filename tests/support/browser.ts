@@ -1,7 +1,14 @@
 /** Browser-test helpers: Debian's headless Chromium driven by playwright-core, always closed. */
 /// <reference lib="dom" />
 // (The DOM types above are for the functions tests hand to `page.evaluate`, which run in the page.)
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import assert from "node:assert/strict";
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Frame,
+  type Page,
+} from "playwright-core";
 import { programMissing } from "./missing_program.ts";
 
 /** Where Debian's `chromium` package puts the browser (`apt-get install -y chromium`). */
@@ -43,16 +50,31 @@ export async function launchChromium(): Promise<Browser & AsyncDisposable> {
   return Object.assign(browser, { [Symbol.asyncDispose]: () => browser.close() });
 }
 
+/** What a browser test may allow of the pages' Content-Security-Policy violations. */
+export interface BrowserTestOptions {
+  /** Violations the test provokes on purpose (a foreign page framing the shop); none by default. */
+  readonly expectedViolations?: RegExp;
+}
+
 /**
  * Registers a test that gets its own Chromium, or is skipped (never passed) without one.
+ *
+ * Every page the test opens is watched for Content-Security-Policy violations, which Chromium
+ * reports on the console: the test fails on any it did not expect, so the pages are shown to work
+ * under their policy. The test gets the violations seen so far, to assert on those it provokes.
  *
  * Playwright keeps pipes and timers of its own across awaits, so the op and resource sanitizers
  * are off for these tests only.
  *
  * @param name The test's name.
- * @param fn The test body, given a browser that is closed when it ends.
+ * @param fn The test body, given a browser that is closed when it ends and the violations seen.
+ * @param options The violations the test provokes on purpose.
  */
-export function browserTest(name: string, fn: (browser: Browser) => Promise<void>): void {
+export function browserTest(
+  name: string,
+  fn: (browser: Browser, violations: readonly string[]) => Promise<void>,
+  options: BrowserTestOptions = {},
+): void {
   Deno.test({
     name,
     ignore: chromiumMissing,
@@ -60,9 +82,29 @@ export function browserTest(name: string, fn: (browser: Browser) => Promise<void
     sanitizeResources: false,
     async fn() {
       await using browser = await launchChromium();
-      await fn(browser);
+      const violations = watchPolicyViolations(browser);
+      await fn(browser, violations);
+      const unexpected = violations.filter((text) => !options.expectedViolations?.test(text));
+      assert.deepEqual(unexpected, [], "no Content-Security-Policy violation");
     },
   });
+}
+
+/**
+ * Collects the Content-Security-Policy violations that Chromium reports on the console of every
+ * page of every context made from now on (`browser.newPage` makes its context the same way).
+ */
+function watchPolicyViolations(browser: Browser): string[] {
+  const violations: string[] = [];
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.on("console", (message) => {
+      if (message.text().includes("Content Security Policy")) violations.push(message.text());
+    });
+    return context;
+  };
+  return violations;
 }
 
 /** One shopper: a browser context of their own (own cookie, own session) with a page open. */
@@ -95,12 +137,12 @@ export async function openShopper(
 /**
  * Waits until the page's live indicator reaches a state.
  *
- * @param page The shop page.
+ * @param page The shop page, or a frame that holds it.
  * @param state `live`, `connecting` or `reconnecting`.
  * @param timeout How long to wait, in ms.
  */
 export async function waitForConnection(
-  page: Page,
+  page: Page | Frame,
   state: "live" | "connecting" | "reconnecting",
   timeout = 10_000,
 ): Promise<void> {

@@ -39,6 +39,7 @@ export const TEST_CONFIG: Config = {
   adminToken: undefined,
   pollTimeoutMs: 25_000,
   allowedOrigins: [],
+  frameAncestors: [],
   maxConnections: 18_000,
   websocketTimeoutMs: 60_000,
   sseHeartbeatMs: 15_000,
