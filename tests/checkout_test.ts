@@ -15,6 +15,7 @@ import {
 } from "./support/order_service.ts";
 import { startTestServer } from "./support/server.ts";
 import { openWebSocketFeed } from "./support/status_clients.ts";
+import { within } from "./support/within.ts";
 
 const DEMO = DEMO_PRODUCT.id;
 const SECRET = "order-secret-0123456789";
@@ -134,6 +135,8 @@ Deno.test("a refusal's reason: its JSON error or message, else its text, bounded
     [{ status: 409, body: "  out of stock upstream\n" }, "out of stock upstream"],
     [{ status: 403, body: "x".repeat(500) }, `${"x".repeat(200)}…`],
     [{ status: 404 }, "the order service refused the order (404)"],
+    // Only the first 16 KiB of a refusal are read: a huge one costs no more.
+    [{ status: 413, stream: { bytes: 50_000_000 } }, `${"x".repeat(200)}…`],
   ];
   await using service = await startOrderService({ secret: SECRET });
   cases.forEach(([reply], i) => service.reply(i, reply));
@@ -146,6 +149,32 @@ Deno.test("a refusal's reason: its JSON error or message, else its text, bounded
     assert.deepEqual(refused.body, { error: reason });
   }
   assert.equal(stock(server).held, cases.length);
+});
+
+Deno.test("a 2xx whose body trickles is a sale at once: the status line decides", async () => {
+  await using service = await startOrderService({ secret: SECRET });
+  service.reply(0, { status: 200, stream: "trickle" });
+  // The timeout is far beyond the bound of the wait, so only an answer that did not wait for the
+  // body passes.
+  await using server = await startShop(service, { webhookTimeoutMs: 60_000 });
+  const session = crypto.randomUUID();
+  await postCart(server.url, "add", session);
+  const sold = await within(postCart(server.url, "checkout", session), "the sale", 5_000);
+  assert.equal(sold.status, 200, JSON.stringify(sold.body));
+  assert.equal(sold.body.orderId, service.requests[0].headers.get("idempotency-key"));
+  assert.equal(stock(server).sold, 1);
+});
+
+Deno.test("a 4xx whose body trickles is refused at the timeout with the reason read so far", async () => {
+  await using service = await startOrderService({ secret: SECRET });
+  service.reply(0, { status: 400, stream: "trickle" });
+  await using server = await startShop(service, { webhookTimeoutMs: SHORT_TIMEOUT_MS });
+  const session = crypto.randomUUID();
+  await postCart(server.url, "add", session);
+  const refused = await within(postCart(server.url, "checkout", session), "the refusal", 5_000);
+  assert.equal(refused.status, 402);
+  assert.deepEqual(refused.body, { error: '{"status":' });
+  assert.equal(stock(server).held, 1, "the hold stays");
 });
 
 Deno.test("a service that never answers: 504 at the timeout; till then the hold neither expires nor goes", async () => {

@@ -1,5 +1,6 @@
 /** The shop's order service over HTTP: a signed, idempotent POST, retried within the deadline. */
 import type { Order, OrderAnswer, OrderService } from "../inventory/checkout.ts";
+import { readPrefix } from "./answer_prefix.ts";
 
 /** How to reach the order service. */
 export interface OrderWebhookOptions {
@@ -21,6 +22,8 @@ const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 1_000;
 /** The most of an order service's reason shown to a shopper. */
 const MAX_REASON_LENGTH = 200;
+/** The most of a refusal's body read for its reason: a JSON reason fits many times over. */
+const MAX_REFUSAL_BYTES = 16 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -53,10 +56,11 @@ export async function signBody(secret: string, body: string): Promise<string> {
  * An {@linkcode OrderService} that posts each order as JSON to a URL.
  *
  * Every try of one order carries the same `Idempotency-Key` (the order id) and the body's
- * signature. A 2xx books it; a 4xx refuses it, with the service's reason (its JSON `error` or
- * `message`, else its text, at most 200 characters); a 5xx, a redirect (never followed) or a
- * connection error is tried again after a jittered backoff (full jitter, 100 ms doubling up to
- * 1 s) until the signal aborts. The end is a timeout when the first try was still unanswered,
+ * signature. The status line decides: a 2xx books it, its body unread; a 4xx refuses it, with the
+ * service's reason (its JSON `error` or `message`, else its text, at most 200 characters) from
+ * the first 16 KiB of its body, read within the signal's time; a 5xx, a redirect (never followed)
+ * or a connection error is tried again after a jittered backoff (full jitter, 100 ms doubling up
+ * to 1 s) until the signal aborts. The end is a timeout when the first try was still unanswered,
  * else the last try's failure.
  *
  * @param options The URL, the secret and a hook for each try.
@@ -86,11 +90,16 @@ export function orderWebhook(options: OrderWebhookOptions): OrderService {
             redirect: "manual",
           });
           status = response.status;
-          const text = await response.text();
-          if (response.ok) return { kind: "accepted" };
+          // The status line decides: a booked order's body is never read, so a body that trickles
+          // or never ends cannot turn a sale into a timeout, nor fill the memory.
           if (status >= 400 && status < 500) {
+            const text = new TextDecoder().decode(
+              await readPrefix(response.body, MAX_REFUSAL_BYTES),
+            );
             return { kind: "refused", reason: reasonOf(text, status) };
           }
+          response.body?.cancel().catch(() => {});
+          if (response.ok) return { kind: "accepted" };
           lastFailure = `the order service answered ${status}`;
         } catch {
           if (signal.aborted) {

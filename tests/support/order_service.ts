@@ -10,6 +10,11 @@ export interface OrderReply {
   readonly headers?: Record<string, string>;
   /** Waits this long before answering, in ms (a slow service, not a test's synchronization). */
   readonly delayMs?: number;
+  /**
+   * A body made as it is read, in place of `body`: `{ bytes }` of filler, or `"trickle"`: its first
+   * bytes at once, then nothing more until the fake closes (a hostile or broken service).
+   */
+  readonly stream?: { readonly bytes: number } | "trickle";
 }
 
 /**
@@ -124,7 +129,12 @@ export function startOrderService(
     const given = await Promise.race([reply, whenAborted(closing.signal)]);
     if (given === undefined) return new Response(null, { status: 503 });
     if (given.delayMs) await pause(given.delayMs, closing.signal);
-    return new Response(given.body ?? null, {
+    const answer = given.stream === undefined
+      ? given.body ?? null
+      : given.stream === "trickle"
+      ? trickle(closing.signal)
+      : filler(given.stream.bytes);
+    return new Response(answer, {
       status: given.status,
       headers: { "content-type": "application/json", ...given.headers },
     });
@@ -179,6 +189,33 @@ export async function verifySignature(
     ["verify"],
   );
   return crypto.subtle.verify("HMAC", key, mac, encoder.encode(body));
+}
+
+/** A body whose first bytes come at once and the rest never, until the signal aborts. */
+function trickle(signal: AbortSignal): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(encoder.encode('{"status":'));
+    },
+    async pull(controller) {
+      await whenAborted(signal);
+      controller.close();
+    },
+  });
+}
+
+/** A body of filler made chunk by chunk as it is read, so the fake holds no more than a chunk. */
+function filler(bytes: number): ReadableStream<Uint8Array> {
+  const chunk = new Uint8Array(64 * 1024).fill(0x78);
+  let left = bytes;
+  return new ReadableStream({
+    pull(controller) {
+      if (left <= 0) return controller.close();
+      const next = chunk.subarray(0, Math.min(left, chunk.byteLength));
+      left -= next.byteLength;
+      controller.enqueue(next.slice());
+    },
+  }, { highWaterMark: 0 });
 }
 
 /** Resolves (with undefined) once a signal aborts. */
