@@ -103,6 +103,16 @@ const APP_CASES: AppCase[] = [
     status: 400,
   },
   {
+    name: "JSON with action given twice",
+    request: post(`{"action":"add","session":"${SESSION}","action":"remove"}`),
+    status: 400,
+  },
+  {
+    name: "JSON with session given twice, once escaped",
+    request: post(`{"action":"add","session":"${SESSION}","sessio\\u006e":"${SESSION}"}`),
+    status: 400,
+  },
+  {
     name: "JSON action as an array",
     request: postJson({ action: ["add"], session: SESSION }),
     status: 400,
@@ -399,6 +409,34 @@ Deno.test("badly framed requests get their answers over a socket and change noth
   }
   assert.equal(await holds(server, SESSION), true);
   assert.equal((await fetch(new URL("healthz", server.url))).status, 200);
+});
+
+/** A GET / whose head has `Host` and further headers, one per line. */
+function headWith(lines: string[]): string {
+  return `GET / HTTP/1.1\r\nHost: x\r\n${lines.map((line) => `${line}\r\n`).join("")}\r\n`;
+}
+
+Deno.test("100 header fields pass, 101 get 400; a name repeated is one field, up to Deno's 128 lines", async () => {
+  await using server = await startTestServer();
+  const distinct = (count: number) => Array.from({ length: count }, (_, i) => `X-H${i}: v`);
+  const cases: [string, string[], number][] = [
+    ["100 header fields", distinct(99), 200],
+    ["101 header fields", distinct(100), 400],
+    ["128 lines of one name", Array(127).fill("X-A: v"), 200],
+    ["129 lines of one name", Array(128).fill("X-A: v"), 400],
+  ];
+  for (const [name, lines, status] of cases) {
+    const connection = await RawHttpConnection.open(server.url);
+    try {
+      const response = await connection.request(headWith(lines));
+      assert.equal(response?.status, status, name);
+      if (name === "101 header fields") {
+        assert.deepEqual(JSON.parse(response!.body), { error: "More than 100 header fields" });
+      }
+    } finally {
+      connection.close();
+    }
+  }
 });
 
 Deno.test("clients that vanish mid-request leave nothing behind", async () => {

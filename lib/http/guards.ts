@@ -6,6 +6,11 @@ import type { Guard } from "./router.ts";
 
 /** More query parameters than any client of ours sends: `since`, `product` and a cache buster. */
 const MAX_QUERY_PARAMS = 16;
+/**
+ * More header fields than a browser or proxy sends. Deno itself refuses a head of somewhat more
+ * header lines, which also bounds a name repeated (its values combine into one field).
+ */
+const MAX_HEADER_FIELDS = 100;
 
 /**
  * Whether a request asks to become a WebSocket.
@@ -155,7 +160,8 @@ export interface HeadLimits {
  * @param head The request's head, which counted its header bytes.
  * @param url Its parsed URL.
  * @param limits The largest target and headers.
- * @throws {HttpError} 414 for a long target, 431 for large headers, 400 for many parameters.
+ * @throws {HttpError} 414 for a long target, 431 for large headers, 400 for many header fields or
+ * query parameters.
  *
  * @example
  * ```ts
@@ -173,6 +179,9 @@ export function checkRequestSize(head: RequestHead, url: URL, limits: HeadLimits
   }
   if (head.bytes > limits.maxHeaderBytes) {
     throw new HttpError(431, `Headers are larger than ${limits.maxHeaderBytes} bytes`);
+  }
+  if (head.fields > MAX_HEADER_FIELDS) {
+    throw new HttpError(400, `More than ${MAX_HEADER_FIELDS} header fields`);
   }
   // Counting "&"s first keeps a query of 10,000 parameters from being parsed at all; a query
   // shorter than the limit cannot hold that many "&"s, and is not split.

@@ -1,6 +1,7 @@
 /** Reads a request body as text, refusing bodies over a size limit before they are buffered. */
 import { DeadlineQueue } from "../time/deadline_queue.ts";
 import { HttpError } from "./http_error.ts";
+import { duplicateKeyOf } from "./json_keys.ts";
 
 /**
  * Reads at most `limit` bytes of a request body within the deadlines' wait and decodes them as
@@ -189,18 +190,36 @@ function mediaTypeIn(contentType: string | null): string {
 }
 
 /**
- * Parses a body's text as JSON.
+ * Parses a body's text as JSON, refusing a key given twice in one object as a form's field given
+ * twice is refused: `JSON.parse` would keep the last, and a proxy or log that read the first would
+ * see another request than ours.
  *
  * @param text The body text.
  * @returns The parsed value.
- * @throws {HttpError} 400 when the text is not JSON.
+ * @throws {HttpError} 400 when the text is not JSON, or an object in it gives a key twice.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseJsonBody('{"action":"add"}'), { action: "add" });
+ * assert.throws(
+ *   () => parseJsonBody('{"action":"add","action":"remove"}'),
+ *   /Field "action" is given more than once/,
+ * );
+ * ```
  */
 export function parseJsonBody(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new HttpError(400, "Body is not valid JSON");
   }
+  const duplicate = duplicateKeyOf(text);
+  if (duplicate !== undefined) {
+    throw new HttpError(400, `Field ${JSON.stringify(duplicate)} is given more than once`);
+  }
+  return value;
 }
 
 const decoder = new TextDecoder();

@@ -16,12 +16,15 @@
  * assert.equal(head.contentType, "application/json");
  * assert.equal(head.origin, "http://x");
  * assert.equal(head.upgrade, null);
+ * assert.equal(head.fields, 2);
  * assert.equal(head.bytes, "content-type".length + "application/json".length + "originhttp://x".length);
  * ```
  */
 export class RequestHead {
   /** The bytes of the header names and values (as UTF-16 code units: header bytes are Latin-1). */
   bytes = 0;
+  /** The header fields: each name once, its repeats combined as `Headers` combines them. */
+  fields = 0;
   /** `Accept`. */
   accept: string | null = null;
   /** `Content-Length`. */
@@ -52,6 +55,7 @@ export class RequestHead {
 
 function takeHeader(this: RequestHead, value: string, name: string): void {
   this.bytes += name.length + value.length;
+  this.fields++;
   // Names come lower case from Headers.
   switch (name) {
     case "accept":
