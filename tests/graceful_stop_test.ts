@@ -18,7 +18,13 @@ Deno.test({
   sanitizeOps: false, // deno#22387
   sanitizeResources: false,
   async fn() {
-    await using child = await spawnServer(["--inventory", "7"]);
+    // Every subscriber comes from this one address.
+    await using child = await spawnServer([
+      "--inventory",
+      "7",
+      "--max-connections-per-client",
+      "0",
+    ]);
     const third = Math.floor(SUBSCRIBERS / 3);
     const polls = Array.from({ length: SUBSCRIBERS - 2 * third }, async () => {
       const response = await fetch(new URL("cart/status", child.url));

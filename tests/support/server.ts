@@ -40,6 +40,10 @@ export const TEST_CONFIG: Config = {
   pollTimeoutMs: 25_000,
   allowedOrigins: [],
   maxConnections: 18_000,
+  // Off: every in-process request is the one client "unknown", and every test's client is one
+  // loopback address; the tests of these limits turn them on.
+  addRate: 0,
+  maxConnectionsPerClient: 0,
   websocketTimeoutMs: 60_000,
   sseHeartbeatMs: 15_000,
   bodyTimeoutMs: 10_000,
