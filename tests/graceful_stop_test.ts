@@ -18,13 +18,7 @@ Deno.test({
   sanitizeOps: false, // deno#22387
   sanitizeResources: false,
   async fn() {
-    // Every subscriber comes from this one address.
-    await using child = await spawnServer([
-      "--inventory",
-      "7",
-      "--max-connections-per-client",
-      "0",
-    ]);
+    await using child = await spawnServer(["--inventory", "7"]);
     const third = Math.floor(SUBSCRIBERS / 3);
     const polls = Array.from({ length: SUBSCRIBERS - 2 * third }, async () => {
       const response = await fetch(new URL("cart/status", child.url));

@@ -6,7 +6,11 @@ import { Subscriptions } from "../realtime/subscriptions.ts";
 import { Topics } from "../realtime/topics.ts";
 import { ClientConnections } from "../limits/client_connections.ts";
 import { ClientRefusals } from "../limits/client_refusals.ts";
-import { MemoryRateLimiter } from "../limits/rate_limiter.ts";
+import {
+  MemoryRateLimiter,
+  type RateLimiter,
+  type TokenBucketRule,
+} from "../limits/rate_limiter.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 import { adminAccess } from "../admin/admin_auth.ts";
 import { AdminFeed } from "../admin/admin_feed.ts";
@@ -89,6 +93,8 @@ export interface AppOptions extends AppSettings {
   listeners?: () => number;
   /** Where the fleet's processes share their watchers; this process's memory by default. */
   presence?: Presence;
+  /** Makes the add rate the fleet shares; one in this process's memory by default. */
+  sharedAddRate?: (rule: TokenBucketRule) => RateLimiter;
 }
 
 /**
@@ -146,13 +152,16 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
 
   // Until the server has an injected logger, this is the one place refusals reach the console.
   const refusals = new RefusalLog({ now: () => clock.now(), log: (line) => console.warn(line) });
+  const rateRule: TokenBucketRule = {
+    perSecond: options.addRate,
+    burst: 2 * options.addRate,
+    maxClients: MAX_RATE_CLIENTS,
+  };
   const clientLimits = new ClientLimits({
     trustProxy: options.trustProxy,
-    addRate: options.addRate === 0 ? undefined : new MemoryRateLimiter({
-      perSecond: options.addRate,
-      burst: 2 * options.addRate,
-      maxClients: MAX_RATE_CLIENTS,
-    }, clock),
+    addRate: options.addRate === 0
+      ? undefined
+      : options.sharedAddRate?.(rateRule) ?? new MemoryRateLimiter(rateRule, clock),
     connections: options.maxConnectionsPerClient === 0
       ? undefined
       : new ClientConnections(options.maxConnectionsPerClient),
