@@ -1,6 +1,6 @@
 /** `--add-rate` on a fleet: one bucket per address in Redis, shared by every process. */
 import assert from "node:assert/strict";
-import { metric } from "./support/clients.ts";
+import { eventually, metric } from "./support/clients.ts";
 import { loopbackAddress, postCartFrom } from "./support/from_address.ts";
 import { startFleet } from "./support/redis_fleet.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
@@ -40,7 +40,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "while Redis cannot be reached, the add rate allows and the add is answered 503",
+  name:
+    "while Redis cannot be reached the add rate allows (the add gets 503); after a restart it limits again",
   ignore: redisMissing,
   async fn() {
     await using redis = await startRedis();
@@ -51,5 +52,11 @@ Deno.test({
     // Not 429 (the shopper did nothing wrong) nor a 500: the store's own answer.
     for (let i = 0; i < 3; i++) assert.equal((await add()).status, 503);
     await within(redis.restart(), "redis-server's restart", 15_000);
+    // Redis came back without its script cache: the limiter loads its script again and limits.
+    await eventually(async () => (await add()).status !== 503, "the store to answer again");
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await add()).status);
+    assert.ok(statuses.includes(429), `limited again after the restart: ${statuses}`);
+    assert.ok(statuses.every((status) => status === 200 || status === 429), `${statuses}`);
   },
 });

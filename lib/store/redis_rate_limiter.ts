@@ -43,7 +43,7 @@ return {1, 0}
  * ```ts
  * import assert from "node:assert/strict";
  * import { StoreUnavailableError } from "../inventory/store_port.ts";
- * const replies: unknown[] = [[1, 0], [0, 250]];
+ * const replies: unknown[] = ["digest", [1, 0], [0, 250]];
  * const limiter = redisRateLimiter(
  *   () => Promise.resolve(replies.shift()),
  *   (client) => `inv:rate:{${client}}`,
@@ -66,11 +66,25 @@ export function redisRateLimiter(
 ): RateLimiter {
   const rate = String(rule.perSecond);
   const burst = String(rule.burst);
+  let sha: string | undefined;
+  // The script's digest, not its text, on every take; loaded again when Redis lost it (a restart,
+  // a failover).
+  const evalTake = async (key: string) => {
+    if (sha !== undefined) {
+      try {
+        return await send(["EVALSHA", sha, "1", key, rate, burst]);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      }
+    }
+    sha = String(await send(["SCRIPT", "LOAD", TAKE_LUA]));
+    return await send(["EVALSHA", sha, "1", key, rate, burst]);
+  };
   return {
     async take(client: string): Promise<RateDecision> {
       let reply;
       try {
-        reply = await send(["EVAL", TAKE_LUA, "1", keyOf(client), rate, burst]);
+        reply = await evalTake(keyOf(client));
       } catch (error) {
         if (error instanceof StoreUnavailableError) return { allowed: true, retryAfterMs: 0 };
         throw error;
