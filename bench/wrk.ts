@@ -42,7 +42,7 @@ export interface WrkOptions {
  * @throws {Error} When wrk printed no such line.
  */
 function wrkMs(text: string, label: string): number {
-  const match = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)$`, "m").exec(text);
+  const match = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(text);
   if (!match) throw new Error(`wrk printed no ${label} latency:\n${text}`);
   return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2] as "us" | "ms" | "s"];
 }

@@ -12,6 +12,8 @@ const configOf = (args: string[], env: Record<string, string> = {}) => {
 /** What every limit is when no flag or variable sets it. */
 const DEFAULT_LIMITS = {
   maxConnections: 18_000,
+  addRate: 5,
+  maxConnectionsPerClient: 32,
   websocketTimeoutMs: 60_000,
   sseHeartbeatMs: 15_000,
   bodyTimeoutMs: 10_000,
@@ -85,6 +87,10 @@ Deno.test("limit flags set every limit", () => {
     configOf([
       "--max-connections",
       "50",
+      "--add-rate",
+      "0",
+      "--max-connections-per-client",
+      "3",
       "--ws-timeout",
       "10",
       "--sse-heartbeat",
@@ -105,6 +111,8 @@ Deno.test("limit flags set every limit", () => {
     {
       ...configOf([]),
       maxConnections: 50,
+      addRate: 0,
+      maxConnectionsPerClient: 3,
       websocketTimeoutMs: 10_000,
       sseHeartbeatMs: 500,
       bodyTimeoutMs: 2000,
@@ -120,6 +128,8 @@ Deno.test("limit flags set every limit", () => {
 Deno.test("limits come from the environment too", () => {
   const config = configOf([], {
     MAX_CONNECTIONS: "7",
+    ADD_RATE: "20",
+    MAX_CONNECTIONS_PER_CLIENT: "0",
     WS_TIMEOUT: "3",
     SSE_HEARTBEAT: "1",
     BODY_TIMEOUT: "4",
@@ -133,6 +143,8 @@ Deno.test("limits come from the environment too", () => {
   assert.deepEqual(
     [
       config.maxConnections,
+      config.addRate,
+      config.maxConnectionsPerClient,
       config.websocketTimeoutMs,
       config.sseHeartbeatMs,
       config.bodyTimeoutMs,
@@ -142,7 +154,7 @@ Deno.test("limits come from the environment too", () => {
       config.trustProxy,
       config.reusePort,
     ],
-    [7, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true, true],
+    [7, 20, 0, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true, true],
   );
 });
 
@@ -304,6 +316,9 @@ for (
     [["--frame-ancestors", "https://a.example 'self'"], /--frame-ancestors .*, got "'self'"/],
     [["--frame-ancestors", "https://a.example/shop"], /--frame-ancestors/],
     [["--max-connections", "0"], /--max-connections must be a whole number from 1/],
+    [["--add-rate=-1"], /--add-rate must be a whole number from 0/],
+    [["--add-rate", "2.5"], /--add-rate/],
+    [["--max-connections-per-client", "x"], /--max-connections-per-client must be a whole/],
     [["--ws-timeout", "1"], /--ws-timeout must be a whole number from 2/],
     [["--ws-timeout", "2.5"], /--ws-timeout/],
     [["--sse-heartbeat", "0"], /--sse-heartbeat/],

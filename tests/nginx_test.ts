@@ -8,7 +8,13 @@ import { CATALOG_FEED, eventually, metric, postCart } from "./support/clients.ts
 import { nginxMissing, type RunningNginx, startNginx } from "./support/nginx.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 import { startFleet } from "./support/redis_fleet.ts";
-import { type ChildServer, DEMO, startTestServer } from "./support/server.ts";
+import { type ChildServer, DEMO, startTestServer, stateOf } from "./support/server.ts";
+import {
+  type HeldConnection,
+  loopbackAddress,
+  openFrom,
+  requestFrom,
+} from "./support/from_address.ts";
 import {
   openLongPollFeed,
   openSseFeed,
@@ -234,3 +240,82 @@ Deno.test({
     }
   },
 });
+
+/** Posts an add for a new shopper from `address` through nginx, as the page would. */
+function addThrough(nginx: RunningNginx, address: string, headers: Record<string, string> = {}) {
+  return requestFrom(address, new URL("cart", nginx.url), {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: nginx.origin, ...headers },
+    body: JSON.stringify({ action: "add", product: DEMO, session: crypto.randomUUID() }),
+  });
+}
+
+nginxTest(
+  "behind nginx two addresses each get the server's add rate, and a forged X-Forwarded-For is no new one",
+  async (nginx) => {
+    const [one, two] = [loopbackAddress(0), loopbackAddress(1)];
+    const statuses = async (address: string, headers?: Record<string, string>) => {
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await addThrough(nginx, address, headers));
+      return answers;
+    };
+    // A burst of 2 each: the third is the server's refusal (nginx's rate sits above it).
+    const first = await statuses(one);
+    assert.deepEqual(first.map((answer) => answer.status), [200, 200, 429]);
+    assert.equal(
+      JSON.parse(first[2].body).error,
+      "Too many adds from your address, try again later",
+    );
+    assert.deepEqual((await statuses(two)).map((answer) => answer.status), [200, 200, 429]);
+    // nginx appends the real peer to what the client sent; the server believes only that.
+    const forged = await addThrough(nginx, one, { "x-forwarded-for": "198.51.100.7" });
+    assert.equal(forged.status, 429);
+  },
+  { addRate: 1, inventory: 100 },
+);
+
+nginxTest(
+  "nginx's limit_req stops a flood of posts from one address with a JSON 429 of its own",
+  async (nginx, server) => {
+    const address = loopbackAddress(2);
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () => addThrough(nginx, address)),
+    );
+    const refused = answers.filter((answer) => answer.status === 429);
+    assert.ok(refused.length >= 20, `${refused.length} of 60 refused by nginx`);
+    assert.deepEqual(JSON.parse(refused[0].body), {
+      error: "Too many requests from your address, try again later",
+    });
+    assert.equal(refused[0].headers.get("retry-after"), "1");
+    assert.equal(refused[0].headers.get("content-type"), "application/json");
+    // What nginx refused never reached the server.
+    const held = 100 - stateOf(server).inventoryCount;
+    assert.equal(held, answers.length - refused.length);
+    // Another address is not held back by this one's flood.
+    assert.equal((await addThrough(nginx, loopbackAddress(3))).status, 200);
+  },
+  { inventory: 100 },
+);
+
+nginxTest(
+  "nginx's limit_conn refuses an address's 41st live connection; another address connects",
+  async (nginx, server) => {
+    const streams: HeldConnection[] = [];
+    const open = (address: string) =>
+      openFrom(address, new URL("cart/status", nginx.url), {
+        headers: { accept: "text/event-stream" },
+      });
+    try {
+      for (let i = 0; i < 40; i++) streams.push(await open(loopbackAddress(4)));
+      assert.ok(streams.every((stream) => stream.status === 200));
+      await eventually(() => server.app.gauges().sseSubscribers === 40, "40 streams held");
+      const refused = await open(loopbackAddress(4));
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get("retry-after"), "1");
+      streams.push(await open(loopbackAddress(5)));
+      assert.equal(streams[40].status, 200);
+    } finally {
+      for (const stream of streams) stream.close();
+    }
+  },
+);

@@ -141,9 +141,11 @@ export function productOnSale(inventory: Inventory, product: string | undefined)
  * @param checkouts Runs checkouts.
  * @param request The incoming request.
  * @param body Its body.
+ * @param admitAdd Refuses an add past its client's rate (429); none admits every add.
  * @returns 200 `{product, inventoryCount, version, inCart}` (and `orderId` for a checkout), or
  * 409 `{error: "sold out", ...}`.
  * @throws {HttpError} 400 or 404 as {@linkcode cartCommandOf} and {@linkcode productOnSale} say;
+ * 429 for an add `admitAdd` refuses;
  * for a checkout 409 (no hold, or one in flight), 402 (refused), 502 or 504 (the order service
  * failed or was late).
  */
@@ -152,8 +154,10 @@ export async function handleCartCommand(
   checkouts: Checkouts,
   request: Request,
   body: RequestBody,
+  admitAdd?: () => Promise<void>,
 ): Promise<Response> {
   const command = cartCommandOf(request, body);
+  if (command.action === "add") await admitAdd?.();
   const product = productOnSale(inventory, command.product);
   if (command.action === "checkout") {
     return checkoutResponse(checkouts, product, command.session);

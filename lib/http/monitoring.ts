@@ -3,6 +3,7 @@ import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import type { CheckoutOutcome } from "../inventory/checkout.ts";
 import type { SubscriberCounts } from "../realtime/subscriptions.ts";
+import { CLIENT_REFUSAL_KINDS } from "./client_limits.ts";
 import { Histogram } from "./histogram.ts";
 import { CHECKOUT_LABELS, checkoutLabel } from "./refusal_answers.ts";
 
@@ -41,6 +42,7 @@ export const REQUEST_STATUSES: readonly number[] = [
   414,
   415,
   426,
+  429,
   431,
   500,
   503,
@@ -78,6 +80,8 @@ export class Metrics {
   readonly #requests = new Map<string, Map<number, number>>();
   /** Metric label → count, every outcome a checkout may have at 0 from the start. */
   readonly #checkouts = new Map<string, number>(CHECKOUT_LABELS.map((label) => [label, 0]));
+  /** Per-address refusals by kind, every kind at 0 from the start. */
+  readonly #clientRefusals = new Map<string, number>(CLIENT_REFUSAL_KINDS.map((kind) => [kind, 0]));
   #storeUnavailable = 0;
   #acceptErrors = 0;
   /** How long each call to the order service took, in seconds. */
@@ -91,6 +95,15 @@ export class Metrics {
   countCheckout(outcome: CheckoutOutcome): void {
     const label = checkoutLabel(outcome);
     this.#checkouts.set(label, this.#checkouts.get(label)! + 1);
+  }
+
+  /**
+   * Counts one request refused by a per-address limit.
+   *
+   * @param kind The limit, as the `kind` label names it.
+   */
+  countClientRefusal(kind: string): void {
+    this.#clientRefusals.set(kind, (this.#clientRefusals.get(kind) ?? 0) + 1);
   }
 
   /** Counts one request refused (503) because the store could not be reached. */
@@ -230,6 +243,11 @@ export class Metrics {
         "inventory_store_unavailable_total",
         "Requests refused with 503 because the inventory store could not be reached.",
         this.#storeUnavailable,
+      ),
+      "# HELP inventory_client_refusals_total Requests refused by a per-address limit, by kind.",
+      "# TYPE inventory_client_refusals_total counter",
+      ...[...this.#clientRefusals].map(([kind, n]) =>
+        `inventory_client_refusals_total{kind="${kind}"} ${n}`
       ),
       "# HELP inventory_checkouts_total Checkouts, by outcome.",
       "# TYPE inventory_checkouts_total counter",

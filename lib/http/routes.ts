@@ -3,6 +3,7 @@ import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Topics } from "../realtime/topics.ts";
+import type { ClientLimits } from "./client_limits.ts";
 import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
 import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
@@ -57,9 +58,15 @@ export function pageRoutes(
  * @param inventory The inventory.
  * @param checkouts The checkouts the `checkout` command starts.
  * @param sameOrigin Refuses requests from untrusted origins.
+ * @param clientLimits The adds each client may make a second.
  * @returns The routes.
  */
-export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigin: Guard): Route[] {
+export function cartRoutes(
+  inventory: Inventory,
+  checkouts: Checkouts,
+  sameOrigin: Guard,
+  clientLimits: ClientLimits,
+): Route[] {
   return [
     {
       name: "cart",
@@ -67,7 +74,14 @@ export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigi
       methods: ["POST"],
       guards: [sameOrigin],
       body: { maxBytes: MAX_BODY_BYTES, mediaTypes: CART_MEDIA_TYPES },
-      handle: ({ request, body }) => handleCartCommand(inventory, checkouts, request, body!),
+      handle: (context) =>
+        handleCartCommand(
+          inventory,
+          checkouts,
+          context.request,
+          context.body!,
+          () => clientLimits.admitAdd(context),
+        ),
     },
     {
       name: "cart_items",
@@ -87,6 +101,7 @@ export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigi
  * @param subscriptions Serves a topic by the transport asked for, and the echo socket.
  * @param limit The connection limit.
  * @param sameOrigin Refuses requests from untrusted origins.
+ * @param clientLimits The connections each client may hold.
  * @returns The routes.
  */
 export function statusRoutes(
@@ -95,6 +110,7 @@ export function statusRoutes(
   subscriptions: Subscriptions,
   limit: ConnectionLimit,
   sameOrigin: Guard,
+  clientLimits: ClientLimits,
 ): Route[] {
   // Plain long polls and streams are read-only; upgrades come from our own pages only.
   const guards = [limit.guard, onUpgrades(sameOrigin)];
@@ -105,14 +121,20 @@ export function statusRoutes(
       methods: ["GET"],
       guards,
       handle: (context) =>
-        subscribe(subscriptions, limit, context, productTopicOf(inventory, topics, context.url)),
+        subscribe(
+          subscriptions,
+          limit,
+          clientLimits,
+          context,
+          productTopicOf(inventory, topics, context.url),
+        ),
     },
     {
       name: "catalog_status",
       path: "/catalog/status",
       methods: ["GET"],
       guards,
-      handle: (context) => subscribe(subscriptions, limit, context, topics.catalog),
+      handle: (context) => subscribe(subscriptions, limit, clientLimits, context, topics.catalog),
     },
     {
       name: "echo",

@@ -4,6 +4,7 @@ import { parseSince, type Since } from "../realtime/message.ts";
 import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Topic } from "../realtime/topic.ts";
 import type { Topics } from "../realtime/topics.ts";
+import type { ClientLimits } from "./client_limits.ts";
 import { type ConnectionLimit, isEventStream, isUpgrade } from "./guards.ts";
 import { HttpError } from "./http_error.ts";
 import type { RouteContext } from "./router.ts";
@@ -69,21 +70,35 @@ export function productTopicOf(inventory: Inventory, topics: Topics, url: URL): 
  *
  * @param subscriptions The transports.
  * @param limit The connection limit, which an event stream past it is told of in a stream.
- * @param context The request, its head (which transport it asks for) and its URL (`since`).
+ * @param clientLimits The connections each client may hold; the place taken is freed when the
+ * connection ends.
+ * @param context The request, its head (which transport it asks for), its URL (`since`) and its
+ * connection (whose client).
  * @param topic The topic.
  * @returns The response.
- * @throws {HttpError} 400 for a bad `since`.
+ * @throws {HttpError} 400 for a bad `since`, 429 past the client's connections.
  */
 export function subscribe(
   subscriptions: Subscriptions,
   limit: ConnectionLimit,
-  { request, head, url }: Pick<RouteContext, "request" | "head" | "url">,
+  clientLimits: ClientLimits,
+  context: RouteContext,
   topic: Topic,
 ): Response | Promise<Response> {
+  const { request, head, url } = context;
   const since = sinceOf(url);
-  if (isUpgrade(head)) return subscriptions.websocket(request, topic);
-  if (isEventStream(head)) {
-    return limit.hasRoom() ? subscriptions.stream(request, topic) : subscriptions.refusedStream();
+  const release = clientLimits.holdConnection(context);
+  try {
+    if (isUpgrade(head)) return subscriptions.websocket(request, topic, release);
+    if (isEventStream(head)) {
+      if (limit.hasRoom()) return subscriptions.stream(request, topic, release);
+      release();
+      return subscriptions.refusedStream();
+    }
+    return subscriptions.longPoll(request, topic, since, release);
+  } catch (error) {
+    // An upgrade Deno refuses holds nothing.
+    release();
+    throw error;
   }
-  return subscriptions.longPoll(request, topic, since);
 }

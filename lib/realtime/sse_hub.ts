@@ -78,15 +78,20 @@ export class SseHub {
    * @param request A request that accepts `text/event-stream`.
    * @param topic The topic to follow.
    * @param preamble Bytes to send first (e.g. a `retry:` field).
+   * @param onEnd Called once when the stream ends, however it ends.
    * @returns The streaming response.
    */
-  accept(request: Request, topic: Topic, preamble?: Uint8Array): Response {
+  accept(request: Request, topic: Topic, preamble?: Uint8Array, onEnd?: () => void): Response {
     const lastEventId = request.headers.get("last-event-id")?.trim();
-    return this.#streams.open((controller) => {
-      if (preamble !== undefined) controller.enqueue(preamble);
-      if (lastEventId !== topic.cursor()) controller.enqueue(this.#openingFrame(topic));
-      return { controller, topic, stale: false, missed: 0 };
-    }, () => !topic.closed);
+    return this.#streams.open(
+      (controller) => {
+        if (preamble !== undefined) controller.enqueue(preamble);
+        if (lastEventId !== topic.cursor()) controller.enqueue(this.#openingFrame(topic));
+        return { controller, topic, stale: false, missed: 0 };
+      },
+      () => !topic.closed,
+      onEnd,
+    );
   }
 
   /** Ends every stream and stops the heartbeat; later streams end at once. For shutdown. */

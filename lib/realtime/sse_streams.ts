@@ -46,6 +46,8 @@ export interface SseStreamsOptions<S extends SseStream> {
  */
 export class SseStreams<S extends SseStream> {
   readonly #streams = new Set<S>();
+  /** What to call when a stream ends, for the streams opened with one. */
+  readonly #ends = new Map<S, () => void>();
   readonly #options: SseStreamsOptions<S>;
   #slowClosed = 0;
   #closed = false;
@@ -79,11 +81,13 @@ export class SseStreams<S extends SseStream> {
    *
    * @param start Sends the first frames and makes the stream's entry.
    * @param stays Whether to keep it open after its first frames (e.g. its topic still lives).
+   * @param onEnd Called once when the stream ends, however it ends.
    * @returns The streaming response.
    */
   open(
     start: (controller: ReadableStreamDefaultController<Uint8Array>) => S,
     stays: (stream: S) => boolean = () => true,
+    onEnd?: () => void,
   ): Response {
     let entry: S;
     const body = new ReadableStream<Uint8Array>({
@@ -91,9 +95,11 @@ export class SseStreams<S extends SseStream> {
         entry = start(controller);
         if (this.#closed || !stays(entry)) {
           controller.close();
+          onEnd?.();
           return;
         }
         this.#streams.add(entry);
+        if (onEnd !== undefined) this.#ends.set(entry, onEnd);
         this.#options.onKeep?.(entry);
       },
       pull: () => {
@@ -154,6 +160,11 @@ export class SseStreams<S extends SseStream> {
   }
 
   #forget(stream: S): void {
-    if (this.#streams.delete(stream)) this.#options.onForget?.(stream);
+    if (!this.#streams.delete(stream)) return;
+    this.#options.onForget?.(stream);
+    const end = this.#ends.get(stream);
+    if (end === undefined) return;
+    this.#ends.delete(stream);
+    end();
   }
 }

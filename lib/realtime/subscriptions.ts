@@ -84,10 +84,11 @@ export class Subscriptions {
    *
    * @param request A request with `Upgrade: websocket`.
    * @param topic The topic.
+   * @param onEnd Called once when the socket ends.
    * @returns The 101 response.
    */
-  websocket(request: Request, topic: Topic): Response {
-    return this.#websockets.accept(request, topic);
+  websocket(request: Request, topic: Topic, onEnd?: () => void): Response {
+    return this.#websockets.accept(request, topic, onEnd);
   }
 
   /**
@@ -95,10 +96,11 @@ export class Subscriptions {
    *
    * @param request A request that accepts `text/event-stream`.
    * @param topic The topic.
+   * @param onEnd Called once when the stream ends.
    * @returns The streaming response.
    */
-  stream(request: Request, topic: Topic): Response {
-    return this.#streams.accept(request, topic, retryFrame(() => this.#clock.random()));
+  stream(request: Request, topic: Topic, onEnd?: () => void): Response {
+    return this.#streams.accept(request, topic, retryFrame(() => this.#clock.random()), onEnd);
   }
 
   /**
@@ -118,15 +120,30 @@ export class Subscriptions {
    * @param request The request; its signal takes the poll out when the client leaves.
    * @param topic The topic.
    * @param since Where the client stands.
+   * @param onEnd Called once when the poll is answered.
    * @returns The topic's state with `Cache-Control: no-store`.
    */
-  longPoll(request: Request, topic: Topic, since: Since | undefined): Promise<Response> {
+  longPoll(
+    request: Request,
+    topic: Topic,
+    since: Since | undefined,
+    onEnd?: () => void,
+  ): Promise<Response> {
     let gate = this.#gates.get(topic);
     if (gate === undefined) {
       gate = new PollGate(topic);
       this.#gates.set(topic, gate);
     }
-    return longPollResponse(topic, gate, this.#pollDeadlines, request, since, this.#longPolls);
+    const answer = longPollResponse(
+      topic,
+      gate,
+      this.#pollDeadlines,
+      request,
+      since,
+      this.#longPolls,
+    );
+    if (onEnd !== undefined) void answer.then(onEnd);
+    return answer;
   }
 
   /**

@@ -44,6 +44,8 @@ export class WebSocketHub {
   readonly #fanouts = new Map<Topic, Fanout<WebSocket>>();
   readonly #topicOf = new Map<WebSocket, Topic>();
   readonly #opening = new Set<WebSocket>();
+  /** What to call when a socket ends, for the sockets accepted with one. */
+  readonly #ends = new Map<WebSocket, () => void>();
   readonly #lagging = new Set<WebSocket>();
   readonly #options: WebSocketHubOptions;
   readonly #clock: Clock;
@@ -91,9 +93,10 @@ export class WebSocketHub {
    *
    * @param request A request with `Upgrade: websocket`.
    * @param topic The topic to follow.
+   * @param onEnd Called once when the socket ends, however it ends.
    * @returns The 101 response to return from the handler.
    */
-  accept(request: Request, topic: Topic): Response {
+  accept(request: Request, topic: Topic, onEnd?: () => void): Response {
     // Deno's idleTimeout is the only public way to send protocol pings, which browsers and Deno
     // clients answer by themselves, so a silent but live page is never dropped. Its timers are
     // per socket: a stall longer than half the timeout that starts while pings await their pongs
@@ -103,6 +106,7 @@ export class WebSocketHub {
     });
     this.#opening.add(socket);
     this.#topicOf.set(socket, topic);
+    if (onEnd !== undefined) this.#ends.set(socket, onEnd);
     // Shared handlers that find their socket in the event: no closures per socket. Listeners, not
     // `onopen` and the like: each of those makes a wrapper, and the first a map, for every socket.
     socket.addEventListener("open", this.#onOpen);
@@ -198,6 +202,11 @@ export class WebSocketHub {
   }
 
   #forget(socket: WebSocket): void {
+    const end = this.#ends.get(socket);
+    if (end !== undefined) {
+      this.#ends.delete(socket);
+      end();
+    }
     const topic = this.#topicOf.get(socket);
     if (topic === undefined) return;
     this.#topicOf.delete(socket);

@@ -4,11 +4,19 @@ import type { Inventory } from "../inventory/inventory.ts";
 import { MemoryPresence, type Presence } from "../realtime/presence.ts";
 import { Subscriptions } from "../realtime/subscriptions.ts";
 import { Topics } from "../realtime/topics.ts";
+import { ClientConnections } from "../limits/client_connections.ts";
+import { ClientRefusals } from "../limits/client_refusals.ts";
+import {
+  MemoryRateLimiter,
+  type RateLimiter,
+  type TokenBucketRule,
+} from "../limits/rate_limiter.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 import { adminAccess } from "../admin/admin_auth.ts";
 import { AdminFeed } from "../admin/admin_feed.ts";
 import { adminRoutes } from "../admin/admin_routes.ts";
 import { type App, createApp } from "../http/app.ts";
+import { ClientLimits } from "../http/client_limits.ts";
 import { ConnectionLimit } from "../http/guards.ts";
 import { type Gauges, Metrics } from "../http/monitoring.ts";
 import { isHttpsRequest, originGuard } from "../http/origin.ts";
@@ -23,6 +31,12 @@ import {
 } from "../http/routes.ts";
 import type { Guard, Route } from "../http/router.ts";
 import type { AssetTable } from "../http/static_assets.ts";
+
+/**
+ * Addresses whose add rate is remembered at once: idle ones go first (a full bucket is no
+ * bucket); a flood of new addresses past it may forget a busy one, which then starts full again.
+ */
+const MAX_RATE_CLIENTS = 100_000;
 
 /** The settings the handler enforces, which the server's Config carries. */
 export interface AppSettings {
@@ -42,6 +56,10 @@ export interface AppSettings {
   maxHeaderBytes: number;
   /** Believe the forwarded headers of a reverse proxy in front of us. */
   trustProxy: boolean;
+  /** Adds a second per client address, with a burst of twice as many; 0 turns the limit off. */
+  addRate: number;
+  /** Long polls, event streams and WebSockets one address holds at once; 0 turns the cap off. */
+  maxConnectionsPerClient: number;
   /** The most products the catalog may hold. */
   maxProducts: number;
   /** How long a checkout may take, all tries of the order service included, in ms. */
@@ -77,6 +95,8 @@ export interface AppOptions extends AppSettings {
   listeners?: () => number;
   /** Where the fleet's processes share their watchers; this process's memory by default. */
   presence?: Presence;
+  /** Makes the add rate the fleet shares; one in this process's memory by default. */
+  sharedAddRate?: (rule: TokenBucketRule) => RateLimiter;
 }
 
 /**
@@ -97,6 +117,7 @@ export interface AppOptions extends AppSettings {
  *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
+ *   addRate: 5, maxConnectionsPerClient: 32,
  *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
  *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
  * });
@@ -133,6 +154,25 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
 
   // Until the server has an injected logger, this is the one place refusals reach the console.
   const refusals = new RefusalLog({ now: () => clock.now(), log: (line) => console.warn(line) });
+  const rateRule: TokenBucketRule = {
+    perSecond: options.addRate,
+    burst: 2 * options.addRate,
+    maxClients: MAX_RATE_CLIENTS,
+  };
+  const clientLimits = new ClientLimits({
+    trustProxy: options.trustProxy,
+    addRate: options.addRate === 0
+      ? undefined
+      : options.sharedAddRate?.(rateRule) ?? new MemoryRateLimiter(rateRule, clock),
+    connections: options.maxConnectionsPerClient === 0
+      ? undefined
+      : new ClientConnections(options.maxConnectionsPerClient),
+    refusals: new ClientRefusals({
+      clock,
+      log: (line) => console.warn(line),
+      count: (kind) => metrics.countClientRefusal(kind),
+    }),
+  });
   const trustedOrigin = originGuard(options, refusals);
   const sameOrigin: Guard = ({ request, url, head }) => trustedOrigin(request, url, head);
   const pageOptions = (request: Request) => ({
@@ -144,8 +184,8 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
 
   const routes: Route[] = [
     ...pageRoutes(inventory, pageOptions),
-    ...cartRoutes(inventory, checkouts, sameOrigin),
-    ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin),
+    ...cartRoutes(inventory, checkouts, sameOrigin, clientLimits),
+    ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin, clientLimits),
     ...monitoringRoutes(inventory, metrics, gauges),
     ...fileRoutes(options.assets, options.media),
   ];

@@ -14,7 +14,7 @@ import { type AssetTable, loadAssets } from "../http/static_assets.ts";
 import type { Config } from "./config.ts";
 import { DEMO_PRODUCT } from "./demo_catalog.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
-import { buildApp } from "./services.ts";
+import { type AppOptions, buildApp } from "./services.ts";
 import { orderWebhook } from "../orders/order_webhook.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
@@ -100,6 +100,7 @@ export async function startServer(
   let store: InventoryStore | undefined;
   // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
   let presence: Presence = new MemoryPresence();
+  let sharedAddRate: AppOptions["sharedAddRate"];
   try {
     if (config.redis !== null) {
       // The Redis client and its modules are loaded only by a server that uses them.
@@ -112,6 +113,7 @@ export async function startServer(
       });
       store = redis;
       presence = redis.presence;
+      sharedAddRate = (rule) => redis.addRateLimiter(rule);
     }
     store ??= config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
@@ -149,6 +151,7 @@ export async function startServer(
       }),
       listeners: () => server.listeners,
       presence,
+      sharedAddRate,
     });
     becomeReady(app);
     // Checkouts a stopped server left in flight end now, each with the order it had.

@@ -38,6 +38,11 @@ Options (each also read from the environment variable in brackets):
                        origins allowed to frame the shop's pages, space- or comma-separated;
                        none by default (the admin pages never) [FRAME_ANCESTORS]
   --max-connections N  long polls, streams and WebSockets held [MAX_CONNECTIONS] (default 18000)
+  --max-connections-per-client N
+                       of those, held by one client address; 0 is off
+                                                              [MAX_CONNECTIONS_PER_CLIENT] (default 32)
+  --add-rate N         adds a second per client address, bursts of 2N; 0 is off
+                                                              [ADD_RATE]       (default 5)
   --ws-timeout S       silent WebSocket: ping at S/2, drop at S [WS_TIMEOUT]     (default 60)
   --sse-heartbeat S    stream heartbeat; a stream that takes nothing for one interval is ended
                                                               [SSE_HEARTBEAT]  (default 15)

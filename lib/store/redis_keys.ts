@@ -50,6 +50,22 @@ export class RedisKeys {
   }
 
   /**
+   * Names the key of a client's add-rate bucket; the hash tag puts each in a slot of its own.
+   *
+   * @param client The client's key (its address).
+   * @returns The key, e.g. `inv:rate:{192.0.2.1}`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * assert.equal(new RedisKeys("inv").addRate("192.0.2.1"), "inv:rate:{192.0.2.1}");
+   * ```
+   */
+  addRate(client: string): string {
+    return `${this.#prefix}:rate:{${client}}`;
+  }
+
+  /**
    * Names a product's keys.
    *
    * @param id The product's id.

@@ -13,6 +13,8 @@ import type {
 } from "../inventory/store_port.ts";
 import { RedisKeys } from "./redis_keys.ts";
 import { RedisLink } from "./redis_link.ts";
+import { redisRateLimiter } from "./redis_rate_limiter.ts";
+import type { RateLimiter, TokenBucketRule } from "../limits/rate_limiter.ts";
 import { checkoutStartOf } from "./redis_state.ts";
 import { RedisView } from "./redis_view.ts";
 import type { Presence } from "../realtime/presence.ts";
@@ -276,6 +278,16 @@ export class RedisStore implements InventoryStore {
    */
   get presence(): Presence {
     return redisPresence((args) => this.#link.send(args), this.#keys.watchers);
+  }
+
+  /**
+   * The fleet's add rate on this store's Redis: one bucket per client for every process.
+   *
+   * @param rule The rate and the burst.
+   * @returns The limiter.
+   */
+  addRateLimiter(rule: TokenBucketRule): RateLimiter {
+    return redisRateLimiter((args) => this.#link.send(args), (c) => this.#keys.addRate(c), rule);
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */

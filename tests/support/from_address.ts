@@ -23,6 +23,31 @@ export interface AddressedRequest {
   readonly headers?: Record<string, string>;
   /** The body, sent as it is. */
   readonly body?: string;
+  /** Ends the request (its connection closed) when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** A connection held open from an address: a stream's head, or a WebSocket upgraded. */
+export interface HeldConnection {
+  /** The status code: 101 for an upgrade. */
+  readonly status: number;
+  /** The headers, names in lower case. */
+  readonly headers: Headers;
+  /** Reads the rest of the body (nothing for an upgrade); resolves when the server ends it. */
+  text(): Promise<string>;
+  /** Closes the connection from the client's side. */
+  close(): void;
+}
+
+/** The headers of a WebSocket upgrade from the server's own origin. */
+export function upgradeHeaders(base: string): Record<string, string> {
+  return {
+    connection: "Upgrade",
+    upgrade: "websocket",
+    "sec-websocket-key": btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))),
+    "sec-websocket-version": "13",
+    origin: new URL(base).origin,
+  };
 }
 
 /**
@@ -59,25 +84,77 @@ export function requestFrom(
       headers: request.headers,
       localAddress: address,
       agent: false,
+      signal: request.signal,
     }, (incoming) => {
       const chunks: Uint8Array[] = [];
       incoming.on("data", (chunk: Uint8Array) => chunks.push(chunk));
       incoming.on("error", reject);
       incoming.on("end", () => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(incoming.headers)) {
-          if (value !== undefined) {
-            headers.set(name, Array.isArray(value) ? value.join(", ") : value);
-          }
-        }
         resolve({
           status: incoming.statusCode ?? 0,
-          headers,
+          headers: headersOf(incoming.headers),
           body: new TextDecoder().decode(concat(chunks)),
         });
       });
     });
     outgoing.on("error", reject);
+    outgoing.end(request.body);
+  });
+}
+
+/**
+ * Opens a connection from `address` and resolves at the answer's head, leaving it open: an event
+ * stream, a long poll's answer, or a WebSocket upgrade (send {@linkcode upgradeHeaders}).
+ *
+ * @param address The source address, in 127.0.0.0/8.
+ * @param url The URL, on a loopback host.
+ * @param request Method and headers.
+ * @returns The connection; the caller closes it.
+ */
+export function openFrom(
+  address: string,
+  url: string | URL,
+  request: AddressedRequest = {},
+): Promise<HeldConnection> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const outgoing = http.request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname + target.search,
+      method: request.method ?? "GET",
+      headers: request.headers,
+      localAddress: address,
+      agent: false,
+    });
+    outgoing.on("error", reject);
+    outgoing.on("upgrade", (incoming, socket) => {
+      resolve({
+        status: incoming.statusCode ?? 0,
+        headers: headersOf(incoming.headers),
+        text: () =>
+          new Promise((ended) => {
+            if (socket.destroyed) ended("");
+            else socket.on("close", () => ended(""));
+          }),
+        close: () => socket.destroy(),
+      });
+    });
+    outgoing.on("response", (incoming) => {
+      const chunks: Uint8Array[] = [];
+      const ended = new Promise<string>((done) => {
+        incoming.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+        incoming.on("error", () => done(new TextDecoder().decode(concat(chunks))));
+        incoming.on("end", () => done(new TextDecoder().decode(concat(chunks))));
+        incoming.on("close", () => done(new TextDecoder().decode(concat(chunks))));
+      });
+      resolve({
+        status: incoming.statusCode ?? 0,
+        headers: headersOf(incoming.headers),
+        text: () => ended,
+        close: () => outgoing.destroy(),
+      });
+    });
     outgoing.end(request.body);
   });
 }
@@ -104,6 +181,14 @@ export function postCartFrom(
     headers: { "content-type": "application/json", origin: new URL(base).origin },
     body: JSON.stringify({ action, product, session }),
   });
+}
+
+function headersOf(raw: http.IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  return headers;
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

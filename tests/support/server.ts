@@ -41,6 +41,10 @@ export const TEST_CONFIG: Config = {
   allowedOrigins: [],
   frameAncestors: [],
   maxConnections: 18_000,
+  // Off: every in-process request is the one client "unknown", and every test's client is one
+  // loopback address; the tests of these limits turn them on.
+  addRate: 0,
+  maxConnectionsPerClient: 0,
   websocketTimeoutMs: 60_000,
   sseHeartbeatMs: 15_000,
   bodyTimeoutMs: 10_000,
@@ -135,9 +139,10 @@ const MAIN = join(import.meta.dirname!, "..", "..", "main.ts");
 /**
  * Runs `main.ts` with the given flags and waits until it prints the URL it listens on.
  *
- * @param args Flags for main.ts (`--port 0` is added unless a port is given, and `--data :memory:`
+ * @param args Flags for main.ts (`--port 0` is added unless a port is given, `--data :memory:`
  * unless a data file or a Redis server is given by flag or variable, so that no test leaves state
- * behind).
+ * behind, and `--add-rate 0` and `--max-connections-per-client 0` unless given, since every test
+ * client shares one address).
  * @param env Extra environment variables.
  * @param permissions Deno's permission flags for the child.
  * @returns The child; disposing it kills it with SIGKILL if it still runs.
@@ -150,9 +155,15 @@ export function spawnServer(
 ): Promise<ChildServer> {
   const storeGiven = args.includes("--data") || args.includes("--redis") || "DATA" in env ||
     "REDIS_URL" in env;
+  // Every test's client is one address: the per-address limits are off unless a test sets them.
+  const given = (flag: string, variable: string) => args.includes(flag) || variable in env;
   const flags = [
     ...args.includes("--port") ? [] : ["--port", "0"],
     ...storeGiven ? [] : ["--data", ":memory:"],
+    ...given("--add-rate", "ADD_RATE") ? [] : ["--add-rate", "0"],
+    ...given("--max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT")
+      ? []
+      : ["--max-connections-per-client", "0"],
     ...args,
   ];
   return spawnListening(MAIN, flags, env, permissions);
