@@ -12,10 +12,11 @@ export type ProductDecision =
 export const MAX_EXPIRIES_PER_CHANGE = 500;
 
 /**
- * Puts one unit in a session's cart unless none is left; refreshes a hold the session has.
+ * Puts one unit in a session's cart unless none is left; a session that holds one keeps it as it is.
  *
- * Each session holds at most one unit of a product, so adds are idempotent. A refresh changes
- * nothing a page shows, so only a new hold raises the version.
+ * Each session holds at most one unit of a product, so adds are idempotent. Adding again does not
+ * extend a hold: it lasts `holdTtlMs` from when it was taken, or a script that re-adds could keep
+ * units from shoppers for ever.
  *
  * @param stock The product, with its due holds already expired.
  * @param session The shopper's session id.
@@ -30,6 +31,7 @@ export const MAX_EXPIRIES_PER_CHANGE = 500;
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const stock = LocalStock.of(info, 1);
  * assert.deepEqual(takeUnit(stock, "s1", 0, 1000), { ok: true, inCart: true });
+ * assert.deepEqual(takeUnit(stock, "s1", 500, 1000), { ok: true, inCart: true });
  * assert.equal(stock.holdOf("s1")?.expiresAt, 1000);
  * assert.deepEqual(takeUnit(stock, "s2", 0, 1000), { ok: false, reason: "sold out" });
  * ```
@@ -41,15 +43,15 @@ export function takeUnit(
   holdTtlMs: number,
 ): ProductDecision {
   if (stock.retired) return { ok: false, reason: "retired" };
-  const held = stock.holdOf(session);
-  if (held === undefined && stock.held >= stock.total) return { ok: false, reason: "sold out" };
-  const expiresAt = now + holdTtlMs;
-  if (held === undefined) {
-    stock.hold(session, { expiresAt, heldAt: now, orderId: null, checkingOut: false });
-    stock.version++;
-  } else if (held.expiresAt !== expiresAt) {
-    stock.hold(session, { ...held, expiresAt });
-  }
+  if (stock.holdOf(session) !== undefined) return { ok: true, inCart: true };
+  if (stock.held >= stock.total) return { ok: false, reason: "sold out" };
+  stock.hold(session, {
+    expiresAt: now + holdTtlMs,
+    heldAt: now,
+    orderId: null,
+    checkingOut: false,
+  });
+  stock.version++;
   return { ok: true, inCart: true };
 }
 

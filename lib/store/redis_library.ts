@@ -12,7 +12,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 5;
+export const LIBRARY_REVISION = 6;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -48,12 +48,8 @@ local function take(keys, args)
   local p, changed, refused = open_on_sale(keys, channel)
   if refused then return refused end
   local now = now_ms()
-  local raw = redis.call('HGET', keys[2], session)
-  if raw then
-    local hold = parse_hold(raw)
-    hold.expiresAt = now + ttl
-    redis.call('HSET', keys[2], session, format_hold(hold))
-    if not hold.checkingOut then redis.call('ZADD', keys[3], hold.expiresAt, session) end
+  -- A hold lasts its ttl from when it was taken: adding again does not extend it.
+  if redis.call('HEXISTS', keys[2], session) == 1 then
     return finish(keys, channel, p, changed, 'ok')
   end
   if redis.call('HLEN', keys[2]) >= tonumber(p.total) then
