@@ -156,8 +156,11 @@ async function send(action) {
     if (response.status === 404 || response.status === 410) {
       retire();
     } else if (response.ok) {
+      const wasHeld = inCart && Number.isFinite(holdExpiresAt);
       inCart = answer.inCart === true;
-      holdExpiresAt = inCart ? Date.now() + holdTtlMs : NaN;
+      // Adding again does not extend a hold: it ends when it would have, counted from its take.
+      if (!inCart) holdExpiresAt = NaN;
+      else if (!wasHeld) holdExpiresAt = Date.now() + holdTtlMs;
       if (action === "checkout" && typeof answer.orderId === "string") orderId = answer.orderId;
     } else if (response.status === 409 && answer.error === "sold out") {
       inCart = false;

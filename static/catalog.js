@@ -57,6 +57,7 @@ function fill(tile, entry) {
     tile.dataset.price = code;
     setText(part(tile, ".tile-price"), entry.priceText);
   }
+  setText(part(tile, ".tile-limit"), entry.limitText);
   setText(part(tile, ".tile-count"), String(entry.inventoryCount));
   setText(
     part(tile, ".tile-state"),

@@ -19,7 +19,8 @@
 
 /**
  * @typedef {ProductState & {
- *   product: string, name: string, price: Price, priceText: string, image: string | null
+ *   product: string, name: string, price: Price, priceText: string, image: string | null,
+ *   limitText: string
  * }} CatalogEntry
  * A product as the catalog feed tells of it: its state and what a tile shows of it.
  */
@@ -102,12 +103,22 @@ export function parseState(value) {
 export function parseCatalogEntry(value) {
   const state = parseState(value);
   if (state === undefined || state.product === undefined || !isRecord(value)) return undefined;
-  const { name, price, priceText, image } = value;
+  const { name, price, priceText, image, limitText } = value;
   if (typeof name !== "string" || !isPrice(price)) return undefined;
   if (image !== null && typeof image !== "string") return undefined;
   // The server formats prices; a bare amount and code stand in should it not say.
   const text = typeof priceText === "string" ? priceText : `${price.amount} ${price.currency}`;
-  return { ...state, product: state.product, name, price, priceText: text, image };
+  // A server from before limits per shopper says none: the tile shows none.
+  const limit = typeof limitText === "string" ? limitText : "";
+  return {
+    ...state,
+    product: state.product,
+    name,
+    price,
+    priceText: text,
+    image,
+    limitText: limit,
+  };
 }
 
 /**
@@ -257,7 +268,7 @@ export class LiveState {
  * ```ts
  * import assert from "node:assert/strict";
  * const price = { amount: "9.00", currency: "EUR" };
- * const pin = { product: "pin", inventoryCount: 5, version: 0, epoch: "e1", retired: false, name: "Pin", price, priceText: "€9.00", image: null };
+ * const pin = { product: "pin", inventoryCount: 5, version: 0, epoch: "e1", retired: false, name: "Pin", price, priceText: "€9.00", image: null, limitText: "one per shopper" };
  * const events: string[] = [];
  * const catalog = new LiveCatalog([pin], {
  *   onAdd: (entry) => events.push(`add ${entry.product}`),

@@ -249,3 +249,37 @@ Deno.test("POST /admin/inventory restocks the product its body names, of several
   assert.match(String(retired.body.error), /^Product "a" is retired/);
   assert.equal(server.inventory.get("a")?.total, 2);
 });
+
+Deno.test("PUT /admin/products/:id takes limitPerShopper from 1 to 100 (default 1); a bad one is 400 and changes nothing", async () => {
+  await using server = await startTestServer({ adminToken: TOKEN });
+  const put = async (fields: Record<string, unknown>) => {
+    const response = await server.app.handle(
+      new Request("http://localhost/admin/products/moon-pin", {
+        method: "PUT",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          name: "Moon pin",
+          price: { amount: "9.00", currency: "EUR" },
+          total: 4,
+          ...fields,
+        }),
+      }),
+    );
+    return { status: response.status, body: await response.json() };
+  };
+  const created = await put({ limitPerShopper: 3 });
+  assert.equal(created.status, 201);
+  assert.equal(created.body.limitPerShopper, 3);
+  for (const bad of [0, 101, 2.5, "3", null]) {
+    const refused = await put({ limitPerShopper: bad });
+    assert.equal(refused.status, 400, JSON.stringify(bad));
+    assert.deepEqual(refused.body, {
+      error:
+        `product "moon-pin": field "limitPerShopper" must be a whole number from 1 to 100, got ${
+          JSON.stringify(bad)
+        }`,
+    });
+  }
+  assert.equal(server.inventory.get("moon-pin")?.info.limitPerShopper, 3, "nothing changed");
+  assert.equal((await put({})).body.limitPerShopper, 1, "a PUT without it sets the default");
+});

@@ -277,6 +277,7 @@ Deno.test("https images are linked as given, shared files are kept once, no imag
     price: { amount: "12.00", currency: "EUR" },
     total: 3,
     image: null,
+    limitPerShopper: 1,
   });
 });
 
@@ -348,6 +349,12 @@ Deno.test("bad catalog files are refused with one line naming the file or the pr
       "a negative total",
       { "catalog.json": { products: [product("poster-a", { total: -1 })] } },
       () => 'product "poster-a": field "total" must be a whole number from 0 to 1000000000, got -1',
+    ],
+    [
+      "a limit per shopper of 0",
+      { "catalog.json": { products: [product("poster-a", { limitPerShopper: 0 })] } },
+      () =>
+        'product "poster-a": field "limitPerShopper" must be a whole number from 1 to 100, got 0',
     ],
     [
       "a duplicate id",

@@ -44,3 +44,28 @@ Deno.test("the catalog page renders a tile per product on sale, with every text 
   assert.match(sticker, /<img src="\/static\/placeholder\.svg" alt=""/);
   assert.match(html, /<template id="tile-template"><li class="tile" data-product="" /);
 });
+
+Deno.test("the product page and the catalog's tiles print each product's own limit per shopper", async () => {
+  await using server = await startTestServer();
+  const price = { amount: "9.00", currency: "EUR" };
+  await server.inventory.list({
+    info: {
+      id: "moon-pin",
+      name: "Moon pin",
+      description: "",
+      price,
+      image: null,
+      limitPerShopper: 3,
+    },
+    total: 5,
+  });
+  const catalog = await (await server.app.handle(new Request(server.url))).text();
+  const tiles = catalog.match(/<li class="tile"[^]*?<\/li>/g) ?? [];
+  const pin = tiles.find((tile) => tile.includes('data-product="moon-pin"'))!;
+  assert.match(pin, /<p class="tile-limit">3 per shopper<\/p>/);
+  const demo = tiles.find((tile) => tile.includes('data-product="night-sky-print"'))!;
+  assert.match(demo, /<p class="tile-limit">one per shopper<\/p>/, "the default is one");
+
+  const page = await server.app.handle(new Request(new URL("products/moon-pin", server.url)));
+  assert.match(await page.text(), /Limited edition · 3 per shopper/);
+});

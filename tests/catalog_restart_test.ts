@@ -82,7 +82,7 @@ async function addAll(server: ChildServer, product: string, sessions: string[]):
   }
 }
 
-/** Checks, with an add that only refreshes, that every session still holds its unit. */
+/** Checks, with an add that changes nothing (each holds already), that every session still holds its unit. */
 async function assertStillHeld(
   server: ChildServer,
   product: string,

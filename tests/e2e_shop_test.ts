@@ -128,7 +128,7 @@ browserTest(
     await page.locator("#add", { hasText: "Add to cart" }).waitFor();
     assert.match(
       await page.locator("#hold").textContent() ?? "",
-      /keeps the item for 15 minutes after your last add/,
+      /keeps the item for 15 minutes from when you add it/,
     );
   },
 );

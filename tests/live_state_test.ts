@@ -80,6 +80,7 @@ function pin(fields: Partial<CatalogEntry> = {}): CatalogEntry {
     price: PRICE,
     priceText: "€9.00",
     image: "/media/a308fd64116a29a8.svg",
+    limitText: "one per shopper",
     ...fields,
   };
 }

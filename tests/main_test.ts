@@ -82,6 +82,27 @@ for (
   });
 }
 
+Deno.test("a catalog file with a bad limitPerShopper stops the start: exit 2, one line naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const catalog = join(dir, "catalog.json");
+    const poster = { id: "poster", name: "Poster", price: { amount: "1.00", currency: "EUR" } };
+    await Deno.writeTextFile(
+      catalog,
+      JSON.stringify({ products: [{ ...poster, total: 3, limitPerShopper: 101 }] }),
+    );
+    const { code, stdout, stderr } = await runMain(["--catalog", catalog], {});
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    assert.equal(
+      stderr.trimEnd(),
+      'error: product "poster": field "limitPerShopper" must be a whole number from 1 to 100, got 101',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** Exits 1 with exactly one line on stderr, that line or matching it, and never listens. */
 async function assertStartFails(
   args: string[],

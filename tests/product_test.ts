@@ -10,6 +10,7 @@ const PRINT = {
   price: { amount: "40.00", currency: "EUR" },
   total: 10,
   image: "night-sky.svg",
+  limitPerShopper: 2,
 };
 
 const inFile = { label: "#2", imageRule: "file-or-https" } as const;
@@ -25,11 +26,12 @@ Deno.test("good products", async (t) => {
   const cases: Array<[string, unknown, ImageRule, Record<string, unknown>]> = [
     [
       "only the required fields",
-      { ...PRINT, description: undefined, image: undefined },
+      { ...PRINT, description: undefined, image: undefined, limitPerShopper: undefined },
       "file-or-https",
       {
         description: "",
         image: null,
+        limitPerShopper: 1,
       },
     ],
     ["image null", { ...PRINT, image: null }, "https-only", { image: null }],
@@ -51,6 +53,12 @@ Deno.test("good products", async (t) => {
     ["one-character id", { ...PRINT, id: "7" }, "file-or-https", { id: "7" }],
     ["64-character id", { ...PRINT, id: "a".repeat(64) }, "file-or-https", { id: "a".repeat(64) }],
     ["total 0", { ...PRINT, total: 0 }, "file-or-https", { total: 0 }],
+    ["limit 1 per shopper", { ...PRINT, limitPerShopper: 1 }, "file-or-https", {
+      limitPerShopper: 1,
+    }],
+    ["limit 100 per shopper", { ...PRINT, limitPerShopper: 100 }, "file-or-https", {
+      limitPerShopper: 100,
+    }],
     ["total at the maximum", { ...PRINT, total: MAX_TOTAL }, "file-or-https", { total: MAX_TOTAL }],
     [
       "largest amount",
@@ -117,6 +125,7 @@ const AMOUNT = P +
   'field "price.amount" must be a decimal text of up to 9 digits and 4 decimals (e.g. "40.00"), got ';
 const CURRENCY = P + 'field "price.currency" must be an ISO 4217 currency code (e.g. "EUR"), got ';
 const TOTAL = P + 'field "total" must be a whole number from 0 to 1000000000, got ';
+const LIMIT = P + 'field "limitPerShopper" must be a whole number from 1 to 100, got ';
 const IMAGE_FILE = P +
   `field "image" must be an https:// URL or a file inside the catalog's folder, got `;
 const IMAGE_URL = P + 'field "image" must be an https:// URL with a host and no user name, got ';
@@ -242,6 +251,11 @@ const BAD: BadCase[] = [
   { value: { ...PRINT, total: 1.5 }, field: "total", message: TOTAL + "1.5" },
   { value: { ...PRINT, total: MAX_TOTAL + 1 }, field: "total", message: TOTAL + "1000000001" },
   { value: { ...PRINT, total: "10" }, field: "total", message: TOTAL + '"10"' },
+  { value: { ...PRINT, limitPerShopper: 0 }, field: "limitPerShopper", message: LIMIT + "0" },
+  { value: { ...PRINT, limitPerShopper: 101 }, field: "limitPerShopper", message: LIMIT + "101" },
+  { value: { ...PRINT, limitPerShopper: 1.5 }, field: "limitPerShopper", message: LIMIT + "1.5" },
+  { value: { ...PRINT, limitPerShopper: "2" }, field: "limitPerShopper", message: LIMIT + '"2"' },
+  { value: { ...PRINT, limitPerShopper: null }, field: "limitPerShopper", message: LIMIT + "null" },
   ...["/etc/passwd", "../secret.png", "img/../../x.svg", "", "."].map((image) => ({
     value: { ...PRINT, image },
     field: "image",

@@ -90,6 +90,37 @@ for (const engine of ENGINES) {
       await close();
     }
   });
+
+  Deno.test({
+    name:
+      `${engine.name}: an add past the units bought plus the one held is refused as limit per shopper`,
+    ignore: engine.missing,
+  }, async () => {
+    const { store, close } = await engine.open(new FakeClock());
+    try {
+      await store.list({ info: { ...productInfo("a"), limitPerShopper: 2 }, total: 5 });
+      const session = crypto.randomUUID();
+      for (const orderId of ["o1", "o2"]) {
+        assert.equal((await store.take("a", session)).ok, true);
+        assert.equal((await store.beginCheckout("a", session, orderId)).kind, "call");
+        assert.equal((await store.completeSale("a", session, orderId)).ok, true);
+      }
+      const refused = await store.take("a", session);
+      assert.equal(!refused.ok && refused.reason, "limit per shopper");
+      assert.deepEqual(
+        !refused.ok && refused.record && [refused.record.held, refused.record.sold],
+        [0, 2],
+        "nothing changed",
+      );
+      assert.deepEqual(await store.beginCheckout("a", session, "o3"), {
+        kind: "sold",
+        orderId: "o2",
+      }, "a checkout asked again answers the latest sale");
+      assert.equal((await store.take("a", crypto.randomUUID())).ok, true, "others still add");
+    } finally {
+      await close();
+    }
+  });
 }
 
 Deno.test("every kind of refusal has one status, one metric label, and labels Prometheus takes", () => {

@@ -303,6 +303,7 @@ Deno.test("GET /catalog/status answers a long poll with the catalog's snapshot",
     price: { amount: "12.50", currency: "EUR" },
     priceText: "€12.50",
     image: null,
+    limitText: "one per shopper",
   });
 
   // A poll at the current cursor waits for the next change, and gets the new snapshot.

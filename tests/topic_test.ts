@@ -41,6 +41,7 @@ const entryOf = (server: RunningServer, id: string, inventoryCount: number, vers
     price,
     priceText: formatPrice(price),
     image,
+    limitText: "one per shopper",
   };
 };
 

@@ -5,7 +5,7 @@ import { inventoryCountOf } from "../inventory/ledger.ts";
 import { HttpError, jsonResponse, postAnswer } from "./http_error.ts";
 import { REFUSAL_ANSWERS, refusalError } from "./refusal_answers.ts";
 import { parseJsonBody, type RequestBody } from "./request_body.ts";
-import { isSessionId, sessionFromCookie } from "./session.ts";
+import { sessionFromCookie, sessionIdOf } from "./session.ts";
 
 /** The largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 4096;
@@ -62,9 +62,11 @@ export function cartCommandOf(request: Request, body: RequestBody): CartCommand 
   if (action !== "add" && action !== "remove" && action !== "checkout") {
     throw new HttpError(400, 'Action must be "add", "remove" or "checkout"');
   }
-  const session = fields.session ?? sessionFromCookie(request);
-  if (session === undefined) throw new HttpError(400, "Session is missing");
-  if (!isSessionId(session)) throw new HttpError(400, "Session must be a UUID");
+  const given = fields.session ?? sessionFromCookie(request);
+  if (given === undefined) throw new HttpError(400, "Session is missing");
+  // In lower case: an upper-case copy of a session is the same shopper.
+  const session = sessionIdOf(given);
+  if (session === undefined) throw new HttpError(400, "Session must be a UUID");
   return { action, session, product: fields.product };
 }
 
@@ -168,7 +170,7 @@ export async function handleCartCommand(
   if (!outcome.ok) {
     const { reason, record } = outcome;
     if (reason !== "sold out" || record === undefined) {
-      throw refusalError(reason, product, command.action);
+      throw refusalError(reason, product, command.action, record?.info);
     }
     // Sold out is an answer with the product's state, as a page shows it.
     const { status, message } = REFUSAL_ANSWERS[reason];

@@ -39,7 +39,7 @@ export function durationText(ms: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.equal(holdValues(900_000, undefined).holdText, "Your cart keeps the item for 15 minutes after your last add.");
+ * assert.equal(holdValues(900_000, undefined).holdText, "Your cart keeps the item for 15 minutes from when you add it.");
  * ```
  */
 export function holdValues(
@@ -52,7 +52,7 @@ export function holdValues(
       ? new Date(expiresAt).toISOString()
       : "",
     holdText: Number.isFinite(holdTtlMs)
-      ? `Your cart keeps the item for ${durationText(holdTtlMs)} after your last add.`
+      ? `Your cart keeps the item for ${durationText(holdTtlMs)} from when you add it.`
       : "Your cart keeps the item until you remove it.",
   };
 }

@@ -1,7 +1,7 @@
 /** The shop's three pages (product, catalog, missing product), each with the session cookie. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
-import { formatPrice } from "../inventory/product.ts";
+import { formatPrice, limitText } from "../inventory/product.ts";
 import { holdValues } from "./hold_text.ts";
 import { pageHeaders, type PageSecurity } from "./page_headers.ts";
 import { sessionCookie, sessionFromCookie } from "./session.ts";
@@ -127,6 +127,7 @@ export async function productPage(
     description: record.info.description,
     image: record.info.image ?? PLACEHOLDER_IMAGE,
     price: formatPrice(record.info.price),
+    limit: limitText(record.info),
     epoch: inventory.epoch,
     inventoryCount,
     version: record.version,
@@ -149,6 +150,8 @@ interface TileText {
   /** The price as the feed gives it, `<amount> <currency>`, to tell when it changes. */
   readonly priceCode: string;
   readonly image: string;
+  /** The limit per shopper as shown. */
+  readonly limit: string;
   readonly inventoryCount: string;
   readonly version: string;
 }
@@ -167,6 +170,7 @@ function tileHtml(tile: TileText): string {
     `<span class="tile-art"><img src="${escapeHtml(tile.image)}" alt="" width="320" height="240"` +
     ` loading="lazy"></span><span class="tile-name">${name}</span></a>` +
     `<p class="tile-price">${escapeHtml(tile.price)}</p>` +
+    `<p class="tile-limit">${escapeHtml(tile.limit)}</p>` +
     `<p class="tile-stock" aria-live="polite" aria-atomic="true">` +
     `<span class="visually-hidden tile-label">${name}: </span>` +
     `<span class="tile-amount"><span class="tile-count">${escapeHtml(tile.inventoryCount)}</span>` +
@@ -194,11 +198,20 @@ export function catalogPage(
       price: formatPrice(record.info.price),
       priceCode: `${record.info.price.amount} ${record.info.price.currency}`,
       image: record.info.image ?? PLACEHOLDER_IMAGE,
+      limit: limitText(record.info),
       inventoryCount: String(inventoryCountOf(record)),
       version: String(record.version),
     })
   );
-  const blank = { id: "", name: "", price: "", priceCode: "", inventoryCount: "", version: "" };
+  const blank = {
+    id: "",
+    name: "",
+    price: "",
+    priceCode: "",
+    limit: "",
+    inventoryCount: "",
+    version: "",
+  };
   const html = renderTemplate(options.templates.catalog, {
     session,
     epoch: inventory.epoch,

@@ -1,6 +1,13 @@
 /** Each kind of refusal as an answer: its HTTP status, its `error` text and its metric label. */
 import type { CheckoutOutcome } from "../inventory/checkout.ts";
-import { isRefusal, type Refusal, REFUSALS } from "../inventory/refusal.ts";
+import {
+  ADD_REFUSALS,
+  type CheckoutRefusal,
+  isRefusal,
+  type Refusal,
+  REFUSALS,
+} from "../inventory/refusal.ts";
+import { limitPerShopperOf, type ProductInfo } from "../inventory/product.ts";
 import { HttpError } from "./http_error.ts";
 
 /** How one kind of refusal is answered and counted. */
@@ -12,9 +19,14 @@ export interface RefusalAnswer {
    *
    * @param product The product asked about.
    * @param action What the shopper asked for, when a cart command was refused.
+   * @param info What the product is, when the answer names its name or limit.
    * @returns The text.
    */
-  readonly message: (product: string, action?: "add" | "remove" | "checkout") => string;
+  readonly message: (
+    product: string,
+    action?: "add" | "remove" | "checkout",
+    info?: ProductInfo,
+  ) => string;
   /** The label the refusal is counted under in metrics. */
   readonly metric: string;
 }
@@ -50,7 +62,15 @@ export const REFUSAL_ANSWERS: { readonly [kind in Refusal]: RefusalAnswer } = {
     message: () => "the hold is no longer this order's",
     metric: "order_mismatch",
   },
+  "limit per shopper": { status: 409, message: limitMessage, metric: "limit_per_shopper" },
 };
+
+function limitMessage(product: string, _?: string, info?: ProductInfo): string {
+  if (info === undefined) return `You have bought as many of "${product}" as one shopper may`;
+  const limit = limitPerShopperOf(info);
+  const rule = limit === 1 ? "One per shopper" : `Limit ${limit} per shopper`;
+  return `${rule}: you have bought ${limit} of ${info.name}`;
+}
 
 /**
  * The error that answers a refusal.
@@ -58,6 +78,7 @@ export const REFUSAL_ANSWERS: { readonly [kind in Refusal]: RefusalAnswer } = {
  * @param kind The kind of refusal.
  * @param product The product asked about.
  * @param action What the shopper asked for, when a cart command was refused.
+ * @param info What the product is, for the answers that name it.
  * @returns An {@linkcode HttpError} with the kind's status and text.
  *
  * @example
@@ -65,15 +86,21 @@ export const REFUSAL_ANSWERS: { readonly [kind in Refusal]: RefusalAnswer } = {
  * import assert from "node:assert/strict";
  * const error = refusalError("not in cart", "tee", "checkout");
  * assert.deepEqual([error.status, error.message], [409, "not in cart"]);
+ * const info = { id: "tee", name: "Tee", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * assert.equal(
+ *   refusalError("limit per shopper", "tee", "add", info).message,
+ *   "One per shopper: you have bought 1 of Tee",
+ * );
  * ```
  */
 export function refusalError(
   kind: Refusal,
   product: string,
   action?: "add" | "remove" | "checkout",
+  info?: ProductInfo,
 ): HttpError {
   const answer = REFUSAL_ANSWERS[kind];
-  return new HttpError(answer.status, answer.message(product, action));
+  return new HttpError(answer.status, answer.message(product, action, info));
 }
 
 /**
@@ -110,5 +137,9 @@ export const CHECKOUT_LABELS: readonly string[] = [
   "refused",
   "failed",
   "timeout",
-  ...REFUSALS.filter((kind) => kind !== "sold out").map(checkoutLabel),
+  ...REFUSALS.filter(isCheckoutRefusal).map(checkoutLabel),
 ];
+
+function isCheckoutRefusal(kind: Refusal): kind is CheckoutRefusal {
+  return !(ADD_REFUSALS as readonly Refusal[]).includes(kind);
+}

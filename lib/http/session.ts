@@ -15,7 +15,26 @@ export function isSessionId(value: unknown): value is string {
 }
 
 /**
- * Reads the session id from the request's `sid` cookie.
+ * A session id as the shop compares it: a UUID in lower case, so that an upper-case copy of a
+ * session is the same shopper, not a fresh one.
+ *
+ * @param value Anything, usually a string from a cookie, a form or a JSON body.
+ * @returns The id in lower case, or undefined when it is not a UUID.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const id = crypto.randomUUID();
+ * assert.equal(sessionIdOf(id.toUpperCase()), id);
+ * assert.equal(sessionIdOf("nope"), undefined);
+ * ```
+ */
+export function sessionIdOf(value: unknown): string | undefined {
+  return isSessionId(value) ? value.toLowerCase() : undefined;
+}
+
+/**
+ * Reads the session id from the request's `sid` cookie, in lower case.
  *
  * @param request The incoming request.
  * @returns The id, or undefined when the cookie is missing or not a UUID.
@@ -32,7 +51,8 @@ export function isSessionId(value: unknown): value is string {
  */
 export function sessionFromCookie(request: Request): string | undefined {
   for (const value of cookieValues(request, COOKIE_NAME)) {
-    if (isSessionId(value)) return value;
+    const session = sessionIdOf(value);
+    if (session !== undefined) return session;
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 /** The rules that bring the store's catalog in line with the catalog file at each start. */
 import type { Inventory } from "./inventory.ts";
-import type { ProductInfo } from "./product.ts";
+import { limitPerShopperOf, type ProductInfo } from "./product.ts";
 
 /** A product as the catalog file lists it. */
 export interface CatalogEntry {
@@ -91,5 +91,6 @@ function changedFields(a: ProductInfo, b: ProductInfo): string[] {
     fields.push("price");
   }
   if (a.image !== b.image) fields.push("image");
+  if (limitPerShopperOf(a) !== limitPerShopperOf(b)) fields.push("limitPerShopper");
   return fields;
 }

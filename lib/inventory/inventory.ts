@@ -77,7 +77,7 @@ export class Inventory {
     return this.#store.health();
   }
 
-  /** How long a hold lasts after the shopper's last add, in ms. */
+  /** How long a hold lasts from when it is taken, in ms. */
   get holdTtlMs(): number {
     return this.#holdTtlMs;
   }

@@ -84,6 +84,14 @@ export interface Hold {
   readonly checkingOut: boolean;
 }
 
+/** What one session bought of a product. */
+export interface Sale {
+  /** The order of its latest unit: a checkout of that order asked again is answered with it. */
+  readonly orderId: string;
+  /** How many units it bought in all, checked against the product's limit per shopper. */
+  readonly count: number;
+}
+
 /**
  * When a hold stops counting against the stock: never while a checkout is in flight.
  *
@@ -123,14 +131,14 @@ export interface Stock extends WritableState {
    */
   hold(session: string, hold: Hold): void;
   /**
-   * The order a session bought this product with.
+   * What a session bought of this product.
    *
    * @param session The session id.
-   * @returns The order's id, or undefined when it bought none.
+   * @returns Its latest order and how many units it bought, or undefined when it bought none.
    */
-  saleOf(session: string): string | undefined;
+  saleOf(session: string): Sale | undefined;
   /**
-   * Records a sale.
+   * Records a sale of one more unit to a session.
    *
    * @param session The session id.
    * @param orderId The order's id.

@@ -1,4 +1,4 @@
-/** What a product is (id, name, description, price, image), the error for a bad one, its price. */
+/** What a product is (id, name, description, price, image, limit per shopper), the error for a bad one, its price. */
 /** A price as an exact decimal text and its currency, never a float. */
 export interface Price {
   /** The amount in the currency's units, e.g. `"40.00"`. */
@@ -19,6 +19,55 @@ export interface ProductInfo {
   readonly price: Price;
   /** An `https://` URL, a local media path `/media/<name>` given by the catalog loader, or null. */
   readonly image: string | null;
+  /**
+   * The most units one session may buy, counting the one it holds: a whole number from 1 to
+   * {@linkcode MAX_LIMIT_PER_SHOPPER}. Absent from products stored before the field existed,
+   * which are read as {@linkcode DEFAULT_LIMIT_PER_SHOPPER} by {@linkcode limitPerShopperOf}.
+   */
+  readonly limitPerShopper?: number;
+}
+
+/** The limit per shopper of a product that gives none. */
+export const DEFAULT_LIMIT_PER_SHOPPER = 1;
+
+/** The largest limit per shopper. */
+export const MAX_LIMIT_PER_SHOPPER = 100;
+
+/**
+ * The most units one session may buy of a product, counting the one it holds.
+ *
+ * @param info What the product is.
+ * @returns Its limit, or {@linkcode DEFAULT_LIMIT_PER_SHOPPER} when it gives none.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * assert.equal(limitPerShopperOf(info), 1);
+ * assert.equal(limitPerShopperOf({ ...info, limitPerShopper: 3 }), 3);
+ * ```
+ */
+export function limitPerShopperOf(info: ProductInfo): number {
+  return info.limitPerShopper ?? DEFAULT_LIMIT_PER_SHOPPER;
+}
+
+/**
+ * How a page names a product's limit per shopper.
+ *
+ * @param info What the product is.
+ * @returns `one per shopper`, or `N per shopper`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * assert.equal(limitText(info), "one per shopper");
+ * assert.equal(limitText({ ...info, limitPerShopper: 2 }), "2 per shopper");
+ * ```
+ */
+export function limitText(info: ProductInfo): string {
+  const limit = limitPerShopperOf(info);
+  return `${limit === 1 ? "one" : limit} per shopper`;
 }
 
 /** A product id: a lowercase slug of 1 to 64 letters, digits and dashes, not starting with a dash. */

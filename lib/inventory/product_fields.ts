@@ -1,6 +1,8 @@
 /** Validation of a product's fields as a catalog file or an admin request gives them; no I/O. */
 import { posix } from "node:path";
 import {
+  DEFAULT_LIMIT_PER_SHOPPER,
+  MAX_LIMIT_PER_SHOPPER,
   MAX_TOTAL,
   type Price,
   PRODUCT_ID_PATTERN,
@@ -21,6 +23,8 @@ export interface ProductFields extends Omit<ProductInfo, "image"> {
   readonly total: number;
   /** Where its image comes from, or null for none. */
   readonly image: ImageSource | null;
+  /** The most units one session may buy, from 1 to {@linkcode MAX_LIMIT_PER_SHOPPER}. */
+  readonly limitPerShopper: number;
 }
 
 /** Which images a product may name: a file beside the catalog or an `https://` URL, or only the URL. */
@@ -39,6 +43,7 @@ const PRODUCT_KEYS: ReadonlySet<string> = new Set([
   "price",
   "image",
   "total",
+  "limitPerShopper",
 ]);
 const PRICE_KEYS: ReadonlySet<string> = new Set(["amount", "currency"]);
 /** A URL scheme such as `https:`; a file name never starts with one. */
@@ -49,8 +54,8 @@ const MAX_SHOWN_LENGTH = 80;
 /**
  * Validates one product as given in a catalog file or an admin `PUT` body.
  *
- * The fields are `id`, `name`, `price` and `total` (required) and `description` and `image`
- * (optional); any other field is refused. The name is trimmed.
+ * The fields are `id`, `name`, `price` and `total` (required) and `description`, `image` and
+ * `limitPerShopper` (optional, 1 by default); any other field is refused. The name is trimmed.
  *
  * @param value The parsed JSON of one product.
  * @param where `label` names the product in errors while it has no valid id (e.g. `#2`, its
@@ -74,6 +79,7 @@ const MAX_SHOWN_LENGTH = 80;
  *   price: { amount: "9.00", currency: "EUR" },
  *   total: 50,
  *   image: null,
+ *   limitPerShopper: 1,
  * });
  * assert.throws(
  *   () => parseProductFields({ id: "Moon Pin" }, { label: "#1", imageRule: "https-only" }),
@@ -104,7 +110,24 @@ export function parseProductFields(
     price: priceOf(id, value.price),
     total: totalOf(id, value.total),
     image: imageOf(id, value.image, where.imageRule),
+    limitPerShopper: limitOf(id, value.limitPerShopper),
   };
+}
+
+function limitOf(id: string, value: unknown): number {
+  if (value === undefined) return DEFAULT_LIMIT_PER_SHOPPER;
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 1 ||
+    value > MAX_LIMIT_PER_SHOPPER
+  ) {
+    throw fieldError(
+      id,
+      "limitPerShopper",
+      `a whole number from 1 to ${MAX_LIMIT_PER_SHOPPER}`,
+      value,
+    );
+  }
+  return value;
 }
 
 function nameOf(id: string, value: unknown): string {

@@ -24,13 +24,26 @@ export const REFUSALS = [
   "checkout in progress",
   /** A sale was recorded for an order that is not the hold's (the hold is gone or changed). */
   "order mismatch",
+  /** The session bought as many units of the product as one shopper may (its `limitPerShopper`). */
+  "limit per shopper",
 ] as const;
 
 /** One kind of refusal. */
 export type Refusal = (typeof REFUSALS)[number];
 
+/**
+ * The refusals only an add meets: a checkout takes no new unit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.ok(ADD_REFUSALS.includes("limit per shopper"));
+ * ```
+ */
+export const ADD_REFUSALS = ["sold out", "limit per shopper"] as const satisfies readonly Refusal[];
+
 /** The refusals a checkout can end in (a checkout never finds a product sold out). */
-export type CheckoutRefusal = Exclude<Refusal, "sold out">;
+export type CheckoutRefusal = Exclude<Refusal, (typeof ADD_REFUSALS)[number]>;
 
 /**
  * Tells whether a text is a kind of refusal: for an engine that answers in words, such as Redis.

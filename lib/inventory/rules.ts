@@ -1,6 +1,6 @@
 /** The rules of the shop: hold, release, restock, describe, retire and expire, on one stock. */
 import type { Stock } from "./ledger.ts";
-import { MAX_TOTAL, type ProductInfo } from "./product.ts";
+import { limitPerShopperOf, MAX_TOTAL, type ProductInfo } from "./product.ts";
 import type { CheckoutRefusal, Refusal } from "./refusal.ts";
 
 /** What a rule decided on one product: done (and whether the session holds a unit) or refused. */
@@ -12,10 +12,12 @@ export type ProductDecision =
 export const MAX_EXPIRIES_PER_CHANGE = 500;
 
 /**
- * Puts one unit in a session's cart unless none is left; refreshes a hold the session has.
+ * Puts one unit in a session's cart unless none is left, or the session bought as many as its
+ * limit per shopper allows; a session that holds one keeps it as it is.
  *
- * Each session holds at most one unit of a product, so adds are idempotent. A refresh changes
- * nothing a page shows, so only a new hold raises the version.
+ * Each session holds at most one unit of a product, so adds are idempotent. Adding again does not
+ * extend a hold: it lasts `holdTtlMs` from when it was taken, or a script that re-adds could keep
+ * units from shoppers for ever.
  *
  * @param stock The product, with its due holds already expired.
  * @param session The shopper's session id.
@@ -30,6 +32,7 @@ export const MAX_EXPIRIES_PER_CHANGE = 500;
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * const stock = LocalStock.of(info, 1);
  * assert.deepEqual(takeUnit(stock, "s1", 0, 1000), { ok: true, inCart: true });
+ * assert.deepEqual(takeUnit(stock, "s1", 500, 1000), { ok: true, inCart: true });
  * assert.equal(stock.holdOf("s1")?.expiresAt, 1000);
  * assert.deepEqual(takeUnit(stock, "s2", 0, 1000), { ok: false, reason: "sold out" });
  * ```
@@ -41,15 +44,18 @@ export function takeUnit(
   holdTtlMs: number,
 ): ProductDecision {
   if (stock.retired) return { ok: false, reason: "retired" };
-  const held = stock.holdOf(session);
-  if (held === undefined && stock.held >= stock.total) return { ok: false, reason: "sold out" };
-  const expiresAt = now + holdTtlMs;
-  if (held === undefined) {
-    stock.hold(session, { expiresAt, heldAt: now, orderId: null, checkingOut: false });
-    stock.version++;
-  } else if (held.expiresAt !== expiresAt) {
-    stock.hold(session, { ...held, expiresAt });
-  }
+  if (stock.holdOf(session) !== undefined) return { ok: true, inCart: true };
+  // The hold it would take counts: the units bought plus the one held never pass the limit.
+  const bought = stock.saleOf(session)?.count ?? 0;
+  if (bought + 1 > limitPerShopperOf(stock.info)) return { ok: false, reason: "limit per shopper" };
+  if (stock.held >= stock.total) return { ok: false, reason: "sold out" };
+  stock.hold(session, {
+    expiresAt: now + holdTtlMs,
+    heldAt: now,
+    orderId: null,
+    checkingOut: false,
+  });
+  stock.version++;
   return { ok: true, inCart: true };
 }
 
@@ -192,7 +198,7 @@ export function beginCheckout(
     const sold = stock.saleOf(session);
     return sold === undefined
       ? { kind: "refused", reason: "not in cart" }
-      : { kind: "sold", orderId: sold };
+      : { kind: "sold", orderId: sold.orderId };
   }
   if (held.checkingOut) return { kind: "refused", reason: "checkout in progress" };
   const orderId = held.orderId ?? newOrderId;
@@ -228,7 +234,7 @@ export function completeSale(
   session: string,
   orderId: string,
 ): ProductDecision {
-  if (stock.saleOf(session) === orderId) return SOLD;
+  if (stock.saleOf(session)?.orderId === orderId) return SOLD;
   const held = stock.holdOf(session);
   if (held?.orderId !== orderId) return { ok: false, reason: "order mismatch" };
   stock.release(session);
@@ -270,5 +276,6 @@ export function checkTotal(total: number): void {
 
 function sameInfo(a: ProductInfo, b: ProductInfo): boolean {
   return a.name === b.name && a.description === b.description && a.image === b.image &&
-    a.price.amount === b.price.amount && a.price.currency === b.price.currency;
+    a.price.amount === b.price.amount && a.price.currency === b.price.currency &&
+    limitPerShopperOf(a) === limitPerShopperOf(b);
 }

@@ -1,6 +1,6 @@
 /** Status messages: a product's public state, serialized once per change for every transport. */
 import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
-import { formatPrice, type ProductInfo } from "../inventory/product.ts";
+import { formatPrice, limitText, type ProductInfo } from "../inventory/product.ts";
 
 /** One serialized state of a topic, shared by every subscriber. */
 export interface StateMessage {
@@ -65,12 +65,13 @@ export function productState(record: ProductState, epoch: string): Record<string
 /**
  * A product's entry in the catalog feed, as JSON: its state and what the catalog page shows of it.
  *
- * The part that comes from the product's data (name, price, price text, image) is written once
+ * The part that comes from the product's data (name, price, price text, image, limit text) is written once
  * per version of that data, not once per change of its stock.
  *
  * @param record The product's record.
  * @param stateJson The product's state as {@linkcode productMessage} wrote it.
- * @returns The state plus `name`, `price`, `priceText` (as the pages show it) and `image`.
+ * @returns The state plus `name`, `price`, `priceText` (as the pages show it), `image` and
+ *   `limitText` (its limit per shopper, as the pages show it).
  *
  * @example
  * ```ts
@@ -82,6 +83,7 @@ export function productState(record: ProductState, epoch: string): Record<string
  * assert.deepEqual(JSON.parse(catalogEntryJson(record, productMessage(record, "e1").json)), {
  *   product: "a", inventoryCount: 2, version: 4, epoch: "e1",
  *   name: "A", price: { amount: "4.00", currency: "EUR" }, priceText: "€4.00", image: null,
+ *   limitText: "one per shopper",
  * });
  * ```
  */
@@ -89,7 +91,9 @@ export function catalogEntryJson(record: ProductState, stateJson: string): strin
   let shown = SHOWN_FIELDS.get(record.info);
   if (shown === undefined) {
     const { name, price, image } = record.info;
-    shown = JSON.stringify({ name, price, priceText: formatPrice(price), image }).slice(1);
+    const priceText = formatPrice(price);
+    shown = JSON.stringify({ name, price, priceText, image, limitText: limitText(record.info) })
+      .slice(1);
     SHOWN_FIELDS.set(record.info, shown);
   }
   return `${stateJson.slice(0, -1)},${shown}`;

@@ -45,7 +45,7 @@ export interface Config extends AppSettings {
   dataPath: string;
   /** The Redis server (`redis://` or `rediss://` URL) of a shop shared by several processes. */
   redis: string | null;
-  /** How long a hold lasts after the shopper's last add, in ms. */
+  /** How long a hold lasts from when it is taken, in ms. */
   holdTtlMs: number;
   /** The bearer token of the admin API; undefined turns the admin routes off. */
   adminToken: string | undefined;

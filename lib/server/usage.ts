@@ -24,7 +24,7 @@ Options (each also read from the environment variable in brackets):
   --redis URL          Redis server keeping a shop that several processes serve,
                        redis://[user:password@]host[:port][/db] or rediss://
                                                               [REDIS_URL]
-  --hold-ttl T         how long a hold lasts after the last add, in seconds
+  --hold-ttl T         how long a hold lasts from its add (re-adding does not extend it), in seconds
                        or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
   --admin-token TOKEN  bearer token of the admin API and the sign-in of /admin,
                        16+ characters; without one both are off [ADMIN_TOKEN]

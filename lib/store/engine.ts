@@ -1,5 +1,5 @@
 /** The engine port: what a local store asks of whatever writes its stocks durably. */
-import type { Hold, StoredState } from "../inventory/ledger.ts";
+import type { Hold, Sale, StoredState } from "../inventory/ledger.ts";
 import type { StockChange } from "./local_stock.ts";
 
 /** A product as an engine stores it, with the stamp that names its stored state. */
@@ -8,8 +8,8 @@ export interface StoredProduct {
   readonly state: StoredState;
   /** Its holds, by session. */
   readonly holds: ReadonlyArray<readonly [string, Hold]>;
-  /** Its sales: session and order id. */
-  readonly sales: ReadonlyArray<readonly [string, string]>;
+  /** Its sales: session and what it bought. */
+  readonly sales: ReadonlyArray<readonly [string, Sale]>;
   /** Names the stored state; a commit against another is refused. */
   readonly stamp: string;
 }

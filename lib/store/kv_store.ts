@@ -1,6 +1,6 @@
 /** The inventory kept in Deno KV: a SQLite file on local disk, one checked key per product. */
 import { dirname } from "node:path";
-import type { Hold } from "../inventory/ledger.ts";
+import type { Hold, Sale } from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
 import {
   type FieldValues,
@@ -19,7 +19,7 @@ const EPOCH_KEY = ["catalog", "epoch"] as const;
 const PRODUCT_PREFIX = ["product"] as const;
 /** One key per hold: product, session → the hold (a plain expiry time in older files). */
 const HOLD_PREFIX = ["hold"] as const;
-/** One key per sale: product, session → the order's id. */
+/** One key per session that bought a product: product, session → its {@linkcode Sale}. */
 const SALE_PREFIX = ["sale"] as const;
 /** The one-product layout of earlier versions, carried over into the current one on open. */
 const LEGACY_META_KEY = ["inventory", "meta"] as const;
@@ -119,7 +119,7 @@ class KvEngine implements StoreEngine {
     for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
       const before = await this.#states();
       const holds = await this.#byProduct(HOLD_PREFIX, holdOf);
-      const sales = await this.#byProduct(SALE_PREFIX, orderIdOf);
+      const sales = await this.#byProduct(SALE_PREFIX, saleOf);
       const after = await this.#states();
       if (sameStamps(before, after)) {
         return [...before.values()].map(({ state, stamp }) => ({
@@ -144,8 +144,8 @@ class KvEngine implements StoreEngine {
       for (const session of change.drop) {
         operation = operation.delete([...HOLD_PREFIX, id, session]);
       }
-      for (const [session, orderId] of change.sales) {
-        operation = operation.set([...SALE_PREFIX, id, session], orderId);
+      for (const [session, sale] of change.sales) {
+        operation = operation.set([...SALE_PREFIX, id, session], sale);
       }
     }
     for (let attempt = 1;; attempt++) {
@@ -169,7 +169,7 @@ class KvEngine implements StoreEngine {
         const before = await this.#kv.get<StoredState>([...PRODUCT_PREFIX, id]);
         if (before.versionstamp === null) break;
         const holds = (await this.#byProduct([...HOLD_PREFIX, id], holdOf)).get(id) ?? [];
-        const sales = (await this.#byProduct([...SALE_PREFIX, id], orderIdOf)).get(id) ?? [];
+        const sales = (await this.#byProduct([...SALE_PREFIX, id], saleOf)).get(id) ?? [];
         const after = await this.#kv.get([...PRODUCT_PREFIX, id]);
         if (after.versionstamp === before.versionstamp) {
           found.set(id, {
@@ -278,11 +278,14 @@ function holdOf(value: unknown): Hold {
   return hold as Hold;
 }
 
-function orderIdOf(value: unknown): string {
-  if (typeof value !== "string") {
-    throw new Error(`Stored sale is not an order id: ${JSON.stringify(value)}`);
+function saleOf(value: unknown): Sale {
+  // A sale stored before sales were counted is its order id alone: one unit.
+  if (typeof value === "string") return { orderId: value, count: 1 };
+  const sale = value as Partial<Sale> | null;
+  if (typeof sale?.orderId !== "string" || !isCount(sale.count)) {
+    throw new Error(`Stored sale is not a sale: ${JSON.stringify(value)}`);
   }
-  return value;
+  return sale as Sale;
 }
 
 function isCount(value: unknown): boolean {

@@ -5,6 +5,7 @@ import {
   endOf,
   type Hold,
   newStoredState,
+  type Sale,
   type Stock,
   type StoredState,
   type WritableState,
@@ -19,8 +20,8 @@ export interface StockChange {
   readonly put: ReadonlyArray<readonly [session: string, hold: Hold]>;
   /** Sessions whose hold ended. */
   readonly drop: readonly string[];
-  /** Sales made: session and order id. */
-  readonly sales: ReadonlyArray<readonly [session: string, orderId: string]>;
+  /** Sales made: session and what it has bought now. */
+  readonly sales: ReadonlyArray<readonly [session: string, sale: Sale]>;
 }
 
 /** The product's stored fields, as its own properties: copied from a state, so the class lists none. */
@@ -42,7 +43,7 @@ export interface LocalStock extends WritableState {}
 export class LocalStock implements Stock {
   readonly #holds = new Map<string, Hold>();
   readonly #ends = new ExpiryHeap();
-  readonly #sales = new Map<string, string>();
+  readonly #sales = new Map<string, Sale>();
 
   /**
    * Opens a stock with no holds and no sales.
@@ -106,23 +107,33 @@ export class LocalStock implements Stock {
   }
 
   /**
-   * The order a session bought this product with.
+   * What a session bought of this product.
    *
    * @param session The session id.
-   * @returns The order's id, or undefined when it bought none.
+   * @returns Its latest order and how many units it bought, or undefined when it bought none.
    */
-  saleOf(session: string): string | undefined {
+  saleOf(session: string): Sale | undefined {
     return this.#sales.get(session);
   }
 
   /**
-   * Records a sale.
+   * Records a sale of one more unit to a session.
    *
    * @param session The session id.
    * @param orderId The order's id.
    */
   recordSale(session: string, orderId: string): void {
-    this.#sales.set(session, orderId);
+    this.keepSale(session, nextSale(this.#sales.get(session), orderId));
+  }
+
+  /**
+   * Keeps what a session bought, as stored or committed.
+   *
+   * @param session The session id.
+   * @param sale Its latest order and how many units it bought.
+   */
+  keepSale(session: string, sale: Sale): void {
+    this.#sales.set(session, sale);
   }
 
   /**
@@ -141,11 +152,6 @@ export class LocalStock implements Stock {
     return this.#holds.entries();
   }
 
-  /** Every sale: session and order id. */
-  sales(): IterableIterator<[string, string]> {
-    return this.#sales.entries();
-  }
-
   /**
    * Applies a committed change.
    *
@@ -154,7 +160,25 @@ export class LocalStock implements Stock {
   apply(change: StockChange): void {
     for (const session of change.drop) this.release(session);
     for (const [session, hold] of change.put) this.hold(session, hold);
-    for (const [session, orderId] of change.sales) this.recordSale(session, orderId);
+    for (const [session, sale] of change.sales) this.keepSale(session, sale);
     copyStoredFields(this, change.state);
   }
+}
+
+/**
+ * What a session has bought after one more unit.
+ *
+ * @param before What it had bought, if anything.
+ * @param orderId The order of the new unit.
+ * @returns The new order and the count raised by one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(nextSale(undefined, "o1"), { orderId: "o1", count: 1 });
+ * assert.deepEqual(nextSale({ orderId: "o1", count: 1 }, "o2"), { orderId: "o2", count: 2 });
+ * ```
+ */
+export function nextSale(before: Sale | undefined, orderId: string): Sale {
+  return { orderId, count: (before?.count ?? 0) + 1 };
 }

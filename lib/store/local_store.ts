@@ -32,7 +32,7 @@ import type {
 
 /** How a local store expires holds. */
 export interface LocalStoreOptions {
-  /** How long a hold lasts after the shopper's last add, in ms. */
+  /** How long a hold lasts from when it is taken, in ms. */
   holdTtlMs: number;
   /** The time source. */
   clock: Clock;
@@ -131,7 +131,7 @@ export class LocalStore implements InventoryStore {
   }
 
   /**
-   * Holds one unit for a session, or refreshes its hold.
+   * Holds one unit for a session; a hold it has already stays as it is.
    *
    * @param product The product's id.
    * @param session The session id.

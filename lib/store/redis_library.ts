@@ -12,7 +12,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 5;
+export const LIBRARY_REVISION = 7;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -48,13 +48,14 @@ local function take(keys, args)
   local p, changed, refused = open_on_sale(keys, channel)
   if refused then return refused end
   local now = now_ms()
-  local raw = redis.call('HGET', keys[2], session)
-  if raw then
-    local hold = parse_hold(raw)
-    hold.expiresAt = now + ttl
-    redis.call('HSET', keys[2], session, format_hold(hold))
-    if not hold.checkingOut then redis.call('ZADD', keys[3], hold.expiresAt, session) end
+  -- A hold lasts its ttl from when it was taken: adding again does not extend it.
+  if redis.call('HEXISTS', keys[2], session) == 1 then
     return finish(keys, channel, p, changed, 'ok')
+  end
+  -- The hold it would take counts: the units bought plus the one held never pass the limit.
+  local bought = parse_sale(redis.call('HGET', keys[4], session)).count
+  if bought + 1 > limit_per_shopper(p) then
+    return finish(keys, channel, p, changed, 'limit per shopper')
   end
   if redis.call('HLEN', keys[2]) >= tonumber(p.total) then
     return finish(keys, channel, p, changed, 'sold out')
@@ -151,7 +152,7 @@ local function begin_checkout(keys, args)
   if refused then return refused end
   local raw = redis.call('HGET', keys[2], session)
   if not raw then
-    local sold = redis.call('HGET', keys[4], session)
+    local sold = parse_sale(redis.call('HGET', keys[4], session)).orderId
     local answer = finish(keys, channel, p, changed, sold and 'sold' or 'not in cart')
     if sold then answer[3] = sold end
     return answer
@@ -176,7 +177,8 @@ local function complete_sale(keys, args)
   local channel, session, order = args[1], args[2], args[3]
   local p, changed = open(keys)
   if not p then return { 'unknown product' } end
-  if redis.call('HGET', keys[4], session) == order then
+  local sale = parse_sale(redis.call('HGET', keys[4], session))
+  if sale.orderId == order then
     return finish(keys, channel, p, changed, 'ok')
   end
   local raw = redis.call('HGET', keys[2], session)
@@ -185,7 +187,7 @@ local function complete_sale(keys, args)
   end
   redis.call('HDEL', keys[2], session)
   redis.call('ZREM', keys[3], session)
-  redis.call('HSET', keys[4], session, order)
+  redis.call('HSET', keys[4], session, format_sale({ count = sale.count + 1, orderId = order }))
   p.total = int(math.max(0, tonumber(p.total) - 1))
   p.sold = int(tonumber(p.sold) + 1)
   return finish(keys, channel, p, true, 'ok')

@@ -1,6 +1,7 @@
 /** The Lua the library's functions share: how a product and its holds are read, written and published. */
 import { STORED_FIELD_NAMES, STORED_FIELDS } from "../inventory/ledger.ts";
 import { MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
+import { DEFAULT_LIMIT_PER_SHOPPER } from "../inventory/product.ts";
 
 /**
  * The Lua helpers of the library, put before its functions.
@@ -9,6 +10,10 @@ import { MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
  * `STORED_FIELDS` (lib/inventory/ledger.ts), whose list and kinds the library is given: a count
  * as its digits, a flag as `1` or `0`, an optional count as its digits or empty for none, the
  * info as JSON. A field missing from the hash reads as its kind's first value.
+ *
+ * A sale is stored as `count|orderId`: the units the session bought, and the order of the latest
+ * (a sale written before sales were counted is the order id alone, one unit). A product's limit
+ * per shopper is its info's `limitPerShopper`, 1 when the info has none.
  *
  * A hold is stored as `expiresAt|heldAt|lease|orderId`: ms, ms, 0 or, while it is checked out,
  * the end of the checkout's lease in ms, and the order id (maybe empty). A checkout whose lease
@@ -52,6 +57,22 @@ local function parse_hold(raw)
     expiresAt = tonumber(e), heldAt = tonumber(h), lease = tonumber(l),
     checkingOut = l ~= '0', orderId = o,
   }
+end
+
+-- What a session bought: {count, orderId}; count 0 and orderId nil for nothing (raw false).
+local function parse_sale(raw)
+  if not raw then return { count = 0 } end
+  local c, o = string.match(raw, '^(%d+)|(.*)$')
+  if not c then return { count = 1, orderId = raw } end
+  return { count = tonumber(c), orderId = o }
+end
+
+local function format_sale(sale)
+  return int(sale.count) .. '|' .. sale.orderId
+end
+
+local function limit_per_shopper(p)
+  return tonumber(cjson.decode(p.info).limitPerShopper) or ${DEFAULT_LIMIT_PER_SHOPPER}
 end
 
 local function format_hold(hold)

@@ -145,7 +145,9 @@ export function checkoutStartOf([status, , orderId, heldAt]: FunctionReply): Che
   if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
   if (status === "sold") return { kind: "sold", orderId: orderId! };
   const reason = refusalOf(status);
-  if (reason === "sold out" || reason === "order mismatch") throw unexpected(status);
+  if (reason === "sold out" || reason === "limit per shopper" || reason === "order mismatch") {
+    throw unexpected(status);
+  }
   return { kind: "refused", reason };
 }
 

@@ -130,7 +130,7 @@ export class RedisStore implements InventoryStore {
   }
 
   /**
-   * Holds one unit for a session, or refreshes its hold.
+   * Holds one unit for a session; a hold it has already stays as it is.
    *
    * @param product The product's id.
    * @param session The session id.

@@ -137,7 +137,7 @@ export class Shelf {
   adopt(stored: StoredProduct): void {
     const stock = new LocalStock(stored.state);
     for (const [session, hold] of stored.holds) stock.hold(session, hold);
-    for (const [session, orderId] of stored.sales) stock.recordSale(session, orderId);
+    for (const [session, sale] of stored.sales) stock.keepSale(session, sale);
     this.#stocks.set(stored.state.info.id, stock);
     this.#stamps.set(stored.state.info.id, stored.stamp);
     this.#expiries.set(stored.state.info.id, stock.firstExpiry());

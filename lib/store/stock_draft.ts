@@ -3,12 +3,13 @@ import {
   copyStoredFields,
   endOf,
   type Hold,
+  type Sale,
   type Stock,
   storedFieldsDiffer,
   storedStateOf,
   type WritableState,
 } from "../inventory/ledger.ts";
-import type { LocalStock, StockChange } from "./local_stock.ts";
+import { type LocalStock, nextSale, type StockChange } from "./local_stock.ts";
 
 /** The product's stored fields, as its own properties: copied from the stock, so the class lists none. */
 export interface StockDraft extends WritableState {}
@@ -35,7 +36,7 @@ export class StockDraft implements Stock {
   readonly #stock: LocalStock;
   /** Session → its new hold, or undefined for a hold that ends. */
   readonly #changes = new Map<string, Hold | undefined>();
-  readonly #sales = new Map<string, string>();
+  readonly #sales = new Map<string, Sale>();
   #held: number;
 
   /**
@@ -96,23 +97,23 @@ export class StockDraft implements Stock {
   }
 
   /**
-   * The order a session bought this product with.
+   * What a session bought of this product.
    *
    * @param session The session id.
-   * @returns The order's id, or undefined when it bought none.
+   * @returns Its latest order and how many units it bought, or undefined when it bought none.
    */
-  saleOf(session: string): string | undefined {
+  saleOf(session: string): Sale | undefined {
     return this.#sales.get(session) ?? this.#stock.saleOf(session);
   }
 
   /**
-   * Records a sale.
+   * Records a sale of one more unit to a session.
    *
    * @param session The session id.
    * @param orderId The order's id.
    */
   recordSale(session: string, orderId: string): void {
-    this.#sales.set(session, orderId);
+    this.#sales.set(session, nextSale(this.saleOf(session), orderId));
   }
 
   /**

@@ -12,7 +12,7 @@ export interface StoredTruth {
   readonly sold: number;
   /** Sessions holding a unit. */
   readonly holders: readonly string[];
-  /** Session → the order that bought its unit. */
+  /** Session → the order that bought its (latest) unit. */
   readonly sales: ReadonlyMap<string, string>;
 }
 
@@ -36,7 +36,10 @@ export async function readStoredTruth(url: string, product: string): Promise<Sto
       version: Number(version),
       sold: Number(sold),
       holders,
-      sales: new Map(Object.entries(sales)),
+      // A sale is stored as `count|orderId` (lib/store/redis_product_lua.ts).
+      sales: new Map(
+        Object.entries(sales).map(([session, sale]) => [session, sale.replace(/^\d+\|/, "")]),
+      ),
     };
   } finally {
     client.destroy();
