@@ -12,6 +12,7 @@ const configOf = (args: string[], env: Record<string, string> = {}) => {
 /** What every limit is when no flag or variable sets it. */
 const DEFAULT_LIMITS = {
   maxConnections: 18_000,
+  maxHoldsPerClient: 4,
   websocketTimeoutMs: 60_000,
   sseHeartbeatMs: 15_000,
   bodyTimeoutMs: 10_000,
@@ -83,6 +84,8 @@ Deno.test("limit flags set every limit", () => {
     configOf([
       "--max-connections",
       "50",
+      "--max-holds-per-client",
+      "0",
       "--ws-timeout",
       "10",
       "--sse-heartbeat",
@@ -103,6 +106,7 @@ Deno.test("limit flags set every limit", () => {
     {
       ...configOf([]),
       maxConnections: 50,
+      maxHoldsPerClient: 0,
       websocketTimeoutMs: 10_000,
       sseHeartbeatMs: 500,
       bodyTimeoutMs: 2000,
@@ -118,6 +122,7 @@ Deno.test("limit flags set every limit", () => {
 Deno.test("limits come from the environment too", () => {
   const config = configOf([], {
     MAX_CONNECTIONS: "7",
+    MAX_HOLDS_PER_CLIENT: "2",
     WS_TIMEOUT: "3",
     SSE_HEARTBEAT: "1",
     BODY_TIMEOUT: "4",
@@ -131,6 +136,7 @@ Deno.test("limits come from the environment too", () => {
   assert.deepEqual(
     [
       config.maxConnections,
+      config.maxHoldsPerClient,
       config.websocketTimeoutMs,
       config.sseHeartbeatMs,
       config.bodyTimeoutMs,
@@ -140,7 +146,7 @@ Deno.test("limits come from the environment too", () => {
       config.trustProxy,
       config.reusePort,
     ],
-    [7, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true, true],
+    [7, 2, 3000, 1000, 4000, 300, 4096, { certFile: "c.pem", keyFile: "k.pem" }, true, true],
   );
 });
 
@@ -283,6 +289,8 @@ for (
     [["--allowed-origin", "not a url"], /--allowed-origin/],
     [["--allowed-origin", "https://a.example/path"], /--allowed-origin/],
     [["--max-connections", "0"], /--max-connections must be a whole number from 1/],
+    [["--max-holds-per-client=-1"], /--max-holds-per-client must be a whole number from 0/],
+    [["--max-holds-per-client", "2.5"], /--max-holds-per-client must be a whole number from 0/],
     [["--ws-timeout", "1"], /--ws-timeout must be a whole number from 2/],
     [["--ws-timeout", "2.5"], /--ws-timeout/],
     [["--sse-heartbeat", "0"], /--sse-heartbeat/],

@@ -70,6 +70,7 @@ for (
     [["--redis", "http://127.0.0.1:6379"], {}, /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
     [[], { REDIS_URL: "127.0.0.1:6379" }, /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
     [[], { ADMIN_SESSION_MINUTES: "0" }, /--admin-session-minutes must be a whole number from 1/],
+    [[], { MAX_HOLDS_PER_CLIENT: "many" }, /--max-holds-per-client must be a whole number from 0/],
   ] as const
 ) {
   Deno.test(`main.ts ${args.join(" ")} ${JSON.stringify(env)} exits 2 with one line`, async () => {

@@ -1,6 +1,8 @@
 /** `POST /cart` and `GET /cart`: a shopper's add or remove, and what the shopper holds. */
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import type { Refusal } from "../inventory/refusal.ts";
+import type { ClientLimit } from "../inventory/store_port.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import { HttpError, jsonResponse, postAnswer } from "./http_error.ts";
 import { REFUSAL_ANSWERS, refusalError } from "./refusal_answers.ts";
@@ -143,6 +145,8 @@ export function productOnSale(inventory: Inventory, product: string | undefined)
  * @param checkouts Runs checkouts.
  * @param request The incoming request.
  * @param body Its body.
+ * @param client The client address an add is counted against, and its limit of holds at once.
+ * @param onRefusal Told of every refused add or remove, to count it.
  * @returns 200 `{product, inventoryCount, version, inCart}` (and `orderId` for a checkout), or
  * 409 `{error: "sold out", ...}`.
  * @throws {HttpError} 400 or 404 as {@linkcode cartCommandOf} and {@linkcode productOnSale} say;
@@ -154,6 +158,8 @@ export async function handleCartCommand(
   checkouts: Checkouts,
   request: Request,
   body: RequestBody,
+  client: ClientLimit,
+  onRefusal: (kind: Refusal) => void,
 ): Promise<Response> {
   const command = cartCommandOf(request, body);
   const product = productOnSale(inventory, command.product);
@@ -161,12 +167,13 @@ export async function handleCartCommand(
     return checkoutResponse(checkouts, product, command.session);
   }
   const outcome = command.action === "add"
-    ? await inventory.add(product, command.session)
+    ? await inventory.add(product, command.session, client)
     : await inventory.remove(product, command.session);
   if (!outcome.ok) {
     const { reason, record } = outcome;
+    onRefusal(reason);
     if (reason !== "sold out" || record === undefined) {
-      throw refusalError(reason, product, command.action, record?.info);
+      throw refusalError(reason, product, command.action, record?.info, outcome.retryAfterMs);
     }
     // Sold out is an answer with the product's state, as a page shows it.
     const { status, message } = REFUSAL_ANSWERS[reason];

@@ -4,7 +4,8 @@ import { inventoryCountOf } from "../inventory/ledger.ts";
 import type { CheckoutOutcome } from "../inventory/checkout.ts";
 import type { SubscriberCounts } from "../realtime/subscriptions.ts";
 import { Histogram } from "./histogram.ts";
-import { CHECKOUT_LABELS, checkoutLabel } from "./refusal_answers.ts";
+import { type Refusal, REFUSALS } from "../inventory/refusal.ts";
+import { CHECKOUT_LABELS, checkoutLabel, REFUSAL_ANSWERS } from "./refusal_answers.ts";
 
 /** Live gauges read when /metrics is scraped: the transports' counts, and these. */
 export interface Gauges extends SubscriberCounts {
@@ -78,6 +79,10 @@ export class Metrics {
   readonly #requests = new Map<string, Map<number, number>>();
   /** Metric label → count, every outcome a checkout may have at 0 from the start. */
   readonly #checkouts = new Map<string, number>(CHECKOUT_LABELS.map((label) => [label, 0]));
+  /** Metric label → count of adds and removes refused so, every kind at 0 from the start. */
+  readonly #refusals = new Map<string, number>(
+    REFUSALS.map((kind) => [REFUSAL_ANSWERS[kind].metric, 0]),
+  );
   #storeUnavailable = 0;
   #acceptErrors = 0;
   /** How long each call to the order service took, in seconds. */
@@ -91,6 +96,16 @@ export class Metrics {
   countCheckout(outcome: CheckoutOutcome): void {
     const label = checkoutLabel(outcome);
     this.#checkouts.set(label, this.#checkouts.get(label)! + 1);
+  }
+
+  /**
+   * Counts one add or remove the store refused.
+   *
+   * @param kind Why.
+   */
+  countRefusal(kind: Refusal): void {
+    const label = REFUSAL_ANSWERS[kind].metric;
+    this.#refusals.set(label, this.#refusals.get(label)! + 1);
   }
 
   /** Counts one request refused (503) because the store could not be reached. */
@@ -230,6 +245,11 @@ export class Metrics {
         "inventory_store_unavailable_total",
         "Requests refused with 503 because the inventory store could not be reached.",
         this.#storeUnavailable,
+      ),
+      "# HELP inventory_cart_refusals_total Adds and removes refused, by reason.",
+      "# TYPE inventory_cart_refusals_total counter",
+      ...[...this.#refusals].map(([reason, n]) =>
+        `inventory_cart_refusals_total{reason="${reason}"} ${n}`
       ),
       "# HELP inventory_checkouts_total Checkouts, by outcome.",
       "# TYPE inventory_checkouts_total counter",

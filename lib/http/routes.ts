@@ -1,9 +1,11 @@
 /** The shop's route table by area: pages, cart, live status, monitoring and files. */
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import type { Refusal } from "../inventory/refusal.ts";
 import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Topics } from "../realtime/topics.ts";
 import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
+import { clientAddress } from "./client_address.ts";
 import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
 import type { Gauges, Metrics } from "./monitoring.ts";
@@ -57,9 +59,20 @@ export function pageRoutes(
  * @param inventory The inventory.
  * @param checkouts The checkouts the `checkout` command starts.
  * @param sameOrigin Refuses requests from untrusted origins.
+ * @param holds How an add's client address is found (`trustProxy`), its limit of holds at once
+ *   (`maxHoldsPerClient`, 0 for none), and what counts refused adds and removes.
  * @returns The routes.
  */
-export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigin: Guard): Route[] {
+export function cartRoutes(
+  inventory: Inventory,
+  checkouts: Checkouts,
+  sameOrigin: Guard,
+  holds: {
+    readonly trustProxy: boolean;
+    readonly maxHoldsPerClient: number;
+    readonly onRefusal: (kind: Refusal) => void;
+  },
+): Route[] {
   return [
     {
       name: "cart",
@@ -67,7 +80,18 @@ export function cartRoutes(inventory: Inventory, checkouts: Checkouts, sameOrigi
       methods: ["POST"],
       guards: [sameOrigin],
       body: { maxBytes: MAX_BODY_BYTES, mediaTypes: CART_MEDIA_TYPES },
-      handle: ({ request, body }) => handleCartCommand(inventory, checkouts, request, body!),
+      handle: (context) => {
+        const key = clientAddress(context, holds.trustProxy);
+        const client = { key, maxHolds: holds.maxHoldsPerClient };
+        return handleCartCommand(
+          inventory,
+          checkouts,
+          context.request,
+          context.body!,
+          client,
+          holds.onRefusal,
+        );
+      },
     },
     {
       name: "cart_items",

@@ -42,6 +42,8 @@ export interface AppSettings {
   maxHeaderBytes: number;
   /** Believe the forwarded headers of a reverse proxy in front of us. */
   trustProxy: boolean;
+  /** The most holds at once from one client address, over its sessions and products; 0 for none. */
+  maxHoldsPerClient: number;
   /** The most products the catalog may hold. */
   maxProducts: number;
   /** How long a checkout may take, all tries of the order service included, in ms. */
@@ -95,6 +97,7 @@ export interface AppOptions extends AppSettings {
  *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
+ *   maxHoldsPerClient: 4,
  *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
  *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
  * });
@@ -141,7 +144,11 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
 
   const routes: Route[] = [
     ...pageRoutes(inventory, pageOptions),
-    ...cartRoutes(inventory, checkouts, sameOrigin),
+    ...cartRoutes(inventory, checkouts, sameOrigin, {
+      trustProxy: options.trustProxy,
+      maxHoldsPerClient: options.maxHoldsPerClient,
+      onRefusal: (kind) => metrics.countRefusal(kind),
+    }),
     ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin),
     ...monitoringRoutes(inventory, metrics, gauges),
     ...fileRoutes(options.assets, options.media),

@@ -35,6 +35,9 @@ Options (each also read from the environment variable in brackets):
   --allowed-origin O   another origin allowed to post and subscribe, repeatable
                                                               [ALLOWED_ORIGINS, comma-separated]
   --max-connections N  long polls, streams and WebSockets held [MAX_CONNECTIONS] (default 18000)
+  --max-holds-per-client N
+                       holds at once from one address, 0 for no limit
+                                                              [MAX_HOLDS_PER_CLIENT] (default 4)
   --ws-timeout S       silent WebSocket: ping at S/2, drop at S [WS_TIMEOUT]     (default 60)
   --sse-heartbeat S    stream heartbeat; a stream that takes nothing for one interval is ended
                                                               [SSE_HEARTBEAT]  (default 15)
