@@ -43,6 +43,9 @@ await Deno.writeTextFile(
   }),
 );
 await using server = await spawnServer([
+  // The load comes from one address: the per-address limit of holds would refuse it.
+  "--max-holds-per-client",
+  "0",
   "--catalog",
   catalogPath,
   "--max-products",

@@ -129,6 +129,9 @@ async function run(): Promise<string> {
     otherwise: { status: 201, body: '{"status":"booked"}', delayMs: ANSWER_MS },
   });
   await using server = await spawnServer([
+    // Every checkout comes from one address: the per-address limit of holds would refuse them.
+    "--max-holds-per-client",
+    "0",
     "--inventory",
     String(ROUNDS * CHECKOUTS + 10),
     "--order-webhook",

@@ -23,6 +23,7 @@ const USAGE = `Usage: deno task load -- [options]
   --changes N        single changes to time one by one     (default 20)
   --burst N          changes sent within one second after those, 0 for none (default 1000);
                      50 shoppers send them: start the server with --inventory 100 or more
+                     and --max-holds-per-client 0 (they share one address)
   --timeout S        the whole run's limit in seconds      (default 300)`;
 
 /** No child holds more sockets than this: a process may open 20,000 files, and needs a margin. */

@@ -128,7 +128,16 @@ type Kind = "ours" | "bare" | "housekeeping";
  */
 async function start(kind: Kind, args: string[] = []): Promise<ChildServer> {
   const server = kind === "ours"
-    ? await spawnServer(["--max-connections", "20000", "--poll-timeout", POLL_TIMEOUT_S, ...args])
+    ? await spawnServer([
+      "--max-connections",
+      "20000",
+      "--poll-timeout",
+      POLL_TIMEOUT_S,
+      // Every shopper comes from one address: the per-address limit of holds would refuse them.
+      "--max-holds-per-client",
+      "0",
+      ...args,
+    ])
     : await spawnListening(BARE_MAIN, kind === "housekeeping" ? ["--housekeeping"] : [], {}, [
       "--allow-net",
     ]);

@@ -12,7 +12,7 @@ const USAGE = `Usage: deno run --allow-net bench/siege.ts [options]
                    other work on the machine disturbs less than requests per second
 
 Each client is one shopper adding and removing its unit, so every request is a change;
-the server needs --inventory of at least C.`;
+the server needs --inventory of at least C, and --max-holds-per-client 0 (they share one address).`;
 
 /**
  * CPU time a process has used so far (user + system), from /proc/PID/stat.

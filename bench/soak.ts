@@ -125,7 +125,8 @@ async function idleState(base: string, pid: number): Promise<Idle> {
   };
 }
 
-await using server = await spawnServer(["--inventory", "1000000"]);
+// Every shopper comes from one address: the per-address limit of holds would refuse them.
+await using server = await spawnServer(["--inventory", "1000000", "--max-holds-per-client", "0"]);
 const pid = server.process.pid;
 console.log(`soak: server ${server.url} (pid ${pid}), ${clients} clients`);
 

@@ -81,7 +81,8 @@ Deno.test("adding with none left answers 409 sold out and changes nothing", asyn
 });
 
 Deno.test("50 concurrent adds on 10 units sell exactly 10", async () => {
-  await using server = await startTestServer({ inventory: 10 });
+  // The adds share one address: the per-address limit of holds is not what this test counts.
+  await using server = await startTestServer({ inventory: 10, maxHoldsPerClient: 0 });
   const answers = await Promise.all(
     Array.from({ length: 50 }, () => postCart(server.url, "add", crypto.randomUUID())),
   );

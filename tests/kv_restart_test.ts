@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { DEMO, spawnServer } from "./support/server.ts";
 import { postCart } from "./support/clients.ts";
 
+/** Every add of these tests comes from one address: the per-address limit of holds is not their subject. */
+const UNCOUNTED = ["--max-holds-per-client", "0"];
+
 /** A data file in a folder that does not exist yet, removed with the scope. */
 async function tempDataPath(): Promise<{ path: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "kv_restart_" });
@@ -17,14 +20,14 @@ Deno.test("after SIGTERM a restart keeps every hold, the count and the version",
   await using data = await tempDataPath();
   const sessions = Array.from({ length: 4 }, () => crypto.randomUUID());
   {
-    await using first = await spawnServer(["--data", data.path, "--inventory", "10"]);
+    await using first = await spawnServer([...UNCOUNTED, "--data", data.path, "--inventory", "10"]);
     for (const session of sessions) {
       assert.equal((await postCart(first.url, "add", session)).status, 200);
     }
     first.process.kill("SIGTERM");
     assert.equal((await first.status).code, 0);
   }
-  await using second = await spawnServer(["--data", data.path]);
+  await using second = await spawnServer([...UNCOUNTED, "--data", data.path]);
   assert.match(second.output(), /Inventory "night-sky-print": total 10, 4 held, version 4/);
   for (const session of sessions) {
     const again = await postCart(second.url, "add", session);
@@ -50,7 +53,13 @@ async function stopInTheMiddleOfAdds(signal: "SIGTERM" | "SIGKILL"): Promise<voi
   const sessions = Array.from({ length: 200 }, () => crypto.randomUUID());
   const acknowledged: string[] = [];
   {
-    await using first = await spawnServer(["--data", data.path, "--inventory", String(total)]);
+    await using first = await spawnServer([
+      ...UNCOUNTED,
+      "--data",
+      data.path,
+      "--inventory",
+      String(total),
+    ]);
     const { promise: enough, resolve } = Promise.withResolvers<void>();
     const adds = sessions.map(async (session) => {
       const { status } = await postCart(first.url, "add", session);
@@ -67,7 +76,7 @@ async function stopInTheMiddleOfAdds(signal: "SIGTERM" | "SIGKILL"): Promise<voi
   }
   assert.ok(acknowledged.length >= 20);
 
-  await using second = await spawnServer(["--data", data.path]);
+  await using second = await spawnServer([...UNCOUNTED, "--data", data.path]);
   const probe = await postCart(second.url, "add", acknowledged[0]);
   const { inventoryCount, version } = probe.body;
   const committed = total - inventoryCount;
@@ -96,13 +105,13 @@ Deno.test("an explicit --inventory on an existing file restocks, keeps holds and
   await using data = await tempDataPath();
   const sessions = Array.from({ length: 3 }, () => crypto.randomUUID());
   {
-    await using first = await spawnServer(["--data", data.path, "--inventory", "10"]);
+    await using first = await spawnServer([...UNCOUNTED, "--data", data.path, "--inventory", "10"]);
     assert.match(first.output(), /Catalog: added "night-sky-print" \(total 10\)/);
     assert.match(first.output(), /Inventory "night-sky-print": total 10, 0 held, version 0/);
     for (const session of sessions) await postCart(first.url, "add", session);
   }
   {
-    await using second = await spawnServer(["--data", data.path, "--inventory", "5"]);
+    await using second = await spawnServer([...UNCOUNTED, "--data", data.path, "--inventory", "5"]);
     assert.match(
       second.output(),
       /Catalog: restocked "night-sky-print": total 10 -> 5 \(--inventory given; holds kept\)/,
@@ -111,7 +120,7 @@ Deno.test("an explicit --inventory on an existing file restocks, keeps holds and
     const again = await postCart(second.url, "add", sessions[0]);
     assert.deepEqual(again.body, { product: DEMO, inventoryCount: 2, version: 4, inCart: true });
   }
-  await using third = await spawnServer(["--data", data.path]);
+  await using third = await spawnServer([...UNCOUNTED, "--data", data.path]);
   assert.doesNotMatch(third.output(), /Catalog: /);
   assert.match(third.output(), /Inventory "night-sky-print": total 5, 3 held, version 4/);
 });
@@ -121,7 +130,7 @@ Deno.test("a data file that cannot be opened stops the start with one line", asy
   // A folder where the file should be: Deno KV cannot open it.
   await Deno.mkdir(data.path, { recursive: true });
   await assert.rejects(
-    spawnServer(["--data", data.path]),
+    spawnServer([...UNCOUNTED, "--data", data.path]),
     (error: Error) => /exited with 1[\s\S]*error: /.test(error.message),
   );
 });

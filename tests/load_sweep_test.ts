@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Inventory } from "../lib/inventory/inventory.ts";
+import { UNCOUNTED_CLIENT } from "../lib/inventory/store_port.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
@@ -15,7 +16,7 @@ Deno.test("a store opened after its holds expired counts none of them in its fir
     {
       const store = await openKvStore(path, { holdTtlMs: 60_000, clock, legacyProduct: info });
       await store.list({ info, total: 5 });
-      for (let i = 0; i < 3; i++) await store.take("print", crypto.randomUUID());
+      for (let i = 0; i < 3; i++) await store.take("print", crypto.randomUUID(), UNCOUNTED_CLIENT);
       assert.equal((await store.load()).products[0].held, 3);
       await store.close();
     }

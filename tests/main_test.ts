@@ -71,6 +71,7 @@ for (
     [[], { REDIS_URL: "127.0.0.1:6379" }, /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
     [[], { ADMIN_SESSION_MINUTES: "0" }, /--admin-session-minutes must be a whole number from 1/],
     [[], { FRAME_ANCESTORS: "https://a.example *" }, /--frame-ancestors must be an origin .*"\*"/],
+    [[], { MAX_HOLDS_PER_CLIENT: "many" }, /--max-holds-per-client must be a whole number from 0/],
   ] as const
 ) {
   Deno.test(`main.ts ${args.join(" ")} ${JSON.stringify(env)} exits 2 with one line`, async () => {

@@ -1,7 +1,7 @@
 /** The one vocabulary of refusals: every store answers a checkout's refusals in the same words. */
 import assert from "node:assert/strict";
 import { REFUSALS } from "../lib/inventory/refusal.ts";
-import type { InventoryStore } from "../lib/inventory/store_port.ts";
+import { type InventoryStore, UNCOUNTED_CLIENT } from "../lib/inventory/store_port.ts";
 import { REFUSAL_ANSWERS } from "../lib/http/refusal_answers.ts";
 import { openKvStore } from "../lib/store/kv_store.ts";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
@@ -79,7 +79,7 @@ for (const engine of ENGINES) {
     try {
       await store.list({ info: productInfo("a"), total: 2 });
       const session = crypto.randomUUID();
-      await store.take("a", session);
+      await store.take("a", session, UNCOUNTED_CLIENT);
       const start = await store.beginCheckout("a", session, "o1");
       assert.equal(start.kind, "call");
       const wrong = await store.completeSale("a", session, "o2");
@@ -101,11 +101,11 @@ for (const engine of ENGINES) {
       await store.list({ info: { ...productInfo("a"), limitPerShopper: 2 }, total: 5 });
       const session = crypto.randomUUID();
       for (const orderId of ["o1", "o2"]) {
-        assert.equal((await store.take("a", session)).ok, true);
+        assert.equal((await store.take("a", session, UNCOUNTED_CLIENT)).ok, true);
         assert.equal((await store.beginCheckout("a", session, orderId)).kind, "call");
         assert.equal((await store.completeSale("a", session, orderId)).ok, true);
       }
-      const refused = await store.take("a", session);
+      const refused = await store.take("a", session, UNCOUNTED_CLIENT);
       assert.equal(!refused.ok && refused.reason, "limit per shopper");
       assert.deepEqual(
         !refused.ok && refused.record && [refused.record.held, refused.record.sold],
@@ -116,7 +116,11 @@ for (const engine of ENGINES) {
         kind: "sold",
         orderId: "o2",
       }, "a checkout asked again answers the latest sale");
-      assert.equal((await store.take("a", crypto.randomUUID())).ok, true, "others still add");
+      assert.equal(
+        (await store.take("a", crypto.randomUUID(), UNCOUNTED_CLIENT)).ok,
+        true,
+        "others still add",
+      );
     } finally {
       await close();
     }
@@ -127,5 +131,7 @@ Deno.test("every kind of refusal has one status, one metric label, and labels Pr
   const labels = REFUSALS.map((kind) => REFUSAL_ANSWERS[kind].metric);
   assert.equal(new Set(labels).size, REFUSALS.length);
   for (const label of labels) assert.match(label, /^[a-z_]+$/);
-  for (const kind of REFUSALS) assert.ok([404, 409].includes(REFUSAL_ANSWERS[kind].status), kind);
+  for (const kind of REFUSALS) {
+    assert.ok([404, 409, 429].includes(REFUSAL_ANSWERS[kind].status), kind);
+  }
 });

@@ -21,8 +21,12 @@ const wsOptions = { sanitizeOps: false, sanitizeResources: false }; // deno#2238
 /** Three products; the catalog's version starts at 3 (each product counts its version plus one). */
 const TOTALS = { print: 5, tote: 7, pin: 3 };
 
+// The changes come from one address: the per-address limit of holds is not the subject here.
 const startCatalogServer = () =>
-  startTestServer({}, { catalog: { entries: catalogEntries(TOTALS), media: new Map() } });
+  startTestServer(
+    { maxHoldsPerClient: 0 },
+    { catalog: { entries: catalogEntries(TOTALS), media: new Map() } },
+  );
 
 /** A product's status message on this server. */
 const stateOf = (server: RunningServer, id: string, inventoryCount: number, version: number) => ({

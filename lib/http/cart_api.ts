@@ -1,6 +1,8 @@
 /** `POST /cart` and `GET /cart`: a shopper's add or remove, and what the shopper holds. */
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import type { Refusal } from "../inventory/refusal.ts";
+import type { ClientLimit } from "../inventory/store_port.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import { HttpError, jsonResponse, postAnswer } from "./http_error.ts";
 import { REFUSAL_ANSWERS, refusalError } from "./refusal_answers.ts";
@@ -143,11 +145,13 @@ export function productOnSale(inventory: Inventory, product: string | undefined)
  * @param checkouts Runs checkouts.
  * @param request The incoming request.
  * @param body Its body.
- * @param admitAdd Refuses an add past its client's rate (429); none admits every add.
+ * @param client The client an add is counted against, with its limit of holds at once.
+ * @param limits Refuses an add past its client's rate (429), and hears of every refused add or
+ *   remove, to count it.
  * @returns 200 `{product, inventoryCount, version, inCart}` (and `orderId` for a checkout), or
  * 409 `{error: "sold out", ...}`.
  * @throws {HttpError} 400 or 404 as {@linkcode cartCommandOf} and {@linkcode productOnSale} say;
- * 429 for an add `admitAdd` refuses;
+ * 429 for an add past its client's rate or holds;
  * for a checkout 409 (no hold, or one in flight), 402 (refused), 502 or 504 (the order service
  * failed or was late).
  */
@@ -156,21 +160,23 @@ export async function handleCartCommand(
   checkouts: Checkouts,
   request: Request,
   body: RequestBody,
-  admitAdd?: () => Promise<void>,
+  client: ClientLimit,
+  limits: { admitAdd(): Promise<void>; onRefusal(kind: Refusal): void },
 ): Promise<Response> {
   const command = cartCommandOf(request, body);
-  if (command.action === "add") await admitAdd?.();
+  if (command.action === "add") await limits.admitAdd();
   const product = productOnSale(inventory, command.product);
   if (command.action === "checkout") {
     return checkoutResponse(checkouts, product, command.session);
   }
   const outcome = command.action === "add"
-    ? await inventory.add(product, command.session)
+    ? await inventory.add(product, command.session, client)
     : await inventory.remove(product, command.session);
   if (!outcome.ok) {
     const { reason, record } = outcome;
+    limits.onRefusal(reason);
     if (reason !== "sold out" || record === undefined) {
-      throw refusalError(reason, product, command.action, record?.info);
+      throw refusalError(reason, product, command.action, record?.info, outcome.retryAfterMs);
     }
     // Sold out is an answer with the product's state, as a page shows it.
     const { status, message } = REFUSAL_ANSWERS[reason];

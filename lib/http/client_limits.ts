@@ -1,4 +1,5 @@
-/** The per-address limits of the shop's routes: adds per second, and connections held at once. */
+/** The per-address limits of the shop's routes: adds per second, holds and connections at once. */
+import type { ClientLimit } from "../inventory/store_port.ts";
 import type { ClientConnections } from "../limits/client_connections.ts";
 import type { ClientRefusals } from "../limits/client_refusals.ts";
 import type { RateLimiter } from "../limits/rate_limiter.ts";
@@ -15,7 +16,11 @@ import type { RouteContext } from "./router.ts";
  * assert.ok(CLIENT_REFUSAL_KINDS.includes("add_rate"));
  * ```
  */
-export const CLIENT_REFUSAL_KINDS: readonly string[] = ["add_rate", "connections_per_client"];
+export const CLIENT_REFUSAL_KINDS: readonly string[] = [
+  "add_rate",
+  "holds_per_client",
+  "connections_per_client",
+];
 
 /**
  * How long a client refused for its connections is asked to wait: long enough that a page that
@@ -27,6 +32,8 @@ const CONNECTIONS_RETRY_AFTER_SECONDS = 5;
 export interface ClientLimitsOptions {
   /** Believe the proxy's `X-Forwarded-For` for the client's address. */
   readonly trustProxy: boolean;
+  /** Holds at once per client, over its sessions and products, decided by the store; 0 for none. */
+  readonly maxHoldsPerClient: number;
   /** Adds per second per client. */
   readonly addRate?: RateLimiter;
   /** Long polls, event streams and WebSockets per client. */
@@ -50,6 +57,7 @@ export interface ClientLimitsOptions {
  * const clock = { now: () => 0 };
  * const limits = new ClientLimits({
  *   trustProxy: false,
+ *   maxHoldsPerClient: 4,
  *   addRate: new MemoryRateLimiter({ perSecond: 1, burst: 1, maxClients: 10 }, clock),
  *   connections: new ClientConnections(1),
  *   refusals: new ClientRefusals({ clock, log: () => {}, count: () => {} }),
@@ -63,6 +71,7 @@ export interface ClientLimitsOptions {
  * const release = limits.holdConnection(context);
  * assert.throws(() => limits.holdConnection(context), HttpError);
  * release();
+ * assert.deepEqual(limits.holdLimit(context), { key: "unknown", maxHolds: 4 });
  * ```
  */
 export class ClientLimits {
@@ -94,6 +103,27 @@ export class ClientLimits {
     throw new HttpError(429, "Too many adds from your address, try again later", {
       headers: { "retry-after": String(seconds) },
     });
+  }
+
+  /**
+   * The client an add of this request is counted against, with its limit of holds at once: the
+   * store checks and changes the count together with the hold.
+   *
+   * @param context The route's context.
+   * @returns The client's key and limit.
+   */
+  holdLimit(context: RouteContext): ClientLimit {
+    const { trustProxy, maxHoldsPerClient } = this.#options;
+    return { key: clientAddress(context, trustProxy), maxHolds: maxHoldsPerClient };
+  }
+
+  /**
+   * Counts and logs an add the store refused because its client holds the most it may.
+   *
+   * @param client The client's key.
+   */
+  refuseHolds(client: string): void {
+    this.#options.refusals.refuse("holds_per_client", client);
   }
 
   /**

@@ -5,7 +5,8 @@ import type { CheckoutOutcome } from "../inventory/checkout.ts";
 import type { SubscriberCounts } from "../realtime/subscriptions.ts";
 import { CLIENT_REFUSAL_KINDS } from "./client_limits.ts";
 import { Histogram } from "./histogram.ts";
-import { CHECKOUT_LABELS, checkoutLabel } from "./refusal_answers.ts";
+import { type Refusal, REFUSALS } from "../inventory/refusal.ts";
+import { CHECKOUT_LABELS, checkoutLabel, REFUSAL_ANSWERS } from "./refusal_answers.ts";
 
 /** Live gauges read when /metrics is scraped: the transports' counts, and these. */
 export interface Gauges extends SubscriberCounts {
@@ -82,6 +83,10 @@ export class Metrics {
   readonly #checkouts = new Map<string, number>(CHECKOUT_LABELS.map((label) => [label, 0]));
   /** Per-address refusals by kind, every kind at 0 from the start. */
   readonly #clientRefusals = new Map<string, number>(CLIENT_REFUSAL_KINDS.map((kind) => [kind, 0]));
+  /** Metric label → count of adds and removes refused so, every kind at 0 from the start. */
+  readonly #refusals = new Map<string, number>(
+    REFUSALS.map((kind) => [REFUSAL_ANSWERS[kind].metric, 0]),
+  );
   #storeUnavailable = 0;
   #acceptErrors = 0;
   /** How long each call to the order service took, in seconds. */
@@ -104,6 +109,16 @@ export class Metrics {
    */
   countClientRefusal(kind: string): void {
     this.#clientRefusals.set(kind, (this.#clientRefusals.get(kind) ?? 0) + 1);
+  }
+
+  /**
+   * Counts one add or remove the store refused.
+   *
+   * @param kind Why.
+   */
+  countRefusal(kind: Refusal): void {
+    const label = REFUSAL_ANSWERS[kind].metric;
+    this.#refusals.set(label, this.#refusals.get(label)! + 1);
   }
 
   /** Counts one request refused (503) because the store could not be reached. */
@@ -248,6 +263,11 @@ export class Metrics {
       "# TYPE inventory_client_refusals_total counter",
       ...[...this.#clientRefusals].map(([kind, n]) =>
         `inventory_client_refusals_total{kind="${kind}"} ${n}`
+      ),
+      "# HELP inventory_cart_refusals_total Adds and removes refused, by reason.",
+      "# TYPE inventory_cart_refusals_total counter",
+      ...[...this.#refusals].map(([reason, n]) =>
+        `inventory_cart_refusals_total{reason="${reason}"} ${n}`
       ),
       "# HELP inventory_checkouts_total Checkouts, by outcome.",
       "# TYPE inventory_checkouts_total counter",

@@ -1,8 +1,8 @@
 /** Each kind of refusal as an answer: its HTTP status, its `error` text and its metric label. */
 import type { CheckoutOutcome } from "../inventory/checkout.ts";
 import {
-  ADD_REFUSALS,
   type CheckoutRefusal,
+  isAddRefusal,
   isRefusal,
   type Refusal,
   REFUSALS,
@@ -63,6 +63,12 @@ export const REFUSAL_ANSWERS: { readonly [kind in Refusal]: RefusalAnswer } = {
     metric: "order_mismatch",
   },
   "limit per shopper": { status: 409, message: limitMessage, metric: "limit_per_shopper" },
+  "too many holds": {
+    status: 429,
+    message: () =>
+      "Too many units held from your address at once: buy or put one back, or try again later",
+    metric: "too_many_holds",
+  },
 };
 
 function limitMessage(product: string, _?: string, info?: ProductInfo): string {
@@ -79,6 +85,8 @@ function limitMessage(product: string, _?: string, info?: ProductInfo): string {
  * @param product The product asked about.
  * @param action What the shopper asked for, when a cart command was refused.
  * @param info What the product is, for the answers that name it.
+ * @param retryAfterMs How long until trying again may succeed: sent as `Retry-After`, in whole
+ *   seconds and at least 1.
  * @returns An {@linkcode HttpError} with the kind's status and text.
  *
  * @example
@@ -87,6 +95,9 @@ function limitMessage(product: string, _?: string, info?: ProductInfo): string {
  * const error = refusalError("not in cart", "tee", "checkout");
  * assert.deepEqual([error.status, error.message], [409, "not in cart"]);
  * const info = { id: "tee", name: "Tee", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const wait = refusalError("too many holds", "tee", "add", undefined, 1_500);
+ * assert.equal(wait.status, 429);
+ * assert.equal(new Headers(wait.options.headers).get("retry-after"), "2");
  * assert.equal(
  *   refusalError("limit per shopper", "tee", "add", info).message,
  *   "One per shopper: you have bought 1 of Tee",
@@ -98,9 +109,13 @@ export function refusalError(
   product: string,
   action?: "add" | "remove" | "checkout",
   info?: ProductInfo,
+  retryAfterMs?: number,
 ): HttpError {
   const answer = REFUSAL_ANSWERS[kind];
-  return new HttpError(answer.status, answer.message(product, action, info));
+  const message = answer.message(product, action, info);
+  if (retryAfterMs === undefined) return new HttpError(answer.status, message);
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new HttpError(answer.status, message, { headers: { "retry-after": String(seconds) } });
 }
 
 /**
@@ -141,5 +156,5 @@ export const CHECKOUT_LABELS: readonly string[] = [
 ];
 
 function isCheckoutRefusal(kind: Refusal): kind is CheckoutRefusal {
-  return !(ADD_REFUSALS as readonly Refusal[]).includes(kind);
+  return !isAddRefusal(kind);
 }

@@ -1,6 +1,7 @@
 /** The shop's route table by area: pages, cart, live status, monitoring and files. */
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import type { Refusal } from "../inventory/refusal.ts";
 import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Topics } from "../realtime/topics.ts";
 import type { ClientLimits } from "./client_limits.ts";
@@ -58,7 +59,8 @@ export function pageRoutes(
  * @param inventory The inventory.
  * @param checkouts The checkouts the `checkout` command starts.
  * @param sameOrigin Refuses requests from untrusted origins.
- * @param clientLimits The adds each client may make a second.
+ * @param clientLimits What each client address may do: its adds a second, its holds at once.
+ * @param onRefusal Told of every refused add or remove, to count it.
  * @returns The routes.
  */
 export function cartRoutes(
@@ -66,6 +68,7 @@ export function cartRoutes(
   checkouts: Checkouts,
   sameOrigin: Guard,
   clientLimits: ClientLimits,
+  onRefusal: (kind: Refusal) => void,
 ): Route[] {
   return [
     {
@@ -74,14 +77,23 @@ export function cartRoutes(
       methods: ["POST"],
       guards: [sameOrigin],
       body: { maxBytes: MAX_BODY_BYTES, mediaTypes: CART_MEDIA_TYPES },
-      handle: (context) =>
-        handleCartCommand(
+      handle: (context) => {
+        const client = clientLimits.holdLimit(context);
+        return handleCartCommand(
           inventory,
           checkouts,
           context.request,
           context.body!,
-          () => clientLimits.admitAdd(context),
-        ),
+          client,
+          {
+            admitAdd: () => clientLimits.admitAdd(context),
+            onRefusal: (kind) => {
+              onRefusal(kind);
+              if (kind === "too many holds") clientLimits.refuseHolds(client.key);
+            },
+          },
+        );
+      },
     },
     {
       name: "cart_items",

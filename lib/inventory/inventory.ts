@@ -1,12 +1,14 @@
 /** The shop's inventory as this process knows it: a read model fed by the store's change feed. */
 import type { ProductState } from "./ledger.ts";
-import type {
-  HeldUnit,
-  InventoryStore,
-  Listing,
-  PendingCheckout,
-  StoreHealth,
-  StoreOutcome,
+import {
+  type ClientLimit,
+  type HeldUnit,
+  type InventoryStore,
+  type Listing,
+  type PendingCheckout,
+  type StoreHealth,
+  type StoreOutcome,
+  UNCOUNTED_CLIENT,
 } from "./store_port.ts";
 import type { CheckoutStart } from "./rules.ts";
 
@@ -134,10 +136,16 @@ export class Inventory {
    *
    * @param product The product's id.
    * @param session The shopper's session.
+   * @param client The client address taking it, and its limit of holds at once; in-process
+   *   callers that have no address are not counted.
    * @returns What the store decided.
    */
-  add(product: string, session: string): Promise<StoreOutcome> {
-    return this.#store.take(product, session);
+  add(
+    product: string,
+    session: string,
+    client: ClientLimit = UNCOUNTED_CLIENT,
+  ): Promise<StoreOutcome> {
+    return this.#store.take(product, session, client);
   }
 
   /**

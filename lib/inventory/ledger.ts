@@ -82,6 +82,11 @@ export interface Hold {
   readonly orderId: string | null;
   /** A checkout is in flight (or was, when the server stopped): the hold neither expires nor goes. */
   readonly checkingOut: boolean;
+  /**
+   * The key of the client address that took it, counted against `--max-holds-per-client` until
+   * the hold ends; absent from holds taken before holds were counted, which count for none.
+   */
+  readonly client?: string;
 }
 
 /** What one session bought of a product. */

@@ -26,6 +26,8 @@ export const REFUSALS = [
   "order mismatch",
   /** The session bought as many units of the product as one shopper may (its `limitPerShopper`). */
   "limit per shopper",
+  /** The client's address holds as many units at once as `--max-holds-per-client` allows. */
+  "too many holds",
 ] as const;
 
 /** One kind of refusal. */
@@ -40,7 +42,28 @@ export type Refusal = (typeof REFUSALS)[number];
  * assert.ok(ADD_REFUSALS.includes("limit per shopper"));
  * ```
  */
-export const ADD_REFUSALS = ["sold out", "limit per shopper"] as const satisfies readonly Refusal[];
+export const ADD_REFUSALS = [
+  "sold out",
+  "limit per shopper",
+  "too many holds",
+] as const satisfies readonly Refusal[];
+
+/**
+ * Tells whether a refusal is one only an add meets.
+ *
+ * @param kind A kind of refusal.
+ * @returns True for one of {@linkcode ADD_REFUSALS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(isAddRefusal("too many holds"), true);
+ * assert.equal(isAddRefusal("not in cart"), false);
+ * ```
+ */
+export function isAddRefusal(kind: Refusal): kind is (typeof ADD_REFUSALS)[number] {
+  return (ADD_REFUSALS as readonly Refusal[]).includes(kind);
+}
 
 /** The refusals a checkout can end in (a checkout never finds a product sold out). */
 export type CheckoutRefusal = Exclude<Refusal, (typeof ADD_REFUSALS)[number]>;

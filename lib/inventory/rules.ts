@@ -6,7 +6,25 @@ import type { CheckoutRefusal, Refusal } from "./refusal.ts";
 /** What a rule decided on one product: done (and whether the session holds a unit) or refused. */
 export type ProductDecision =
   | { readonly ok: true; readonly inCart: boolean }
-  | { readonly ok: false; readonly reason: Refusal };
+  | { readonly ok: false; readonly reason: Refusal; readonly retryAfterMs?: number };
+
+/** The live holds of one client address over every product: how many, and when the first ends. */
+export interface ClientHeld {
+  /** Holds that have not ended. */
+  readonly count: number;
+  /** When the first of them ends, in ms since the epoch; Infinity for none, or while all are checked out. */
+  readonly firstEnd: number;
+}
+
+/** A client address taking a hold: its key, its limit (0: none) and its holds now, read on demand. */
+export interface TakingClient {
+  /** The client's key, kept with the hold. */
+  readonly key: string;
+  /** The most holds at once; 0 counts none. */
+  readonly maxHolds: number;
+  /** Reads its live holds over every product (only when the limit is checked). */
+  held(): ClientHeld;
+}
 
 /** The most holds one change may end; larger sweeps are split over several changes. */
 export const MAX_EXPIRIES_PER_CHANGE = 500;
@@ -23,7 +41,8 @@ export const MAX_EXPIRIES_PER_CHANGE = 500;
  * @param session The shopper's session id.
  * @param now The time.
  * @param holdTtlMs How long the hold lasts.
- * @returns `inCart: true`, or the refusal.
+ * @param client The client address taking it, and its limit of holds at once; none counts none.
+ * @returns `inCart: true`, or the refusal (too many holds with how long until its first ends).
  *
  * @example
  * ```ts
@@ -42,6 +61,7 @@ export function takeUnit(
   session: string,
   now: number,
   holdTtlMs: number,
+  client?: TakingClient,
 ): ProductDecision {
   if (stock.retired) return { ok: false, reason: "retired" };
   if (stock.holdOf(session) !== undefined) return { ok: true, inCart: true };
@@ -49,12 +69,16 @@ export function takeUnit(
   const bought = stock.saleOf(session)?.count ?? 0;
   if (bought + 1 > limitPerShopperOf(stock.info)) return { ok: false, reason: "limit per shopper" };
   if (stock.held >= stock.total) return { ok: false, reason: "sold out" };
-  stock.hold(session, {
-    expiresAt: now + holdTtlMs,
-    heldAt: now,
-    orderId: null,
-    checkingOut: false,
-  });
+  if (client !== undefined && client.maxHolds > 0) {
+    const held = client.held();
+    if (held.count >= client.maxHolds) {
+      // A hold being checked out has no end: its place frees at the latest when a hold would.
+      const end = Number.isFinite(held.firstEnd) ? held.firstEnd : now + holdTtlMs;
+      return { ok: false, reason: "too many holds", retryAfterMs: Math.max(0, end - now) };
+    }
+  }
+  const hold = { expiresAt: now + holdTtlMs, heldAt: now, orderId: null, checkingOut: false };
+  stock.hold(session, client === undefined ? hold : { ...hold, client: client.key });
   stock.version++;
   return { ok: true, inCart: true };
 }

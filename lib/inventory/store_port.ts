@@ -27,7 +27,29 @@ export type StoreOutcome =
     readonly reason: Refusal;
     /** The product as it is, when there is one. */
     readonly record?: ProductState;
+    /** For too many holds: how long until the client's oldest hold ends, in ms. */
+    readonly retryAfterMs?: number;
   };
+
+/** Who takes a hold, as the per-address count knows it, and how many holds it may have at once. */
+export interface ClientLimit {
+  /** The client's address as one plain key (an IPv4 address, an IPv6 /64, or `unknown`). */
+  readonly key: string;
+  /** The most holds at once from that key over every session and product; 0 counts none. */
+  readonly maxHolds: number;
+}
+
+/**
+ * A client that is not counted: in-process callers (the admin area, tests) that hold units
+ * without an address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(UNCOUNTED_CLIENT.maxHolds, 0);
+ * ```
+ */
+export const UNCOUNTED_CLIENT: ClientLimit = { key: "unknown", maxHolds: 0 };
 
 /** One unit a session holds. */
 export interface HeldUnit {
@@ -125,13 +147,16 @@ export interface InventoryStore {
    */
   holdsOf(session: string): Promise<HeldUnit[]>;
   /**
-   * Holds one unit for a session; a hold it has already stays as it is.
+   * Holds one unit for a session; a hold it has already stays as it is. A new hold is refused
+   * as too many holds when the client has `client.maxHolds` holds already, counted atomically
+   * with the hold over every product (and, on a shared store, every process).
    *
    * @param product The product's id.
    * @param session The session id.
+   * @param client The client's key, kept with the hold until it ends, and its limit.
    * @returns The outcome.
    */
-  take(product: string, session: string): Promise<StoreOutcome>;
+  take(product: string, session: string, client: ClientLimit): Promise<StoreOutcome>;
   /**
    * Ends a session's hold, if any.
    *

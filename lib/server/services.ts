@@ -60,6 +60,8 @@ export interface AppSettings {
   addRate: number;
   /** Long polls, event streams and WebSockets one address holds at once; 0 turns the cap off. */
   maxConnectionsPerClient: number;
+  /** The most holds at once from one client address, over its sessions and products; 0 for none. */
+  maxHoldsPerClient: number;
   /** The most products the catalog may hold. */
   maxProducts: number;
   /** How long a checkout may take, all tries of the order service included, in ms. */
@@ -117,7 +119,7 @@ export interface AppOptions extends AppSettings {
  *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
- *   addRate: 5, maxConnectionsPerClient: 32,
+ *   addRate: 5, maxConnectionsPerClient: 32, maxHoldsPerClient: 4,
  *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
  *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
  * });
@@ -161,6 +163,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
   };
   const clientLimits = new ClientLimits({
     trustProxy: options.trustProxy,
+    maxHoldsPerClient: options.maxHoldsPerClient,
     addRate: options.addRate === 0
       ? undefined
       : options.sharedAddRate?.(rateRule) ?? new MemoryRateLimiter(rateRule, clock),
@@ -184,7 +187,13 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
 
   const routes: Route[] = [
     ...pageRoutes(inventory, pageOptions),
-    ...cartRoutes(inventory, checkouts, sameOrigin, clientLimits),
+    ...cartRoutes(
+      inventory,
+      checkouts,
+      sameOrigin,
+      clientLimits,
+      (kind) => metrics.countRefusal(kind),
+    ),
     ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin, clientLimits),
     ...monitoringRoutes(inventory, metrics, gauges),
     ...fileRoutes(options.assets, options.media),

@@ -43,6 +43,9 @@ Options (each also read from the environment variable in brackets):
                                                               [MAX_CONNECTIONS_PER_CLIENT] (default 32)
   --add-rate N         adds a second per client address, bursts of 2N; 0 is off
                                                               [ADD_RATE]       (default 5)
+  --max-holds-per-client N
+                       holds at once from one address, 0 for no limit
+                                                              [MAX_HOLDS_PER_CLIENT] (default 4)
   --ws-timeout S       silent WebSocket: ping at S/2, drop at S [WS_TIMEOUT]     (default 60)
   --sse-heartbeat S    stream heartbeat; a stream that takes nothing for one interval is ended
                                                               [SSE_HEARTBEAT]  (default 15)

@@ -22,7 +22,7 @@ import type { Decide } from "./shelf.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * const decide = productDecision("a", () => ({ ok: true, inCart: false }));
- * const stocks = { get: () => undefined, create: () => { throw new Error("not used"); } };
+ * const stocks = { get: () => undefined, create: () => { throw new Error("not used"); }, heldBy: () => ({ count: 0, firstEnd: Infinity }) };
  * assert.deepEqual(decide(stocks, 0), { ok: false, reason: "unknown product" });
  * ```
  */
@@ -35,9 +35,11 @@ export function productDecision(
     if (stock === undefined) return { ok: false, reason: "unknown product" };
     const decision = decide(stock, now);
     const record = stateOf(stock);
-    return decision.ok
-      ? { ok: true, record, inCart: decision.inCart }
-      : { ok: false, reason: decision.reason, record };
+    if (decision.ok) return { ok: true, record, inCart: decision.inCart };
+    const { reason, retryAfterMs } = decision;
+    return retryAfterMs === undefined
+      ? { ok: false, reason, record }
+      : { ok: false, reason, record, retryAfterMs };
   };
 }
 

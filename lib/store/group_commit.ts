@@ -125,6 +125,13 @@ export class GroupCommit {
           drafts.set(listing.info.id, draft);
           return draft;
         },
+        heldBy: (client) => {
+          // The holds committed, and those this batch took or ended before this operation.
+          const committed = shelf.heldBy(client, now);
+          let count = committed.count;
+          for (const draft of drafts.values()) count += draft.clientDelta(client, now);
+          return { count, firstEnd: committed.firstEnd };
+        },
       };
       const answers: unknown[] = [];
       let deferred: Queued[] = [];

@@ -271,7 +271,8 @@ function holdOf(value: unknown): Hold {
   if (
     typeof hold?.expiresAt !== "number" || typeof hold.heldAt !== "number" ||
     (hold.orderId !== null && typeof hold.orderId !== "string") ||
-    typeof hold.checkingOut !== "boolean"
+    typeof hold.checkingOut !== "boolean" ||
+    (hold.client !== undefined && typeof hold.client !== "string")
   ) {
     throw new Error(`Stored hold is not a hold: ${JSON.stringify(value)}`);
   }

@@ -11,6 +11,7 @@ import {
   type WritableState,
 } from "../inventory/ledger.ts";
 import type { ProductInfo } from "../inventory/product.ts";
+import type { ClientHolds } from "./client_holds.ts";
 
 /** What a draft changed, to be written as one change and then applied to its stock. */
 export interface StockChange {
@@ -44,6 +45,8 @@ export class LocalStock implements Stock {
   readonly #holds = new Map<string, Hold>();
   readonly #ends = new ExpiryHeap();
   readonly #sales = new Map<string, Sale>();
+  /** The index of holds by client this stock keeps current, once on a shelf. */
+  #clients: { readonly product: string; readonly holds: ClientHolds } | undefined;
 
   /**
    * Opens a stock with no holds and no sales.
@@ -70,6 +73,19 @@ export class LocalStock implements Stock {
     return this.#holds.size;
   }
 
+  /**
+   * Keeps an index of holds by client current with this stock's holds, from now on.
+   *
+   * @param product The product's id.
+   * @param holds The index; undefined stops, taking this stock's holds out of the index it kept.
+   */
+  indexClients(product: string, holds: ClientHolds | undefined): void {
+    if (this.#clients?.holds === holds) return;
+    for (const [session, hold] of this.#holds) this.#unindex(session, hold);
+    this.#clients = holds === undefined ? undefined : { product, holds };
+    for (const [session, hold] of this.#holds) this.#index(session, hold);
+  }
+
   /** When the first hold ends; Infinity for none. */
   firstExpiry(): number {
     return this.#ends.firstExpiry();
@@ -92,8 +108,11 @@ export class LocalStock implements Stock {
    * @param hold The hold.
    */
   hold(session: string, hold: Hold): void {
+    const before = this.#holds.get(session);
+    if (before !== undefined) this.#unindex(session, before);
     this.#holds.set(session, hold);
     this.#ends.set(session, endOf(hold));
+    this.#index(session, hold);
   }
 
   /**
@@ -102,8 +121,21 @@ export class LocalStock implements Stock {
    * @param session The session id.
    */
   release(session: string): void {
+    const before = this.#holds.get(session);
+    if (before === undefined) return;
+    this.#unindex(session, before);
     this.#holds.delete(session);
     this.#ends.delete(session);
+  }
+
+  #index(session: string, hold: Hold): void {
+    if (this.#clients === undefined || hold.client === undefined) return;
+    this.#clients.holds.set(hold.client, this.#clients.product, session, endOf(hold));
+  }
+
+  #unindex(session: string, hold: Hold): void {
+    if (this.#clients === undefined || hold.client === undefined) return;
+    this.#clients.holds.delete(hold.client, this.#clients.product, session);
   }
 
   /**

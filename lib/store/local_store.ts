@@ -21,6 +21,7 @@ import { GroupCommit, MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
 import { HoldTimer } from "./hold_timer.ts";
 import { type Decide, Shelf } from "./shelf.ts";
 import type {
+  ClientLimit,
   HeldUnit,
   InventoryStore,
   Listing,
@@ -131,16 +132,22 @@ export class LocalStore implements InventoryStore {
   }
 
   /**
-   * Holds one unit for a session; a hold it has already stays as it is.
+   * Holds one unit for a session; a hold it has already stays as it is. The client's holds are
+   * counted in the same decision, over every product of this store.
    *
    * @param product The product's id.
    * @param session The session id.
+   * @param client The client's key and its limit of holds at once.
    * @returns The outcome.
    */
-  take(product: string, session: string): Promise<StoreOutcome> {
-    return this.#onProduct(
-      product,
-      (stock, now) => takeUnit(stock, session, now, this.#options.holdTtlMs),
+  take(product: string, session: string, client: ClientLimit): Promise<StoreOutcome> {
+    return this.#transact((stocks, now) =>
+      productDecision(product, (stock) =>
+        takeUnit(stock, session, now, this.#options.holdTtlMs, {
+          key: client.key,
+          maxHolds: client.maxHolds,
+          held: () => stocks.heldBy(client.key),
+        }))(stocks, now)
     );
   }
 

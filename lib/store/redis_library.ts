@@ -12,7 +12,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 7;
+export const LIBRARY_REVISION = 8;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -43,8 +43,11 @@ local function open_on_sale(keys, channel)
   return p, changed, nil
 end
 
+-- args: channel, session, ttl (ms), client key, the client's most holds at once (0: not counted).
+-- A refusal for too many holds answers {status, state, ms until the client's first hold ends}.
 local function take(keys, args)
   local channel, session, ttl = args[1], args[2], tonumber(args[3])
+  local client, max_holds = args[4] or '', tonumber(args[5]) or 0
   local p, changed, refused = open_on_sale(keys, channel)
   if refused then return refused end
   local now = now_ms()
@@ -60,9 +63,22 @@ local function take(keys, args)
   if redis.call('HLEN', keys[2]) >= tonumber(p.total) then
     return finish(keys, channel, p, changed, 'sold out')
   end
-  local hold = { expiresAt = now + ttl, heldAt = now, checkingOut = false, orderId = '' }
+  if max_holds > 0 then
+    -- Only live holds count: one due in a product no one swept yet has ended all the same.
+    local held = client_key(keys, client)
+    if redis.call('ZCOUNT', held, '(' .. now, '+inf') >= max_holds then
+      local first = redis.call('ZRANGEBYSCORE', held, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+      local ends = tonumber(first[2])
+      local answer = finish(keys, channel, p, changed, 'too many holds')
+      -- A hold being checked out has no end: its place frees at the latest when a hold would.
+      answer[3] = int(ends and ends ~= math.huge and ends - now or ttl)
+      return answer
+    end
+  end
+  local hold = { expiresAt = now + ttl, heldAt = now, checkingOut = false, orderId = '', client = client }
   redis.call('HSET', keys[2], session, format_hold(hold))
   redis.call('ZADD', keys[3], hold.expiresAt, session)
+  track(keys, session, hold)
   return finish(keys, channel, p, true, 'ok')
 end
 
@@ -75,8 +91,7 @@ local function release(keys, args)
     return finish(keys, channel, p, changed, 'checkout in progress')
   end
   if raw then
-    redis.call('HDEL', keys[2], session)
-    redis.call('ZREM', keys[3], session)
+    end_holds(keys, { session })
     changed = true
   end
   return finish(keys, channel, p, changed, 'ok')
@@ -136,10 +151,7 @@ local function retire(keys, args)
       if #ending < MAX_ENDS then ending[#ending + 1] = holds[i] else more = true end
     end
   end
-  if #ending > 0 then
-    redis.call('HDEL', keys[2], unpack(ending))
-    redis.call('ZREM', keys[3], unpack(ending))
-  end
+  if #ending > 0 then end_holds(keys, ending) end
   if not more then p.retired = '1' end
   return finish(keys, channel, p, true, more and 'more' or 'ok')
 end
@@ -167,6 +179,7 @@ local function begin_checkout(keys, args)
   hold.lease = now + lease
   redis.call('HSET', keys[2], session, format_hold(hold))
   redis.call('ZREM', keys[3], session)
+  track(keys, session, hold)
   local answer = finish(keys, channel, p, changed, 'call')
   answer[3] = hold.orderId
   answer[4] = int(hold.heldAt)
@@ -185,8 +198,7 @@ local function complete_sale(keys, args)
   if not raw or parse_hold(raw).orderId ~= order then
     return finish(keys, channel, p, changed, 'order mismatch')
   end
-  redis.call('HDEL', keys[2], session)
-  redis.call('ZREM', keys[3], session)
+  end_holds(keys, { session })
   redis.call('HSET', keys[4], session, format_sale({ count = sale.count + 1, orderId = order }))
   p.total = int(math.max(0, tonumber(p.total) - 1))
   p.sold = int(tonumber(p.sold) + 1)
@@ -204,6 +216,7 @@ local function end_checkout(keys, args)
       hold.checkingOut = false
       redis.call('HSET', keys[2], session, format_hold(hold))
       redis.call('ZADD', keys[3], hold.expiresAt, session)
+      track(keys, session, hold)
     end
   end
   return finish(keys, channel, p, changed, 'ok')

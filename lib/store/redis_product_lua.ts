@@ -15,8 +15,14 @@ import { DEFAULT_LIMIT_PER_SHOPPER } from "../inventory/product.ts";
  * (a sale written before sales were counted is the order id alone, one unit). A product's limit
  * per shopper is its info's `limitPerShopper`, 1 when the info has none.
  *
- * A hold is stored as `expiresAt|heldAt|lease|orderId`: ms, ms, 0 or, while it is checked out,
- * the end of the checkout's lease in ms, and the order id (maybe empty). A checkout whose lease
+ * A hold is stored as `expiresAt|heldAt|lease|orderId|client`: ms, ms, 0 or, while it is checked
+ * out, the end of the checkout's lease in ms, the order id (maybe empty) and the key of the client
+ * address that took it (empty, or missing in a hold stored before holds were counted, for none).
+ * Each hold with a client is also a member `<product key>|<session>` of the client's sorted set
+ * `<prefix>:client:<client>`, scored by its end (`+inf` while it is checked out): whatever ends a
+ * hold takes it out, so the set counts the client's holds over every product and process. That key
+ * is in no product's hash slot: the library supports one Redis (with replicas or Sentinel), not a
+ * Cluster. A checkout whose lease
  * has ended (its process died, or lost Redis before it could end the checkout) is taken over by
  * the next checkout of the same hold, with the same order id, so the order service (idempotent on
  * that id) answers it again; until then no other checkout can start, and the hold cannot go.
@@ -52,11 +58,35 @@ local TO_JSON = {
 }
 
 local function parse_hold(raw)
-  local e, h, l, o = string.match(raw, '^(%d+)|(%d+)|(%d+)|(.*)$')
+  local e, h, l, o, c = string.match(raw, '^(%d+)|(%d+)|(%d+)|([^|]*)|?(.*)$')
   return {
     expiresAt = tonumber(e), heldAt = tonumber(h), lease = tonumber(l),
-    checkingOut = l ~= '0', orderId = o,
+    checkingOut = l ~= '0', orderId = o, client = c,
   }
+end
+
+-- The sorted set of a client's holds over every product: beside the product's keys' prefix.
+local function client_key(keys, client)
+  return string.match(keys[1], '^(.*):{') .. ':client:' .. client
+end
+
+-- Notes a hold (or its new end) in its client's set.
+local function track(keys, session, hold)
+  if hold.client == '' then return end
+  local score = hold.checkingOut and '+inf' or int(hold.expiresAt)
+  redis.call('ZADD', client_key(keys, hold.client), score, keys[1] .. '|' .. session)
+end
+
+-- Takes ended holds out of their clients' sets; raws are the holds as stored.
+local function untrack(keys, sessions, raws)
+  for i, session in ipairs(sessions) do
+    if raws[i] then
+      local hold = parse_hold(raws[i])
+      if hold.client ~= '' then
+        redis.call('ZREM', client_key(keys, hold.client), keys[1] .. '|' .. session)
+      end
+    end
+  end
 end
 
 -- What a session bought: {count, orderId}; count 0 and orderId nil for nothing (raw false).
@@ -77,7 +107,14 @@ end
 
 local function format_hold(hold)
   return int(hold.expiresAt) .. '|' .. int(hold.heldAt) .. '|' ..
-    (hold.checkingOut and int(hold.lease) or '0') .. '|' .. hold.orderId
+    (hold.checkingOut and int(hold.lease) or '0') .. '|' .. hold.orderId .. '|' .. hold.client
+end
+
+-- Ends holds: out of the holds, the expiry and their clients' sets.
+local function end_holds(keys, sessions)
+  untrack(keys, sessions, redis.call('HMGET', keys[2], unpack(sessions)))
+  redis.call('HDEL', keys[2], unpack(sessions))
+  redis.call('ZREM', keys[3], unpack(sessions))
 end
 
 -- The product's stored fields by name, as the hash keeps them; nil when it does not exist.
@@ -99,10 +136,7 @@ end
 
 local function end_due(keys, now)
   local due = redis.call('ZRANGEBYSCORE', keys[3], '-inf', now, 'LIMIT', 0, MAX_ENDS)
-  if #due > 0 then
-    redis.call('HDEL', keys[2], unpack(due))
-    redis.call('ZREM', keys[3], unpack(due))
-  end
+  if #due > 0 then end_holds(keys, due) end
   return #due > 0
 end
 

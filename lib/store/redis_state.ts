@@ -1,6 +1,6 @@
 /** Reads what the Redis library answers, publishes and stores: product states, replies, holds. */
 import type { ProductState } from "../inventory/ledger.ts";
-import { isRefusal, type Refusal } from "../inventory/refusal.ts";
+import { isAddRefusal, isRefusal, type Refusal } from "../inventory/refusal.ts";
 import type { CheckoutStart } from "../inventory/rules.ts";
 import type { HeldUnit, PendingCheckout } from "../inventory/store_port.ts";
 
@@ -55,10 +55,13 @@ export interface StoredHold {
   readonly checkingOut: boolean;
   /** Its order, or `""` before its first checkout. */
   readonly orderId: string;
+  /** The key of the client address that took it, or `""` for none. */
+  readonly client: string;
 }
 
 /**
- * Parses a hold as the library stores it: `expiresAt|heldAt|lease|orderId`.
+ * Parses a hold as the library stores it: `expiresAt|heldAt|lease|orderId|client` (a hold
+ * stored before holds were counted has no client).
  *
  * @param raw The stored text.
  * @returns The hold.
@@ -71,17 +74,19 @@ export interface StoredHold {
  *   heldAt: 1_800_000_000_000,
  *   checkingOut: false,
  *   orderId: "",
+ *   client: "",
  * });
  * assert.equal(parseStoredHold("1|1|1800000008000|order-7").checkingOut, true);
  * ```
  */
 export function parseStoredHold(raw: string): StoredHold {
-  const [expiresAt, heldAt, lease, ...order] = raw.split("|");
+  const [expiresAt, heldAt, lease, orderId = "", client = ""] = raw.split("|");
   return {
     expiresAt: Number(expiresAt),
     heldAt: Number(heldAt),
     checkingOut: lease !== "0",
-    orderId: order.join("|"),
+    orderId,
+    client,
   };
 }
 
@@ -145,9 +150,7 @@ export function checkoutStartOf([status, , orderId, heldAt]: FunctionReply): Che
   if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
   if (status === "sold") return { kind: "sold", orderId: orderId! };
   const reason = refusalOf(status);
-  if (reason === "sold out" || reason === "limit per shopper" || reason === "order mismatch") {
-    throw unexpected(status);
-  }
+  if (reason === "order mismatch" || isAddRefusal(reason)) throw unexpected(status);
   return { kind: "refused", reason };
 }
 

@@ -3,6 +3,7 @@ import type { Clock } from "../time/clock.ts";
 import type { ProductState } from "../inventory/ledger.ts";
 import { type CheckoutStart, checkTotal } from "../inventory/rules.ts";
 import type {
+  ClientLimit,
   HeldUnit,
   InventoryStore,
   Listing,
@@ -130,15 +131,18 @@ export class RedisStore implements InventoryStore {
   }
 
   /**
-   * Holds one unit for a session; a hold it has already stays as it is.
+   * Holds one unit for a session; a hold it has already stays as it is. The client's holds are
+   * counted in the same function call, over every product and every process of the fleet.
    *
    * @param product The product's id.
    * @param session The session id.
+   * @param client The client's key and its limit of holds at once.
    * @returns The outcome.
    */
-  async take(product: string, session: string): Promise<StoreOutcome> {
+  async take(product: string, session: string, client: ClientLimit): Promise<StoreOutcome> {
     const ttl = String(this.#options.holdTtlMs);
-    const reply = await this.#link.call("inventory_take", product, [session, ttl]);
+    const args = [session, ttl, client.key, String(client.maxHolds)];
+    const reply = await this.#link.call("inventory_take", product, args);
     return this.#view.outcome(reply, true);
   }
 

@@ -92,11 +92,14 @@ export class RedisView {
    * @param inCart Whether the session holds a unit when it is `ok`.
    * @returns The outcome.
    */
-  outcome([status, state]: FunctionReply, inCart: boolean): StoreOutcome {
+  outcome([status, state, retryAfterMs]: FunctionReply, inCart: boolean): StoreOutcome {
     if (state === undefined) return { ok: false, reason: refusalOf(status) };
     const record = this.learn(state);
     if (status === "ok") return { ok: true, record, inCart };
-    return { ok: false, reason: refusalOf(status), record };
+    const reason = refusalOf(status);
+    return retryAfterMs === undefined
+      ? { ok: false, reason, record }
+      : { ok: false, reason, record, retryAfterMs: Number(retryAfterMs) };
   }
 
   /**

@@ -7,7 +7,8 @@ import {
   type Stock,
   type StoredState,
 } from "../inventory/ledger.ts";
-import { expireHolds, MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
+import { type ClientHeld, expireHolds, MAX_EXPIRIES_PER_CHANGE } from "../inventory/rules.ts";
+import { ClientHolds } from "./client_holds.ts";
 import type { HeldUnit, Listing, PendingCheckout } from "../inventory/store_port.ts";
 import { LocalStock } from "./local_stock.ts";
 import type { StoredProduct } from "./engine.ts";
@@ -18,6 +19,8 @@ export interface Stocks {
   get(id: string): Stock | undefined;
   /** A stock for a product that is not stored yet. */
   create(listing: Listing): Stock;
+  /** The live holds of a client address over every product, as this operation sees them. */
+  heldBy(client: string): ClientHeld;
 }
 
 /** One operation of a store: decides on the stocks it asks for, at one moment, and answers. */
@@ -48,6 +51,8 @@ export class Shelf {
   /** Product → when its first hold ends. */
   readonly #expiries = new ExpiryHeap();
   readonly #listeners = new Set<(record: ProductState) => void>();
+  /** Every hold by the client that took it, over every stock on the shelf. */
+  readonly #clients = new ClientHolds();
 
   /**
    * A product's stock.
@@ -124,7 +129,7 @@ export class Shelf {
    * @param stamp The stamp it was written at, when an engine wrote it.
    */
   place(id: string, stock: LocalStock, before: StoredState | undefined, stamp?: string): void {
-    this.#stocks.set(id, stock);
+    this.#shelve(id, stock);
     if (stamp !== undefined) this.#stamps.set(id, stamp);
     this.changed(id, stock, before);
   }
@@ -138,7 +143,7 @@ export class Shelf {
     const stock = new LocalStock(stored.state);
     for (const [session, hold] of stored.holds) stock.hold(session, hold);
     for (const [session, sale] of stored.sales) stock.keepSale(session, sale);
-    this.#stocks.set(stored.state.info.id, stock);
+    this.#shelve(stored.state.info.id, stock);
     this.#stamps.set(stored.state.info.id, stored.stamp);
     this.#expiries.set(stored.state.info.id, stock.firstExpiry());
   }
@@ -151,7 +156,12 @@ export class Shelf {
    * @returns Its answer.
    */
   decide<T>(decide: Decide<T>, now: number): T {
-    const visit = new Visit(this.#stocks, now);
+    const visit = new Visit(
+      this.#stocks,
+      now,
+      (id, stock) => this.#shelve(id, stock),
+      this.#clients,
+    );
     const answer = decide(visit, now);
     for (const [id, { stock, seen }] of visit.touched) this.changed(id, stock, seen);
     return answer;
@@ -191,6 +201,25 @@ export class Shelf {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * The live holds of a client address over every stock on the shelf.
+   *
+   * @param client The client's key.
+   * @param now The time, in ms since the epoch.
+   * @returns How many, and when the first ends.
+   */
+  heldBy(client: string, now: number): ClientHeld {
+    return this.#clients.heldBy(client, now);
+  }
+
+  /** Puts a stock on the shelf in place of any other of that product, its holds in the client index. */
+  #shelve(id: string, stock: LocalStock): void {
+    const old = this.#stocks.get(id);
+    if (old !== undefined && old !== stock) old.indexClients(id, undefined);
+    stock.indexClients(id, this.#clients);
+    this.#stocks.set(id, stock);
+  }
+
   /** When the first hold of any product ends; Infinity for none. */
   firstExpiry(): number {
     return this.#expiries.firstExpiry();
@@ -214,10 +243,23 @@ class Visit implements Stocks {
   readonly touched = new Map<string, { stock: LocalStock; seen: Seen | undefined }>();
   readonly #stocks: Map<string, LocalStock>;
   readonly #now: number;
+  readonly #shelve: (id: string, stock: LocalStock) => void;
+  readonly #clients: ClientHolds;
 
-  constructor(stocks: Map<string, LocalStock>, now: number) {
+  constructor(
+    stocks: Map<string, LocalStock>,
+    now: number,
+    shelve: (id: string, stock: LocalStock) => void,
+    clients: ClientHolds,
+  ) {
     this.#stocks = stocks;
     this.#now = now;
+    this.#shelve = shelve;
+    this.#clients = clients;
+  }
+
+  heldBy(client: string): ClientHeld {
+    return this.#clients.heldBy(client, this.#now);
   }
 
   get(id: string): LocalStock | undefined {
@@ -230,7 +272,7 @@ class Visit implements Stocks {
 
   create(listing: Listing): LocalStock {
     const stock = LocalStock.of(listing.info, 0);
-    this.#stocks.set(listing.info.id, stock);
+    this.#shelve(listing.info.id, stock);
     this.touched.set(listing.info.id, { stock, seen: undefined });
     return stock;
   }

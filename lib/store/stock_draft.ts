@@ -136,6 +136,23 @@ export class StockDraft implements Stock {
     return due;
   }
 
+  /**
+   * How this draft changes the count of a client's live holds.
+   *
+   * @param client The client's key.
+   * @param now The time, in ms since the epoch.
+   * @returns Holds it took minus holds it ended, of that client, live at `now`.
+   */
+  clientDelta(client: string, now: number): number {
+    let delta = 0;
+    for (const [session, hold] of this.#changes) {
+      const before = this.#stock.holdOf(session);
+      if (before?.client === client && endOf(before) > now) delta--;
+      if (hold?.client === client && endOf(hold) > now) delta++;
+    }
+    return delta;
+  }
+
   /** Every session holding a unit in this draft, with its hold. */
   *holds(): IterableIterator<[string, Hold]> {
     for (const entry of this.#stock.holds()) {

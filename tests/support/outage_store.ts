@@ -3,6 +3,7 @@ import { systemClock } from "../../lib/time/clock.ts";
 import type { ProductState } from "../../lib/inventory/ledger.ts";
 import type { CheckoutStart } from "../../lib/inventory/rules.ts";
 import {
+  type ClientLimit,
   type HeldUnit,
   type InventoryStore,
   type Listing,
@@ -67,8 +68,8 @@ export class OutageStore implements InventoryStore {
   }
 
   /** @returns The outcome; throws while cut off. */
-  take(product: string, session: string): Promise<StoreOutcome> {
-    return this.#write(() => this.#store.take(product, session));
+  take(product: string, session: string, client: ClientLimit): Promise<StoreOutcome> {
+    return this.#write(() => this.#store.take(product, session, client));
   }
 
   /** @returns The outcome; throws while cut off. */

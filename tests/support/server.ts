@@ -51,6 +51,7 @@ export const TEST_CONFIG: Config = {
   maxUrlBytes: 8192,
   maxHeaderBytes: 16_384,
   trustProxy: false,
+  maxHoldsPerClient: 4,
   adminSessionMs: 480 * 60_000,
 };
 
