@@ -49,6 +49,11 @@ Deno.test("one address with 1,000 fresh sessions holds exactly --max-holds-per-c
     await metric(server.url, 'inventory_cart_refusals_total{reason="too_many_holds"}'),
     1_000 - MAX_HOLDS,
   );
+  assert.equal(
+    await metric(server.url, 'inventory_client_refusals_total{kind="holds_per_client"}'),
+    1_000 - MAX_HOLDS,
+    "counted with the other per-address limits too",
+  );
 
   for (let i = 1; i <= 3; i++) {
     const [answer] = await addAll(loopbackAddress(i), server.url, sessions(1));
