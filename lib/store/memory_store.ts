@@ -11,10 +11,11 @@ import { LocalStore, type LocalStoreOptions } from "./local_store.ts";
  * ```ts
  * import assert from "node:assert/strict";
  * import { systemClock } from "../time/clock.ts";
+ * import { UNCOUNTED_CLIENT } from "../inventory/store_port.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * await store.list({ info, total: 2 });
- * const outcome = await store.take("a", crypto.randomUUID());
+ * const outcome = await store.take("a", crypto.randomUUID(), UNCOUNTED_CLIENT);
  * assert.equal(outcome.ok && outcome.record.held, 1);
  * await store.close();
  * ```
