@@ -1,10 +1,11 @@
 /**
- * What `--add-rate` costs a `POST /cart` add on the whole server: main.ts with the limit off and on
- * (a rate no client reaches, so every add is checked and allowed), in memory and on Redis, same
- * run, alternating order; wrk's requests/s and the server's CPU per request, medians of passes.
+ * What the per-address limits cost a `POST /cart` add on the whole server: main.ts with every limit
+ * off, with the holds per client on, and with the holds and the add rate on (at values no run
+ * reaches, so every add is checked and allowed), in memory, on Deno KV and on Redis, same run,
+ * alternating order; wrk's requests/s and the server's CPU per request, medians of passes.
  *
- *     deno run -A bench/add_rate_cost.ts               # 5 passes of 5 s, ~4 min
- *     deno run -A bench/add_rate_cost.ts --passes 1 --seconds 2 --engine redis
+ *     deno run -A bench/limits_cost.ts               # 5 passes of 5 s, ~8 min
+ *     deno run -A bench/limits_cost.ts --passes 1 --seconds 2 --engine redis
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -19,41 +20,54 @@ const { values } = parseArgs({
     passes: { type: "string", default: "5" },
     seconds: { type: "string", default: "5" },
     connections: { type: "string", default: "10" },
-    engine: { type: "string", default: "both" },
+    engine: { type: "string", default: "all" },
   },
 });
 const PASSES = Number(values.passes);
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 if (![PASSES, SECONDS, CONNECTIONS].every((n) => Number.isSafeInteger(n) && n > 0)) {
-  console.error("usage: add_rate_cost.ts [--passes N] [--seconds S] [--connections N]");
+  console.error(
+    "usage: limits_cost.ts [--passes N] [--seconds S] [--connections N] [--engine E]",
+  );
   Deno.exit(2);
 }
-const ENGINES = { both: ["memory", "Redis"], memory: ["memory"], redis: ["Redis"] }[
-  values.engine
-];
+const ENGINES = {
+  all: ["memory", "KV", "Redis"],
+  memory: ["memory"],
+  kv: ["KV"],
+  redis: ["Redis"],
+}[values.engine];
 if (ENGINES === undefined) {
-  console.error("--engine must be memory, redis or both");
+  console.error("--engine must be memory, kv, redis or all");
   Deno.exit(2);
 }
 if (redisMissing) Deno.exit(1);
 
 const SCRIPT = join(import.meta.dirname!, "post_cart.lua");
-/** Adds a second no wrk run reaches: the limit checks every add and refuses none. */
-const UNREACHED_RATE = "1000000";
+/** Adds a second, and holds at once, that no wrk run reaches: every add is checked, none refused. */
+const UNREACHED = "1000000";
+const OFF = ["--add-rate", "0", "--max-holds-per-client", "0"];
+const HOLDS = ["--add-rate", "0", "--max-holds-per-client", UNREACHED];
+const BOTH = ["--add-rate", UNREACHED, "--max-holds-per-client", UNREACHED];
 
 await using redis = await startRedis();
-const cases = [
-  { name: "memory, off", args: ["--add-rate", "0"] },
-  { name: "memory, on", args: ["--add-rate", UNREACHED_RATE] },
-  { name: "Redis, off", args: ["--redis", redis.url, "--add-rate", "0"] },
-  { name: "Redis, on", args: ["--redis", redis.url, "--add-rate", UNREACHED_RATE] },
-].filter(({ name }) => ENGINES.some((engine) => name.startsWith(engine)));
+const kvFolder = await Deno.makeTempDir({ prefix: "limits-cost-" });
+const engines: Record<string, () => string[]> = {
+  memory: () => ["--data", ":memory:"],
+  KV: () => ["--data", join(kvFolder, `${crypto.randomUUID()}.kv`)],
+  Redis: () => ["--redis", redis.url],
+};
+const cases = ENGINES.flatMap((engine) => [
+  { name: `${engine}, no limit`, args: () => [...engines[engine](), ...OFF] },
+  { name: `${engine}, holds per client`, args: () => [...engines[engine](), ...HOLDS] },
+  { name: `${engine}, holds and add rate`, args: () => [...engines[engine](), ...BOTH] },
+]);
 const runs = new Map<string, WrkRun[]>();
 for (let pass = 0; pass < PASSES; pass++) {
   for (const { name, args } of pass % 2 === 0 ? cases : [...cases].reverse()) {
     // Each add is a new session's hold: stock enough that none is refused as sold out.
-    await using server = await spawnServer(["--inventory", "1000000000", ...args]);
+    await using server = await spawnServer(["--inventory", "1000000000", ...args()]);
     const run = await runWrk({
       url: new URL("cart", server.url).href,
       script: SCRIPT,
@@ -76,3 +90,4 @@ for (const [name, list] of runs) {
   const p99 = median(list.map((run) => run.p99)).toFixed(2);
   console.log(`| ${name} | ${rps} | ${cpu} µs | ${p99} ms |`);
 }
+await Deno.remove(kvFolder, { recursive: true });
