@@ -61,6 +61,25 @@ export function loopbackAddress(index: number): string {
   return `127.0.${Math.floor(index / 253)}.${2 + index % 253}`;
 }
 
+/** node:http's options for one request from `address`, on a connection of its own. */
+function requestOptions(
+  address: string,
+  url: string | URL,
+  request: AddressedRequest,
+): http.RequestOptions {
+  const target = new URL(url);
+  return {
+    host: target.hostname,
+    port: target.port,
+    path: target.pathname + target.search,
+    method: request.method ?? "GET",
+    headers: request.headers,
+    localAddress: address,
+    agent: false,
+    signal: request.signal,
+  };
+}
+
 /**
  * Sends one request from `address` and reads its whole answer, on a connection of its own.
  *
@@ -75,17 +94,7 @@ export function requestFrom(
   request: AddressedRequest = {},
 ): Promise<AddressedAnswer> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const outgoing = http.request({
-      host: target.hostname,
-      port: target.port,
-      path: target.pathname + target.search,
-      method: request.method ?? "GET",
-      headers: request.headers,
-      localAddress: address,
-      agent: false,
-      signal: request.signal,
-    }, (incoming) => {
+    const outgoing = http.request(requestOptions(address, url, request), (incoming) => {
       const chunks: Uint8Array[] = [];
       incoming.on("data", (chunk: Uint8Array) => chunks.push(chunk));
       incoming.on("error", reject);
@@ -117,16 +126,7 @@ export function openFrom(
   request: AddressedRequest = {},
 ): Promise<HeldConnection> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const outgoing = http.request({
-      host: target.hostname,
-      port: target.port,
-      path: target.pathname + target.search,
-      method: request.method ?? "GET",
-      headers: request.headers,
-      localAddress: address,
-      agent: false,
-    });
+    const outgoing = http.request(requestOptions(address, url, request));
     outgoing.on("error", reject);
     outgoing.on("upgrade", (incoming, socket) => {
       resolve({
