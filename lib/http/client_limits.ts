@@ -4,7 +4,7 @@ import type { ClientConnections } from "../limits/client_connections.ts";
 import type { ClientRefusals } from "../limits/client_refusals.ts";
 import type { RateLimiter } from "../limits/rate_limiter.ts";
 import { clientAddress } from "./client_address.ts";
-import { HttpError } from "./http_error.ts";
+import { HttpError, retryAfterHeader } from "./http_error.ts";
 import type { RouteContext } from "./router.ts";
 
 /**
@@ -99,9 +99,8 @@ export class ClientLimits {
     const decision = await addRate.take(client);
     if (decision.allowed) return;
     refusals.refuse("add_rate", client);
-    const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
     throw new HttpError(429, "Too many adds from your address, try again later", {
-      headers: { "retry-after": String(seconds) },
+      headers: retryAfterHeader(decision.retryAfterMs),
     });
   }
 

@@ -86,6 +86,24 @@ const NO_INIT: ResponseInit = {};
 const JSON_INIT: ResponseInit = { headers: JSON_HEADERS };
 
 /**
+ * The `Retry-After` header of a wait: whole seconds, rounded up and at least 1, so that a client
+ * that waits as told never comes back before the wait is over, nor at once.
+ *
+ * @param waitMs How long until trying again may succeed, in ms.
+ * @returns The header, to give as an {@linkcode HttpError}'s headers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(retryAfterHeader(1_500), { "retry-after": "2" });
+ * assert.deepEqual(retryAfterHeader(0), { "retry-after": "1" });
+ * ```
+ */
+export function retryAfterHeader(waitMs: number): { "retry-after": string } {
+  return { "retry-after": String(Math.max(1, Math.ceil(waitMs / 1000))) };
+}
+
+/**
  * Turns any thrown value into a JSON error answer. A store that cannot be reached is a 503 with a
  * jittered `Retry-After`, not logged here (the store logs its own changes of state); any other
  * unexpected error becomes a 500 and is logged.

@@ -8,7 +8,7 @@ import {
   REFUSALS,
 } from "../inventory/refusal.ts";
 import { limitPerShopperOf, type ProductInfo } from "../inventory/product.ts";
-import { HttpError } from "./http_error.ts";
+import { HttpError, retryAfterHeader } from "./http_error.ts";
 
 /** How one kind of refusal is answered and counted. */
 export interface RefusalAnswer {
@@ -114,8 +114,7 @@ export function refusalError(
   const answer = REFUSAL_ANSWERS[kind];
   const message = answer.message(product, action, info);
   if (retryAfterMs === undefined) return new HttpError(answer.status, message);
-  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new HttpError(answer.status, message, { headers: { "retry-after": String(seconds) } });
+  return new HttpError(answer.status, message, { headers: retryAfterHeader(retryAfterMs) });
 }
 
 /**
