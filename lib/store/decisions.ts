@@ -9,7 +9,7 @@ import {
   restock,
 } from "../inventory/rules.ts";
 import type { Listing, StoreOutcome } from "../inventory/store_port.ts";
-import type { Decide } from "./shelf.ts";
+import type { Decide, Stocks } from "./shelf.ts";
 
 /**
  * An operation on one product, answered with the product's state after it.
@@ -28,12 +28,12 @@ import type { Decide } from "./shelf.ts";
  */
 export function productDecision(
   product: string,
-  decide: (stock: Stock, now: number) => ProductDecision,
+  decide: (stock: Stock, now: number, stocks: Stocks) => ProductDecision,
 ): Decide<StoreOutcome> {
   return (stocks, now) => {
     const stock = stocks.get(product);
     if (stock === undefined) return { ok: false, reason: "unknown product" };
-    const decision = decide(stock, now);
+    const decision = decide(stock, now, stocks);
     const record = stateOf(stock);
     if (decision.ok) return { ok: true, record, inCart: decision.inCart };
     const { reason, retryAfterMs } = decision;

@@ -19,7 +19,7 @@ import {
 import type { StoredProduct, StoreEngine } from "./engine.ts";
 import { GroupCommit, MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
 import { HoldTimer } from "./hold_timer.ts";
-import { type Decide, Shelf } from "./shelf.ts";
+import { type Decide, Shelf, type Stocks } from "./shelf.ts";
 import type {
   ClientLimit,
   HeldUnit,
@@ -141,13 +141,13 @@ export class LocalStore implements InventoryStore {
    * @returns The outcome.
    */
   take(product: string, session: string, client: ClientLimit): Promise<StoreOutcome> {
-    return this.#transact((stocks, now) =>
-      productDecision(product, (stock) =>
+    return this.#onProduct(
+      product,
+      (stock, now, stocks) =>
         takeUnit(stock, session, now, this.#options.holdTtlMs, {
-          key: client.key,
-          maxHolds: client.maxHolds,
+          ...client,
           held: () => stocks.heldBy(client.key),
-        }))(stocks, now)
+        }),
     );
   }
 
@@ -267,7 +267,7 @@ export class LocalStore implements InventoryStore {
 
   #onProduct(
     product: string,
-    decide: (stock: Stock, now: number) => ProductDecision,
+    decide: (stock: Stock, now: number, stocks: Stocks) => ProductDecision,
   ): Promise<StoreOutcome> {
     return this.#transact(productDecision(product, decide));
   }
