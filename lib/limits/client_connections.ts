@@ -15,7 +15,9 @@
  * assert.ok(connections.take("192.0.2.2") !== undefined);
  * release();
  * release();
- * assert.equal(connections.held("192.0.2.1"), 0);
+ * const again = connections.take("192.0.2.1");
+ * assert.ok(again !== undefined, "a release frees the place");
+ * assert.equal(connections.take("192.0.2.1"), undefined, "a second release freed none");
  * ```
  */
 export class ClientConnections {
@@ -29,21 +31,6 @@ export class ClientConnections {
    */
   constructor(max: number) {
     this.#max = max;
-  }
-
-  /** Clients holding a connection now. */
-  get clients(): number {
-    return this.#held.size;
-  }
-
-  /**
-   * How many connections a client holds now.
-   *
-   * @param client The client's key.
-   * @returns The count.
-   */
-  held(client: string): number {
-    return this.#held.get(client) ?? 0;
   }
 
   /**
