@@ -72,11 +72,15 @@ const HIGH = 1_000_000_000;
 const LOW = 1 / 3600;
 
 const ours = (perSecond: number, prefix: string): Take => {
-  const limiter = redisRateLimiter((args) => connection.send(args), (c) => `${prefix}:{${c}}`, {
-    perSecond,
-    burst: Math.max(1, perSecond),
-    maxClients: 0,
-  });
+  const limiter = redisRateLimiter(
+    (name, keys, args) => connection.call(name, keys, args),
+    (c) => `${prefix}:{${c}}`,
+    {
+      perSecond,
+      burst: Math.max(1, perSecond),
+      maxClients: 0,
+    },
+  );
   return async (c) => (await limiter.take(c)).allowed;
 };
 const oursMemory = (perSecond: number): Take => {

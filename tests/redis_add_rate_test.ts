@@ -52,7 +52,7 @@ Deno.test({
     // Not 429 (the shopper did nothing wrong) nor a 500: the store's own answer.
     for (let i = 0; i < 3; i++) assert.equal((await add()).status, 503);
     await within(redis.restart(), "redis-server's restart", 15_000);
-    // Redis came back without its script cache: the limiter loads its script again and limits.
+    // Redis came back without its functions: the library is loaded again, the rate with it.
     await eventually(async () => (await add()).status !== 503, "the store to answer again");
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await add()).status);

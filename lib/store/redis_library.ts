@@ -1,9 +1,11 @@
 /**
  * The Redis Function library that decides every operation on a product: one function per
- * operation, each atomic, each checking everything before its first write.
+ * operation, each atomic, each checking everything before its first write; and the fleet's add
+ * rate.
  */
 
 import { PRODUCT_LUA } from "./redis_product_lua.ts";
+import { RATE_LUA } from "./redis_rate_limiter.ts";
 
 /** The library's name, as `FUNCTION LOAD` registers it. */
 export const LIBRARY_NAME = "inventory";
@@ -12,7 +14,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 8;
+export const LIBRARY_REVISION = 9;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -246,4 +248,4 @@ redis.register_function('inventory_complete_sale', complete_sale)
 redis.register_function('inventory_end_checkout', end_checkout)
 redis.register_function('inventory_sweep', sweep)
 redis.register_function('inventory_enlist', enlist)
-`;
+${RATE_LUA}`;

@@ -291,7 +291,11 @@ export class RedisStore implements InventoryStore {
    * @returns The limiter.
    */
   addRateLimiter(rule: TokenBucketRule): RateLimiter {
-    return redisRateLimiter((args) => this.#link.send(args), (c) => this.#keys.addRate(c), rule);
+    return redisRateLimiter(
+      (name, keys, args) => this.#link.callOn(name, keys, args),
+      (client) => this.#keys.addRate(client),
+      rule,
+    );
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */
