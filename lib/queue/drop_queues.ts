@@ -1,85 +1,19 @@
-/** The waiting rooms of a process: each drop's line, opened, drawn and admitted by the clock and the stock. */
+/** The waiting rooms of one process: each drop's line, opened, drawn and admitted by the clock and the stock. */
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import type { Clock } from "../time/clock.ts";
 import { commitmentOf, drawOrder, newSeed, ticketHash } from "./draw.ts";
-import { Line, type Ticket, type Turn } from "./line.ts";
+import { Line, type Turn } from "./line.ts";
 import type { LineStore } from "./line_store.ts";
-
-/** How a server runs its drops. */
-export interface DropSettings {
-  /** How long before a product's `opensAt` its queue opens, in ms. */
-  readonly windowMs: number;
-  /** The most shoppers admitted a second per product, unless the owner set another. */
-  readonly admitRate: number;
-  /** How long an admitted shopper has to add, in ms. */
-  readonly admissionTtlMs: number;
-  /** The most tickets one client address may have in one line; 0 counts none. */
-  readonly maxTicketsPerClient: number;
-}
-
-/** Where a drop stands. */
-export type DropPhase = "before" | "queueing" | "open" | "soldOut";
-
-/** The one message every page of a drop gets: the page works out its own position from it. */
-export interface QueueStatus {
-  /** The product's id. */
-  readonly product: string;
-  /** Where the drop stands. */
-  readonly phase: DropPhase;
-  /** The opening, as the catalog gives it. */
-  readonly opensAt: string;
-  /** The server's clock when the message was made, in ms since the epoch. */
-  readonly serverTime: number;
-  /** The draw's commitment (hex), from the window's opening. */
-  readonly commitment: string | null;
-  /** The draw's seed (hex), from the draw. */
-  readonly seed: string | null;
-  /** The highest number admitted so far. */
-  readonly servingUpTo: number;
-  /** Tickets not yet admitted. */
-  readonly queued: number;
-  /** Units free (total − held). */
-  readonly free: number;
-  /** Units held: holds that may still come back. */
-  readonly held: number;
-  /** Admissions a second now. */
-  readonly admitRate: number;
-  /** Whether the owner paused admissions. */
-  readonly paused: boolean;
-  /** The product's version plus the line's: rises on every change of this message. */
-  readonly version: number;
-  /** The store's epoch. */
-  readonly epoch: string;
-}
-
-/** What joining a line answered. */
-export type JoinAnswer =
-  | { readonly ok: true; readonly ticket: Ticket; readonly drawAt: string }
-  | {
-    readonly ok: false;
-    readonly reason: "no queue" | "not open yet" | "sold out" | "too many tickets";
-    readonly opensAt?: string;
-  };
-
-/** Whether a session may add a drop's product now; `claimed` when its add uses its admission. */
-export type AddTurn =
-  | { readonly ok: true; readonly claimed: boolean }
-  | {
-    readonly ok: false;
-    readonly reason: "not open yet" | "not your turn";
-    readonly opensAt: string;
-  };
-
-/** The published draw: enough for anyone to check it. */
-export interface PublishedDraw {
-  /** The SHA-256 of the seed, published before the draw. */
-  readonly commitment: string;
-  /** The seed. */
-  readonly seed: string;
-  /** The SHA-256 of each ticket id, number 1 first. */
-  readonly order: readonly string[];
-}
+import type {
+  AddTurn,
+  DropPhase,
+  Drops,
+  DropSettings,
+  JoinAnswer,
+  PublishedDraw,
+  QueueStatus,
+} from "./drops.ts";
 
 /**
  * Every drop of the shop: products with an `opensAt`. Lines open their window, draw at the
@@ -107,7 +41,7 @@ export interface PublishedDraw {
  * await store.close();
  * ```
  */
-export class DropQueues {
+export class DropQueues implements Drops {
   readonly #inventory: Inventory;
   readonly #store: LineStore;
   readonly #settings: DropSettings;

@@ -10,7 +10,7 @@ import type { Guard, Route, RouteContext } from "../http/router.ts";
 import { sessionFromCookie, sessionIdOf } from "../http/session.ts";
 import { queriedProduct, subscribe } from "../http/status.ts";
 import type { Subscriptions } from "../realtime/subscriptions.ts";
-import type { DropQueues, JoinAnswer } from "./drop_queues.ts";
+import type { Drops, JoinAnswer } from "./drops.ts";
 import type { QueueFeed } from "./queue_feed.ts";
 
 /** What the queue's routes work with. */
@@ -18,7 +18,7 @@ export interface QueueParts {
   /** The inventory, for the products. */
   readonly inventory: Inventory;
   /** The drops' lines. */
-  readonly drops: DropQueues;
+  readonly drops: Drops;
   /** The drops' live status. */
   readonly feed: QueueFeed;
   /** Serves a topic by the transport asked for. */
@@ -39,7 +39,7 @@ export interface QueueParts {
  * @param drops The drops.
  * @returns The gate.
  */
-export function dropGate(inventory: Inventory, drops: DropQueues): AddGate {
+export function dropGate(inventory: Inventory, drops: Drops): AddGate {
   return {
     async check(product: string, session: string): Promise<AddPass> {
       const turn = await drops.mayAdd(product, session, async () => {

@@ -2,7 +2,7 @@
 import type { StateMessage } from "../realtime/message.ts";
 import { Topic, type WaiterTally } from "../realtime/topic.ts";
 import type { Clock } from "../time/clock.ts";
-import type { DropQueues } from "./drop_queues.ts";
+import type { Drops } from "./drops.ts";
 
 /** How old a drop's first message for a new subscriber may be: its `serverTime` sets the page's clock. */
 const FRESH_MS = 250;
@@ -40,7 +40,7 @@ interface DropTopic {
  * ```
  */
 export class QueueFeed {
-  readonly #drops: DropQueues;
+  readonly #drops: Drops;
   readonly #tally: WaiterTally;
   readonly #clock: Clock;
   readonly #topics = new Map<string, DropTopic>();
@@ -53,7 +53,7 @@ export class QueueFeed {
    * @param tally Counts waiting long polls with every other topic's.
    * @param clock The clock that dates messages.
    */
-  constructor(drops: DropQueues, tally: WaiterTally, clock: Clock) {
+  constructor(drops: Drops, tally: WaiterTally, clock: Clock) {
     this.#drops = drops;
     this.#tally = tally;
     this.#clock = clock;

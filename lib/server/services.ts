@@ -16,7 +16,7 @@ import { adminAccess } from "../admin/admin_auth.ts";
 import { AdminFeed } from "../admin/admin_feed.ts";
 import { adminRoutes } from "../admin/admin_routes.ts";
 import { type App, createApp } from "../http/app.ts";
-import type { DropQueues } from "../queue/drop_queues.ts";
+import type { Drops } from "../queue/drops.ts";
 import { dropGate, queueRoutes } from "../queue/queue_api.ts";
 import { QueueFeed } from "../queue/queue_feed.ts";
 import { ClientLimits } from "../http/client_limits.ts";
@@ -76,7 +76,7 @@ export interface AppSettings {
 /** What the app needs besides the inventory: its settings, and what the server loaded. */
 export interface AppOptions extends AppSettings {
   /** The drops' lines (opened over the store's engine); the caller closes them after the app. */
-  drops: DropQueues;
+  drops: Drops;
   /** The shop's order service; none sells at once (demo mode). */
   orderService?: OrderService;
   /** Origins besides our own trusted to post and subscribe. */
@@ -197,6 +197,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     secure: isHttpsRequest(request, options),
     frameAncestors: options.frameAncestors ?? [],
     newSession: () => clock.randomUUID(),
+    now: () => clock.now(),
   });
 
   const routes: Route[] = [
