@@ -1,0 +1,117 @@
+// Solves the queue's join challenge (ALTCHA's SHA-256 proof of work) in the page with Web Crypto.
+// @ts-check
+
+/**
+ * @typedef {object} AltchaChallenge
+ * @property {string} algorithm Always "SHA-256".
+ * @property {string} challenge The hex SHA-256 to find.
+ * @property {number} maxnumber The highest number to try.
+ * @property {string} salt What each number's decimal text is appended to before hashing.
+ * @property {string} signature The server's signature, sent back with the solution.
+ */
+
+/**
+ * Digests started together: Web Crypto answers each on another thread, so several in flight
+ * keep those threads busy instead of waiting on one round trip at a time.
+ */
+export const DIGESTS_AT_ONCE = 64;
+
+/** Tries between two turns handed back to the page, so that it keeps answering input. */
+export const TRIES_PER_TURN = 4096;
+
+const encoder = new TextEncoder();
+
+/**
+ * Finds the number whose SHA-256 of `salt + number` is the challenge, trying 0, 1, 2, … up to
+ * `maxnumber`, and yielding to the event loop every {@linkcode TRIES_PER_TURN} tries.
+ *
+ * @param {AltchaChallenge} challenge The challenge, as `GET /queue/challenge` answers it.
+ * @param {{ signal?: AbortSignal }} [options] A signal that stops the search.
+ * @returns {Promise<number | null>} The number, or null when none up to `maxnumber` matches or
+ * the signal aborted.
+ * @throws {TypeError} When the challenge is not a SHA-256 one, or the page has no Web Crypto
+ * (it needs a secure context: HTTPS, or http://localhost).
+ */
+export async function solveChallenge(challenge, options = {}) {
+  if (challenge.algorithm !== "SHA-256" || !/^[0-9a-f]{64}$/.test(challenge.challenge)) {
+    throw new TypeError(`Not a SHA-256 challenge: ${challenge.algorithm}`);
+  }
+  if (!Number.isSafeInteger(challenge.maxnumber) || challenge.maxnumber < 0) {
+    throw new TypeError(`Not a number of tries: ${challenge.maxnumber}`);
+  }
+  if (globalThis.crypto?.subtle === undefined) {
+    throw new TypeError("Web Crypto is missing: the page is not in a secure context");
+  }
+  const target = bytesOfHex(challenge.challenge);
+  const { maxnumber, salt } = challenge;
+  let nextTurn = TRIES_PER_TURN;
+  for (let start = 0; start <= maxnumber; start += DIGESTS_AT_ONCE) {
+    if (options.signal?.aborted) return null;
+    const end = Math.min(start + DIGESTS_AT_ONCE - 1, maxnumber);
+    /** @type {Promise<ArrayBuffer>[]} */
+    const digests = [];
+    for (let number = start; number <= end; number++) {
+      digests.push(crypto.subtle.digest("SHA-256", encoder.encode(salt + number)));
+    }
+    const found = (await Promise.all(digests)).findIndex((digest) => sameBytes(digest, target));
+    if (found !== -1) return start + found;
+    if (end + 1 >= nextTurn) {
+      nextTurn += TRIES_PER_TURN;
+      await nextTask();
+    }
+  }
+  return null;
+}
+
+/**
+ * The `altcha` field to post with a join: base64 of the JSON the ALTCHA widget posts.
+ *
+ * @param {AltchaChallenge} challenge The challenge solved.
+ * @param {number} number The number found.
+ * @returns {string} The payload.
+ */
+export function altchaPayload(challenge, number) {
+  const { algorithm, signature, salt } = challenge;
+  return btoa(
+    JSON.stringify({ algorithm, challenge: challenge.challenge, number, salt, signature }),
+  );
+}
+
+/**
+ * @param {string} hex Lowercase hex of whole bytes.
+ * @returns {Uint8Array} The bytes.
+ */
+function bytesOfHex(hex) {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
+
+/**
+ * @param {ArrayBuffer} digest A digest.
+ * @param {Uint8Array} target The digest sought.
+ * @returns {boolean} Whether they are the same bytes.
+ */
+function sameBytes(digest, target) {
+  const bytes = new Uint8Array(digest);
+  for (let i = 0; i < target.length; i++) if (bytes[i] !== target[i]) return false;
+  return true;
+}
+
+/**
+ * Waits for a new task: input and rendering queued meanwhile run first. A message is used, not
+ * `setTimeout(0)`, which browsers stretch to 4 ms once nested.
+ *
+ * @returns {Promise<void>} Settled in a task of its own.
+ */
+function nextTask() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      channel.port2.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
