@@ -9,7 +9,9 @@ import {
 import { MemorySpentChallenges } from "../lib/queue/spent_challenges.ts";
 import { systemClock } from "../lib/time/clock.ts";
 import { altchaPayload, solveChallenge } from "../static/altcha_solver.js";
+import { browserTest } from "./support/browser.ts";
 import { FakeClock } from "./support/fake_clock.ts";
+import { openSolverPage } from "./support/solver_page.ts";
 
 /** Small enough that a test solves many in milliseconds, large enough to be a real search. */
 const DIFFICULTY = 2_000;
@@ -184,3 +186,15 @@ Deno.test("a difficulty, time to live or key that makes no sense is refused at t
   assert.throws(() => new JoinChallenge({ difficulty: 10, hmacKey: "" }, systemClock), RangeError);
   assert.throws(() => new MemorySpentChallenges(0, systemClock), RangeError);
 });
+
+browserTest(
+  "Chromium solves real challenges with the page's solver, and the server accepts them",
+  async (browser) => {
+    await using solverPage = await openSolverPage(browser);
+    const joinChallenge = new JoinChallenge({ difficulty: 10_000 }, systemClock);
+    for (let i = 0; i < 3; i++) {
+      const { payload } = await solverPage.solve(await joinChallenge.challenge());
+      assert.equal(await joinChallenge.verify(payload), true, `solve ${i}`);
+    }
+  },
+);
