@@ -14,16 +14,20 @@
  * Digests started together: Web Crypto answers each on another thread, so several in flight
  * keep those threads busy instead of waiting on one round trip at a time.
  */
-export const DIGESTS_AT_ONCE = 64;
+export const DIGESTS_AT_ONCE = 32;
 
-/** Tries between two turns handed back to the page, so that it keeps answering input. */
-export const TRIES_PER_TURN = 4096;
+/**
+ * The longest the search runs before handing the page a turn. Chromium runs the digests' answers
+ * before any timer, so a search that never yields holds every timer back until it ends. A time,
+ * not a count of tries: a slow phone tries several times fewer a second than a laptop.
+ */
+export const TURN_MS = 10;
 
 const encoder = new TextEncoder();
 
 /**
  * Finds the number whose SHA-256 of `salt + number` is the challenge, trying 0, 1, 2, … up to
- * `maxnumber`, and yielding to the event loop every {@linkcode TRIES_PER_TURN} tries.
+ * `maxnumber`, and yielding to the event loop every {@linkcode TURN_MS} ms.
  *
  * @param {AltchaChallenge} challenge The challenge, as `GET /queue/challenge` answers it.
  * @param {{ signal?: AbortSignal }} [options] A signal that stops the search.
@@ -44,7 +48,7 @@ export async function solveChallenge(challenge, options = {}) {
   }
   const target = bytesOfHex(challenge.challenge);
   const { maxnumber, salt } = challenge;
-  let nextTurn = TRIES_PER_TURN;
+  let turnStarted = performance.now();
   for (let start = 0; start <= maxnumber; start += DIGESTS_AT_ONCE) {
     if (options.signal?.aborted) return null;
     const end = Math.min(start + DIGESTS_AT_ONCE - 1, maxnumber);
@@ -55,9 +59,9 @@ export async function solveChallenge(challenge, options = {}) {
     }
     const found = (await Promise.all(digests)).findIndex((digest) => sameBytes(digest, target));
     if (found !== -1) return start + found;
-    if (end + 1 >= nextTurn) {
-      nextTurn += TRIES_PER_TURN;
+    if (performance.now() - turnStarted >= TURN_MS) {
       await nextTask();
+      turnStarted = performance.now();
     }
   }
   return null;
@@ -99,19 +103,12 @@ function sameBytes(digest, target) {
 }
 
 /**
- * Waits for a new task: input and rendering queued meanwhile run first. A message is used, not
- * `setTimeout(0)`, which browsers stretch to 4 ms once nested.
+ * Waits for a timer's task: input, rendering and the page's own timers queued meanwhile run
+ * first. (A posted message or `scheduler.yield()` came back before the page's timers did.) The
+ * timer is set from a digest's answer, not from a timer, so browsers do not stretch it to 4 ms.
  *
  * @returns {Promise<void>} Settled in a task of its own.
  */
 function nextTask() {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      channel.port2.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
