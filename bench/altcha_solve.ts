@@ -54,6 +54,28 @@ function cpuMicros(): number {
   return user + system;
 }
 
+// The memory of spent challenges when full (the bound's cost), first, while the heap is quiet.
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) {
+  console.log("(run with --v8-flags=--expose-gc for the memory of spent challenges)");
+} else {
+  const FULL = 100_000;
+  gc();
+  const heapBefore = Deno.memoryUsage().heapUsed;
+  const spent = new MemorySpentChallenges(FULL, systemClock);
+  const expiresAt = Date.now() + 600_000;
+  for (let i = 0; i < FULL; i++) {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    spent.spend(Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""), expiresAt);
+  }
+  gc();
+  const perEntry = (Deno.memoryUsage().heapUsed - heapBefore) / spent.size;
+  console.log(
+    `spent challenges, ${spent.size.toLocaleString("en")} remembered: ` +
+      `${perEntry.toFixed(0)} B each, ${((perEntry * FULL) / 2 ** 20).toFixed(1)} MiB in all\n`,
+  );
+}
+
 console.log(`Chromium: ${N} challenges per difficulty, solved one after another in one page\n`);
 console.log(
   "| difficulty | median | p90 | max | tries/s (median) | longest page stall | all accepted |",
@@ -129,25 +151,3 @@ console.log(`| make a challenge | ${us(createCpu)} | ${us(createWall)} |`);
 console.log(`| check a right solution (accepted) | ${us(rightCpu)} | ${us(rightWall)} |`);
 console.log(`| check a wrong number (refused) | ${us(wrongCpu)} | ${us(wrongWall)} |`);
 console.log(`| check a replay (refused) | ${us(replayCpu)} | ${us(replayWall)} |`);
-
-// The memory of spent challenges when full: the bound's cost.
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  console.log("\n(run with --v8-flags=--expose-gc for the memory of spent challenges)");
-} else {
-  const FULL = 100_000;
-  gc();
-  const heapBefore = Deno.memoryUsage().heapUsed;
-  const spent = new MemorySpentChallenges(FULL, systemClock);
-  const expiresAt = Date.now() + 600_000;
-  for (let i = 0; i < FULL; i++) {
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    spent.spend(Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""), expiresAt);
-  }
-  gc();
-  const perEntry = (Deno.memoryUsage().heapUsed - heapBefore) / spent.size;
-  console.log(
-    `\nspent challenges, ${spent.size.toLocaleString("en")} remembered: ` +
-      `${perEntry.toFixed(0)} B each, ${((perEntry * FULL) / 2 ** 20).toFixed(1)} MiB in all`,
-  );
-}
