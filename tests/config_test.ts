@@ -10,7 +10,12 @@ const configOf = (args: string[], env: Record<string, string> = {}) => {
 };
 
 /** How drops run when no flag or variable says. */
-const DEFAULT_DROPS = { queueWindowMs: 30 * 60_000, admitRate: 20, admissionTtlMs: 2 * 60_000 };
+const DEFAULT_DROPS = {
+  queueWindowMs: 30 * 60_000,
+  admitRate: 20,
+  admissionTtlMs: 2 * 60_000,
+  queueChallenge: 0,
+};
 
 /** What every limit is when no flag or variable sets it. */
 const DEFAULT_LIMITS = {

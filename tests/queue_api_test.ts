@@ -6,6 +6,8 @@ import { Inventory } from "../lib/inventory/inventory.ts";
 import { DropQueues } from "../lib/queue/drop_queues.ts";
 import type { DropSettings } from "../lib/queue/drops.ts";
 import { linesInMemory } from "../lib/queue/line_store.ts";
+import type { JoinChallengeJson } from "../lib/queue/join_challenge.ts";
+import { altchaPayload, solveChallenge } from "../static/altcha_solver.js";
 import { openMemoryStore } from "../lib/store/memory_store.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { productInfo } from "./support/products.ts";
@@ -277,4 +279,55 @@ Deno.test("bad queue requests get clear errors and change nothing", async () => 
   }]);
   assert.equal((await shop.settled()).queued, 2);
   assert.equal((await add(shop, session, PLAIN))[0], 200, "a product without a drop sells as ever");
+});
+
+Deno.test("with --queue-challenge a new ticket needs a solved challenge; the one a session has does not", async () => {
+  const clock = new FakeClock();
+  const opensAt = new Date(clock.now() + TO_OPENING_MS).toISOString();
+  const store = openMemoryStore({ holdTtlMs: 600_000, clock });
+  const inventory = await Inventory.open(store, 600_000);
+  await inventory.list({ info: productInfo(DROP, { opensAt }), total: 1 });
+  const drops = await DropQueues.open(inventory, linesInMemory(), {
+    windowMs: WINDOW_MS,
+    admitRate: 20,
+    admissionTtlMs: 30_000,
+    maxTicketsPerClient: 0,
+  }, clock);
+  const app = await createTestApp(inventory, { clock, drops, queueChallenge: 2_000 });
+  try {
+    clock.advance(TO_OPENING_MS - WINDOW_MS);
+    const session = crypto.randomUUID();
+    const [refusedCode, refused] = await answer(app, post("/queue", { product: DROP }, session));
+    assert.deepEqual([refusedCode, refused.error], [
+      403,
+      "The browser check is missing or wrong: solve a new one and join again",
+    ]);
+    const [code, challenge] = await answer(app, get("/queue/challenge"));
+    assert.equal(code, 200);
+    assert.equal(challenge.maxnumber, 2_000);
+    const solution = await solveChallenge(challenge as unknown as JoinChallengeJson);
+    assert.notEqual(solution, null);
+    const altcha = altchaPayload(challenge as unknown as JoinChallengeJson, solution!);
+    const [joinedCode, joined] = await answer(
+      app,
+      post("/queue", { product: DROP, altcha }, session),
+    );
+    assert.equal(joinedCode, 200);
+    assert.deepEqual(await answer(app, post("/queue", { product: DROP }, session)), [200, joined]);
+    const other = crypto.randomUUID();
+    const [replayCode] = await answer(app, post("/queue", { product: DROP, altcha }, other));
+    assert.equal(replayCode, 403, "a solution serves once");
+    assert.equal(drops.status(DROP)!.queued, 1);
+  } finally {
+    app.stop();
+    await drops.close();
+    await store.close();
+  }
+});
+
+Deno.test("without --queue-challenge there is no challenge to fetch", async () => {
+  await using shop = await openShop(1);
+  assert.deepEqual(await answer(shop.app, get("/queue/challenge")), [404, {
+    error: "Joining needs no challenge",
+  }]);
 });

@@ -12,6 +12,7 @@ import { queriedProduct, subscribe } from "../http/status.ts";
 import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Drops, JoinAnswer } from "./drops.ts";
 import type { QueueFeed } from "./queue_feed.ts";
+import type { JoinChallenge } from "./join_challenge.ts";
 
 /** What the queue's routes work with. */
 export interface QueueParts {
@@ -29,6 +30,8 @@ export interface QueueParts {
   readonly sameOrigin: Guard;
   /** What each client address may do: its joins a second (as adds), its connections. */
   readonly clientLimits: ClientLimits;
+  /** The proof of work a new ticket needs; none when `--queue-challenge` is off. */
+  readonly challenge?: JoinChallenge;
 }
 
 /**
@@ -54,14 +57,28 @@ export function dropGate(inventory: Inventory, drops: Drops): AddGate {
 }
 
 /**
- * `POST /queue`, `GET /queue`, `GET /queue/draw` and `GET /queue/status`.
+ * `POST /queue`, `GET /queue`, `GET /queue/draw`, `GET /queue/status` and `GET /queue/challenge`.
  *
  * @param parts What the routes work with.
  * @returns The routes.
  */
 export function queueRoutes(parts: QueueParts): Route[] {
-  const { inventory, drops, feed, subscriptions, limit, sameOrigin, clientLimits } = parts;
+  const { inventory, drops, feed, subscriptions, limit, sameOrigin, clientLimits, challenge } =
+    parts;
   return [
+    {
+      name: "queue_challenge",
+      path: "/queue/challenge",
+      methods: ["GET"],
+      handle: async (context) => {
+        if (challenge === undefined) throw new HttpError(404, "Joining needs no challenge");
+        // Making one costs the server a signature: it counts against the address's rate.
+        await clientLimits.admitAdd(context);
+        return jsonResponse(await challenge.challenge(), {
+          headers: { "cache-control": "no-store" },
+        });
+      },
+    },
     {
       name: "queue_join",
       path: "/queue",
@@ -124,7 +141,7 @@ export function queueRoutes(parts: QueueParts): Route[] {
 /** Joins the line of the drop a request names. */
 async function join(parts: QueueParts, context: RouteContext): Promise<Response> {
   const { inventory, drops, clientLimits } = parts;
-  const fields = bodyFields(context.body!, ["product", "session"]);
+  const fields = bodyFields(context.body!, ["product", "session", "altcha"]);
   const given = fields.session ?? sessionFromCookie(context.request);
   if (given === undefined) throw new HttpError(400, "Session is missing");
   const session = sessionIdOf(given);
@@ -132,6 +149,16 @@ async function join(parts: QueueParts, context: RouteContext): Promise<Response>
   // A join costs what an add costs: it counts against the address's rate.
   await clientLimits.admitAdd(context);
   const product = productOnSale(inventory, fields.product);
+  // A new ticket needs the challenge solved; the ticket a session has comes back without one.
+  const known = drops.turnOf(product, session)?.ticket ?? null;
+  if (parts.challenge !== undefined && known === null) {
+    if (!await parts.challenge.verify(fields.altcha)) {
+      throw new HttpError(
+        403,
+        "The browser check is missing or wrong: solve a new one and join again",
+      );
+    }
+  }
   const answer = await drops.join(product, session, clientLimits.holdLimit(context).key);
   if (!answer.ok) throw joinRefusal(product, answer);
   const { ticket, drawAt } = answer;

@@ -78,6 +78,7 @@ const DEFAULTS = {
   "queue-window": "30m",
   "admit-rate": "20",
   "admission-ttl": "2m",
+  "queue-challenge": "0",
   "max-connections": "18000",
   "add-rate": "5",
   "max-connections-per-client": "32",
@@ -105,6 +106,7 @@ const ENV_NAMES = {
   "queue-window": "QUEUE_WINDOW",
   "admit-rate": "ADMIT_RATE",
   "admission-ttl": "ADMISSION_TTL",
+  "queue-challenge": "QUEUE_CHALLENGE",
   "max-connections": "MAX_CONNECTIONS",
   "add-rate": "ADD_RATE",
   "max-connections-per-client": "MAX_CONNECTIONS_PER_CLIENT",
@@ -118,6 +120,9 @@ const ENV_NAMES = {
   "tls-key": "TLS_KEY",
   "admin-session-minutes": "ADMIN_SESSION_MINUTES",
 } as const;
+
+/** The hardest join challenge: a page tries half this many hashes on average. */
+const MAX_DIFFICULTY = 100_000_000;
 
 /** The most shoppers a drop may admit a second, by flag or by the owner. */
 export const MAX_ADMIT_RATE = 10_000;
@@ -188,6 +193,7 @@ export function parseConfig(
         "queue-window": { type: "string" },
         "admit-rate": { type: "string" },
         "admission-ttl": { type: "string" },
+        "queue-challenge": { type: "string" },
         "admin-token": { type: "string" },
         "admin-session-minutes": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
@@ -248,6 +254,7 @@ export function parseConfig(
       queueWindowMs: durationIn("--queue-window", pick("queue-window"), ...HOLD_TTL_RANGE_MS),
       admitRate: integerIn("--admit-rate", pick("admit-rate"), 1, MAX_ADMIT_RATE),
       admissionTtlMs: durationIn("--admission-ttl", pick("admission-ttl"), ...HOLD_TTL_RANGE_MS),
+      queueChallenge: integerIn("--queue-challenge", pick("queue-challenge"), 0, MAX_DIFFICULTY),
       adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
       // A week at most: a stolen cookie outlives a sign-out until it expires.
       adminSessionMs:

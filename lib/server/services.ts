@@ -19,6 +19,7 @@ import { type App, createApp } from "../http/app.ts";
 import type { Drops } from "../queue/drops.ts";
 import { dropGate, queueRoutes } from "../queue/queue_api.ts";
 import { QueueFeed } from "../queue/queue_feed.ts";
+import { JoinChallenge } from "../queue/join_challenge.ts";
 import { ClientLimits } from "../http/client_limits.ts";
 import { ConnectionLimit } from "../http/guards.ts";
 import { type Gauges, Metrics } from "../http/monitoring.ts";
@@ -71,6 +72,8 @@ export interface AppSettings {
   webhookTimeoutMs: number;
   /** How long an admin sign-in lasts, in ms: the admin cookie expires then. */
   adminSessionMs: number;
+  /** The proof of work a drop's join needs (ALTCHA's maxnumber); 0 needs none. */
+  queueChallenge: number;
 }
 
 /** What the app needs besides the inventory: its settings, and what the server loaded. */
@@ -131,7 +134,7 @@ export interface AppOptions extends AppSettings {
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
  *   addRate: 5, maxConnectionsPerClient: 32, maxHoldsPerClient: 4,
- *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
+ *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000, queueChallenge: 0,
  *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
  *   drops,
  * });
@@ -214,6 +217,9 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     ...queueRoutes({
       inventory,
       drops: options.drops,
+      challenge: options.queueChallenge === 0
+        ? undefined
+        : new JoinChallenge({ difficulty: options.queueChallenge }, clock),
       feed: queueFeed,
       subscriptions,
       limit,

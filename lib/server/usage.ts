@@ -31,6 +31,8 @@ Options (each also read from the environment variable in brackets):
   --admit-rate N       shoppers a drop admits a second at most, 1 to 10000
                                                               [ADMIT_RATE]    (default 20)
   --admission-ttl T    how long an admitted shopper has to add [ADMISSION_TTL] (default 2m)
+  --queue-challenge N  proof of work a new ticket needs (ALTCHA maxnumber; 50000 takes
+                       a phone 1-3 s); 0 is off              [QUEUE_CHALLENGE] (default 0)
   --admin-token TOKEN  bearer token of the admin API and the sign-in of /admin,
                        16+ characters; without one both are off [ADMIN_TOKEN]
   --admin-session-minutes N

@@ -42,6 +42,7 @@ export const TEST_CONFIG: Config = {
   queueWindowMs: 30 * 60_000,
   admitRate: 20,
   admissionTtlMs: 2 * 60_000,
+  queueChallenge: 0,
   adminToken: undefined,
   pollTimeoutMs: 25_000,
   allowedOrigins: [],
