@@ -290,9 +290,11 @@ export class DropQueues implements Drops {
 
   #phaseOf(record: ProductState, now: number): DropPhase {
     const opensAt = Date.parse(record.info.opensAt!);
-    if (now < opensAt - this.#settings.windowMs) return "before";
+    const line = this.#lines.get(record.info.id);
+    // The window is open once its commitment is out: a page never sees a queue without one.
+    if (now < opensAt - this.#settings.windowMs || line?.commitment == null) return "before";
     if (record.total === 0 && record.held === 0) return "soldOut";
-    return this.#lines.get(record.info.id)?.drawn ? "open" : "queueing";
+    return line.drawn ? "open" : "queueing";
   }
 
   #rateOf(line: Line | undefined): number {
