@@ -69,6 +69,41 @@ const turnOf = async (base: string, session: string) =>
 const cart = (base: string, session: string, action: string) =>
   call(base, "POST", "/cart", session, { action, product: DROP });
 
+/** Runs docs/check-draw.mjs with Node against a shop, as a shopper would. */
+async function checkDrawScript(
+  shop: string,
+  ticket: string,
+): Promise<{ code: number; output: string }> {
+  const script = join(import.meta.dirname!, "..", "docs", "check-draw.mjs");
+  const { code, stdout, stderr } = await new Deno.Command("node", {
+    args: [script, shop, DROP, ticket],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
+}
+
+Deno.test("the docs' draw check refuses a draw out of HMAC order or a seed off its commitment", async () => {
+  const seed = "ab".repeat(32);
+  const commitment = createHash("sha256").update(Buffer.from(seed, "hex")).digest("hex");
+  const macs = ["aa", "cc", "bb"].map((start) => start.repeat(32));
+  for (
+    const [draw, why] of [
+      [{ commitment, seed, order: [], macs }, /order breaks at 3/],
+      [{ commitment: "00".repeat(32), seed, order: [], macs: [] }, /does not match the commitment/],
+    ] as const
+  ) {
+    await using server = Deno.serve(
+      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      () => Response.json(draw),
+    );
+    const checked = await checkDrawScript(`http://127.0.0.1:${server.addr.port}/`, "ticket");
+    assert.notEqual(checked.code, 0);
+    assert.match(checked.output, why);
+  }
+});
+
 const sha256 = (text: string | Uint8Array) => createHash("sha256").update(text).digest("hex");
 
 /** Checks a published draw with code of its own, and returns the window tickets' hashes by number. */
@@ -134,8 +169,15 @@ Deno.test("300 shoppers: the draw, admissions in number order, every transport e
       assert.equal((await turnOf(base, session)).number, numberOf.get(session));
     }
 
-    // Each shopper adds as soon as the feed admits its number, then checks out.
+    // Anyone checks the draw with the docs' script; a shopper finds their own number.
     const byNumber = [...numberOf].sort((a, b) => a[1] - b[1]).map(([session]) => session);
+    const mine = String((await turnOf(base, byNumber[41])).ticket);
+    const checked = await checkDrawScript(base, mine);
+    assert.equal(checked.code, 0, checked.output);
+    assert.match(checked.output, /300 tickets drawn in HMAC order/);
+    assert.match(checked.output, /Your ticket is number 42\./);
+
+    // Each shopper adds as soon as the feed admits its number, then checks out.
     const bought: number[] = [];
     for (let number = 1; number <= units; number++) {
       await within(
