@@ -104,6 +104,39 @@ Deno.test("a catalog file with a bad limitPerShopper stops the start: exit 2, on
   }
 });
 
+Deno.test("a catalog's bad opensAt, or a drop on --redis, stops the start: exit 2, one line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const catalog = join(dir, "catalog.json");
+    const poster = { id: "poster", name: "Poster", price: { amount: "1.00", currency: "EUR" } };
+    for (
+      const [opensAt, flags, line] of [
+        [
+          "2026-12-12 18:00",
+          [],
+          'error: product "poster": field "opensAt" must be an ISO 8601 date and time with a zone (e.g. "2026-12-06T18:00:00Z"), got "2026-12-12 18:00"',
+        ],
+        [
+          "2026-12-12T18:00:00Z",
+          ["--redis", "redis://127.0.0.1:1"],
+          'error: product "poster": field "opensAt" needs one process on --data; a fleet on --redis has no waiting room yet',
+        ],
+      ] as const
+    ) {
+      await Deno.writeTextFile(
+        catalog,
+        JSON.stringify({ products: [{ ...poster, total: 3, opensAt }] }),
+      );
+      const { code, stdout, stderr } = await runMain(["--catalog", catalog, ...flags], {});
+      assert.equal(code, 2);
+      assert.equal(stdout, "");
+      assert.equal(stderr.trimEnd(), line);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** Exits 1 with exactly one line on stderr, that line or matching it, and never listens. */
 async function assertStartFails(
   args: string[],
