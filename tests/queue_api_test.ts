@@ -332,3 +332,13 @@ Deno.test("without --queue-challenge there is no challenge to fetch", async () =
     error: "Joining needs no challenge",
   }]);
 });
+
+Deno.test("a ticket taken after the draw, with a unit free and nobody before it, is let in at once", async () => {
+  await using shop = await openShop(1);
+  shop.clock.advance(TO_OPENING_MS);
+  assert.equal((await shop.settled()).phase, "open");
+  const late = crypto.randomUUID();
+  assert.equal((await join(shop, late))[1].number, 1);
+  await shop.settled();
+  assert.equal((await turn(shop, late)).admitted, true);
+});

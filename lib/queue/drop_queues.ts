@@ -163,6 +163,9 @@ export class DropQueues implements Drops {
       if (joined.created) {
         await this.#store.save(product, line.head, [joined.ticket]);
         this.#tell(product);
+        // A ticket after the draw may find a unit free and nobody before it: its turn is now.
+        await this.#admit(record);
+        this.#schedule();
       }
       return { ok: true, ticket: joined.ticket, drawAt: opensAt };
     });
