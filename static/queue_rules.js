@@ -421,7 +421,7 @@ export function queueView(status, ticket, now, context = {}) {
       ...view,
       state: "before",
       status: `Opens at ${drawAt}`,
-      detail: `Opens in ${durationText(status.opensAt - now)}`,
+      detail: `in ${durationText(status.opensAt - now)}`,
     };
   }
   if (ticket.ticket === null) {
@@ -442,7 +442,7 @@ export function queueView(status, ticket, now, context = {}) {
       ...view,
       state: "waiting",
       status: `You're in line — the draw is at ${drawAt}`,
-      detail: `The draw in ${durationText(status.opensAt - now)}`,
+      detail: `in ${durationText(status.opensAt - now)}`,
     };
   }
   if (ticket.admitted && ticket.admissionExpiresAt > now) {
