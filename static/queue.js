@@ -224,7 +224,8 @@ export function startQueue(options) {
       const drawn = status.phase !== "open" && offered.phase === "open";
       status = offered;
       heard = true;
-      pace.record(offered.serverTime, offered.servingUpTo);
+      // The line moves only once open: a reading from before would count the wait for the draw.
+      if (status.phase === "open") pace.record(offered.serverTime, offered.servingUpTo);
       render();
       // The draw gave every ticket its number: the shopper learns theirs.
       if (drawn && ticket.ticket !== null) readTicket();
