@@ -25,7 +25,7 @@ const store = openMemoryStore({ holdTtlMs: HOLD_TTL_MS, clock: systemClock });
 const inventory = await Inventory.open(store, HOLD_TTL_MS);
 for (const entry of catalogEntries({ print: 1_000_000 })) await inventory.list(entry);
 // In process every add has the one key "unknown": the per-address limit of holds would refuse them.
-const app = createTestApp(inventory, { pollTimeoutMs: 600_000, maxHoldsPerClient: 0 });
+const app = await createTestApp(inventory, { pollTimeoutMs: 600_000, maxHoldsPerClient: 0 });
 
 /** BENCH_QUICK=1 (CI) opens fewer long polls. */
 const POLLS = Deno.env.get("BENCH_QUICK") === "1" ? 500 : 5_000;

@@ -21,7 +21,7 @@ function cartPost(action: string, session: string = crypto.randomUUID()): Reques
 Deno.test("past its burst a client's add gets 429 with Retry-After, and holds nothing", async () => {
   await using shop = await openMemoryShop({ [PRODUCT]: 100 });
   const clock = new FakeClock();
-  const app = createTestApp(shop.inventory, { addRate: 2, clock });
+  const app = await createTestApp(shop.inventory, { addRate: 2, clock });
   try {
     const sessions = Array.from({ length: 4 }, () => crypto.randomUUID());
     for (const session of sessions) {
@@ -61,7 +61,7 @@ Deno.test("past its burst a client's add gets 429 with Retry-After, and holds no
 
 Deno.test("a bad add is refused for what it is, and costs no token", async () => {
   await using shop = await openMemoryShop({ [PRODUCT]: 10 });
-  const app = createTestApp(shop.inventory, { addRate: 1, clock: new FakeClock() });
+  const app = await createTestApp(shop.inventory, { addRate: 1, clock: new FakeClock() });
   try {
     const bad = new Request("http://localhost/cart", {
       method: "POST",
@@ -79,7 +79,7 @@ Deno.test("a bad add is refused for what it is, and costs no token", async () =>
 
 Deno.test("--add-rate 0 admits every add", async () => {
   await using shop = await openMemoryShop({ [PRODUCT]: 50 });
-  const app = createTestApp(shop.inventory, {
+  const app = await createTestApp(shop.inventory, {
     addRate: 0,
     maxHoldsPerClient: 0,
     clock: new FakeClock(),

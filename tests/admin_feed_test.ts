@@ -27,7 +27,7 @@ async function openShop(overrides = {}) {
   const store = openMemoryStore({ holdTtlMs: HOLD_TTL_MS, clock });
   const inventory = await Inventory.open(store, HOLD_TTL_MS);
   for (const entry of catalogEntries({ pin: 3, cap: 5 })) await inventory.list(entry);
-  const app = createTestApp(inventory, { adminToken: TOKEN, clock, ...overrides });
+  const app = await createTestApp(inventory, { adminToken: TOKEN, clock, ...overrides });
   return {
     clock,
     inventory,
@@ -166,7 +166,7 @@ Deno.test("a store that cannot be reached shows in the tick, and the ticks go on
   const clock = new FakeClock(START);
   const store = openOutageStore(HOLD_TTL_MS);
   const inventory = await Inventory.open(store, HOLD_TTL_MS);
-  const app = createTestApp(inventory, { adminToken: TOKEN, clock });
+  const app = await createTestApp(inventory, { adminToken: TOKEN, clock });
   try {
     await using feed = await openFeed(app);
     // A tick finds room only in a feed whose client has read what came before it.

@@ -1,7 +1,18 @@
-/** The cart's form reader against URLSearchParams, on bodies built to trip a hand-written parser. */
+/** The form reader of the cart (and the queue) against URLSearchParams, on bodies built to trip a hand-written parser. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { cartFormFields, type Fields } from "../lib/http/cart_api.ts";
+import { bodyFields } from "../lib/http/body_fields.ts";
+
+type Fields = Partial<Record<"action" | "session" | "product", string>>;
+
+/** The cart's fields of a form body. */
+function cartFormFields(text: string): Fields {
+  return bodyFields({ mediaType: "application/x-www-form-urlencoded", text }, [
+    "action",
+    "session",
+    "product",
+  ]);
+}
 
 /** What URLSearchParams reads, the way the reader must: the reference. */
 function byUrlSearchParams(text: string): Fields | string {

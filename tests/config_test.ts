@@ -9,6 +9,14 @@ const configOf = (args: string[], env: Record<string, string> = {}) => {
   return invocation.help ? undefined! : invocation.config;
 };
 
+/** How drops run when no flag or variable says. */
+const DEFAULT_DROPS = {
+  queueWindowMs: 30 * 60_000,
+  admitRate: 20,
+  admissionTtlMs: 2 * 60_000,
+  queueChallenge: 0,
+};
+
 /** What every limit is when no flag or variable sets it. */
 const DEFAULT_LIMITS = {
   maxConnections: 18_000,
@@ -39,6 +47,7 @@ Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () 
     dataPath: "./data/inventory.kv",
     redis: null,
     holdTtlMs: 15 * 60_000,
+    ...DEFAULT_DROPS,
     adminToken: undefined,
     pollTimeoutMs: 25_000,
     allowedOrigins: [],
@@ -74,6 +83,7 @@ Deno.test("flags set every value", () => {
       dataPath: "./data/inventory.kv",
       redis: null,
       holdTtlMs: 15 * 60_000,
+      ...DEFAULT_DROPS,
       adminToken: undefined,
       pollTimeoutMs: 1500,
       allowedOrigins: ["https://a.example", "http://b.example:8080"],
@@ -409,4 +419,28 @@ Deno.test("--order-webhook takes an http(s) URL and needs a 16-character --webho
   for (const [args, env, message] of refusals) {
     assert.throws(() => configOf(args, env), { name: "RangeError", message }, args.join(" "));
   }
+});
+
+Deno.test("drop flags and their variables set the window, the admit rate and the admission", () => {
+  const fromFlags = configOf([
+    "--queue-window",
+    "1h",
+    "--admit-rate",
+    "50",
+    "--admission-ttl",
+    "90",
+  ]);
+  assert.deepEqual(
+    [fromFlags.queueWindowMs, fromFlags.admitRate, fromFlags.admissionTtlMs],
+    [3_600_000, 50, 90_000],
+  );
+  const fromEnv = configOf([], { QUEUE_WINDOW: "5m", ADMIT_RATE: "1", ADMISSION_TTL: "30s" });
+  assert.deepEqual(
+    [fromEnv.queueWindowMs, fromEnv.admitRate, fromEnv.admissionTtlMs],
+    [300_000, 1, 30_000],
+  );
+  assert.throws(() => configOf(["--admit-rate", "0"]), /--admit-rate must be/);
+  assert.throws(() => configOf(["--admit-rate", "10001"]), /--admit-rate must be/);
+  assert.throws(() => configOf(["--queue-window", "soon"]), /--queue-window must be a duration/);
+  assert.throws(() => configOf([], { ADMISSION_TTL: "0" }), /--admission-ttl must be a duration/);
 });

@@ -10,7 +10,7 @@ import { createTestApp } from "./support/server.ts";
 Deno.test("a long poll times out when the injected clock says so, not before", async () => {
   await using shop = await openMemoryShop({ poster: 3 });
   const clock = new FakeClock(0);
-  const app = createTestApp(shop.inventory, { clock, pollTimeoutMs: 25_000 });
+  const app = await createTestApp(shop.inventory, { clock, pollTimeoutMs: 25_000 });
   try {
     const cursor = `${shop.inventory.epoch}.0`;
     let answered = false;
@@ -35,7 +35,7 @@ Deno.test("a long poll times out when the injected clock says so, not before", a
 Deno.test("a stream refused for the connection limit draws its retry from the clock", async () => {
   await using shop = await openMemoryShop({ poster: 3 });
   const clock = new FakeClock(0, () => 0);
-  const app = createTestApp(shop.inventory, { clock, maxConnections: 0 });
+  const app = await createTestApp(shop.inventory, { clock, maxConnections: 0 });
   try {
     const response = await app.handle(
       new Request("http://localhost/cart/status", { headers: { accept: "text/event-stream" } }),

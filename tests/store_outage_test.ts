@@ -25,7 +25,7 @@ async function openOutageShop(): Promise<OutageShop> {
   const store = openOutageStore(HOLD_TTL_MS);
   const inventory = await Inventory.open(store, HOLD_TTL_MS);
   for (const entry of catalogEntries({ [PRODUCT]: 3 })) await inventory.list(entry);
-  const app = createTestApp(inventory, { adminToken: ADMIN_TOKEN });
+  const app = await createTestApp(inventory, { adminToken: ADMIN_TOKEN });
   return {
     store,
     inventory,

@@ -2,11 +2,12 @@
 import type { Checkouts } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { Refusal } from "../inventory/refusal.ts";
-import type { ClientLimit } from "../inventory/store_port.ts";
+import type { ClientLimit, StoreOutcome } from "../inventory/store_port.ts";
 import { inventoryCountOf } from "../inventory/ledger.ts";
 import { HttpError, jsonResponse, postAnswer } from "./http_error.ts";
 import { REFUSAL_ANSWERS, refusalError } from "./refusal_answers.ts";
-import { parseJsonBody, type RequestBody } from "./request_body.ts";
+import { bodyFields } from "./body_fields.ts";
+import type { RequestBody } from "./request_body.ts";
 import { sessionFromCookie, sessionIdOf } from "./session.ts";
 
 /** The largest request body accepted, in bytes. */
@@ -14,6 +15,27 @@ export const MAX_BODY_BYTES = 4096;
 
 /** The media types `POST /cart` takes. */
 export const CART_MEDIA_TYPES = ["application/x-www-form-urlencoded", "application/json"] as const;
+
+/** What the gate answered an add: refused, or let through (and told how the add ended). */
+export type AddPass =
+  | { readonly ok: false; readonly refusal: Refusal }
+  | {
+    readonly ok: true;
+    /** Hears whether the add took a unit; present when the add uses something up (an admission). */
+    readonly settle?: (took: boolean) => Promise<void>;
+  };
+
+/** Whether a session may add a product now: a drop lets only its admitted shoppers in. */
+export interface AddGate {
+  /**
+   * Tells whether the session may add the product now.
+   *
+   * @param product The product's id.
+   * @param session The session.
+   * @returns The pass, or why not.
+   */
+  check(product: string, session: string): Promise<AddPass>;
+}
 
 /** A validated cart request. */
 export interface CartCommand {
@@ -26,15 +48,6 @@ export interface CartCommand {
 }
 
 const FIELDS = ["action", "session", "product"] as const;
-/** The cart's fields a request gave. */
-export interface Fields {
-  /** `add`, `remove` or `checkout`, once checked. */
-  action?: string;
-  /** The shopper's session id. */
-  session?: string;
-  /** The product's id. */
-  product?: string;
-}
 
 /**
  * Validates the body of `POST /cart`: `action`, `session` (else the `sid` cookie) and `product`.
@@ -56,9 +69,7 @@ export interface Fields {
  * ```
  */
 export function cartCommandOf(request: Request, body: RequestBody): CartCommand {
-  const fields = body.mediaType === "application/json"
-    ? jsonFields(body.text)
-    : cartFormFields(body.text);
+  const fields = bodyFields(body, FIELDS);
   const action = fields.action;
   if (action === undefined) throw new HttpError(400, "Action is missing");
   if (action !== "add" && action !== "remove" && action !== "checkout") {
@@ -70,51 +81,6 @@ export function cartCommandOf(request: Request, body: RequestBody): CartCommand 
   const session = sessionIdOf(given);
   if (session === undefined) throw new HttpError(400, "Session must be a UUID");
   return { action, session, product: fields.product };
-}
-
-function jsonFields(text: string): Fields {
-  const value = parseJsonBody(text);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new HttpError(400, "Body must be a JSON object");
-  }
-  // Nothing we read is nested; refusing nesting keeps odd payloads from looking acceptable.
-  if (Object.values(value).some((field) => typeof field === "object" && field !== null)) {
-    throw new HttpError(400, "Body must be a flat JSON object");
-  }
-  const fields: Fields = {};
-  for (const name of FIELDS) {
-    const field = (value as Record<string, unknown>)[name];
-    if (field === undefined) continue;
-    if (typeof field !== "string") throw new HttpError(400, `Field "${name}" must be a string`);
-    fields[name] = field;
-  }
-  return fields;
-}
-
-/**
- * Reads the cart's fields from a form body (`application/x-www-form-urlencoded`), as
- * `URLSearchParams` reads them; other fields are ignored.
- *
- * @param text The body.
- * @returns `action`, `session` and `product`, those given.
- * @throws {HttpError} 400 when one is given more than once.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.deepEqual(cartFormFields("action=add&x=1&product=a%20b"), { action: "add", product: "a b" });
- * assert.throws(() => cartFormFields("action=add&action=remove"), /more than once/);
- * ```
- */
-export function cartFormFields(text: string): Fields {
-  const params = new URLSearchParams(text);
-  const fields: Fields = {};
-  for (const name of FIELDS) {
-    const values = params.getAll(name);
-    if (values.length > 1) throw new HttpError(400, `Field "${name}" is given more than once`);
-    if (values.length === 1) fields[name] = values[0];
-  }
-  return fields;
 }
 
 /**
@@ -146,8 +112,8 @@ export function productOnSale(inventory: Inventory, product: string | undefined)
  * @param request The incoming request.
  * @param body Its body.
  * @param client The client an add is counted against, with its limit of holds at once.
- * @param limits Refuses an add past its client's rate (429), and hears of every refused add or
- *   remove, to count it.
+ * @param limits Refuses an add past its client's rate (429) or before the session's turn in a
+ *   drop (409), and hears of every refused add or remove, to count it.
  * @returns 200 `{product, inventoryCount, version, inCart}` (and `orderId` for a checkout), or
  * 409 `{error: "sold out", ...}`.
  * @throws {HttpError} 400 or 404 as {@linkcode cartCommandOf} and {@linkcode productOnSale} say;
@@ -161,7 +127,7 @@ export async function handleCartCommand(
   request: Request,
   body: RequestBody,
   client: ClientLimit,
-  limits: { admitAdd(): Promise<void>; onRefusal(kind: Refusal): void },
+  limits: { admitAdd(): Promise<void>; gate: AddGate; onRefusal(kind: Refusal): void },
 ): Promise<Response> {
   const command = cartCommandOf(request, body);
   if (command.action === "add") await limits.admitAdd();
@@ -170,7 +136,7 @@ export async function handleCartCommand(
     return checkoutResponse(checkouts, product, command.session);
   }
   const outcome = command.action === "add"
-    ? await inventory.add(product, command.session, client)
+    ? await gatedAdd(inventory, limits, product, command.session, client)
     : await inventory.remove(product, command.session);
   if (!outcome.ok) {
     const { reason, record } = outcome;
@@ -190,6 +156,29 @@ export async function handleCartCommand(
     version: record.version,
     inCart,
   });
+}
+
+/** Adds through the gate: a refusal there is answered like the store's, and the gate hears the end. */
+async function gatedAdd(
+  inventory: Inventory,
+  limits: { gate: AddGate; onRefusal(kind: Refusal): void },
+  product: string,
+  session: string,
+  client: ClientLimit,
+): Promise<StoreOutcome> {
+  const pass = await limits.gate.check(product, session);
+  if (!pass.ok) {
+    limits.onRefusal(pass.refusal);
+    throw refusalError(pass.refusal, product, "add", inventory.get(product)?.info);
+  }
+  let took = false;
+  try {
+    const outcome = await inventory.add(product, session, client);
+    took = outcome.ok && outcome.inCart;
+    return outcome;
+  } finally {
+    await pass.settle?.(took);
+  }
 }
 
 /** Runs a checkout and answers it. */

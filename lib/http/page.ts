@@ -31,6 +31,8 @@ export interface PageOptions {
   readonly frameAncestors: readonly string[];
   /** Makes a new shopper's session id (the server's clock draws it). */
   readonly newSession: () => string;
+  /** The server's time, in ms since the epoch: a drop's page sets its countdown by it. */
+  readonly now: () => number;
 }
 
 /** The image of a product that has none. */
@@ -134,6 +136,10 @@ export async function productPage(
     inCart: String(inCart),
     stockText: inCart ? "In your cart" : inventoryCount === 0 ? "Sold out" : "Available",
     ...holdValues(inventory.holdTtlMs, expiresAt),
+    // A drop's opening (empty for a product on sale at once), and the server's clock for its
+    // countdown.
+    opensAt: record.info.opensAt ?? "",
+    serverTime: String(options.now()),
   });
   return htmlResponse(request, html, {
     security: securityOf(options),

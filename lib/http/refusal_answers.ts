@@ -69,6 +69,17 @@ export const REFUSAL_ANSWERS: { readonly [kind in Refusal]: RefusalAnswer } = {
       "Too many units held from your address at once: buy or put one back, or try again later",
     metric: "too_many_holds",
   },
+  "not open yet": {
+    status: 409,
+    message: (product, _, info) =>
+      `${info?.name ?? product} goes on sale at ${info?.opensAt ?? "its opening"}`,
+    metric: "not_open_yet",
+  },
+  "not your turn": {
+    status: 409,
+    message: () => "It is not your turn yet: join the queue and wait for your number",
+    metric: "not_your_turn",
+  },
 };
 
 function limitMessage(product: string, _?: string, info?: ProductInfo): string {
@@ -87,7 +98,8 @@ function limitMessage(product: string, _?: string, info?: ProductInfo): string {
  * @param info What the product is, for the answers that name it.
  * @param retryAfterMs How long until trying again may succeed: sent as `Retry-After`, in whole
  *   seconds and at least 1.
- * @returns An {@linkcode HttpError} with the kind's status and text.
+ * @returns An {@linkcode HttpError} with the kind's status and text (and `opensAt` for a drop not
+ *   yet open).
  *
  * @example
  * ```ts
@@ -113,8 +125,12 @@ export function refusalError(
 ): HttpError {
   const answer = REFUSAL_ANSWERS[kind];
   const message = answer.message(product, action, info);
-  if (retryAfterMs === undefined) return new HttpError(answer.status, message);
-  return new HttpError(answer.status, message, { headers: retryAfterHeader(retryAfterMs) });
+  // A drop not yet open says when it opens, for the page's countdown.
+  const fields = kind === "not open yet" && info?.opensAt !== undefined
+    ? { opensAt: info.opensAt }
+    : undefined;
+  const headers = retryAfterMs === undefined ? undefined : retryAfterHeader(retryAfterMs);
+  return new HttpError(answer.status, message, { fields, headers });
 }
 
 /**

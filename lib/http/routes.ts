@@ -5,7 +5,13 @@ import type { Refusal } from "../inventory/refusal.ts";
 import type { Subscriptions } from "../realtime/subscriptions.ts";
 import type { Topics } from "../realtime/topics.ts";
 import type { ClientLimits } from "./client_limits.ts";
-import { CART_MEDIA_TYPES, cartResponse, handleCartCommand, MAX_BODY_BYTES } from "./cart_api.ts";
+import {
+  type AddGate,
+  CART_MEDIA_TYPES,
+  cartResponse,
+  handleCartCommand,
+  MAX_BODY_BYTES,
+} from "./cart_api.ts";
 import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
 import type { Gauges, Metrics } from "./monitoring.ts";
@@ -60,6 +66,7 @@ export function pageRoutes(
  * @param checkouts The checkouts the `checkout` command starts.
  * @param sameOrigin Refuses requests from untrusted origins.
  * @param clientLimits What each client address may do: its adds a second, its holds at once.
+ * @param gate Whether a drop lets a session add now.
  * @param onRefusal Told of every refused add or remove, to count it.
  * @returns The routes.
  */
@@ -68,6 +75,7 @@ export function cartRoutes(
   checkouts: Checkouts,
   sameOrigin: Guard,
   clientLimits: ClientLimits,
+  gate: AddGate,
   onRefusal: (kind: Refusal) => void,
 ): Route[] {
   return [
@@ -87,6 +95,7 @@ export function cartRoutes(
           client,
           {
             admitAdd: () => clientLimits.admitAdd(context),
+            gate,
             onRefusal: (kind) => {
               onRefusal(kind);
               if (kind === "too many holds") clientLimits.refuseHolds(client.key);

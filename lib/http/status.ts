@@ -38,16 +38,15 @@ export function sinceOf(url: URL): Since | undefined {
 }
 
 /**
- * The topic of the product a status request names, or of the only product.
+ * The product a request's query names (`product`), or the only product on sale.
  *
  * @param inventory The inventory.
- * @param topics The topics.
  * @param url The request's URL, with `product` unless the shop sells one product.
- * @returns The product's topic.
+ * @returns The id of a product on sale.
  * @throws {HttpError} 400 for a missing or repeated `product`, 404 for an unknown one, 410 for a
  *   retired one.
  */
-export function productTopicOf(inventory: Inventory, topics: Topics, url: URL): Topic {
+export function queriedProduct(inventory: Inventory, url: URL): string {
   const values = url.searchParams.getAll("product");
   if (values.length > 1) throw new HttpError(400, 'Parameter "product" is given more than once');
   let id = values[0];
@@ -57,11 +56,24 @@ export function productTopicOf(inventory: Inventory, topics: Topics, url: URL): 
     id = sole.info.id;
   }
   const record = inventory.get(id);
-  const topic = topics.product(id);
-  if (record === undefined || topic === undefined) {
-    throw new HttpError(404, `No product "${id}"`);
-  }
+  if (record === undefined) throw new HttpError(404, `No product "${id}"`);
   if (record.retired) throw new HttpError(410, `Product "${id}" is no longer on sale`);
+  return id;
+}
+
+/**
+ * The topic of the product a status request names, or of the only product.
+ *
+ * @param inventory The inventory.
+ * @param topics The topics.
+ * @param url The request's URL, with `product` unless the shop sells one product.
+ * @returns The product's topic.
+ * @throws {HttpError} As {@linkcode queriedProduct}.
+ */
+export function productTopicOf(inventory: Inventory, topics: Topics, url: URL): Topic {
+  const id = queriedProduct(inventory, url);
+  const topic = topics.product(id);
+  if (topic === undefined) throw new HttpError(404, `No product "${id}"`);
   return topic;
 }
 

@@ -92,5 +92,6 @@ function changedFields(a: ProductInfo, b: ProductInfo): string[] {
   }
   if (a.image !== b.image) fields.push("image");
   if (limitPerShopperOf(a) !== limitPerShopperOf(b)) fields.push("limitPerShopper");
+  if (a.opensAt !== b.opensAt) fields.push("opensAt");
   return fields;
 }

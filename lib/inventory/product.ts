@@ -25,6 +25,11 @@ export interface ProductInfo {
    * which are read as {@linkcode DEFAULT_LIMIT_PER_SHOPPER} by {@linkcode limitPerShopperOf}.
    */
   readonly limitPerShopper?: number;
+  /**
+   * When the product goes on sale, in ISO 8601 with a zone (`2026-12-06T18:00:00Z`): a waiting
+   * room and its draw come before it. Without it, the product is on sale at once.
+   */
+  readonly opensAt?: string;
 }
 
 /** The limit per shopper of a product that gives none. */

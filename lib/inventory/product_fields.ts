@@ -44,7 +44,10 @@ const PRODUCT_KEYS: ReadonlySet<string> = new Set([
   "image",
   "total",
   "limitPerShopper",
+  "opensAt",
 ]);
+/** An ISO 8601 date and time with a zone, to the minute at least and the millisecond at most. */
+const OPENS_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 const PRICE_KEYS: ReadonlySet<string> = new Set(["amount", "currency"]);
 /** A URL scheme such as `https:`; a file name never starts with one. */
 const SCHEME_PATTERN = /^[a-z][a-z0-9+.-]*:/i;
@@ -55,7 +58,8 @@ const MAX_SHOWN_LENGTH = 80;
  * Validates one product as given in a catalog file or an admin `PUT` body.
  *
  * The fields are `id`, `name`, `price` and `total` (required) and `description`, `image` and
- * `limitPerShopper` (optional, 1 by default); any other field is refused. The name is trimmed.
+ * `limitPerShopper` (optional, 1 by default) and `opensAt` (optional: the drop's opening, ISO 8601
+ * with a zone); any other field is refused. The name is trimmed.
  *
  * @param value The parsed JSON of one product.
  * @param where `label` names the product in errors while it has no valid id (e.g. `#2`, its
@@ -111,7 +115,24 @@ export function parseProductFields(
     total: totalOf(id, value.total),
     image: imageOf(id, value.image, where.imageRule),
     limitPerShopper: limitOf(id, value.limitPerShopper),
+    ...opensAtOf(id, value.opensAt),
   };
+}
+
+function opensAtOf(id: string, value: unknown): { opensAt?: string } {
+  if (value === undefined) return {};
+  if (
+    typeof value !== "string" || !OPENS_AT_PATTERN.test(value) ||
+    !Number.isFinite(Date.parse(value))
+  ) {
+    throw fieldError(
+      id,
+      "opensAt",
+      'an ISO 8601 date and time with a zone (e.g. "2026-12-06T18:00:00Z")',
+      value,
+    );
+  }
+  return { opensAt: value };
 }
 
 function limitOf(id: string, value: unknown): number {

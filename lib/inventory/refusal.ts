@@ -28,6 +28,10 @@ export const REFUSALS = [
   "limit per shopper",
   /** The client's address holds as many units at once as `--max-holds-per-client` allows. */
   "too many holds",
+  /** The product's drop has not opened: its `opensAt` is still to come. */
+  "not open yet",
+  /** The drop is open, but the session's number has not been admitted (or its admission ended). */
+  "not your turn",
 ] as const;
 
 /** One kind of refusal. */
@@ -46,6 +50,8 @@ export const ADD_REFUSALS = [
   "sold out",
   "limit per shopper",
   "too many holds",
+  "not open yet",
+  "not your turn",
 ] as const satisfies readonly Refusal[];
 
 /**

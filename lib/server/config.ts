@@ -47,6 +47,12 @@ export interface Config extends AppSettings {
   redis: string | null;
   /** How long a hold lasts from when it is taken, in ms. */
   holdTtlMs: number;
+  /** How long before a product's `opensAt` its queue opens, in ms. */
+  queueWindowMs: number;
+  /** The most shoppers a drop admits a second, unless the owner sets another. */
+  admitRate: number;
+  /** How long an admitted shopper has to add, in ms. */
+  admissionTtlMs: number;
   /** The bearer token of the admin API; undefined turns the admin routes off. */
   adminToken: string | undefined;
   /** Origins other than the server's own that may change the cart or open sockets. */
@@ -69,6 +75,10 @@ const DEFAULTS = {
   "poll-timeout": "25",
   data: "./data/inventory.kv",
   "hold-ttl": "15m",
+  "queue-window": "30m",
+  "admit-rate": "20",
+  "admission-ttl": "2m",
+  "queue-challenge": "0",
   "max-connections": "18000",
   "add-rate": "5",
   "max-connections-per-client": "32",
@@ -93,6 +103,10 @@ const ENV_NAMES = {
   "poll-timeout": "POLL_TIMEOUT",
   data: "DATA",
   "hold-ttl": "HOLD_TTL",
+  "queue-window": "QUEUE_WINDOW",
+  "admit-rate": "ADMIT_RATE",
+  "admission-ttl": "ADMISSION_TTL",
+  "queue-challenge": "QUEUE_CHALLENGE",
   "max-connections": "MAX_CONNECTIONS",
   "add-rate": "ADD_RATE",
   "max-connections-per-client": "MAX_CONNECTIONS_PER_CLIENT",
@@ -107,7 +121,13 @@ const ENV_NAMES = {
   "admin-session-minutes": "ADMIN_SESSION_MINUTES",
 } as const;
 
-/** A hold lasts at least a second and at most 30 days. */
+/** The hardest join challenge: a page tries half this many hashes on average. */
+const MAX_DIFFICULTY = 100_000_000;
+
+/** The most shoppers a drop may admit a second, by flag or by the owner. */
+export const MAX_ADMIT_RATE = 10_000;
+
+/** A hold lasts at least a second and at most 30 days (as do a queue's window and an admission). */
 const HOLD_TTL_RANGE_MS = [1_000, 30 * 86_400_000] as const;
 
 /**
@@ -170,6 +190,10 @@ export function parseConfig(
         data: { type: "string" },
         redis: { type: "string" },
         "hold-ttl": { type: "string" },
+        "queue-window": { type: "string" },
+        "admit-rate": { type: "string" },
+        "admission-ttl": { type: "string" },
+        "queue-challenge": { type: "string" },
         "admin-token": { type: "string" },
         "admin-session-minutes": { type: "string" },
         "allowed-origin": { type: "string", multiple: true },
@@ -227,6 +251,10 @@ export function parseConfig(
       dataPath: dataPathOf(pick("data")),
       redis: redisUrlOf(values.redis ?? env("REDIS_URL")),
       holdTtlMs: durationIn("--hold-ttl", pick("hold-ttl"), ...HOLD_TTL_RANGE_MS),
+      queueWindowMs: durationIn("--queue-window", pick("queue-window"), ...HOLD_TTL_RANGE_MS),
+      admitRate: integerIn("--admit-rate", pick("admit-rate"), 1, MAX_ADMIT_RATE),
+      admissionTtlMs: durationIn("--admission-ttl", pick("admission-ttl"), ...HOLD_TTL_RANGE_MS),
+      queueChallenge: integerIn("--queue-challenge", pick("queue-challenge"), 0, MAX_DIFFICULTY),
       adminToken: adminTokenOf(values["admin-token"] ?? env("ADMIN_TOKEN")),
       // A week at most: a stolen cookie outlives a sign-out until it expires.
       adminSessionMs:

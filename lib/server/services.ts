@@ -16,6 +16,10 @@ import { adminAccess } from "../admin/admin_auth.ts";
 import { AdminFeed } from "../admin/admin_feed.ts";
 import { adminRoutes } from "../admin/admin_routes.ts";
 import { type App, createApp } from "../http/app.ts";
+import type { Drops } from "../queue/drops.ts";
+import { dropGate, queueRoutes } from "../queue/queue_api.ts";
+import { QueueFeed } from "../queue/queue_feed.ts";
+import { JoinChallenge } from "../queue/join_challenge.ts";
 import { ClientLimits } from "../http/client_limits.ts";
 import { ConnectionLimit } from "../http/guards.ts";
 import { type Gauges, Metrics } from "../http/monitoring.ts";
@@ -68,10 +72,14 @@ export interface AppSettings {
   webhookTimeoutMs: number;
   /** How long an admin sign-in lasts, in ms: the admin cookie expires then. */
   adminSessionMs: number;
+  /** The proof of work a drop's join needs (ALTCHA's maxnumber); 0 needs none. */
+  queueChallenge: number;
 }
 
 /** What the app needs besides the inventory: its settings, and what the server loaded. */
 export interface AppOptions extends AppSettings {
+  /** The drops' lines (opened over the store's engine); the caller closes them after the app. */
+  drops: Drops;
   /** The shop's order service; none sells at once (demo mode). */
   orderService?: OrderService;
   /** Origins besides our own trusted to post and subscribe. */
@@ -114,18 +122,26 @@ export interface AppOptions extends AppSettings {
  * import { systemClock } from "../time/clock.ts";
  * import { Inventory } from "../inventory/inventory.ts";
  * import { openMemoryStore } from "../store/memory_store.ts";
+ * import { DropQueues } from "../queue/drop_queues.ts";
+ * import { linesInMemory } from "../queue/line_store.ts";
  * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
- * const app = buildApp(await Inventory.open(store, 60_000), {
+ * const inventory = await Inventory.open(store, 60_000);
+ * const drops = await DropQueues.open(inventory, linesInMemory(), {
+ *   windowMs: 1_800_000, admitRate: 20, admissionTtlMs: 120_000, maxTicketsPerClient: 4,
+ * }, systemClock);
+ * const app = buildApp(inventory, {
  *   pollTimeoutMs: 25_000, allowedOrigins: [], maxConnections: 18_000,
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
  *   addRate: 5, maxConnectionsPerClient: 32, maxHoldsPerClient: 4,
- *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000,
+ *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000, queueChallenge: 0,
  *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
+ *   drops,
  * });
  * const response = await app.handle(new Request("http://localhost/healthz"));
  * assert.equal(response.status, 200);
  * app.stop();
+ * await drops.close();
  * await store.close();
  * ```
  */
@@ -133,6 +149,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics();
   const topics = new Topics(inventory);
+  const queueFeed = new QueueFeed(options.drops, topics.tally, clock);
   const subscriptions = new Subscriptions(options, clock);
   const limit = new ConnectionLimit(
     options.maxConnections,
@@ -183,6 +200,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     secure: isHttpsRequest(request, options),
     frameAncestors: options.frameAncestors ?? [],
     newSession: () => clock.randomUUID(),
+    now: () => clock.now(),
   });
 
   const routes: Route[] = [
@@ -192,9 +210,22 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
       checkouts,
       sameOrigin,
       clientLimits,
+      dropGate(inventory, options.drops),
       (kind) => metrics.countRefusal(kind),
     ),
     ...statusRoutes(inventory, topics, subscriptions, limit, sameOrigin, clientLimits),
+    ...queueRoutes({
+      inventory,
+      drops: options.drops,
+      challenge: options.queueChallenge === 0
+        ? undefined
+        : new JoinChallenge({ difficulty: options.queueChallenge }, clock),
+      feed: queueFeed,
+      subscriptions,
+      limit,
+      sameOrigin,
+      clientLimits,
+    }),
     ...monitoringRoutes(inventory, metrics, gauges),
     ...fileRoutes(options.assets, options.media),
   ];
@@ -242,6 +273,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     clock,
     stop() {
       topics.close();
+      queueFeed.close();
       subscriptions.close();
       adminFeed?.close();
     },

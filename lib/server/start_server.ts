@@ -4,6 +4,9 @@ import { type CatalogEntry, syncCatalog } from "../inventory/catalog_sync.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 import { Inventory } from "../inventory/inventory.ts";
 import { openKvStore } from "../store/kv_store.ts";
+import { openKvLines } from "../store/kv_lines.ts";
+import { DropQueues } from "../queue/drop_queues.ts";
+import { linesInMemory, type LineStore } from "../queue/line_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
 import { redactedUrl } from "../store/redis_url.ts";
 import type { InventoryStore } from "../inventory/store_port.ts";
@@ -98,6 +101,8 @@ export async function startServer(
   );
 
   let store: InventoryStore | undefined;
+  let lines: LineStore | undefined;
+  let drops: DropQueues | undefined;
   // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
   let presence: Presence = new MemoryPresence();
   let sharedAddRate: AppOptions["sharedAddRate"];
@@ -124,6 +129,16 @@ export async function startServer(
       });
     const inventory = await Inventory.open(store, config.holdTtlMs);
     for (const line of await applyCatalog(inventory, config, options.catalog)) log(line);
+    // A drop's line is kept where its stock is: in memory, or in the same Deno KV file.
+    lines = config.dataPath === MEMORY_PATH || config.redis !== null
+      ? linesInMemory()
+      : await openKvLines(config.dataPath);
+    drops = await DropQueues.open(inventory, lines, {
+      windowMs: config.queueWindowMs,
+      admitRate: config.admitRate,
+      admissionTtlMs: config.admissionTtlMs,
+      maxTicketsPerClient: config.maxHoldsPerClient,
+    }, clock);
     for (const record of inventory.allProducts()) {
       log(
         `Inventory "${record.info.id}": total ${record.total}, ${record.held} held,` +
@@ -152,6 +167,7 @@ export async function startServer(
       listeners: () => server.listeners,
       presence,
       sharedAddRate,
+      drops,
     });
     becomeReady(app);
     // Checkouts a stopped server left in flight end now, each with the order it had.
@@ -164,10 +180,11 @@ export async function startServer(
         } kept as holds`,
       );
     }).catch((error) => console.error("resuming checkouts failed:", error));
-    return running(server, app, inventory, store, tls !== undefined);
+    return running(server, app, inventory, { drops, store }, tls !== undefined);
   } catch (error) {
     failToStart(error);
     await server.shutdown();
+    await (drops ?? lines)?.close();
     await store?.close();
     throw error;
   }
@@ -201,7 +218,7 @@ function running(
   server: ResilientServer,
   app: App,
   inventory: Inventory,
-  store: InventoryStore,
+  { drops, store }: { drops: DropQueues; store: InventoryStore },
   https: boolean,
 ): RunningServer {
   const { hostname, port } = server.addr;
@@ -225,6 +242,7 @@ function running(
           await Promise.all([app.checkouts.settle(CHECKOUT_SETTLE_MS), server.shutdown()]);
           await app.checkouts.settle(0);
           // Requests in flight were answered; let their commits and any expiry end, then close.
+          await drops.close();
           await store.close();
           resolve();
         } catch (error) {

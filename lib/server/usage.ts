@@ -26,6 +26,13 @@ Options (each also read from the environment variable in brackets):
                                                               [REDIS_URL]
   --hold-ttl T         how long a hold lasts from its add (re-adding does not extend it), in seconds
                        or with a unit: 90s, 15m, 2h, 1d       [HOLD_TTL]      (default 15m)
+  --queue-window T     how long before a product's opensAt its waiting room opens
+                                                              [QUEUE_WINDOW]  (default 30m)
+  --admit-rate N       shoppers a drop admits a second at most, 1 to 10000
+                                                              [ADMIT_RATE]    (default 20)
+  --admission-ttl T    how long an admitted shopper has to add [ADMISSION_TTL] (default 2m)
+  --queue-challenge N  proof of work a new ticket needs (ALTCHA maxnumber; 50000 takes
+                       a phone 1-3 s); 0 is off              [QUEUE_CHALLENGE] (default 0)
   --admin-token TOKEN  bearer token of the admin API and the sign-in of /admin,
                        16+ characters; without one both are off [ADMIN_TOKEN]
   --admin-session-minutes N

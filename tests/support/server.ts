@@ -5,6 +5,9 @@
 import { join } from "node:path";
 import type { App } from "../../lib/http/app.ts";
 import { type AppOptions, buildApp } from "../../lib/server/services.ts";
+import { DropQueues } from "../../lib/queue/drop_queues.ts";
+import { linesInMemory } from "../../lib/queue/line_store.ts";
+import { systemClock } from "../../lib/time/clock.ts";
 import type { Inventory } from "../../lib/inventory/inventory.ts";
 import { inventoryCountOf } from "../../lib/inventory/ledger.ts";
 import type { Config } from "../../lib/server/config.ts";
@@ -36,6 +39,10 @@ export const TEST_CONFIG: Config = {
   dataPath: ":memory:",
   redis: null,
   holdTtlMs: 15 * 60_000,
+  queueWindowMs: 30 * 60_000,
+  admitRate: 20,
+  admissionTtlMs: 2 * 60_000,
+  queueChallenge: 0,
   adminToken: undefined,
   pollTimeoutMs: 25_000,
   allowedOrigins: [],
@@ -81,9 +88,19 @@ export async function startTestServer(
  * @param overrides Settings that differ from {@linkcode TEST_CONFIG}'s.
  * @returns The app (pages render empty); the caller stops it.
  */
-export function createTestApp(inventory: Inventory, overrides: Partial<AppOptions> = {}): App {
+export async function createTestApp(
+  inventory: Inventory,
+  overrides: Partial<AppOptions> = {},
+): Promise<App> {
+  const drops = overrides.drops ?? await DropQueues.open(inventory, linesInMemory(), {
+    windowMs: TEST_CONFIG.queueWindowMs,
+    admitRate: TEST_CONFIG.admitRate,
+    admissionTtlMs: TEST_CONFIG.admissionTtlMs,
+    maxTicketsPerClient: TEST_CONFIG.maxHoldsPerClient,
+  }, overrides.clock ?? systemClock);
   return buildApp(inventory, {
     ...TEST_CONFIG,
+    drops,
     https: false,
     templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" },
     assets: new Map(),
