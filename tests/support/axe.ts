@@ -13,7 +13,7 @@ export interface AxeViolation {
 }
 
 /**
- * Runs axe-core's WCAG 2 A and AA rules on the page as it is now.
+ * Runs axe-core's WCAG 2 A and AA rules on the page as it is now, once its CSS transitions end.
  *
  * The script goes in through the DevTools protocol (`page.evaluate`), not a `<script>` tag, so the
  * page's Content-Security-Policy, which allows only our own files, neither blocks nor reports it.
@@ -22,6 +22,14 @@ export interface AxeViolation {
  * @returns The rules it breaks; none when it is clean.
  */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  // Colours are measured as they end: a button just enabled is still fading in.
+  await page.evaluate(() =>
+    Promise.all(
+      document.getAnimations()
+        .filter((animation) => animation instanceof CSSTransition)
+        .map((animation) => animation.finished),
+    )
+  );
   const loaded = await page.evaluate(() => "axe" in globalThis);
   if (!loaded) await page.evaluate(axe.source);
   return await page.evaluate(async () => {
