@@ -2,6 +2,7 @@
 // shopper's place and turn, and tells the page when Add may be pressed.
 // @ts-check
 /// <reference lib="dom" />
+import { altchaPayload, solveChallenge } from "./altcha_solver.js";
 import { keepConnected, transportsOf } from "./connection.js";
 import { isNews } from "./live_state.js";
 import {
@@ -43,6 +44,29 @@ const NO_TICKET = Object.freeze({
  * @property {() => void} refresh Reads the shopper's place again (after an add used the turn).
  * @property {() => void} stop Ends the feed and the countdowns (the product is gone).
  */
+
+/** The shop refused to let the shopper join, for a reason it gave. */
+class JoinRefused extends Error {}
+
+/**
+ * The proof of work a new ticket needs (`--queue-challenge`), solved in the page.
+ *
+ * @returns {Promise<string | undefined>} The `altcha` field to join with; undefined when the shop
+ * asks for none.
+ * @throws {JoinRefused} When the challenge cannot be had or has no solution.
+ */
+async function solvedChallenge() {
+  const response = await fetch(`${QUEUE_PATH}/challenge`, { cache: "no-store" });
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new JoinRefused(answer?.error ?? `the shop answered ${response.status}`);
+  const number = await solveChallenge(answer);
+  if (number === null) throw new JoinRefused("the check that you are not a robot failed");
+  return altchaPayload(answer, number);
+}
 
 /**
  * @param {string} id
@@ -171,10 +195,11 @@ export function startQueue(options) {
     setText(elements.error, "");
     render();
     try {
+      const altcha = await solvedChallenge();
       const response = await fetch(QUEUE_PATH, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ product }),
+        body: JSON.stringify(altcha === undefined ? { product } : { product, altcha }),
         cache: "no-store",
       });
       const answer = await response.json().catch(() => ({}));
@@ -192,8 +217,13 @@ export function startQueue(options) {
             : `Could not join the line: ${reason}.`,
         );
       }
-    } catch {
-      setText(elements.error, "Could not reach the shop. Check your connection and try again.");
+    } catch (error) {
+      setText(
+        elements.error,
+        error instanceof JoinRefused
+          ? `Could not join the line: ${error.message}.`
+          : "Could not reach the shop. Check your connection and try again.",
+      );
     } finally {
       joining = false;
       render();
