@@ -1,6 +1,7 @@
 /** Browser tests of the waiting room page: a drop's every phase on each transport, axe, 320 px. */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
+import type { Config } from "../lib/server/config.ts";
 import { axeViolations } from "./support/axe.ts";
 import { browserTest, waitForConnection } from "./support/browser.ts";
 import { FakeClock } from "./support/fake_clock.ts";
@@ -17,14 +18,15 @@ const HEX_64 = /^[0-9a-f]{64}$/;
 
 /**
  * Starts a server whose one product, with one unit, opens at {@linkcode OPENS_AT}, on a fake clock
- * that the test moves from phase to phase.
+ * that the test moves from phase to phase; an admission lasts 2 minutes.
  */
-async function startDrop() {
+async function startDrop(overrides: Partial<Config> = {}) {
   const clock = new FakeClock(START);
   const server = await startTestServer({
     queueWindowMs: WINDOW_MS,
     admitRate: 20,
     admissionTtlMs: 2 * 60_000,
+    ...overrides,
   }, {
     clock,
     catalog: {
@@ -113,7 +115,7 @@ for (const transport of TRANSPORTS) {
       panel = await waitForPanel(first, "admitted");
       assert.equal(panel.status, "It's your turn: add it to your cart now");
       assert.match(panel.detail, /^Your turn ends in (1 min \d\d s|2 min 00 s)$/);
-      await first.locator("#add:enabled", { hasText: "Add to cart" }).waitFor();
+      await add.and(first.locator(":enabled")).filter({ hasText: "Add to cart" }).waitFor();
       const draw = await (await fetch(`${server.url}queue/draw?product=${PRODUCT}`)).json();
       assert.equal(draw.commitment, commitment);
       assert.equal(seed, draw.seed);
@@ -126,17 +128,25 @@ for (const transport of TRANSPORTS) {
       assert.equal(panel.status, "You're number 1 in line");
       assert.equal(await second.locator("#add").isDisabled(), true);
 
-      // The first adds and buys the unit: everyone is told it is sold out.
-      await first.click("#add");
-      await first.locator("#add", { hasText: "In your cart" }).waitFor();
-      await first.locator("#buy:enabled").click();
-      await first.locator("#buy", { hasText: "Purchased ✓" }).waitFor();
+      // The first lets the turn pass: the unit goes to the next in line, who adds and buys it.
+      server.clock.advance(2 * 60_000 + 1_000);
+      panel = await waitForPanel(first, "done");
+      assert.equal(panel.status, "Your turn has passed");
+      await add.filter({ hasText: "Wait for your turn" }).waitFor();
+      assert.equal(await add.isDisabled(), true);
+      panel = await waitForPanel(second, "admitted");
+      await second.click("#add:enabled");
+      await second.locator("#add", { hasText: "In your cart" }).waitFor();
+      await second.locator("#buy:enabled").click();
+      await second.locator("#buy", { hasText: "Purchased ✓" }).waitFor();
+
+      // Sold out: every page is told at once.
       for (const page of [first, second]) {
         panel = await waitForPanel(page, "soldOut");
         assert.equal(panel.status, "Sold out");
       }
-      await second.locator("#add", { hasText: "Sold out" }).waitFor();
-      assert.equal(await second.locator("#add").isDisabled(), true);
+      await add.filter({ hasText: "Sold out" }).waitFor();
+      assert.equal(await add.isDisabled(), true);
     },
   );
 }
@@ -172,5 +182,24 @@ browserTest(
     await page.click("#add");
     await page.locator("#buy:enabled").click();
     await check("soldOut");
+  },
+);
+
+browserTest(
+  "e2e queue: with --queue-challenge the page solves the proof of work before it joins",
+  async (browser) => {
+    await using server = await startDrop({ queueChallenge: 5_000 });
+    const page = await openDropPage(browser, `${server.url}products/${PRODUCT}`);
+    server.clock.advance(60 * 60_000);
+    await waitForPanel(page, "join");
+    const joined = page.waitForRequest((request) =>
+      request.method() === "POST" && new URL(request.url()).pathname === "/queue"
+    );
+    await page.click("#queue-join");
+    const fields = (await joined).postDataJSON();
+    assert.equal(fields.product, PRODUCT);
+    assert.equal(typeof fields.altcha, "string");
+    await waitForPanel(page, "waiting");
+    assert.equal(await page.locator("#queue-error").textContent(), "");
   },
 );
