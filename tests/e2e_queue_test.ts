@@ -15,6 +15,7 @@ const WINDOW_MS = 10 * 60_000;
 /** The server's fake clock starts an hour before the line opens. */
 const START = OPENS_AT - WINDOW_MS - 60 * 60_000;
 const HEX_64 = /^[0-9a-f]{64}$/;
+const DAY_MS = 86_400_000;
 
 /**
  * Starts a server whose one product, with one unit, opens at {@linkcode OPENS_AT}, on a fake clock
@@ -26,6 +27,10 @@ async function startDrop(overrides: Partial<Config> = {}) {
     queueWindowMs: WINDOW_MS,
     admitRate: 20,
     admissionTtlMs: 2 * 60_000,
+    // The clock jumps an hour at once: heartbeats and idle deadlines spread over that hour would
+    // all fall due in one instant, and a stream that had no time to read them would look stalled.
+    sseHeartbeatMs: DAY_MS,
+    websocketTimeoutMs: DAY_MS,
     ...overrides,
   }, {
     clock,
@@ -147,6 +152,13 @@ for (const transport of TRANSPORTS) {
       }
       await add.filter({ hasText: "Sold out" }).waitFor();
       assert.equal(await add.isDisabled(), true);
+      // All of it came over the one transport asked for, with no reconnection on the way.
+      for (const page of [first, second]) {
+        const indicator = page.locator("#queue-live");
+        assert.equal(await indicator.getAttribute("data-transport"), transport);
+        assert.equal(await indicator.getAttribute("data-state"), "live");
+        assert.equal(await indicator.getAttribute("data-attempt"), "0");
+      }
     },
   );
 }
