@@ -164,7 +164,7 @@ for (const transport of TRANSPORTS) {
 }
 
 browserTest(
-  "e2e queue: the panel is axe-clean and fits 320 px in every phase",
+  "e2e queue: the panel is axe-clean, light and dark, and fits 320 px in every phase",
   async (browser) => {
     await using server = await startDrop();
     const page = await openDropPage(browser, `${server.url}products/${PRODUCT}`, {
@@ -176,7 +176,10 @@ browserTest(
     /** Checks the page as it stands: no axe violation, no sideways scrolling. */
     const check = async (phase: string) => {
       await waitForPanel(page, phase);
-      assert.deepEqual(await axeViolations(page), [], `axe, in phase ${phase}`);
+      for (const colorScheme of ["light", "dark"] as const) {
+        await page.emulateMedia({ colorScheme });
+        assert.deepEqual(await axeViolations(page), [], `axe, ${colorScheme}, in phase ${phase}`);
+      }
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 320, `the page scrolls sideways in phase ${phase}: ${width} px`);
     };
