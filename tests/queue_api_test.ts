@@ -155,6 +155,7 @@ Deno.test("the draw numbers the window's tickets by HMAC, anyone can check it, l
   const order = [...tickets].sort((a, b) => mac(a) < mac(b) ? -1 : 1);
   const sha = (text: string) => createHash("sha256").update(text).digest("hex");
   assert.deepEqual(draw.order, order.map(sha));
+  assert.deepEqual(draw.macs, order.map(mac), "each ticket's HMAC, ascending");
   for (const [i, session] of sessions.entries()) {
     assert.equal((await turn(shop, session)).number, order.indexOf(tickets[i]) + 1);
   }

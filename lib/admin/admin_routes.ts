@@ -11,6 +11,8 @@ import {
   retireResponse,
 } from "./admin_api.ts";
 import { type AdminAccess, adminGuard } from "./admin_auth.ts";
+import { queueControlResponse } from "./admin_queue.ts";
+import type { Drops } from "../queue/drops.ts";
 import {
   adminPageResponse,
   SIGN_IN_MEDIA_TYPES,
@@ -22,7 +24,7 @@ const JSON_ONLY = ["application/json"] as const;
 
 /**
  * The admin area: its page and sign-in (from our own pages only), and the API (restock, list,
- * retire and put products, and the dashboard's live feed) behind the bearer token or the admin
+ * retire and put products, steer a drop's admissions, and the dashboard's live feed) behind the bearer token or the admin
  * cookie.
  *
  * @param inventory The inventory.
@@ -31,6 +33,7 @@ const JSON_ONLY = ["application/json"] as const;
  * @param sameOrigin Refuses requests from untrusted origins.
  * @param maxProducts The most products the catalog may hold.
  * @param feed The dashboard's feeds.
+ * @param drops The drops, whose admissions the owner steers.
  * @returns The routes.
  */
 export function adminRoutes(
@@ -40,6 +43,7 @@ export function adminRoutes(
   sameOrigin: Guard,
   maxProducts: number,
   feed: AdminFeed,
+  drops: Drops,
 ): Route[] {
   // The bearer token works from anywhere (curl); the cookie only on our own pages' requests.
   const admin = [adminGuard(access)];
@@ -94,6 +98,14 @@ export function adminRoutes(
       guards: admin,
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ params, body }) => putProductResponse(inventory, params.id!, body!, maxProducts),
+    },
+    {
+      name: "admin_queue",
+      path: "/admin/products/:id/queue",
+      methods: ["POST"],
+      guards: admin,
+      body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
+      handle: ({ params, body }) => queueControlResponse(inventory, drops, params.id!, body!),
     },
     {
       name: "admin_feed",

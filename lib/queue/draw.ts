@@ -126,6 +126,29 @@ export function ticketHash(ticket: string): Promise<string> {
  * ```
  */
 export async function drawOrder(seed: string, tickets: readonly string[]): Promise<string[]> {
+  const macs = await ticketMacs(seed, tickets);
+  const keyed = tickets.map((ticket, i) => ({ ticket, mac: macs[i] }));
+  keyed.sort((a, b) => a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0);
+  return keyed.map(({ ticket }) => ticket);
+}
+
+/**
+ * Each ticket's place in the draw: the hex HMAC-SHA256 keyed with the seed's bytes over the
+ * ticket id's UTF-8 bytes. Published beside the tickets' hashes, they let a shopper check that
+ * the order ascends and that their own ticket sits where its HMAC puts it.
+ *
+ * @param seed The seed's hex.
+ * @param tickets Ticket ids.
+ * @returns Their HMACs' hex, in the same order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const [mac] = await ticketMacs("00".repeat(32), ["abc"]);
+ * assert.match(mac, /^[0-9a-f]{64}$/);
+ * ```
+ */
+export async function ticketMacs(seed: string, tickets: readonly string[]): Promise<string[]> {
   const key = await crypto.subtle.importKey(
     "raw",
     seedBytes(seed),
@@ -133,10 +156,9 @@ export async function drawOrder(seed: string, tickets: readonly string[]): Promi
     false,
     ["sign"],
   );
-  const keyed = await Promise.all(tickets.map(async (ticket) => ({
-    ticket,
-    mac: hexOf(await crypto.subtle.sign("HMAC", key, encoder.encode(ticket))),
-  })));
-  keyed.sort((a, b) => a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0);
-  return keyed.map(({ ticket }) => ticket);
+  return Promise.all(
+    tickets.map(async (ticket) =>
+      hexOf(await crypto.subtle.sign("HMAC", key, encoder.encode(ticket)))
+    ),
+  );
 }

@@ -2,7 +2,7 @@
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import type { Clock } from "../time/clock.ts";
-import { commitmentOf, drawOrder, newSeed, ticketHash } from "./draw.ts";
+import { commitmentOf, drawOrder, newSeed, ticketHash, ticketMacs } from "./draw.ts";
 import { Line, type Turn } from "./line.ts";
 import type { LineStore } from "./line_store.ts";
 import type {
@@ -47,7 +47,7 @@ export class DropQueues implements Drops {
   readonly #settings: DropSettings;
   readonly #clock: Clock;
   readonly #lines = new Map<string, Line>();
-  readonly #hashes = new Map<string, string[]>();
+  readonly #published = new Map<string, { order: string[]; macs: readonly string[] }>();
   readonly #turns = new Map<string, Promise<unknown>>();
   readonly #listeners = new Set<(product: string) => void>();
   #cancelWake: (() => void) | undefined;
@@ -246,12 +246,16 @@ export class DropQueues implements Drops {
     const line = this.#lines.get(product);
     if (line === undefined || !line.drawn) return undefined;
     const ids = line.numbered();
-    const known = this.#hashes.get(product) ?? [];
+    let known = this.#published.get(product);
+    if (known === undefined) {
+      const drawn = ids.filter((_, i) => !line.isLate(i + 1));
+      known = { order: [], macs: await ticketMacs(line.seed!, drawn) };
+      this.#published.set(product, known);
+    }
     // Tickets keep their numbers: only those numbered since the last call are hashed.
-    const more = await Promise.all(ids.slice(known.length).map(ticketHash));
-    const order = [...known, ...more];
-    this.#hashes.set(product, order);
-    return { commitment: line.commitment!, seed: line.seed!, order };
+    const more = await Promise.all(ids.slice(known.order.length).map(ticketHash));
+    known.order = [...known.order, ...more];
+    return { commitment: line.commitment!, seed: line.seed!, order: known.order, macs: known.macs };
   }
 
   /**
@@ -290,9 +294,11 @@ export class DropQueues implements Drops {
 
   #phaseOf(record: ProductState, now: number): DropPhase {
     const opensAt = Date.parse(record.info.opensAt!);
-    if (now < opensAt - this.#settings.windowMs) return "before";
+    const line = this.#lines.get(record.info.id);
+    // The window is open once its commitment is out: a page never sees a queue without one.
+    if (now < opensAt - this.#settings.windowMs || line?.commitment == null) return "before";
     if (record.total === 0 && record.held === 0) return "soldOut";
-    return this.#lines.get(record.info.id)?.drawn ? "open" : "queueing";
+    return line.drawn ? "open" : "queueing";
   }
 
   #rateOf(line: Line | undefined): number {

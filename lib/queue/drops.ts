@@ -74,6 +74,12 @@ export interface PublishedDraw {
   readonly seed: string;
   /** The SHA-256 of each ticket id, number 1 first. */
   readonly order: readonly string[];
+  /**
+   * The HMAC of each ticket the draw ordered (those taken in the window), number 1 first: they
+   * ascend, and a shopper's own is the HMAC of their ticket under the seed. Tickets after these
+   * came later, numbered as they arrived.
+   */
+  readonly macs: readonly string[];
 }
 
 /**

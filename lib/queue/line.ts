@@ -203,6 +203,16 @@ export class Line {
     return [...this.#tickets.values()].filter((t) => t.number === null).map((t) => t.id);
   }
 
+  /**
+   * Whether a number went to a ticket taken after the draw.
+   *
+   * @param number The number.
+   * @returns True for a later ticket's number.
+   */
+  isLate(number: number): boolean {
+    return this.#numbered[number - 1]?.late ?? false;
+  }
+
   /** Ticket ids in number order, number 1 first. */
   numbered(): string[] {
     return this.#numbered.map((ticket) => ticket.id);

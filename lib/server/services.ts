@@ -260,6 +260,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
         sameOrigin,
         options.maxProducts,
         adminFeed,
+        options.drops,
       ),
     );
   }
