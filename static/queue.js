@@ -91,6 +91,7 @@ export function startQueue(options) {
     error: byId("queue-error"),
     commitment: byId("queue-commitment"),
     seed: byId("queue-seed"),
+    ticket: byId("queue-ticket"),
     drawLink: /** @type {HTMLAnchorElement} */ (byId("queue-draw-link")),
   };
   const body = document.body;
@@ -98,6 +99,7 @@ export function startQueue(options) {
   const pace = new Pace();
   const commitmentText = elements.commitment.textContent ?? "";
   const seedText = elements.seed.textContent ?? "";
+  const ticketText = elements.ticket.textContent ?? "";
   elements.drawLink.href = `${QUEUE_PATH}/draw?${query}`;
 
   /** @type {QueueStatus} Until the feed speaks: the opening time the page was rendered with. */
@@ -148,6 +150,7 @@ export function startQueue(options) {
     setText(elements.join, joining ? "Joining…" : "Join the line");
     setText(elements.commitment, status.commitment ?? commitmentText);
     setText(elements.seed, status.seed ?? seedText);
+    setText(elements.ticket, ticket.ticket ?? ticketText);
     if (view.canAdd !== canAdd) {
       canAdd = view.canAdd;
       options.onTurn();

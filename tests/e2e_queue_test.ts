@@ -83,6 +83,12 @@ async function waitForText(page: Page, selector: string, pattern: RegExp): Promi
   return String(await handle.jsonValue());
 }
 
+/** The hex SHA-256 of a text's UTF-8 bytes, as the draw publishes each ticket. */
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 const TRANSPORTS = ["ws", "sse", "poll"] as const;
 
 for (const transport of TRANSPORTS) {
@@ -111,6 +117,8 @@ for (const transport of TRANSPORTS) {
       await first.click("#queue-join");
       panel = await waitForPanel(first, "waiting");
       assert.equal(panel.status, "You're in line — the draw is at 18:00");
+      // Only this shopper sees their ticket, so that they can find it in the draw.
+      const ticket = await waitForText(first, "#queue-ticket", /^[0-9a-f-]{36}$/);
       assert.match(panel.detail, /^in (9|10) min/);
 
       // The draw: the seed is revealed; the one ticket drawn is first and has its turn.
@@ -124,6 +132,7 @@ for (const transport of TRANSPORTS) {
       const draw = await (await fetch(`${server.url}queue/draw?product=${PRODUCT}`)).json();
       assert.equal(draw.commitment, commitment);
       assert.equal(seed, draw.seed);
+      assert.deepEqual(draw.order, [await sha256Hex(ticket)]);
 
       // A shopper who joins after the draw gets the next number and waits: one unit, one turn.
       const second = await openDropPage(browser, url);
