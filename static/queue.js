@@ -262,7 +262,6 @@ export function startQueue(options) {
       render();
       // The draw gave every ticket its number: the shopper learns theirs.
       if (drawn && ticket.ticket !== null) readTicket();
-      if (status.phase === "soldOut") clearInterval(ticker);
       return true;
     },
     cursorOf(value) {
