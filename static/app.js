@@ -3,6 +3,7 @@
 /// <reference lib="dom" />
 import { keepConnected, transportsOf } from "./connection.js";
 import { LiveState, parseState } from "./live_state.js";
+import { startQueue } from "./queue.js";
 import { setText } from "./set_text.js";
 
 const STATUS_PATH = "/cart/status";
@@ -58,10 +59,15 @@ const live = new LiveState(
 );
 /** The product is no longer on sale: nothing to add, remove or wait for. */
 let retired = false;
+/** A product that opens at a set time has a waiting room: Add waits for the shopper's turn. */
+const queue = body.dataset.opensAt
+  ? startQueue({ product, inCart: () => inCart, onTurn: () => render() })
+  : undefined;
 
 function render() {
   const { inventoryCount, version } = live.current;
   const soldOut = inventoryCount === 0 && !inCart;
+  const waiting = queue !== undefined && !queue.canAdd();
   // Only touch the live region when the text changes, so screen readers announce real news.
   setText(elements.count, String(inventoryCount));
   elements.count.dataset.version = String(version);
@@ -69,7 +75,7 @@ function render() {
     elements.stock,
     retired ? "No longer on sale" : inCart ? "In your cart" : soldOut ? "Sold out" : "Available",
   );
-  elements.add.disabled = retired || pending !== undefined || inCart || soldOut;
+  elements.add.disabled = retired || pending !== undefined || inCart || soldOut || waiting;
   setText(
     elements.add,
     retired
@@ -80,6 +86,8 @@ function render() {
       ? "In your cart ✓"
       : soldOut
       ? "Sold out"
+      : waiting
+      ? "Wait for your turn"
       : "Add to cart",
   );
   elements.remove.disabled = retired || pending !== undefined || !inCart;
@@ -111,6 +119,7 @@ function retire() {
   inCart = false;
   holdExpiresAt = NaN;
   connection.stop();
+  queue?.stop();
   render();
 }
 
@@ -186,6 +195,8 @@ async function send(action) {
     setText(elements.error, "Could not reach the shop. Check your connection and try again.");
   } finally {
     pending = undefined;
+    // An add uses the shopper's turn: the waiting room learns so from the server.
+    if (action === "add") queue?.refresh();
     render();
     // The clicked button is often disabled now (in the cart, sold out, bought): keep keyboard
     // focus on the page's next useful control rather than losing it to the document.

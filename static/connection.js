@@ -25,6 +25,8 @@ const UNREACHED_VERSION = 999_999_999_999_999;
  * (`<epoch>.<version>`), the `since` of the next poll; undefined when it is not an answer.
  * @property {() => void} [onGone] The feed answered 404 or 410: its product is no longer on sale.
  * Without it such an answer counts as a lost connection.
+ * @property {string} [indicator] The id of the indicator that shows this connection (`live` by
+ * default): a page with a second feed (the waiting room's) shows it apart from the stock's.
  */
 
 /**
@@ -138,15 +140,17 @@ export function transportsOf(search) {
  * @param {"connecting" | "live" | "reconnecting" | "ended"} state
  * @param {string} transport One of {@linkcode TRANSPORTS}.
  * @param {number} attempt Failed attempts so far, shown to tests and the curious.
+ * @param {string} indicator The indicator's id (its words are in `<id>-text`); only the page's main
+ * one, `live`, marks `<body data-connection>`, which fades the count.
  */
-export function showConnection(state, transport, attempt) {
-  const live = /** @type {HTMLElement} */ (document.getElementById("live"));
-  const text = /** @type {HTMLElement} */ (document.getElementById("live-text"));
+export function showConnection(state, transport, attempt, indicator = "live") {
+  const live = /** @type {HTMLElement} */ (document.getElementById(indicator));
+  const text = /** @type {HTMLElement} */ (document.getElementById(`${indicator}-text`));
   const name = TRANSPORT_NAMES[/** @type {keyof TRANSPORT_NAMES} */ (transport)];
   live.dataset.state = state;
   live.dataset.transport = transport;
   live.dataset.attempt = String(attempt);
-  document.body.dataset.connection = state;
+  if (indicator === "live") document.body.dataset.connection = state;
   const words = state === "live"
     ? `Live via ${name}`
     : state === "connecting"
@@ -182,7 +186,7 @@ export function keepConnected(feed, candidates) {
     stopped = true;
     clearTimeout(timer);
     close();
-    showConnection("ended", candidates[index], attempt);
+    showConnection("ended", candidates[index], attempt, feed.indicator);
   };
   const gone = () => {
     stop();
@@ -200,7 +204,7 @@ export function keepConnected(feed, candidates) {
       candidates = [transport];
       index = 0;
       attempt = 0;
-      showConnection("live", transport, attempt);
+      showConnection("live", transport, attempt, feed.indicator);
     };
     const retry = () => {
       if (stopped) return;
@@ -212,10 +216,10 @@ export function keepConnected(feed, candidates) {
       index = 0;
       const delay = backoffDelay(attempt);
       attempt++;
-      showConnection(everLive ? "reconnecting" : "connecting", transport, attempt);
+      showConnection(everLive ? "reconnecting" : "connecting", transport, attempt, feed.indicator);
       timer = setTimeout(connect, delay);
     };
-    showConnection(everLive ? "reconnecting" : "connecting", transport, attempt);
+    showConnection(everLive ? "reconnecting" : "connecting", transport, attempt, feed.indicator);
     close = OPENERS[transport](feed, {
       onText(text) {
         let value;

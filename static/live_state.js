@@ -180,8 +180,9 @@ function isWholeNumber(value) {
  * reach a page by several roads (a push, a late poll, the answer to a click) and can overtake one
  * another. A state that names no epoch is taken to be of the epoch shown.
  *
- * @param {ProductState} offered A state that arrived.
- * @param {ProductState} shown The state the page shows.
+ * @param {{ epoch?: string, version: number }} offered A state that arrived (a product's, or
+ * any other versioned feed's, such as the waiting room's).
+ * @param {{ epoch?: string, version: number }} shown The state the page shows.
  * @returns {boolean} True when `offered` should be shown.
  *
  * @example
