@@ -164,8 +164,21 @@ export function createDropPanels({ section, cards, status, error }) {
     set.className = "button secondary admit-rate-button";
     set.textContent = "Set rate";
     form.append(input, set);
+    // The server's refusal names the rule; it goes to the alert line, which a screen reader
+    // announces, where the browser's own bubble would not be.
+    form.noValidate = true;
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      if (input.value.trim() === "") {
+        setText(status, "");
+        setText(
+          error,
+          `Type an admit rate for ${nameOf(id)} first: ` +
+            `a whole number from 1 to ${numbers.format(MAX_ADMIT_RATE)}.`,
+        );
+        input.focus();
+        return;
+      }
       const admitRate = Number(input.value);
       control(id, { admitRate }, set, () => {
         input.value = "";

@@ -92,12 +92,31 @@ browserTest(
       server.inventory.get(DROP)?.info.opensAt,
     );
 
-    await card.getByLabel("New admit rate (shoppers a second) for Product drop").fill("7");
+    // A rate out of range is the server's to refuse, and its reason goes to the alert line.
+    const rate = card.getByLabel("New admit rate (shoppers a second) for Product drop");
+    await rate.fill("20000");
+    await card.getByRole("button", { name: "Set rate" }).click();
+    await dashboard.locator("#drop-error", {
+      hasText: 'Change to the drop of Product drop refused: Field "admitRate" must be a whole ' +
+        "number from 1 to 10000",
+    }).waitFor();
+    await rate.fill("");
+    await card.getByRole("button", { name: "Set rate" }).click();
+    await dashboard.locator("#drop-error", { hasText: "Type an admit rate for Product drop first" })
+      .waitFor();
+    assert.equal((await queueStatus(server.url)).admitRate, 20);
+
+    await rate.fill("7");
     await card.getByRole("button", { name: "Set rate" }).click();
     await waitForFigure(card, "admit-rate", "7 a second");
     await dashboard.locator("#drop-status", {
       hasText: "Product drop: admit rate set to 7 a second.",
     }).waitFor();
+    assert.equal(
+      await dashboard.locator("#drop-error").textContent(),
+      "",
+      "a done change clears it",
+    );
     assert.equal((await queueStatus(server.url)).admitRate, 7);
 
     await card.getByRole("button", { name: "Pause admissions of Product drop" }).click();
