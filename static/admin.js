@@ -6,6 +6,7 @@ import { ActivityHistory, summarize, summaryText } from "./activity_history.js";
 import { showConnection } from "./connection.js";
 import { backoffDelay } from "./live_state.js";
 import { createProductTable } from "./admin_products.js";
+import { createDropPanels } from "./admin_drops.js";
 import { setText } from "./set_text.js";
 import { numberCell, syncRows } from "./table_rows.js";
 
@@ -70,6 +71,12 @@ const productTable = createProductTable({
   rows: byId("product-rows"),
   status: byId("restock-status"),
   error: byId("restock-error"),
+});
+const dropPanels = createDropPanels({
+  section: byId("drops"),
+  cards: byId("drop-cards"),
+  status: byId("drop-status"),
+  error: byId("drop-error"),
 });
 const history = new ActivityHistory();
 /** The process that serves this page's feed. */
@@ -181,6 +188,7 @@ function renderActivity() {
 function applySnapshot(snapshot) {
   feedProcess = String(snapshot.process);
   productTable.replace(snapshot.products);
+  dropPanels.replace(snapshot.drops ?? [], snapshot.products);
   history.reset(snapshot.activity, snapshot.startedAt);
   renderWatchers(snapshot.watchers);
   renderStore(snapshot.store);
@@ -244,7 +252,11 @@ function follow() {
         showConnection("live", TRANSPORT, attempt);
       });
     on("snapshot", applySnapshot);
-    on("product", productTable.offer);
+    on("product", (product) => {
+      productTable.offer(product);
+      dropPanels.product(product);
+    });
+    on("drop", dropPanels.offer);
     on("tick", applyTick);
     source.onerror = () => {
       source.close();

@@ -11,7 +11,9 @@ import { type AdminFeedClient, readAdminFeed } from "./support/admin_feed.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { openOutageStore } from "./support/outage_store.ts";
 import { within } from "./support/within.ts";
-import { catalogEntries } from "./support/products.ts";
+import { catalogEntries, productInfo } from "./support/products.ts";
+import { DropQueues } from "../lib/queue/drop_queues.ts";
+import { linesInMemory } from "../lib/queue/line_store.ts";
 import { createTestApp } from "./support/server.ts";
 
 const TOKEN = "admin-feed-token-0001";
@@ -160,6 +162,51 @@ Deno.test("a change is a product event at once; the tick after its second counts
   shop.clock.advance(1_000);
   const next = await feed.next("tick", (data) => data.at === second + 1_000);
   assert.deepEqual([next.data.holds, next.data.releases, next.data.sales], [0, 1, 0]);
+});
+
+Deno.test("a drop's status is in the snapshot, and each change of it is a drop event", async () => {
+  const clock = new FakeClock(START);
+  const store = openMemoryStore({ holdTtlMs: HOLD_TTL_MS, clock });
+  const inventory = await Inventory.open(store, HOLD_TTL_MS);
+  const opensAt = new Date(START + 60_000).toISOString();
+  await inventory.list({ info: productInfo("drop", { opensAt }), total: 3 });
+  for (const entry of catalogEntries({ pin: 3 })) await inventory.list(entry);
+  const drops = await DropQueues.open(inventory, linesInMemory(), {
+    windowMs: 120_000,
+    admitRate: 20,
+    admissionTtlMs: 60_000,
+    maxTicketsPerClient: 0,
+  }, clock);
+  const app = await createTestApp(inventory, { adminToken: TOKEN, clock, drops });
+  try {
+    await using feed = await openFeed(app);
+    const snapshot = (await feed.next("snapshot")).data;
+    assert.deepEqual(snapshot.drops.map((d: { product: string }) => d.product), ["drop"]);
+    assert.equal(snapshot.products.find((p: { id: string }) => p.id === "drop").opensAt, opensAt);
+    const before = snapshot.drops[0];
+    assert.deepEqual([before.admitRate, before.paused], [20, false]);
+
+    const control = await app.handle(
+      new Request("http://127.0.0.1:8000/admin/products/drop/queue", {
+        method: "POST",
+        headers: { ...BEARER, "content-type": "application/json" },
+        body: JSON.stringify({ admitRate: 3, paused: true }),
+      }),
+    );
+    assert.equal(control.status, 200);
+    const answered = await control.json();
+    const event = await feed.next("drop", (data) => data.paused === true);
+    assert.deepEqual(event.data, answered, "the feed tells what /queue/status tells");
+    assert.equal(event.data.admitRate, 3);
+
+    // A restock changes the drop's free units: a drop event says so too.
+    await inventory.restock("drop", 7);
+    await feed.next("drop", (data) => data.free === 7 && data.version > event.data.version);
+  } finally {
+    app.stop();
+    await drops.close();
+    await store.close();
+  }
 });
 
 Deno.test("a store that cannot be reached shows in the tick, and the ticks go on", async () => {

@@ -1,10 +1,11 @@
-/** `GET /admin/feed`: the dashboard's event stream of snapshots, product changes and ticks. */
+/** `GET /admin/feed`: the dashboard's event stream of snapshots, product and drop changes, and ticks. */
 import { Activity, ACTIVITY_SECONDS, ACTIVITY_STEP_MS } from "./activity.ts";
 import type { Clock } from "../time/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { ProductState } from "../inventory/ledger.ts";
 import { FleetWatchers, newProcessId, type WatcherCounts } from "../realtime/fleet_watchers.ts";
 import type { Presence } from "../realtime/presence.ts";
+import type { Drops, QueueStatus } from "../queue/drops.ts";
 import { eventFrame, retryFrame } from "../realtime/sse_wire.ts";
 import { type SseStream, SseStreams } from "../realtime/sse_streams.ts";
 import { adminView } from "./admin_api.ts";
@@ -20,6 +21,8 @@ export const MAX_ADMIN_FEEDS = 20;
 interface FeedStream extends SseStream {
   /** Product frames not yet sent (the client was not reading), the latest per product. */
   readonly pending: Map<string, Uint8Array>;
+  /** Drop frames not yet sent, the latest per product. */
+  readonly pendingDrops: Map<string, Uint8Array>;
   /** The latest tick not yet sent. */
   tick: Uint8Array | undefined;
   /** The first second its ticks tell: the snapshot's history ends before it. */
@@ -36,13 +39,20 @@ export interface AdminFeedOptions {
   readonly local: () => WatcherCounts;
   /** Where the fleet's processes share their watchers. */
   readonly presence: Presence;
+  /**
+   * The drops, whose status the owner steers from the dashboard. Their changes travel on this
+   * feed rather than on one `/queue/status` stream per drop: a browser keeps at most six
+   * connections to a server, and the dashboard's own requests must not queue behind its streams.
+   */
+  readonly drops?: Drops;
 }
 
 /**
  * The admin feeds of this process. From {@linkcode AdminFeed.start} it counts the shop's
  * activity (an {@linkcode Activity}, in memory: it restarts with the process) and shares this
  * process's watchers with the fleet. Each feed gets `event: snapshot` first, `event: product` at
- * each change, `event: tick` once a second; the tick's timer runs only while a feed is open, and
+ * each change, `event: drop` (a drop's status, as `/queue/status` sends it) at each change of a
+ * drop, `event: tick` once a second; the tick's timer runs only while a feed is open, and
  * also keeps the stream alive (no heartbeat comment is needed). After `close()` a feed is refused.
  *
  * @example
@@ -76,6 +86,7 @@ export class AdminFeed {
   readonly #streams: SseStreams<FeedStream>;
   readonly #activity: Activity;
   #stopListening: (() => void) | undefined;
+  #stopFollowingDrops: (() => void) | undefined;
   #cancelTick: (() => void) | undefined;
   #lastTickAt = -Infinity;
   #opening = 0;
@@ -122,6 +133,9 @@ export class AdminFeed {
       this.#activity.observe(record);
       this.#publish(record);
     });
+    this.#stopFollowingDrops = this.#options.drops?.onChange((product) =>
+      this.#publishDrop(product)
+    );
     this.#watchers.start();
   }
 
@@ -157,6 +171,7 @@ export class AdminFeed {
         startedAt: this.#startedAt,
         restartsWithProcess: true,
         products: this.#inventory.products().map(adminView),
+        drops: this.#dropStatuses(),
         watchers: this.#watchers.current(),
         store: storeReport(this.#inventory),
         activity,
@@ -166,7 +181,14 @@ export class AdminFeed {
     return this.#streams.open((controller) => {
       controller.enqueue(retryFrame());
       controller.enqueue(snapshot);
-      return { controller, pending: new Map(), tick: undefined, firstTickAt, missed: 0 };
+      return {
+        controller,
+        pending: new Map(),
+        pendingDrops: new Map(),
+        tick: undefined,
+        firstTickAt,
+        missed: 0,
+      };
     });
   }
 
@@ -174,7 +196,27 @@ export class AdminFeed {
   close(): void {
     this.#streams.close();
     this.#stopListening?.();
+    this.#stopFollowingDrops?.();
     this.#watchers.close();
+  }
+
+  /** Every drop's status now, in catalog order. */
+  #dropStatuses(): QueueStatus[] {
+    const drops = this.#options.drops;
+    if (drops === undefined) return [];
+    return this.#inventory.products().flatMap((record) => drops.status(record.info.id) ?? []);
+  }
+
+  #publishDrop(product: string): void {
+    if (this.#streams.size === 0) return;
+    const status = this.#options.drops?.status(product);
+    // A product that lost its opensAt says so in its product event: the page drops its panel then.
+    if (status === undefined) return;
+    const frame = eventFrame("drop", JSON.stringify(status));
+    for (const entry of this.#streams.values()) {
+      entry.pendingDrops.set(product, frame);
+      this.#flush(entry);
+    }
   }
 
   #publish(record: ProductState): void {
@@ -186,13 +228,16 @@ export class AdminFeed {
     }
   }
 
-  /** Sends what a feed has pending (products, then the tick), in one chunk, when it has room. */
+  /** Sends what a feed has pending (products, drops, then the tick), in one chunk, when it has room. */
   #flush(entry: FeedStream): void {
-    if (entry.pending.size === 0 && entry.tick === undefined) return;
+    if (entry.pending.size === 0 && entry.pendingDrops.size === 0 && entry.tick === undefined) {
+      return;
+    }
     if (!this.#streams.hasRoom(entry)) return;
-    const frames = [...entry.pending.values()];
+    const frames = [...entry.pending.values(), ...entry.pendingDrops.values()];
     if (entry.tick !== undefined) frames.push(entry.tick);
     entry.pending.clear();
+    entry.pendingDrops.clear();
     entry.tick = undefined;
     const chunk = new Uint8Array(frames.reduce((bytes, frame) => bytes + frame.length, 0));
     let offset = 0;

@@ -240,6 +240,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     });
     adminFeed = new AdminFeed(inventory, {
       clock,
+      drops: options.drops,
       heartbeatMs: options.sseHeartbeatMs,
       presence: options.presence ?? new MemoryPresence(),
       local: () => {
