@@ -8,6 +8,12 @@ import { redisMissing, startRedis } from "./support/redis_server.ts";
 import type { ChildServer } from "./support/server.ts";
 import { openWebSocketFeed, type StateFeed } from "./support/status_clients.ts";
 import { within } from "./support/within.ts";
+import { productInfo } from "./support/products.ts";
+import { Inventory } from "../lib/inventory/inventory.ts";
+import type { QueueStatus } from "../lib/queue/drops.ts";
+import { RedisDrops } from "../lib/store/redis_drops.ts";
+import { openRedisStore, type RedisStore } from "../lib/store/redis_store.ts";
+import { systemClock } from "../lib/time/clock.ts";
 
 const ADMIN_TOKEN = "fleet-queue-admin-token-01";
 const DROP = "night-drop";
@@ -161,6 +167,9 @@ Deno.test({
       // A ticket taken after the draw is numbered on arrival.
       const newcomer = await join(fleet[2], crypto.randomUUID());
       assert.deepEqual([newcomer.status, newcomer.body.number], [200, SESSIONS + 1]);
+      for (const server of fleet) {
+        assert.doesNotMatch(server.output(), /failed/, server.output());
+      }
     } finally {
       await closeFeeds(feeds);
     }
@@ -214,5 +223,146 @@ Deno.test({
     // The line counts each ticket once.
     const status = await (await fetch(new URL(`${QUEUE_FEED}&since=0`, fleet[0].url))).json();
     assert.equal(status.queued, SESSIONS);
+  },
+});
+
+Deno.test({
+  name:
+    "three processes admit at most --admit-rate a second, and an unused admission's end moves the line on",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using fleet = await startFleet(redis.url, 3, [
+      "--admin-token",
+      ADMIN_TOKEN,
+      "--queue-window",
+      "1h",
+      "--max-holds-per-client",
+      "0",
+      "--admit-rate",
+      "5",
+      "--admission-ttl",
+      "2s",
+    ]);
+    await listDrop(fleet, new Date(Date.now() + 3_000).toISOString());
+    const sessions = Array.from({ length: 30 }, () => crypto.randomUUID());
+    const joins = await Promise.all(sessions.map((session, i) => join(fleet[i % 3], session)));
+    assert.ok(joins.every((joined) => joined.status === 200));
+    const feeds: StateFeed[] = await Promise.all(
+      fleet.map((server) => openWebSocketFeed(server.url, {}, QUEUE_FEED)),
+    );
+    try {
+      for (const feed of feeds) {
+        const first = await feed.waitForMessage((message) => Number(message.servingUpTo) >= 1);
+        const full = await feed.waitForMessage((message) => message.servingUpTo === TOTAL);
+        // Ten admissions at five a second take a second at least, whichever process gave them.
+        assert.ok(
+          Number(full.serverTime) - Number(first.serverTime) >= 900,
+          `${first.serverTime} → ${full.serverTime}`,
+        );
+      }
+      // Nobody adds: the admissions end after 2 s and the next numbers are admitted.
+      for (const feed of feeds) {
+        await feed.waitForMessage((message) => Number(message.servingUpTo) > TOTAL);
+      }
+      for (const server of fleet) {
+        assert.doesNotMatch(server.output(), /failed/, server.output());
+      }
+    } finally {
+      await closeFeeds(feeds);
+    }
+  },
+});
+
+interface ShopProcess {
+  readonly store: RedisStore;
+  readonly inventory: Inventory;
+  readonly drops: RedisDrops;
+}
+
+/** Two processes' drops in this test process, each on its own connections to one Redis. */
+async function openTwoProcesses(
+  url: string,
+  opensAt: string,
+): Promise<ShopProcess[] & AsyncDisposable> {
+  const processes: ShopProcess[] = [];
+  for (let i = 0; i < 2; i++) {
+    const store = await openRedisStore({
+      url,
+      holdTtlMs: 600_000,
+      checkoutTimeoutMs: 5_000,
+      clock: systemClock,
+      log: () => {},
+    });
+    const inventory = await Inventory.open(store, 600_000);
+    if (i === 0) await inventory.list({ info: productInfo(DROP, { opensAt }), total: TOTAL });
+    const drops = await RedisDrops.open(
+      inventory,
+      store.lines(),
+      {
+        windowMs: 3_600_000,
+        admitRate: 20,
+        admissionTtlMs: 60_000,
+        maxTicketsPerClient: 2,
+      },
+      systemClock,
+      () => {},
+    );
+    processes.push({ store, inventory, drops });
+  }
+  return Object.assign(processes, {
+    async [Symbol.asyncDispose]() {
+      for (const { store, drops } of processes) {
+        await drops.close();
+        await store.close();
+      }
+    },
+  });
+}
+
+/** Resolves when a drop's status on one process satisfies the predicate. */
+function statusWhere(
+  drops: RedisDrops,
+  predicate: (status: QueueStatus) => boolean,
+): Promise<QueueStatus> {
+  const { promise, resolve } = Promise.withResolvers<QueueStatus>();
+  const check = () => {
+    const status = drops.status(DROP);
+    if (status !== undefined && predicate(status)) resolve(status);
+  };
+  const stop = drops.onChange(check);
+  check();
+  return within(promise.finally(stop), "a drop's status");
+}
+
+Deno.test({
+  name:
+    "the owner's controls and the per-address count, set through one process, hold on the other",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    const opensAt = new Date(Date.now() + 1_000).toISOString();
+    await using processes = await openTwoProcesses(redis.url, opensAt);
+    const [a, b] = processes;
+    await statusWhere(b.drops, (status) => status.commitment !== null);
+    // Two tickets an address, counted over both processes.
+    assert.equal((await a.drops.join(DROP, crypto.randomUUID(), "192.0.2.1")).ok, true);
+    assert.equal((await b.drops.join(DROP, crypto.randomUUID(), "192.0.2.1")).ok, true);
+    assert.deepEqual(await a.drops.join(DROP, crypto.randomUUID(), "192.0.2.1"), {
+      ok: false,
+      reason: "too many tickets",
+    });
+    const paused = await a.drops.control(DROP, { paused: true, admitRate: 3 });
+    assert.deepEqual([paused?.paused, paused?.admitRate], [true, 3]);
+    await statusWhere(b.drops, (status) => status.paused && status.admitRate === 3);
+    // Drawn while paused: nobody is admitted until the owner resumes, through the other process.
+    await statusWhere(a.drops, (status) => status.phase === "open");
+    assert.equal(b.drops.status(DROP)!.servingUpTo, 0);
+    await b.drops.control(DROP, { paused: false, admitRate: null });
+    const resumed = await statusWhere(a.drops, (status) => status.servingUpTo === 2);
+    assert.deepEqual([resumed.paused, resumed.admitRate], [false, 20]);
+    const draws = [await a.drops.draw(DROP), await b.drops.draw(DROP)];
+    assert.deepEqual(draws[0], draws[1]);
+    assert.equal(draws[0]?.order.length, 2);
   },
 });
