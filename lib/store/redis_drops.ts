@@ -14,7 +14,8 @@ import type {
   QueueStatus,
 } from "../queue/drops.ts";
 import type { Turn } from "../queue/line.ts";
-import { emptyLine, type LineState, parseLineState } from "./redis_line_state.ts";
+import type { LineState } from "./redis_line_state.ts";
+import { RedisLineView } from "./redis_line_view.ts";
 import type { LineKeys } from "./redis_keys.ts";
 import { hashEntries } from "./redis_state.ts";
 
@@ -55,11 +56,10 @@ export class RedisDrops implements Drops {
   readonly #settings: DropSettings;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
-  readonly #lines = new Map<string, LineState>();
+  readonly #lines: RedisLineView;
   readonly #hashes = new Map<string, string[]>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #stepping = new Map<string, Promise<void>>();
-  readonly #listeners = new Set<(product: string) => void>();
   readonly #unsubscribe: (() => void)[] = [];
   #cancelWake: (() => void) | undefined;
   #wakeAt = Infinity;
@@ -78,6 +78,7 @@ export class RedisDrops implements Drops {
     this.#settings = settings;
     this.#clock = clock;
     this.#log = log;
+    this.#lines = new RedisLineView(log, () => this.#schedule());
   }
 
   /**
@@ -99,7 +100,7 @@ export class RedisDrops implements Drops {
     log: (line: string) => void,
   ): Promise<RedisDrops> {
     const drops = new RedisDrops(inventory, redis, settings, clock, log);
-    await redis.listen((message) => drops.#hear(message));
+    await redis.listen((message) => drops.#lines.hear(message));
     await drops.#readAll();
     drops.#unsubscribe.push(
       inventory.onChange((record) => drops.#stockChanged(record)),
@@ -119,8 +120,7 @@ export class RedisDrops implements Drops {
    * @returns A function that unregisters it.
    */
   onChange(listener: (product: string) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#lines.onChange(listener);
   }
 
   /**
@@ -133,7 +133,7 @@ export class RedisDrops implements Drops {
     const record = this.#inventory.get(product);
     const opensAt = record?.info.opensAt;
     if (record === undefined || opensAt === undefined) return undefined;
-    const line = this.#lines.get(product) ?? emptyLine(product);
+    const line = this.#lines.get(product);
     const now = this.#clock.now();
     return {
       product,
@@ -210,7 +210,7 @@ export class RedisDrops implements Drops {
     return this.#tracked(async () => {
       if (this.#inventory.get(product)?.info.opensAt === undefined) return undefined;
       const [, state, ticket, number, ends] = await this.#call("queue_turn", product, [session]);
-      this.#learn(String(state));
+      this.#lines.learn(String(state));
       if (ticket === "") {
         return { ticket: null, number: null, admitted: false, admissionExpiresAt: null };
       }
@@ -264,7 +264,7 @@ export class RedisDrops implements Drops {
   settle(product: string, session: string, took: boolean): Promise<void> {
     return this.#tracked(async () => {
       const [, state] = await this.#call("queue_settle", product, [session, took ? "1" : "0"]);
-      if (state !== undefined) this.#learn(String(state));
+      if (state !== undefined) this.#lines.learn(String(state));
     });
   }
 
@@ -280,7 +280,9 @@ export class RedisDrops implements Drops {
       if (this.#inventory.get(product)?.info.opensAt === undefined) return undefined;
       let line = this.#lines.get(product);
       // This process may not have heard of the draw yet: Redis knows.
-      if (!line?.drawn) line = this.#learn(String((await this.#call("queue_read", product))[1]));
+      if (!line.drawn) {
+        line = this.#lines.learn(String((await this.#call("queue_read", product))[1]));
+      }
       if (!line.drawn || line.seed === null || line.commitment === null) return undefined;
       const known = this.#hashes.get(product) ?? [];
       let order = known;
@@ -315,7 +317,7 @@ export class RedisDrops implements Drops {
         : String(controls.admitRate);
       const paused = controls.paused === undefined ? "-" : controls.paused ? "1" : "0";
       const [, state] = await this.#call("queue_control", product, [rate, paused]);
-      if (state !== undefined) this.#learn(String(state));
+      if (state !== undefined) this.#lines.learn(String(state));
       this.#schedule();
       return this.status(product);
     });
@@ -379,7 +381,7 @@ export class RedisDrops implements Drops {
    * yet (the function keeps the first one offered), again with one when Redis asks for it.
    */
   async #callPrepared(name: string, product: string, extra: string[] = []): Promise<unknown[]> {
-    const offer = this.#lines.get(product)?.commitment == null;
+    const offer = this.#lines.get(product).commitment === null;
     let reply = await this.#redis.call(name, product, [
       ...await this.#context(product, offer),
       ...extra,
@@ -390,7 +392,7 @@ export class RedisDrops implements Drops {
         ...extra,
       ]);
     }
-    if (reply[1] !== undefined) this.#learn(String(reply[1]));
+    if (reply[1] !== undefined) this.#lines.learn(String(reply[1]));
     return reply;
   }
 
@@ -407,25 +409,6 @@ export class RedisDrops implements Drops {
     return ids;
   }
 
-  /** Takes in a line's state: newer versions replace, the same version refreshes its next wake. */
-  #learn(json: string): LineState {
-    const state = parseLineState(json);
-    const known = this.#lines.get(state.product);
-    if (known !== undefined && known.version > state.version) return known;
-    this.#lines.set(state.product, state);
-    if (known === undefined || known.version < state.version) this.#tell(state.product);
-    this.#schedule();
-    return state;
-  }
-
-  #hear(message: string): void {
-    try {
-      this.#learn(message);
-    } catch (error) {
-      this.#log(`Redis: a queue message could not be read: ${(error as Error).message}`);
-    }
-  }
-
   /** Reads every drop's line again (at the start, after a reconnect, and on the periodic check). */
   async #readAll(): Promise<void> {
     await Promise.all(
@@ -433,7 +416,7 @@ export class RedisDrops implements Drops {
         .filter((record) => record.info.opensAt !== undefined)
         .map(async (record) => {
           const [, state] = await this.#call("queue_read", record.info.id);
-          this.#learn(String(state));
+          this.#lines.learn(String(state));
         }),
     );
   }
@@ -447,7 +430,7 @@ export class RedisDrops implements Drops {
 
   #stockChanged(record: ProductState): void {
     if (record.info.opensAt === undefined) return;
-    this.#tell(record.info.id);
+    this.#lines.tell(record.info.id);
     // A unit freed (a hold gone, a restock) may admit the next shopper at once.
     this.#step(record.info.id);
   }
@@ -487,7 +470,7 @@ export class RedisDrops implements Drops {
     const window = await this.#redis.send(["LRANGE", keys.window, "0", "-1"]) as string[];
     const order = await drawOrder(seed, window);
     const [, state] = await this.#call("queue_apply_draw", product, order);
-    if (state !== undefined) this.#learn(String(state));
+    if (state !== undefined) this.#lines.learn(String(state));
   }
 
   /** Looks at every drop whose time came, then sleeps. */
@@ -509,7 +492,7 @@ export class RedisDrops implements Drops {
     if (opensAtText === undefined) return undefined;
     const opensAt = Date.parse(opensAtText);
     const line = this.#lines.get(record.info.id);
-    if (line?.commitment == null) return opensAt - this.#settings.windowMs;
+    if (line.commitment === null) return opensAt - this.#settings.windowMs;
     if (!line.drawn) return opensAt;
     return line.nextWake ?? undefined;
   }
@@ -528,15 +511,5 @@ export class RedisDrops implements Drops {
     this.#cancelWake?.();
     this.#wakeAt = next;
     this.#cancelWake = this.#clock.setTimer(() => this.#wake(), next - now);
-  }
-
-  #tell(product: string): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(product);
-      } catch (error) {
-        this.#log(`a drop's listener failed: ${(error as Error).message}`);
-      }
-    }
   }
 }
