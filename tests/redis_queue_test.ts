@@ -6,7 +6,12 @@ import { CATALOG_FEED, eventually, postCart } from "./support/clients.ts";
 import { closeFeeds, startFleet } from "./support/redis_fleet.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 import type { ChildServer } from "./support/server.ts";
-import { openWebSocketFeed, type StateFeed } from "./support/status_clients.ts";
+import {
+  openLongPollFeed,
+  openSseFeed,
+  openWebSocketFeed,
+  type StateFeed,
+} from "./support/status_clients.ts";
 import { within } from "./support/within.ts";
 import { productInfo } from "./support/products.ts";
 import { Inventory } from "../lib/inventory/inventory.ts";
@@ -78,7 +83,7 @@ const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).
 
 Deno.test({
   name:
-    "three processes: 60 joins in the window, one draw served alike, admissions by number against the stock",
+    "three processes: 60 joins in the window, one draw served alike, admissions by number against the stock, on every transport",
   ignore: redisMissing,
   async fn() {
     await using redis = await startRedis();
@@ -91,9 +96,12 @@ Deno.test({
       "0",
     ]);
     await listDrop(fleet, new Date(Date.now() + 3_000).toISOString());
-    const feeds: StateFeed[] = await Promise.all(
-      fleet.map((server) => openWebSocketFeed(server.url, {}, QUEUE_FEED)),
-    );
+    // Each process's pages on another transport: the same line reaches every one.
+    const feeds: StateFeed[] = [
+      await openWebSocketFeed(fleet[0].url, {}, QUEUE_FEED),
+      await openSseFeed(fleet[1].url, QUEUE_FEED),
+      openLongPollFeed(fleet[2].url, 0, QUEUE_FEED),
+    ];
     try {
       const commitments = await Promise.all(
         feeds.map((feed) =>
