@@ -29,13 +29,6 @@ if (import.meta.main) {
         entries: file.products.map(({ total, ...info }) => ({ info, total })),
         media: file.media,
       };
-      const drop = catalog.entries.find((entry) => entry.info.opensAt !== undefined);
-      if (config.redis !== null && drop !== undefined) {
-        throw new Error(
-          `product "${drop.info.id}": field "opensAt" needs one process on --data; ` +
-            "a fleet on --redis has no waiting room yet",
-        );
-      }
     }
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);

@@ -101,7 +101,9 @@ Deno.test("admissions never pass the free units and follow the draw's numbers ex
           const status = await settled();
           const now = clock.now();
           const record = inventory.get(PRODUCT)!;
-          const turns = sessions.map((session) => drops.turnOf(PRODUCT, session)!);
+          const turns = await Promise.all(
+            sessions.map(async (session) => (await drops.turnOf(PRODUCT, session))!),
+          );
           const open = turns.filter((turn) => turn.admitted);
           assert.ok(
             open.length <= inventoryCountOf(record),
@@ -148,7 +150,7 @@ Deno.test("admissions never pass the free units and follow the draw's numbers ex
               }
               case "add": {
                 const session = sessions[next.who];
-                const turn = drops.turnOf(PRODUCT, session)!;
+                const turn = (await drops.turnOf(PRODUCT, session))!;
                 const pass = await gate.check(PRODUCT, session);
                 if (!pass.ok) break;
                 const outcome = await inventory.add(PRODUCT, session);

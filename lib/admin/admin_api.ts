@@ -175,12 +175,6 @@ export async function putProductResponse(
   if (known === undefined && inventory.allProducts().length >= maxProducts) {
     throw new HttpError(409, `The catalog is full: it holds at most ${maxProducts} products`);
   }
-  if (fields.opensAt !== undefined && inventory.storeKind === "redis") {
-    throw new HttpError(
-      400,
-      'Field "opensAt" needs one process on --data: a fleet on --redis has no waiting room yet',
-    );
-  }
   const { total, image, ...info } = fields;
   const { record, created } = await inventory.list({
     info: { ...info, image: image?.kind === "https" ? image.url : null },

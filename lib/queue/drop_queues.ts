@@ -178,12 +178,16 @@ export class DropQueues implements Drops {
    * @param session The session.
    * @returns Its ticket, number and admission; undefined for a product without a drop.
    */
-  turnOf(product: string, session: string): Turn | undefined {
-    if (this.#inventory.get(product)?.info.opensAt === undefined) return undefined;
+  turnOf(product: string, session: string): Promise<Turn | undefined> {
+    if (this.#inventory.get(product)?.info.opensAt === undefined) {
+      return Promise.resolve(undefined);
+    }
     const line = this.#lines.get(product);
     const now = this.#clock.now();
-    return line?.turnOf(session, now) ??
-      { ticket: null, number: null, admitted: false, admissionExpiresAt: null };
+    return Promise.resolve(
+      line?.turnOf(session, now) ??
+        { ticket: null, number: null, admitted: false, admissionExpiresAt: null },
+    );
   }
 
   /**

@@ -112,13 +112,14 @@ export interface Drops {
    */
   join(product: string, session: string, client: string): Promise<JoinAnswer>;
   /**
-   * A session's standing in a drop's line.
+   * A session's standing in a drop's line. Asynchronous: on a fleet the session may have joined
+   * through another process, so only the shared store knows its ticket.
    *
    * @param product The product's id.
    * @param session The session.
    * @returns Its ticket, number and admission; undefined for a product without a drop.
    */
-  turnOf(product: string, session: string): Turn | undefined;
+  turnOf(product: string, session: string): Promise<Turn | undefined>;
   /**
    * Whether a session may add a product now; an admitted session's admission is claimed for
    * the add until {@linkcode Drops.settle}.

@@ -91,10 +91,10 @@ export function queueRoutes(parts: QueueParts): Route[] {
       name: "queue_turn",
       path: "/queue",
       methods: ["GET"],
-      handle: ({ request, url }) => {
+      handle: async ({ request, url }) => {
         const product = queriedProduct(inventory, url);
         const session = sessionFromCookie(request);
-        const turn = drops.turnOf(product, session ?? "");
+        const turn = await drops.turnOf(product, session ?? "");
         if (turn === undefined) throw noDrop(product);
         const { admissionExpiresAt, ...rest } = turn;
         return jsonResponse({
@@ -150,7 +150,7 @@ async function join(parts: QueueParts, context: RouteContext): Promise<Response>
   await clientLimits.admitAdd(context);
   const product = productOnSale(inventory, fields.product);
   // A new ticket needs the challenge solved; the ticket a session has comes back without one.
-  const known = drops.turnOf(product, session)?.ticket ?? null;
+  const known = (await drops.turnOf(product, session))?.ticket ?? null;
   if (parts.challenge !== undefined && known === null) {
     if (!await parts.challenge.verify(fields.altcha)) {
       throw new HttpError(

@@ -6,6 +6,8 @@ import { Inventory } from "../inventory/inventory.ts";
 import { openKvStore } from "../store/kv_store.ts";
 import { openKvLines } from "../store/kv_lines.ts";
 import { DropQueues } from "../queue/drop_queues.ts";
+import type { Drops } from "../queue/drops.ts";
+import type { LineAccess } from "../store/redis_drops.ts";
 import { linesInMemory, type LineStore } from "../queue/line_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
 import { redactedUrl } from "../store/redis_url.ts";
@@ -102,7 +104,8 @@ export async function startServer(
 
   let store: InventoryStore | undefined;
   let lines: LineStore | undefined;
-  let drops: DropQueues | undefined;
+  let drops: Drops | undefined;
+  let redisLines: LineAccess | undefined;
   // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
   let presence: Presence = new MemoryPresence();
   let sharedAddRate: AppOptions["sharedAddRate"];
@@ -119,6 +122,7 @@ export async function startServer(
       store = redis;
       presence = redis.presence;
       sharedAddRate = (rule) => redis.addRateLimiter(rule);
+      redisLines = redis.lines();
     }
     store ??= config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
@@ -129,16 +133,23 @@ export async function startServer(
       });
     const inventory = await Inventory.open(store, config.holdTtlMs);
     for (const line of await applyCatalog(inventory, config, options.catalog)) log(line);
-    // A drop's line is kept where its stock is: in memory, or in the same Deno KV file.
-    lines = config.dataPath === MEMORY_PATH || config.redis !== null
-      ? linesInMemory()
-      : await openKvLines(config.dataPath);
-    drops = await DropQueues.open(inventory, lines, {
+    const dropSettings = {
       windowMs: config.queueWindowMs,
       admitRate: config.admitRate,
       admissionTtlMs: config.admissionTtlMs,
       maxTicketsPerClient: config.maxHoldsPerClient,
-    }, clock);
+    };
+    // A drop's line is kept where its stock is: in memory, in the same Deno KV file, or in Redis
+    // where every process of the fleet decides on it.
+    if (redisLines !== undefined) {
+      const { RedisDrops } = await import("../store/redis_drops.ts");
+      drops = await RedisDrops.open(inventory, redisLines, dropSettings, clock, log);
+    } else {
+      lines = config.dataPath === MEMORY_PATH
+        ? linesInMemory()
+        : await openKvLines(config.dataPath);
+      drops = await DropQueues.open(inventory, lines, dropSettings, clock);
+    }
     for (const record of inventory.allProducts()) {
       log(
         `Inventory "${record.info.id}": total ${record.total}, ${record.held} held,` +
@@ -218,7 +229,7 @@ function running(
   server: ResilientServer,
   app: App,
   inventory: Inventory,
-  { drops, store }: { drops: DropQueues; store: InventoryStore },
+  { drops, store }: { drops: Drops; store: InventoryStore },
   https: boolean,
 ): RunningServer {
   const { hostname, port } = server.addr;

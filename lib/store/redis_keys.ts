@@ -12,6 +12,22 @@ export interface ProductKeys {
   readonly sales: string;
 }
 
+/** The keys of one product's waiting room, in the product's hash tag: its functions read the stock too. */
+export interface LineKeys {
+  /** Hash: seed, commitment, closed, drawn, servingUpTo, count, tickets, revoked, recent, admitRate, paused, version. */
+  readonly line: string;
+  /** Hash: session → `id|number|used|client`. */
+  readonly tickets: string;
+  /** Hash: ticket id → session. */
+  readonly ids: string;
+  /** List: the window's ticket ids in join order, for the draw. */
+  readonly window: string;
+  /** Hash: number → `expiresAt|claimedUntil`, the admissions given and not used. */
+  readonly admissions: string;
+  /** Hash: client → its tickets in this line. */
+  readonly clients: string;
+}
+
 /** Names every key of a shop under one prefix. */
 export class RedisKeys {
   /** Sorted set of product ids in the order they were first listed. */
@@ -22,6 +38,8 @@ export class RedisKeys {
   readonly epoch: string;
   /** The channel every change is published on, as the product's state in JSON. */
   readonly changes: string;
+  /** The channel every visible change of a drop's line is published on, as the line's state in JSON. */
+  readonly queueChanges: string;
   /** Hash: process id → its watchers by transport, as JSON `{websocket, sse, longPoll, at}`. */
   readonly watchers: string;
   readonly #prefix: string;
@@ -46,6 +64,7 @@ export class RedisKeys {
     this.catalogOrder = `${prefix}:{catalog}:order`;
     this.epoch = `${prefix}:epoch`;
     this.changes = `${prefix}:changes`;
+    this.queueChanges = `${prefix}:queue-changes`;
     this.watchers = `${prefix}:{fleet}:watchers`;
   }
 
@@ -78,6 +97,30 @@ export class RedisKeys {
       holds: `${base}:holds`,
       expiry: `${base}:expiry`,
       sales: `${base}:sales`,
+    };
+  }
+
+  /**
+   * Names the keys of a product's waiting room.
+   *
+   * @param id The product's id.
+   * @returns Its six keys, beside the product's.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * assert.equal(new RedisKeys("inv").line("print").tickets, "inv:{print}:tickets");
+   * ```
+   */
+  line(id: string): LineKeys {
+    const base = `${this.#prefix}:{${id}}`;
+    return {
+      line: `${base}:line`,
+      tickets: `${base}:tickets`,
+      ids: `${base}:ticket-ids`,
+      window: `${base}:window`,
+      admissions: `${base}:admissions`,
+      clients: `${base}:ticket-clients`,
     };
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import { PRODUCT_LUA } from "./redis_product_lua.ts";
+import { QUEUE_LUA } from "./redis_queue_lua.ts";
 import { RATE_LUA } from "./redis_rate_limiter.ts";
 
 /** The library's name, as `FUNCTION LOAD` registers it. */
@@ -14,7 +15,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 9;
+export const LIBRARY_REVISION = 10;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -26,7 +27,7 @@ export const LIBRARY_REVISION = 9;
  * function did) or the kind of refusal, in the words of lib/inventory/refusal.ts. When the
  * product changed, its version goes up by one and the state is published on the channel inside
  * the same call, so that the channel's order is the version order. How a product is read,
- * written and published is {@linkcode PRODUCT_LUA}'s.
+ * written and published is {@linkcode PRODUCT_LUA}'s; the drops' lines are {@linkcode QUEUE_LUA}'s.
  *
  * @example
  * ```ts
@@ -248,4 +249,5 @@ redis.register_function('inventory_complete_sale', complete_sale)
 redis.register_function('inventory_end_checkout', end_checkout)
 redis.register_function('inventory_sweep', sweep)
 redis.register_function('inventory_enlist', enlist)
+${QUEUE_LUA}
 ${RATE_LUA}`;

@@ -130,6 +130,50 @@ export class RedisLink {
   }
 
   /**
+   * Calls a function of a drop's line on the product's keys and the line's, with the change
+   * channel and the queue's as its first two arguments.
+   *
+   * @param name The function.
+   * @param product The product's id.
+   * @param args Its other arguments.
+   * @returns Its reply.
+   * @throws {StoreUnavailableError} When Redis cannot be reached or lost the shop's data.
+   */
+  async callLine(name: string, product: string, args: readonly string[]): Promise<unknown[]> {
+    if (this.#lostData !== null) throw new StoreUnavailableError(this.#lostData);
+    const keys = this.#keys.product(product);
+    const line = this.#keys.line(product);
+    return await this.#connection().call(
+      name,
+      [
+        keys.record,
+        keys.holds,
+        keys.expiry,
+        keys.sales,
+        line.line,
+        line.tickets,
+        line.ids,
+        line.window,
+        line.admissions,
+        line.clients,
+      ],
+      [this.#keys.changes, this.#keys.queueChanges, ...args],
+    ) as unknown[];
+  }
+
+  /**
+   * Subscribes to one more channel on the subscription's connection (subscribed again by the
+   * client after a reconnect).
+   *
+   * @param channel The channel.
+   * @param listener Called with each message.
+   */
+  async listen(channel: string, listener: (message: string) => void): Promise<void> {
+    if (this.#subscription === undefined) throw new Error("The Redis store is not connected");
+    await this.#subscription.subscribe(channel, listener);
+  }
+
+  /**
    * Calls a library function on other keys.
    *
    * @param name The function.

@@ -20,6 +20,7 @@ import { checkoutStartOf } from "./redis_state.ts";
 import { RedisView } from "./redis_view.ts";
 import type { Presence } from "../realtime/presence.ts";
 import { redisPresence } from "./redis_watchers.ts";
+import type { LineAccess } from "./redis_drops.ts";
 
 /**
  * How much longer than its call to the order service a checkout's lease lasts: time to record the
@@ -72,6 +73,7 @@ export class RedisStore implements InventoryStore {
   readonly #keys: RedisKeys;
   readonly #view: RedisView;
   readonly #link: RedisLink;
+  readonly #recoveries = new Set<() => void>();
 
   /**
    * Creates the store, not yet connected ({@linkcode openRedisStore} connects).
@@ -84,7 +86,10 @@ export class RedisStore implements InventoryStore {
     this.#link = new RedisLink(options.url, this.#keys, {
       log: options.log,
       heard: (message) => this.#view.hear(message),
-      recovered: () => this.#view.reloadAll(),
+      recovered: () => {
+        for (const listener of this.#recoveries) listener();
+        return this.#view.reloadAll();
+      },
     });
     this.#view = new RedisView(this.#keys, options.clock, this.#link, options.log);
   }
@@ -282,6 +287,25 @@ export class RedisStore implements InventoryStore {
    */
   get presence(): Presence {
     return redisPresence((args) => this.#link.send(args), this.#keys.watchers);
+  }
+
+  /**
+   * The drops' lines on this store's Redis: their functions, the queue channel, and the news of a
+   * reconnect (what this process missed must be read again).
+   *
+   * @returns The access the fleet's drops (`RedisDrops`) work through.
+   */
+  lines(): LineAccess {
+    return {
+      call: (name, product, args) => this.#link.callLine(name, product, args),
+      send: (args) => this.#link.send(args),
+      keys: (product) => this.#keys.line(product),
+      listen: (listener) => this.#link.listen(this.#keys.queueChanges, listener),
+      onRecovered: (listener) => {
+        this.#recoveries.add(listener);
+        return () => this.#recoveries.delete(listener);
+      },
+    };
   }
 
   /**
