@@ -135,13 +135,14 @@ Deno.test({
       }));
       assert.deepEqual(draws[1], draws[0]);
       assert.deepEqual(draws[2], draws[0]);
-      const { seed, commitment, order } = draws[0];
+      const { seed, commitment, order, macs } = draws[0];
       assert.equal(sha256(Buffer.from(seed, "hex")), commitment);
       assert.equal(commitment, commitments[0].commitment);
       const mac = (ticket: string) =>
         createHmac("sha256", Buffer.from(seed, "hex")).update(ticket).digest("hex");
       const expected = [...tickets].sort((a, b) => mac(a) < mac(b) ? -1 : 1).map(sha256);
       assert.deepEqual(order, expected);
+      assert.deepEqual(macs, tickets.map(mac).sort(), "each window ticket's HMAC, ascending");
 
       // Ten units: numbers 1 to 10 are admitted, on every process, and no further.
       for (const feed of feeds) {

@@ -3,7 +3,7 @@ import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
 import type { Clock } from "../time/clock.ts";
-import { commitmentOf, drawOrder, newSeed, ticketHash } from "../queue/draw.ts";
+import { commitmentOf, drawOrder, newSeed, ticketHash, ticketMacs } from "../queue/draw.ts";
 import type {
   AddTurn,
   DropPhase,
@@ -58,6 +58,7 @@ export class RedisDrops implements Drops {
   readonly #log: (line: string) => void;
   readonly #lines: RedisLineView;
   readonly #hashes = new Map<string, string[]>();
+  readonly #macs = new Map<string, string[]>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #stepping = new Map<string, Promise<void>>();
   readonly #unsubscribe: (() => void)[] = [];
@@ -292,7 +293,19 @@ export class RedisDrops implements Drops {
         order = [...known, ...await Promise.all(ids.slice(known.length).map(ticketHash))];
         this.#hashes.set(product, order);
       }
-      return { commitment: line.commitment, seed: line.seed, order };
+      let macs = this.#macs.get(product);
+      if (macs === undefined) {
+        // The window's tickets are the ones the draw ordered: their HMACs, ascending.
+        const window = await this.#redis.send([
+          "LRANGE",
+          this.#redis.keys(product).window,
+          "0",
+          "-1",
+        ]);
+        macs = (await ticketMacs(line.seed, (window as unknown[]).map(String))).sort();
+        this.#macs.set(product, macs);
+      }
+      return { commitment: line.commitment, seed: line.seed, order, macs };
     });
   }
 
