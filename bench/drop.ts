@@ -192,7 +192,8 @@ const shares = (n: number, parts: number) =>
 
 /** Starts the shopper processes for a server: every shopper once, the pages spread evenly. */
 function spawnShoppers(server: string): ShopperProcess[] {
-  const n = Math.max(1, Math.ceil(PAGES / PAGES_PER_CHILD));
+  // Two at least: the clients of the joins should not be one process's event loop.
+  const n = Math.max(2, Math.ceil(PAGES / PAGES_PER_CHILD));
   let first = 0;
   const children = shares(SHOPPERS, n).map((shoppers) => {
     const child = new ShopperProcess(server, first, shoppers);
@@ -225,6 +226,8 @@ interface Joins {
 
 async function joinAll(children: ShopperProcess[], pid: number, path: string): Promise<Joins> {
   const concurrency = shares(JOIN_CONCURRENCY, children.length);
+  // A process's start (its modules compiled) is not part of the joins.
+  await Promise.all(children.map((child) => child.next("ready", run)));
   const cpuBefore = cpuMs(pid);
   const started = performance.now();
   const reports = await askAll(
@@ -268,6 +271,8 @@ interface Drop {
   joins: Joins;
   kibPerShopper: number;
   pagesOpened: number;
+  /** From opensAt to the first status message with the seed (the draw made), ms. */
+  drawMs: number;
   /** From opensAt to the first status message with servingUpTo ≥ 1, ms. */
   firstAdmissionMs: number;
   /** From sending the last checkout that sold a unit to the last page showing soldOut, ms. */
@@ -361,11 +366,15 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
 
     // The bench's own page, from 127.0.0.1: the seed, and when servingUpTo first moves.
     const seeded = Promise.withResolvers<QueueMessage>();
+    let seededAt = NaN;
     const firstAdmission = Promise.withResolvers<number>();
     const served: number[] = [];
     const timer = await openQueuePage(new URL(server.url), "127.0.0.1", "ws", PRODUCT, {
       onMessage(message) {
-        if (message.seed !== null) seeded.resolve(message);
+        if (message.seed !== null && Number.isNaN(seededAt)) {
+          seededAt = wallClock();
+          seeded.resolve(message);
+        }
         if (message.servingUpTo >= 1) firstAdmission.resolve(wallClock());
         served.push(message.servingUpTo);
       },
@@ -423,6 +432,7 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
       joins,
       kibPerShopper,
       pagesOpened: opened.reduce((sum, report) => sum + report.opened, 0),
+      drawMs: seededAt - opensAt,
       firstAdmissionMs: admittedAt - opensAt,
       soldOutMs: lastSale === undefined ? NaN : lastPage - lastSale.checkoutSent,
       sold: sales.length,
@@ -506,15 +516,16 @@ async function main(): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "drop-" });
   bench.defer(() => Deno.remove(dataDir, { recursive: true }));
   const drops: Drop[] = [];
-  let bare: Joins | undefined;
+  const bares: Joins[] = [];
   let failure: unknown;
   try {
-    bare = await bareJoins();
-    console.error(`bare: ${count(bare.joinsPerSecond)} joins/s`);
+    // The baseline before and after ours, so that neither runs only on the warmer machine.
+    bares.push(await bareJoins());
     for (const store of STORES) {
       drops.push(await drop(store, dataDir));
       console.error(`${store}: done`);
     }
+    bares.push(await bareJoins());
   } catch (error) {
     failure = error;
   } finally {
@@ -528,11 +539,25 @@ async function main(): Promise<void> {
       `long polls, ${count(WATCHERS)} watchers: WebSocket, SSE, long poll in turn), ${UNITS} ` +
       `units, --admit-rate ${ADMIT_RATE}\n`,
   );
-  if (bare !== undefined && drops.length > 0) {
+  if (bares.length === 2 && drops.length > 0) {
+    const mean = (pick: (joins: Joins) => number) => (pick(bares[0]) + pick(bares[1])) / 2;
+    const bare: Joins = {
+      joinsPerSecond: mean((joins) => joins.joinsPerSecond),
+      cpuPerJoinUs: mean((joins) => joins.cpuPerJoinUs),
+      statuses: {},
+      firstError: bares[0].firstError ?? bares[1].firstError,
+      tickets: new Map(),
+    };
     const statuses = (joins: Joins) =>
       Object.entries(joins.statuses).map(([status, n]) => `${n}× ${status}`).join(", ");
     console.log(markdownTable(
-      ["figure", "bare Deno.serve", ...drops.map((d) => `ours, ${d.store}`)],
+      [
+        "figure",
+        `bare Deno.serve (before, after: ${
+          bares.map((b) => count(b.joinsPerSecond)).join(", ")
+        }/s)`,
+        ...drops.map((d) => `ours, ${d.store}`),
+      ],
       [
         [
           "joins/s (÷ bare)",
@@ -552,9 +577,10 @@ async function main(): Promise<void> {
             }×)`
           ),
         ],
-        ["answers", statuses(bare), ...drops.map((d) => statuses(d.joins))],
+        ["answers", bares.map(statuses).join(" / "), ...drops.map((d) => statuses(d.joins))],
         ["RSS per waiting shopper", "-", ...drops.map((d) => `${d.kibPerShopper.toFixed(2)} KiB`)],
         ["pages open", "-", ...drops.map((d) => count(d.pagesOpened))],
+        ["opensAt → the draw published", "-", ...drops.map((d) => `${d.drawMs.toFixed(1)} ms`)],
         [
           "opensAt → first admission",
           "-",

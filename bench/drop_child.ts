@@ -256,6 +256,7 @@ async function verify(concurrency: number): Promise<void> {
 }
 
 const byIndex = new Map(shoppers.map((shopper) => [shopper.index, shopper]));
+await send({ type: "ready" });
 // When stdin ends the bench has gone: close everything and exit.
 for await (const order of readMessages<DropOrder>(Deno.stdin.readable)) {
   if (order.type === "join") await join(order.path, order.concurrency);

@@ -33,6 +33,8 @@ export interface Purchase {
 
 /** What a shopper process tells the bench. */
 export type DropReport =
+  /** Started and reading orders: timing may begin. */
+  | { type: "ready" }
   | {
     type: "joined";
     /** Each shopper's ticket id, `[shopper, ticket]`, for the 200s with a ticket. */
