@@ -74,6 +74,9 @@ if (!STORES.every((store) => store === "memory" || store === "kv")) {
   console.error(`error: --stores must list memory and/or kv\n\n${USAGE}`);
   Deno.exit(2);
 }
+/** Splits `n` into `parts` whole shares as even as can be. */
+const shares = (n: number, parts: number) =>
+  Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
 const PAGES = JOINER_PAGES + WATCHERS;
 /**
  * Every process here may hold 20,000 files (`ulimit -n`), the server too: it needs some for
@@ -89,6 +92,17 @@ if (PAGES > MAX_PAGES) {
 }
 /** Pages one shopper process holds at most, so that it stays far under its own 20,000 files. */
 const PAGES_PER_CHILD = 7_000;
+/** Shopper processes: two at least, so that the joins' clients are not one event loop. */
+const PROCESSES = Math.max(2, Math.ceil(PAGES / PAGES_PER_CHILD));
+// A shopper process hears the line through its pages: with none its shoppers would never buy.
+if (
+  shares(JOINER_PAGES, PROCESSES).some((n, i) => n + shares(WATCHERS, PROCESSES)[i] === 0)
+) {
+  console.error(
+    `error: give each of the ${PROCESSES} shopper processes a page at least\n\n${USAGE}`,
+  );
+  Deno.exit(2);
+}
 /** Tickets one address may hold, and the add rate whose burst (2N) lets them all join at once. */
 const TICKETS_PER_ADDRESS = Math.max(100, Math.ceil(SHOPPERS / ADDRESSES));
 const ADD_RATE = Math.ceil(TICKETS_PER_ADDRESS / 2);
@@ -148,6 +162,11 @@ class ShopperProcess {
     });
   }
 
+  /** Its CPU time so far (user + system), ms. */
+  cpuMs(): number {
+    return cpuMs(this.#process.pid);
+  }
+
   /** Sends one order. */
   send(order: DropOrder): Promise<void> {
     return this.#stdin.write(new TextEncoder().encode(JSON.stringify(order) + "\n"));
@@ -186,16 +205,10 @@ class ShopperProcess {
   }
 }
 
-/** Splits `n` into `parts` whole shares as even as can be. */
-const shares = (n: number, parts: number) =>
-  Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
-
 /** Starts the shopper processes for a server: every shopper once, the pages spread evenly. */
 function spawnShoppers(server: string): ShopperProcess[] {
-  // Two at least: the clients of the joins should not be one process's event loop.
-  const n = Math.max(2, Math.ceil(PAGES / PAGES_PER_CHILD));
   let first = 0;
-  const children = shares(SHOPPERS, n).map((shoppers) => {
+  const children = shares(SHOPPERS, PROCESSES).map((shoppers) => {
     const child = new ShopperProcess(server, first, shoppers);
     first += shoppers;
     return child;
@@ -203,6 +216,9 @@ function spawnShoppers(server: string): ShopperProcess[] {
   for (const child of children) bench.defer(() => child.close());
   return children;
 }
+
+const sumCpu = (children: ShopperProcess[]) =>
+  children.reduce((sum, child) => sum + child.cpuMs(), 0);
 
 /** Asks every process for a report and waits for all of them. */
 async function askAll<T extends DropReport["type"]>(
@@ -271,6 +287,8 @@ interface Drop {
   joins: Joins;
   kibPerShopper: number;
   pagesOpened: number;
+  /** From moving opensAt to sold out (or giving up): wall time and CPU, seconds. */
+  sale: { seconds: number; serverCpuS: number; shoppersCpuS: number };
   /** From opensAt to the first status message with the seed (the draw made), ms. */
   drawMs: number;
   /** From opensAt to the first status message with servingUpTo ≥ 1, ms. */
@@ -348,6 +366,12 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     const kibPerShopper = (readRssKiB(pid) - rssBefore) / SHOPPERS;
     const joinerPages = shares(JOINER_PAGES, children.length);
     const watchers = shares(WATCHERS, children.length);
+    // A shopper process hears the line through its pages: with none its shoppers would never buy.
+    if (children.some((_, i) => joinerPages[i] + watchers[i] === 0)) {
+      throw new Error(
+        `${PAGES} pages cannot give each of ${children.length} shopper processes one`,
+      );
+    }
     const opened = await askAll(
       children,
       children.map((_, i) => ({
@@ -382,6 +406,8 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     });
     bench.defer(() => Promise.resolve(timer.close()));
     const opensAt = Math.ceil((Date.now() + GAP_S * 1000) / 1000) * 1000;
+    // Who had the cores from the opening to sold out: the server, or the pages' processes.
+    const cpuAtOpening = { server: cpuMs(pid), shoppers: sumCpu(children), at: performance.now() };
     await moveOpening(server.url, new Date(opensAt).toISOString());
 
     // Each shopper's number from the draw recomputed here; they buy when the line reaches it.
@@ -408,6 +434,11 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
         child.next("soldOut", AbortSignal.any([run, AbortSignal.timeout(saleMs)]))
       ),
     ).catch(() => undefined);
+    const sale = {
+      seconds: (performance.now() - cpuAtOpening.at) / 1000,
+      serverCpuS: (cpuMs(pid) - cpuAtOpening.server) / 1000,
+      shoppersCpuS: (sumCpu(children) - cpuAtOpening.shoppers) / 1000,
+    };
     const reports = await askAll(children, children.map(() => ({ type: "report" })), "report");
     const purchases = reports.flatMap((report) => report.purchases);
     const sales = purchases.filter((p) => p.checkout === 200);
@@ -432,6 +463,7 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
       joins,
       kibPerShopper,
       pagesOpened: opened.reduce((sum, report) => sum + report.opened, 0),
+      sale,
       drawMs: seededAt - opensAt,
       firstAdmissionMs: admittedAt - opensAt,
       soldOutMs: lastSale === undefined ? NaN : lastPage - lastSale.checkoutSent,
@@ -593,6 +625,14 @@ async function main(): Promise<void> {
             `${d.soldOutMs.toFixed(1)} ms (${d.sold} sold; ${d.notSoldOut} pages not on soldOut)`
           ),
         ],
+        [
+          "opening → sold out: wall, CPU of server / shopper processes",
+          "-",
+          ...drops.map((d) =>
+            `${d.sale.seconds.toFixed(1)} s, ${d.sale.serverCpuS.toFixed(1)} s / ` +
+            `${d.sale.shoppersCpuS.toFixed(1)} s`
+          ),
+        ],
         ["draw: seed, commitment, order", "-", ...drops.map((d) => d.drawCheck)],
         ["admissions against the draw", "-", ...drops.map((d) => d.orderCheck)],
         ["every number by GET /queue", "-", ...drops.map((d) => d.verified)],
@@ -608,6 +648,15 @@ async function main(): Promise<void> {
   }
   if (failure !== undefined) {
     console.error(`error: ${failure instanceof Error ? failure.stack : failure}`);
+    Deno.exit(1);
+  }
+  // A figure is only worth its checks: a drop that broke one fails the run.
+  const broken = drops.filter((d) =>
+    ![d.drawCheck, d.orderCheck, d.verified].every((check) => check.startsWith("MATCH")) ||
+    d.sold !== UNITS || d.notSoldOut > 0 || d.lost > 0
+  );
+  if (broken.length > 0) {
+    console.error(`error: a check failed on ${broken.map((d) => d.store).join(", ")}`);
     Deno.exit(1);
   }
   Deno.exit(0);
