@@ -296,6 +296,8 @@ interface Drop {
   /** From sending the last checkout that sold a unit to the last page showing soldOut, ms. */
   soldOutMs: number;
   sold: number;
+  /** The admitted shoppers' add and checkout answers, counted. */
+  purchaseAnswers: string;
   drawCheck: string;
   orderCheck: string;
   verified: string;
@@ -428,7 +430,8 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     );
 
     const admittedAt = await within(firstAdmission.promise, 30_000, "the first admission");
-    const saleMs = 30_000 + 2_000 * UNITS / ADMIT_RATE;
+    // Bounded, with room for a store much slower than the admit rate.
+    const saleMs = 120_000 + 2_000 * UNITS / ADMIT_RATE;
     const soldOut = await Promise.all(
       children.map((child) =>
         child.next("soldOut", AbortSignal.any([run, AbortSignal.timeout(saleMs)]))
@@ -468,6 +471,7 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
       firstAdmissionMs: admittedAt - opensAt,
       soldOutMs: lastSale === undefined ? NaN : lastPage - lastSale.checkoutSent,
       sold: sales.length,
+      purchaseAnswers: answerCounts(purchases),
       drawCheck,
       orderCheck,
       verified: mismatches === 0
@@ -482,6 +486,16 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     await Promise.all(children.map((child) => child.close()));
     await server[Symbol.asyncDispose]();
   }
+}
+
+/** Counts the admitted shoppers' answers: `add 200 → checkout 200` and the like. */
+function answerCounts(purchases: Purchase[]): string {
+  const counts = new Map<string, number>();
+  for (const { add, checkout } of purchases) {
+    const key = `add ${add || "-"} → checkout ${checkout || "-"}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([key, n]) => `${n}× ${key}`).join(", ");
 }
 
 /** Waits for a promise no longer than `ms`, or for the run. */
@@ -633,6 +647,7 @@ async function main(): Promise<void> {
             `${d.sale.shoppersCpuS.toFixed(1)} s`
           ),
         ],
+        ["admitted shoppers' answers", "-", ...drops.map((d) => d.purchaseAnswers)],
         ["draw: seed, commitment, order", "-", ...drops.map((d) => d.drawCheck)],
         ["admissions against the draw", "-", ...drops.map((d) => d.orderCheck)],
         ["every number by GET /queue", "-", ...drops.map((d) => d.verified)],
