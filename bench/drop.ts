@@ -289,6 +289,8 @@ interface Drop {
   pagesOpened: number;
   /** From moving opensAt to sold out (or giving up): wall time and CPU, seconds. */
   sale: { seconds: number; serverCpuS: number; shoppersCpuS: number };
+  /** The status feed as the bench's own page saw it: versions from the opening, messages read. */
+  feed: { versionAtOpening: number; messages: number; lastVersion: number };
   /** From opensAt to the first status message with the seed (the draw made), ms. */
   drawMs: number;
   /** From opensAt to the first status message with servingUpTo ≥ 1, ms. */
@@ -395,6 +397,7 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     let seededAt = NaN;
     const firstAdmission = Promise.withResolvers<number>();
     const served: number[] = [];
+    let lastVersion = 0;
     const timer = await openQueuePage(new URL(server.url), "127.0.0.1", "ws", PRODUCT, {
       onMessage(message) {
         if (message.seed !== null && Number.isNaN(seededAt)) {
@@ -403,12 +406,14 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
         }
         if (message.servingUpTo >= 1) firstAdmission.resolve(wallClock());
         served.push(message.servingUpTo);
+        lastVersion = message.version;
       },
       onLost: (error) => seeded.reject(error),
     });
     bench.defer(() => Promise.resolve(timer.close()));
     const opensAt = Math.ceil((Date.now() + GAP_S * 1000) / 1000) * 1000;
     // Who had the cores from the opening to sold out: the server, or the pages' processes.
+    const versionAtOpening = lastVersion;
     const cpuAtOpening = { server: cpuMs(pid), shoppers: sumCpu(children), at: performance.now() };
     await moveOpening(server.url, new Date(opensAt).toISOString());
 
@@ -467,6 +472,7 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
       kibPerShopper,
       pagesOpened: opened.reduce((sum, report) => sum + report.opened, 0),
       sale,
+      feed: { versionAtOpening, messages: served.length, lastVersion },
       drawMs: seededAt - opensAt,
       firstAdmissionMs: admittedAt - opensAt,
       soldOutMs: lastSale === undefined ? NaN : lastPage - lastSale.checkoutSent,
@@ -645,6 +651,13 @@ async function main(): Promise<void> {
           ...drops.map((d) =>
             `${d.sale.seconds.toFixed(1)} s, ${d.sale.serverCpuS.toFixed(1)} s / ` +
             `${d.sale.shoppersCpuS.toFixed(1)} s`
+          ),
+        ],
+        [
+          "status versions from the opening to sold out (messages the bench's page read)",
+          "-",
+          ...drops.map((d) =>
+            `${d.feed.lastVersion - d.feed.versionAtOpening} (${d.feed.messages})`
           ),
         ],
         ["admitted shoppers' answers", "-", ...drops.map((d) => d.purchaseAnswers)],
