@@ -42,9 +42,8 @@ export function seedMatches(seed: string, commitment: string): boolean {
  * ```
  */
 export function drawnOrder(seed: string, tickets: readonly string[]): string[] {
-  const key = Buffer.from(seed, "hex");
   return tickets
-    .map((ticket) => ({ ticket, mac: createHmac("sha256", key).update(ticket).digest("hex") }))
+    .map((ticket) => ({ ticket, mac: drawnMac(seed, ticket) }))
     .sort((a, b) => a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0)
     .map(({ ticket }) => ticket);
 }
@@ -66,4 +65,24 @@ export function drawnOrder(seed: string, tickets: readonly string[]): string[] {
  */
 export function publishedHash(ticket: string): string {
   return createHash("sha256").update(ticket).digest("hex");
+}
+
+/**
+ * What the draw sorts a ticket by, and `/queue/draw` publishes as `macs`: the hex HMAC-SHA256 keyed
+ * with the seed's 32 bytes over the ticket id's UTF-8 bytes.
+ *
+ * @param seed The revealed seed, 64 hex digits.
+ * @param ticket The ticket's id.
+ * @returns 64 hex digits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const seed = "11".repeat(32);
+ * assert.match(drawnMac(seed, "a"), /^[0-9a-f]{64}$/);
+ * assert.notEqual(drawnMac(seed, "a"), drawnMac("22".repeat(32), "a"));
+ * ```
+ */
+export function drawnMac(seed: string, ticket: string): string {
+  return createHmac("sha256", Buffer.from(seed, "hex")).update(ticket).digest("hex");
 }

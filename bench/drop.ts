@@ -20,7 +20,7 @@ import { readMessages } from "./load_protocol.ts";
 import { readRssKiB } from "./load.ts";
 import { cpuMs } from "./siege.ts";
 import type { DropOrder, DropReport, Purchase } from "./drop_protocol.ts";
-import { drawnOrder, publishedHash, seedMatches } from "./draw_check.ts";
+import { drawnMac, drawnOrder, publishedHash, seedMatches } from "./draw_check.ts";
 import { openQueuePage, type QueueMessage } from "./queue_page.ts";
 
 const USAGE = `Usage: deno run -A bench/drop.ts [options]
@@ -515,7 +515,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   return await Promise.race([promise, gaveUp]);
 }
 
-/** The published draw against the one recomputed here: the seed, then every hash in order. */
+/** The published draw against the one recomputed here: the seed, then every hash and HMAC in order. */
 async function checkDraw(
   base: string,
   seed: string,
@@ -524,12 +524,16 @@ async function checkDraw(
 ): Promise<string> {
   if (!seedMatches(seed, commitment)) return "MISMATCH: the seed does not match the commitment";
   const answer = await fetch(new URL(`/queue/draw?product=${PRODUCT}`, base));
-  const published: { seed: string; order: string[] } = await answer.json();
+  const published: { seed: string; order: string[]; macs: string[] } = await answer.json();
   if (published.seed !== seed) return "MISMATCH: /queue/draw names another seed";
   for (let i = 0; i < Math.max(order.length, published.order.length); i++) {
     const expected = order[i] === undefined ? undefined : publishedHash(order[i]);
     if (published.order[i] !== expected) {
       return `MISMATCH at number ${i + 1}: published ${published.order[i]}, recomputed ${expected}`;
+    }
+    const mac = order[i] === undefined ? undefined : drawnMac(seed, order[i]);
+    if (published.macs[i] !== mac) {
+      return `MISMATCH at number ${i + 1}: published HMAC ${published.macs[i]}, recomputed ${mac}`;
     }
   }
   return `MATCH (${order.length} tickets)`;
