@@ -149,16 +149,41 @@ export async function drawOrder(seed: string, tickets: readonly string[]): Promi
  * ```
  */
 export async function ticketMacs(seed: string, tickets: readonly string[]): Promise<string[]> {
-  const key = await crypto.subtle.importKey(
+  const key = await macKey(seed);
+  return Promise.all(tickets.map((ticket) => ticketMac(key, ticket)));
+}
+
+/**
+ * The seed as an HMAC-SHA256 key, to sign one ticket at a time as it comes.
+ *
+ * @param seed The seed's hex.
+ * @returns The key.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const seed = "00".repeat(32);
+ * const key = await macKey(seed);
+ * assert.deepEqual([await ticketMac(key, "abc")], await ticketMacs(seed, ["abc"]));
+ * ```
+ */
+export function macKey(seed: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
     "raw",
     seedBytes(seed),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],
   );
-  return Promise.all(
-    tickets.map(async (ticket) =>
-      hexOf(await crypto.subtle.sign("HMAC", key, encoder.encode(ticket)))
-    ),
-  );
+}
+
+/**
+ * One ticket's HMAC under a seed's key (see {@linkcode ticketMacs}).
+ *
+ * @param key The seed's key, from {@linkcode macKey}.
+ * @param ticket The ticket's id.
+ * @returns The HMAC's hex.
+ */
+export async function ticketMac(key: CryptoKey, ticket: string): Promise<string> {
+  return hexOf(await crypto.subtle.sign("HMAC", key, encoder.encode(ticket)));
 }

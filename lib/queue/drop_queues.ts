@@ -2,8 +2,16 @@
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import type { Clock } from "../time/clock.ts";
-import { commitmentOf, drawOrder, newSeed, ticketHash, ticketMacs } from "./draw.ts";
-import { Line, type Turn } from "./line.ts";
+import {
+  commitmentOf,
+  drawOrder,
+  macKey,
+  newSeed,
+  ticketHash,
+  ticketMac,
+  ticketMacs,
+} from "./draw.ts";
+import { Line, type Ticket, type Turn } from "./line.ts";
 import type { LineStore } from "./line_store.ts";
 import type {
   AddTurn,
@@ -48,6 +56,9 @@ export class DropQueues implements Drops {
   readonly #clock: Clock;
   readonly #lines = new Map<string, Line>();
   readonly #published = new Map<string, { order: string[]; macs: readonly string[] }>();
+  /** The HMACs of each open window's tickets, made as they join. */
+  readonly #windowMacs = new Map<string, Map<string, string>>();
+  readonly #macKeys = new Map<string, Promise<CryptoKey>>();
   readonly #turns = new Map<string, Promise<unknown>>();
   readonly #listeners = new Set<(product: string) => void>();
   #cancelWake: (() => void) | undefined;
@@ -161,6 +172,7 @@ export class DropQueues implements Drops {
       );
       if (!joined.ok) return joined;
       if (joined.created) {
+        await this.#signWindowTicket(line, joined.ticket);
         await this.#store.save(product, line.head, [joined.ticket]);
         this.#tell(product);
         // A ticket after the draw may find a unit free and nobody before it: its turn is now.
@@ -345,10 +357,30 @@ export class DropQueues implements Drops {
       this.#tell(product);
     }
     if (now >= opensAt && !line.drawn) {
-      line.applyDraw(await drawOrder(line.seed!, line.unnumbered()));
+      // The window's HMACs were made as tickets came (a restart lost them: made now), so the
+      // opening is a sort, not 20,000 signatures.
+      const macs = this.#windowMacs.get(product) ?? new Map<string, string>();
+      const ids = line.unnumbered();
+      const missing = ids.filter((id) => !macs.has(id));
+      (await ticketMacs(line.seed!, missing)).forEach((mac, i) => macs.set(missing[i], mac));
+      ids.sort((a, b) => macs.get(a)! < macs.get(b)! ? -1 : 1);
+      line.applyDraw(ids);
+      this.#windowMacs.delete(product);
+      this.#macKeys.delete(product);
+      this.#published.set(product, { order: [], macs: ids.map((id) => macs.get(id)!) });
       await this.#store.save(product, line.head, []);
       this.#tell(product);
     }
+  }
+
+  /** Signs a window ticket as it comes, so that the draw has its HMAC ready; within a turn. */
+  async #signWindowTicket(line: Line, ticket: Ticket): Promise<void> {
+    if (line.drawn || line.seed === null) return;
+    let key = this.#macKeys.get(line.product);
+    if (key === undefined) this.#macKeys.set(line.product, key = macKey(line.seed));
+    let macs = this.#windowMacs.get(line.product);
+    if (macs === undefined) this.#windowMacs.set(line.product, macs = new Map());
+    macs.set(ticket.id, await ticketMac(await key, ticket.id));
   }
 
   /** Admits the next numbers the free units allow; within a turn of the line. */
