@@ -126,7 +126,23 @@ export function ticketHash(ticket: string): Promise<string> {
  * ```
  */
 export async function drawOrder(seed: string, tickets: readonly string[]): Promise<string[]> {
-  const macs = await ticketMacs(seed, tickets);
+  return orderByMacs(tickets, await ticketMacs(seed, tickets));
+}
+
+/**
+ * Orders tickets by their HMACs, ascending: the draw, once each ticket's HMAC is known.
+ *
+ * @param tickets Ticket ids.
+ * @param macs Their HMACs' hex, in the same order.
+ * @returns The tickets, number 1 first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(orderByMacs(["a", "b", "c"], ["c0", "a0", "b0"]), ["b", "c", "a"]);
+ * ```
+ */
+export function orderByMacs(tickets: readonly string[], macs: readonly string[]): string[] {
   const keyed = tickets.map((ticket, i) => ({ ticket, mac: macs[i] }));
   keyed.sort((a, b) => a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0);
   return keyed.map(({ ticket }) => ticket);

@@ -7,20 +7,24 @@ import {
   drawOrder,
   macKey,
   newSeed,
+  orderByMacs,
   ticketHash,
   ticketMac,
   ticketMacs,
 } from "./draw.ts";
 import { Line, type Ticket, type Turn } from "./line.ts";
 import type { LineStore } from "./line_store.ts";
-import type {
-  AddTurn,
-  DropPhase,
-  Drops,
-  DropSettings,
-  JoinAnswer,
-  PublishedDraw,
-  QueueStatus,
+import {
+  type AddTurn,
+  type DropPhase,
+  dropPhase,
+  type Drops,
+  type DropSettings,
+  type JoinAnswer,
+  NO_LINE,
+  type PublishedDraw,
+  type QueueStatus,
+  queueStatus,
 } from "./drops.ts";
 
 /**
@@ -127,23 +131,8 @@ export class DropQueues implements Drops {
     const record = this.#inventory.get(product);
     const opensAt = record?.info.opensAt;
     if (record === undefined || opensAt === undefined) return undefined;
-    const line = this.#lines.get(product);
-    return {
-      product,
-      phase: this.#phaseOf(record, this.#clock.now()),
-      opensAt,
-      serverTime: this.#clock.now(),
-      commitment: line?.commitment ?? null,
-      seed: line?.drawn ? line.seed : null,
-      servingUpTo: line?.servingUpTo ?? 0,
-      queued: line?.queued ?? 0,
-      free: inventoryCountOf(record),
-      held: record.held,
-      admitRate: this.#rateOf(line),
-      paused: line?.paused ?? false,
-      version: record.version + (line?.version ?? 0),
-      epoch: this.#inventory.epoch,
-    };
+    const line = this.#lines.get(product) ?? NO_LINE;
+    return queueStatus(record, line, this.#clock.now(), this.#settings, this.#inventory.epoch);
   }
 
   /**
@@ -312,12 +301,8 @@ export class DropQueues implements Drops {
   }
 
   #phaseOf(record: ProductState, now: number): DropPhase {
-    const opensAt = Date.parse(record.info.opensAt!);
-    const line = this.#lines.get(record.info.id);
-    // The window is open once its commitment is out: a page never sees a queue without one.
-    if (now < opensAt - this.#settings.windowMs || line?.commitment == null) return "before";
-    if (record.total === 0 && record.held === 0) return "soldOut";
-    return line.drawn ? "open" : "queueing";
+    const line = this.#lines.get(record.info.id) ?? NO_LINE;
+    return dropPhase(record, line, now, this.#settings.windowMs);
   }
 
   #rateOf(line: Line | undefined): number {
@@ -363,11 +348,11 @@ export class DropQueues implements Drops {
       const ids = line.unnumbered();
       const missing = ids.filter((id) => !macs.has(id));
       (await ticketMacs(line.seed!, missing)).forEach((mac, i) => macs.set(missing[i], mac));
-      ids.sort((a, b) => macs.get(a)! < macs.get(b)! ? -1 : 1);
-      line.applyDraw(ids);
+      const order = orderByMacs(ids, ids.map((id) => macs.get(id)!));
+      line.applyDraw(order);
       this.#windowMacs.delete(product);
       this.#macKeys.delete(product);
-      this.#published.set(product, { order: [], macs: ids.map((id) => macs.get(id)!) });
+      this.#published.set(product, { order: [], macs: order.map((id) => macs.get(id)!) });
       await this.#store.save(product, line.head, []);
       this.#tell(product);
     }

@@ -1,4 +1,5 @@
 /** The drops' port: what the shop asks of its waiting rooms, whether one process or a fleet keeps them. */
+import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import type { Ticket, Turn } from "./line.ts";
 
 /** How a server runs its drops. */
@@ -80,6 +81,106 @@ export interface PublishedDraw {
    * came later, numbered as they arrived.
    */
   readonly macs: readonly string[];
+}
+
+/** What a drop's status shows of its line, as either keeper knows it. */
+export interface LineSummary {
+  /** The published commitment, or null before the window opens. */
+  readonly commitment: string | null;
+  /** The seed (secret until the draw: shown only once drawn). */
+  readonly seed: string | null;
+  /** Whether the draw has numbered the window's tickets. */
+  readonly drawn: boolean;
+  /** The highest number admitted so far. */
+  readonly servingUpTo: number;
+  /** Tickets not yet admitted. */
+  readonly queued: number;
+  /** The owner's admit rate, or null for the server's. */
+  readonly admitRate: number | null;
+  /** Whether the owner paused admissions. */
+  readonly paused: boolean;
+  /** The line's own version. */
+  readonly version: number;
+}
+
+/** A drop whose line does not exist yet: nothing committed, drawn or admitted. */
+export const NO_LINE: LineSummary = {
+  commitment: null,
+  seed: null,
+  drawn: false,
+  servingUpTo: 0,
+  queued: 0,
+  admitRate: null,
+  paused: false,
+  version: 0,
+};
+
+/**
+ * Where a drop stands: `before` until its window is open and its commitment out (a page never
+ * sees a queue without one), `soldOut` once no unit is free and none held, then `queueing` until
+ * the draw and `open` after it.
+ *
+ * @param record The product, with its `opensAt`.
+ * @param line Its line.
+ * @param now The time, in ms since the epoch.
+ * @param windowMs How long before `opensAt` the window opens.
+ * @returns The phase.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null, opensAt: "2026-01-01T18:00:00Z" };
+ * const record = { info, total: 3, held: 0, sold: 0, version: 1, retired: false, listedTotal: null };
+ * const opensAt = Date.parse(info.opensAt);
+ * assert.equal(dropPhase(record, NO_LINE, opensAt - 1_000, 60_000), "before");
+ * assert.equal(dropPhase(record, { ...NO_LINE, commitment: "c" }, opensAt - 1_000, 60_000), "queueing");
+ * ```
+ */
+export function dropPhase(
+  record: ProductState,
+  line: LineSummary,
+  now: number,
+  windowMs: number,
+): DropPhase {
+  const opensAt = Date.parse(record.info.opensAt!);
+  if (now < opensAt - windowMs || line.commitment === null) return "before";
+  if (record.total === 0 && record.held === 0) return "soldOut";
+  return line.drawn ? "open" : "queueing";
+}
+
+/**
+ * The one message every page of a drop gets, made from its product and its line.
+ *
+ * @param record The product, with its `opensAt`.
+ * @param line Its line.
+ * @param now The time, in ms since the epoch.
+ * @param settings The server's window and admit rate.
+ * @param epoch The store's epoch.
+ * @returns The status.
+ */
+export function queueStatus(
+  record: ProductState,
+  line: LineSummary,
+  now: number,
+  settings: Pick<DropSettings, "windowMs" | "admitRate">,
+  epoch: string,
+): QueueStatus {
+  return {
+    product: record.info.id,
+    phase: dropPhase(record, line, now, settings.windowMs),
+    opensAt: record.info.opensAt!,
+    serverTime: now,
+    commitment: line.commitment,
+    seed: line.drawn ? line.seed : null,
+    servingUpTo: line.servingUpTo,
+    queued: line.queued,
+    free: inventoryCountOf(record),
+    held: record.held,
+    admitRate: line.admitRate ?? settings.admitRate,
+    paused: line.paused,
+    version: record.version + line.version,
+    epoch,
+  };
 }
 
 /**

@@ -1,17 +1,19 @@
 /** The waiting rooms of a fleet: every drop's line in Redis, each operation one function of the library. */
 import type { Inventory } from "../inventory/inventory.ts";
-import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
+import type { ProductState } from "../inventory/ledger.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
 import type { Clock } from "../time/clock.ts";
 import { commitmentOf, drawOrder, newSeed, ticketHash, ticketMacs } from "../queue/draw.ts";
-import type {
-  AddTurn,
-  DropPhase,
-  Drops,
-  DropSettings,
-  JoinAnswer,
-  PublishedDraw,
-  QueueStatus,
+import {
+  type AddTurn,
+  type DropPhase,
+  dropPhase,
+  type Drops,
+  type DropSettings,
+  type JoinAnswer,
+  type PublishedDraw,
+  type QueueStatus,
+  queueStatus,
 } from "../queue/drops.ts";
 import type { Turn } from "../queue/line.ts";
 import type { LineState } from "./redis_line_state.ts";
@@ -135,23 +137,7 @@ export class RedisDrops implements Drops {
     const opensAt = record?.info.opensAt;
     if (record === undefined || opensAt === undefined) return undefined;
     const line = this.#lines.get(product);
-    const now = this.#clock.now();
-    return {
-      product,
-      phase: this.#phaseOf(record, line, now),
-      opensAt,
-      serverTime: now,
-      commitment: line.commitment,
-      seed: line.drawn ? line.seed : null,
-      servingUpTo: line.servingUpTo,
-      queued: line.queued,
-      free: inventoryCountOf(record),
-      held: record.held,
-      admitRate: line.admitRate ?? this.#settings.admitRate,
-      paused: line.paused,
-      version: record.version + line.version,
-      epoch: this.#inventory.epoch,
-    };
+    return queueStatus(record, line, this.#clock.now(), this.#settings, this.#inventory.epoch);
   }
 
   /**
@@ -346,10 +332,7 @@ export class RedisDrops implements Drops {
   }
 
   #phaseOf(record: ProductState, line: LineState, now: number): DropPhase {
-    const opensAt = Date.parse(record.info.opensAt!);
-    if (now < opensAt - this.#settings.windowMs) return "before";
-    if (record.total === 0 && record.held === 0) return "soldOut";
-    return line.drawn ? "open" : "queueing";
+    return dropPhase(record, line, now, this.#settings.windowMs);
   }
 
   /** Runs an operation, counted as in flight until it settles. */
