@@ -14,6 +14,8 @@ import {
 } from "./support/status_clients.ts";
 import { within } from "./support/within.ts";
 import { productInfo } from "./support/products.ts";
+import { altchaPayload, solveChallenge } from "../static/altcha_solver.js";
+import type { JoinChallengeJson } from "../lib/queue/join_challenge.ts";
 import { Inventory } from "../lib/inventory/inventory.ts";
 import type { QueueStatus } from "../lib/queue/drops.ts";
 import { RedisDrops } from "../lib/store/redis_drops.ts";
@@ -388,5 +390,46 @@ Deno.test({
     ]);
     assert.equal(refused, "drawn");
     assert.deepEqual(await lines.send(["HGETALL", keys.tickets]), numbered);
+  },
+});
+
+Deno.test({
+  name:
+    "with --queue-challenge, a challenge made by one process is solved and spent on another, and refused as a replay on a third",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using fleet = await startFleet(redis.url, 3, [
+      "--admin-token",
+      ADMIN_TOKEN,
+      "--queue-window",
+      "1h",
+      "--queue-challenge",
+      "2000",
+      "--max-holds-per-client",
+      "0",
+    ]);
+    await listDrop(fleet, new Date(Date.now() + 600_000).toISOString());
+    const [a, b, c] = fleet;
+    const post = (server: ChildServer, session: string, altcha?: string) =>
+      fetch(new URL("queue", server.url), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ product: DROP, session, altcha }),
+      }).then(async (response) => ({ status: response.status, body: await response.json() }));
+    const challenge: JoinChallengeJson = await (await fetch(new URL("queue/challenge", a.url)))
+      .json();
+    const solution = await solveChallenge(challenge);
+    assert.notEqual(solution, null);
+    const altcha = altchaPayload(challenge, solution!);
+    const first = crypto.randomUUID();
+    assert.equal((await post(b, first)).status, 403, "no solution, no ticket");
+    const joined = await post(b, first, altcha);
+    assert.equal(joined.status, 200, JSON.stringify(joined.body));
+    const replay = await post(c, crypto.randomUUID(), altcha);
+    assert.equal(replay.status, 403, "a solution serves once over the whole fleet");
+    assert.equal((await post(a, crypto.randomUUID(), altcha)).status, 403);
+    // The shopper who joined is known everywhere, with no new challenge.
+    assert.equal((await post(c, first)).body.ticket, joined.body.ticket);
   },
 });

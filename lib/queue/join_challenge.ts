@@ -119,7 +119,7 @@ export class JoinChallenge {
     }
     if (options.hmacKey === "") throw new RangeError("Join challenge HMAC key must not be empty");
     this.difficulty = difficulty;
-    this.#hmacKey = options.hmacKey ?? randomKey();
+    this.#hmacKey = options.hmacKey ?? newChallengeKey();
     this.#ttlMs = ttlMs;
     this.#clock = clock;
     this.#spent = options.spent ?? new MemorySpentChallenges(DEFAULT_MAX_SPENT, clock);
@@ -160,8 +160,20 @@ export class JoinChallenge {
   }
 }
 
-/** A random 256-bit HMAC key, as hex: the process's own when none is given. */
-function randomKey(): string {
+/**
+ * A random 256-bit HMAC key for the challenges, as hex: a process's own when none is given, or the
+ * one a fleet's first process offers to share.
+ *
+ * @returns 64 lowercase hex digits.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.match(newChallengeKey(), /^[0-9a-f]{64}$/);
+ * assert.notEqual(newChallengeKey(), newChallengeKey());
+ * ```
+ */
+export function newChallengeKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -19,7 +19,7 @@ import { type App, createApp } from "../http/app.ts";
 import type { Drops } from "../queue/drops.ts";
 import { dropGate, queueRoutes } from "../queue/queue_api.ts";
 import { QueueFeed } from "../queue/queue_feed.ts";
-import { JoinChallenge } from "../queue/join_challenge.ts";
+import { JoinChallenge, type JoinChallengeOptions } from "../queue/join_challenge.ts";
 import { ClientLimits } from "../http/client_limits.ts";
 import { ConnectionLimit } from "../http/guards.ts";
 import { type Gauges, Metrics } from "../http/monitoring.ts";
@@ -107,6 +107,11 @@ export interface AppOptions extends AppSettings {
   presence?: Presence;
   /** Makes the add rate the fleet shares; one in this process's memory by default. */
   sharedAddRate?: (rule: TokenBucketRule) => RateLimiter;
+  /**
+   * The join challenges' key and spent solutions the fleet shares; this process's own random key
+   * and memory by default.
+   */
+  sharedJoinChallenges?: Pick<JoinChallengeOptions, "hmacKey" | "spent">;
 }
 
 /**
@@ -217,9 +222,10 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     ...queueRoutes({
       inventory,
       drops: options.drops,
-      challenge: options.queueChallenge === 0
-        ? undefined
-        : new JoinChallenge({ difficulty: options.queueChallenge }, clock),
+      challenge: options.queueChallenge === 0 ? undefined : new JoinChallenge(
+        { difficulty: options.queueChallenge, ...options.sharedJoinChallenges },
+        clock,
+      ),
       feed: queueFeed,
       subscriptions,
       limit,

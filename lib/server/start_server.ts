@@ -7,6 +7,7 @@ import { openKvStore } from "../store/kv_store.ts";
 import { openKvLines } from "../store/kv_lines.ts";
 import { DropQueues } from "../queue/drop_queues.ts";
 import type { Drops } from "../queue/drops.ts";
+import { newChallengeKey } from "../queue/join_challenge.ts";
 import type { LineAccess } from "../store/redis_drops.ts";
 import { linesInMemory, type LineStore } from "../queue/line_store.ts";
 import { openMemoryStore } from "../store/memory_store.ts";
@@ -109,6 +110,7 @@ export async function startServer(
   // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
   let presence: Presence = new MemoryPresence();
   let sharedAddRate: AppOptions["sharedAddRate"];
+  let sharedJoinChallenges: AppOptions["sharedJoinChallenges"];
   try {
     if (config.redis !== null) {
       // The Redis client and its modules are loaded only by a server that uses them.
@@ -122,6 +124,10 @@ export async function startServer(
       store = redis;
       presence = redis.presence;
       sharedAddRate = (rule) => redis.addRateLimiter(rule);
+      // Every process must check the challenges any other made, and refuse a replay anywhere.
+      if (config.queueChallenge > 0) {
+        sharedJoinChallenges = await redis.joinChallenges(newChallengeKey());
+      }
       redisLines = redis.lines();
     }
     store ??= config.dataPath === MEMORY_PATH
@@ -178,6 +184,7 @@ export async function startServer(
       listeners: () => server.listeners,
       presence,
       sharedAddRate,
+      sharedJoinChallenges,
       drops,
     });
     becomeReady(app);

@@ -42,6 +42,8 @@ export class RedisKeys {
   readonly queueChanges: string;
   /** Hash: process id → its watchers by transport, as JSON `{websocket, sse, longPoll, at}`. */
   readonly watchers: string;
+  /** String: the HMAC key that signs the join challenges of every process. */
+  readonly challengeKey: string;
   readonly #prefix: string;
 
   /**
@@ -66,6 +68,23 @@ export class RedisKeys {
     this.changes = `${prefix}:changes`;
     this.queueChanges = `${prefix}:queue-changes`;
     this.watchers = `${prefix}:{fleet}:watchers`;
+    this.challengeKey = `${prefix}:challenge-key`;
+  }
+
+  /**
+   * Names the key that marks a solved join challenge spent, until the challenge expires.
+   *
+   * @param challenge The challenge's hex hash.
+   * @returns The key, e.g. `inv:spent-challenge:ab12`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * assert.equal(new RedisKeys("inv").spentChallenge("ab12"), "inv:spent-challenge:ab12");
+   * ```
+   */
+  spentChallenge(challenge: string): string {
+    return `${this.#prefix}:spent-challenge:${challenge}`;
   }
 
   /**

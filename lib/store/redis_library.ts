@@ -7,6 +7,7 @@
 import { PRODUCT_LUA } from "./redis_product_lua.ts";
 import { QUEUE_LUA } from "./redis_queue_lua.ts";
 import { RATE_LUA } from "./redis_rate_limiter.ts";
+import { CHALLENGE_LUA } from "./redis_join_challenges.ts";
 
 /** The library's name, as `FUNCTION LOAD` registers it. */
 export const LIBRARY_NAME = "inventory";
@@ -15,7 +16,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 10;
+export const LIBRARY_REVISION = 11;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -250,4 +251,5 @@ redis.register_function('inventory_end_checkout', end_checkout)
 redis.register_function('inventory_sweep', sweep)
 redis.register_function('inventory_enlist', enlist)
 ${QUEUE_LUA}
-${RATE_LUA}`;
+${RATE_LUA}
+${CHALLENGE_LUA}`;

@@ -15,6 +15,8 @@ import type {
 import { RedisKeys } from "./redis_keys.ts";
 import { RedisLink } from "./redis_link.ts";
 import { redisRateLimiter } from "./redis_rate_limiter.ts";
+import { fleetChallengeKey, redisSpentChallenges } from "./redis_join_challenges.ts";
+import type { SpentChallenges } from "../queue/spent_challenges.ts";
 import type { RateLimiter, TokenBucketRule } from "../limits/rate_limiter.ts";
 import { checkoutStartOf } from "./redis_state.ts";
 import { RedisView } from "./redis_view.ts";
@@ -320,6 +322,23 @@ export class RedisStore implements InventoryStore {
       (client) => this.#keys.addRate(client),
       rule,
     );
+  }
+
+  /**
+   * What every process needs to check the others' join challenges: the fleet's one signing key
+   * (chosen by the first process to ask) and the solutions spent anywhere.
+   *
+   * @param candidate A fresh random key, kept if the fleet has none yet.
+   * @returns The key and the shared memory of spent challenges.
+   * @throws {StoreUnavailableError} When Redis cannot be reached.
+   */
+  async joinChallenges(candidate: string): Promise<{ hmacKey: string; spent: SpentChallenges }> {
+    const call = (name: string, keys: readonly string[], args: readonly string[]) =>
+      this.#link.callOn(name, keys, args);
+    return {
+      hmacKey: await fleetChallengeKey(call, this.#keys.challengeKey, candidate),
+      spent: redisSpentChallenges(call, (challenge) => this.#keys.spentChallenge(challenge)),
+    };
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */
