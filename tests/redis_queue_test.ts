@@ -19,6 +19,8 @@ import type { JoinChallengeJson } from "../lib/queue/join_challenge.ts";
 import { Inventory } from "../lib/inventory/inventory.ts";
 import type { QueueStatus } from "../lib/queue/drops.ts";
 import { RedisDrops } from "../lib/store/redis_drops.ts";
+import { hashEntries } from "../lib/store/redis_state.ts";
+import { sendToRedis } from "./support/redis_truth.ts";
 import { openRedisStore, type RedisStore } from "../lib/store/redis_store.ts";
 import { systemClock } from "../lib/time/clock.ts";
 
@@ -145,6 +147,12 @@ Deno.test({
       const expected = [...tickets].sort((a, b) => mac(a) < mac(b) ? -1 : 1).map(sha256);
       assert.deepEqual(order, expected);
       assert.deepEqual(macs, tickets.map(mac).sort(), "each window ticket's HMAC, ascending");
+      // Each was signed by the process it joined through, so the opening only sorted.
+      const stored = await sendToRedis(redis.url, ["HGETALL", `inv:{${DROP}}:window-macs`]);
+      assert.deepEqual(
+        new Map(hashEntries(stored)),
+        new Map(tickets.map((ticket) => [ticket, mac(ticket)])),
+      );
 
       // Ten units: numbers 1 to 10 are admitted, on every process, and no further.
       for (const feed of feeds) {

@@ -3,7 +3,8 @@ import type { Inventory } from "../inventory/inventory.ts";
 import type { ProductState } from "../inventory/ledger.ts";
 import { StoreUnavailableError } from "../inventory/store_port.ts";
 import type { Clock } from "../time/clock.ts";
-import { commitmentOf, drawOrder, newSeed, ticketHash, ticketMacs } from "../queue/draw.ts";
+import { commitmentOf, newSeed, orderByMacs, ticketHash } from "../queue/draw.ts";
+import { WindowSigner } from "./redis_window_signer.ts";
 import {
   type AddTurn,
   type DropPhase,
@@ -44,10 +45,11 @@ export interface LineAccess {
 /**
  * Every drop of a fleet: the lines live in Redis and every process may act on them, so the rules
  * (lib/queue/line.ts's, in the library's Lua) run in one function per operation, by Redis's
- * clock, checking before writing. The draw is the one step Lua cannot do (no HMAC): the window is
- * closed by a function, the order computed here with `drawOrder` (a pure function of the seed and
- * the tickets, so every process computes the same) and applied by a function that refuses a
- * second application. Each process keeps a read model of every line, fed by the queue channel,
+ * clock, checking before writing. The draw is the one step Lua cannot do (no HMAC): each window
+ * ticket is signed with the seed by the process it joins through ({@linkcode WindowSigner}) and
+ * its HMAC kept beside the window; at the opening the window is closed by a function, the order
+ * sorted here with `orderByMacs` (a pure function of the seed and the tickets, so every process
+ * computes the same) and applied by a function that refuses a second application. Each process keeps a read model of every line, fed by the queue channel,
  * the functions' answers, a read every {@linkcode LINE_CHECK_INTERVAL_MS} and a reload after a
  * reconnect, so that `status` answers at once; and runs a timer that calls the advance, which is
  * idempotent whichever process runs it.
@@ -61,6 +63,7 @@ export class RedisDrops implements Drops {
   readonly #lines: RedisLineView;
   readonly #hashes = new Map<string, string[]>();
   readonly #macs = new Map<string, string[]>();
+  readonly #signer: WindowSigner;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #stepping = new Map<string, Promise<void>>();
   readonly #unsubscribe: (() => void)[] = [];
@@ -82,6 +85,14 @@ export class RedisDrops implements Drops {
     this.#clock = clock;
     this.#log = log;
     this.#lines = new RedisLineView(log, () => this.#schedule());
+    this.#signer = new WindowSigner({
+      seed: async (product) =>
+        String(await redis.send(["HGET", redis.keys(product).line, "seed"]) ?? ""),
+      storedMacs: async (product) => {
+        const pairs = await redis.send(["HGETALL", redis.keys(product).windowMacs]);
+        return new Map(hashEntries(pairs));
+      },
+    });
   }
 
   /**
@@ -155,7 +166,9 @@ export class RedisDrops implements Drops {
       const opensAt = this.#inventory.get(product)?.info.opensAt;
       if (opensAt === undefined) return { ok: false, reason: "no queue" };
       const id = this.#clock.randomUUID();
-      const extra = [session, client, String(this.#settings.maxTicketsPerClient), id];
+      // Signed here while the window is open, so that the draw at the opening only sorts.
+      const signed = await this.#signer.sign(product, this.#lines.get(product).commitment, id);
+      const extra = [session, client, String(this.#settings.maxTicketsPerClient), id, ...signed];
       const [status, , ticket, number] = await this.#callPrepared("queue_join", product, extra);
       switch (status) {
         case "ok":
@@ -288,7 +301,8 @@ export class RedisDrops implements Drops {
           "0",
           "-1",
         ]);
-        macs = (await ticketMacs(line.seed, (window as unknown[]).map(String))).sort();
+        const ids = (window as unknown[]).map(String);
+        macs = (await this.#signer.macsOf(product, line.seed, ids)).sort();
         this.#macs.set(product, macs);
       }
       return { commitment: line.commitment, seed: line.seed, order, macs };
@@ -463,8 +477,9 @@ export class RedisDrops implements Drops {
     // the same order, and the function takes only the first.
     const keys = this.#redis.keys(product);
     const seed = String(await this.#redis.send(["HGET", keys.line, "seed"]));
-    const window = await this.#redis.send(["LRANGE", keys.window, "0", "-1"]) as string[];
-    const order = await drawOrder(seed, window);
+    const window = (await this.#redis.send(["LRANGE", keys.window, "0", "-1"]) as unknown[])
+      .map(String);
+    const order = orderByMacs(window, await this.#signer.macsOf(product, seed, window));
     const [, state] = await this.#call("queue_apply_draw", product, order);
     if (state !== undefined) this.#lines.learn(String(state));
   }

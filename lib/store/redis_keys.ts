@@ -22,6 +22,11 @@ export interface LineKeys {
   readonly ids: string;
   /** List: the window's ticket ids in join order, for the draw. */
   readonly window: string;
+  /**
+   * Hash: window ticket id → its HMAC under the seed, made by the process it joined through, so
+   * that the draw only sorts (a ticket missing here is signed at the draw).
+   */
+  readonly windowMacs: string;
   /** Hash: number → `expiresAt|claimedUntil`, the admissions given and not used. */
   readonly admissions: string;
   /** Hash: client → its tickets in this line. */
@@ -123,7 +128,7 @@ export class RedisKeys {
    * Names the keys of a product's waiting room.
    *
    * @param id The product's id.
-   * @returns Its six keys, beside the product's.
+   * @returns Its seven keys, beside the product's.
    *
    * @example
    * ```ts
@@ -138,6 +143,7 @@ export class RedisKeys {
       tickets: `${base}:tickets`,
       ids: `${base}:ticket-ids`,
       window: `${base}:window`,
+      windowMacs: `${base}:window-macs`,
       admissions: `${base}:admissions`,
       clients: `${base}:ticket-clients`,
     };

@@ -156,6 +156,7 @@ export class RedisLink {
         line.window,
         line.admissions,
         line.clients,
+        line.windowMacs,
       ],
       [this.#keys.changes, this.#keys.queueChanges, ...args],
     ) as unknown[];

@@ -11,9 +11,9 @@ export const CLAIM_LEASE_MS = 10_000;
  * The Lua functions of the drops' lines, put after {@linkcode PRODUCT_LUA}'s helpers (they use
  * `open`, `finish`, `now_ms` and `int`).
  *
- * Every line function takes the product's four keys, then the line's six (line, tickets, ids,
- * window, admissions, clients: one hash tag, so a function reads the product's total and holds
- * with its line), and the arguments `changes channel, queue channel, product id, opensAt (ms),
+ * Every line function takes the product's four keys, then the line's seven (line, tickets, ids,
+ * window, admissions, clients, window MACs: one hash tag, so a function reads the product's total
+ * and holds with its line), and the arguments `changes channel, queue channel, product id, opensAt (ms),
  * window (ms), the server's admit rate, admission ttl (ms), seed, commitment`, then its own.
  * The time is Redis's `TIME`, the same for every process. A line function answers
  * `{status, line state JSON, ...}`; the state omits the seed until the draw. A change a page
@@ -25,7 +25,8 @@ export const CLAIM_LEASE_MS = 10_000;
  * tickets, revoked and recent as comma lists, admitRate, paused, version); tickets (session →
  * `id|number|used|client`, number empty until the draw); ids (ticket id → session); window (the
  * window's ticket ids in join order); admissions (number → `expiresAt|claimedUntil`, 0 when not
- * claimed); clients (client → tickets).
+ * claimed); clients (client → tickets); window MACs (ticket id → its HMAC under the seed, made
+ * by the joining process).
  *
  * @example
  * ```ts
@@ -230,11 +231,14 @@ local function queue_advance(keys, args)
   return { status, save_line(keys, l, ctx, now) }
 end
 
--- args after the context: session, client, the client's most tickets (0: not counted), new id.
+-- args after the context: session, client, the client's most tickets (0: not counted), new id,
+-- and the new id's HMAC with the commitment of the seed that made it ('' when the process had no
+-- seed): kept for the draw only when that seed is the line's.
 -- Answers {'ok', state, ticket id, number or ''} or a refusal.
 local function queue_join(keys, args)
   local ctx = context(args)
   local session, client, max, new_id = args[10], args[11], tonumber(args[12]), args[13]
+  local mac, mac_commitment = args[14] or '', args[15] or ''
   local p = open_product(keys, ctx)
   if not p then return { 'unknown product' } end
   local now = now_ms()
@@ -258,6 +262,7 @@ local function queue_join(keys, args)
       known.number = l.count
     else
       redis.call('RPUSH', keys[8], new_id)
+      if mac ~= '' and mac_commitment == l.commitment then redis.call('HSET', keys[11], new_id, mac) end
     end
     redis.call('HSET', keys[6], session, format_ticket(known))
     redis.call('HSET', keys[7], new_id, session)
