@@ -191,6 +191,15 @@ browserTest(
     await dashboard.locator("#products-status", { hasText: "Canvas tote: nothing changed" })
       .waitFor();
     assert.equal(patches.length, 1);
+
+    // An image URL emptied is removed (null), and only it is sent.
+    await row.getByRole("button", { name: "Edit Canvas tote" }).click();
+    const again = dashboard.getByRole("dialog", { name: "Edit Canvas tote" });
+    await again.getByLabel("Image URL").fill("");
+    await again.getByRole("button", { name: "Save changes" }).click();
+    await dashboard.locator("#products-status", { hasText: "Canvas tote: saved image" }).waitFor();
+    assert.deepEqual(patches[1], { method: "PATCH", body: { image: null } });
+    assert.equal((await adminProduct(server.url, "tote"))?.image, null);
   },
 );
 
