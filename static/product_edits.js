@@ -213,5 +213,5 @@ export function productChanges(before, after) {
  * ```
  */
 export function refusedField(message) {
-  return /field "([\w.]+)"/.exec(message)?.[1];
+  return /field "([\w.]+)"/i.exec(message)?.[1];
 }

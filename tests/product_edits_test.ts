@@ -64,5 +64,6 @@ Deno.test("the field a refusal names is found, nested ones too", () => {
     refusedField('product "moon-pin": field "price.currency" must be an ISO 4217 currency code'),
     "price.currency",
   );
+  assert.equal(refusedField('Field "id" must be "pin" as in the URL, got "tote"'), "id");
   assert.equal(refusedField("Admin token is wrong"), undefined);
 });
