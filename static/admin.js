@@ -6,6 +6,8 @@ import { ActivityHistory, summarize, summaryText } from "./activity_history.js";
 import { showConnection } from "./connection.js";
 import { backoffDelay } from "./live_state.js";
 import { createProductTable } from "./admin_products.js";
+import { createProductForm } from "./admin_product_form.js";
+import { createRetireDialog } from "./admin_retire.js";
 import { createDropPanels } from "./admin_drops.js";
 import { setText } from "./set_text.js";
 import { numberCell, syncRows } from "./table_rows.js";
@@ -59,6 +61,7 @@ const elements = {
   storeKind: byId("store-kind"),
   storeReachable: byId("store-reachable"),
   storeError: byId("store-error"),
+  storeAlert: byId("store-alert"),
 };
 const numbers = new Intl.NumberFormat();
 /** @type {Record<string, string>} */
@@ -67,11 +70,43 @@ const STORE_KINDS = {
   kv: "Deno KV",
   redis: "Redis",
 };
+/** The product dialog and the retire dialog need the table, and its rows need them. */
+const rowActions = {
+  /** @type {(product: any, opener: HTMLElement) => void} */
+  edit: (product, opener) => productForm.edit(product, opener),
+  /** @type {(product: any, opener: HTMLElement) => void} */
+  retire: (product, opener) => askToRetire(product, opener),
+};
 const productTable = createProductTable({
   rows: byId("product-rows"),
-  status: byId("restock-status"),
-  error: byId("restock-error"),
+  versions: byId("version-rows"),
+  status: byId("products-status"),
+  error: byId("products-error"),
+}, rowActions);
+const productForm = createProductForm({
+  dialog: /** @type {HTMLDialogElement} */ (byId("product-dialog")),
+  form: /** @type {HTMLFormElement} */ (byId("product-form")),
+  title: byId("product-form-title"),
+  note: byId("product-form-note"),
+  error: byId("product-form-error"),
+  save: /** @type {HTMLButtonElement} */ (byId("product-save")),
+}, {
+  done: (product) => productTable.offer(product),
+  tell: productTable.tell,
+  find: productTable.find,
+  currency: () => shopCurrency,
 });
+const askToRetire = createRetireDialog({
+  dialog: /** @type {HTMLDialogElement} */ (byId("retire-dialog")),
+  form: /** @type {HTMLFormElement} */ (byId("retire-form")),
+  title: byId("retire-title"),
+  error: byId("retire-error"),
+  confirm: /** @type {HTMLButtonElement} */ (byId("retire-confirm")),
+}, { done: (product) => productTable.offer(product), tell: productTable.tell });
+const addButton = byId("add-product");
+addButton.addEventListener("click", () => productForm.add(addButton));
+/** The currency a new product starts with: the first product's, as a shop sells in one. */
+let shopCurrency = "";
 const dropPanels = createDropPanels({
   section: byId("drops"),
   cards: byId("drop-cards"),
@@ -170,6 +205,12 @@ function renderStore(store) {
   setText(elements.storeReachable, store.reachable ? "Reachable" : "Not reachable");
   elements.storeReachable.dataset.reachable = String(store.reachable);
   setText(elements.storeError, store.lastError ?? "None");
+  // The details are folded away; a store out of reach is news the owner must see at once.
+  setText(
+    elements.storeAlert,
+    store.reachable ? "" : `The store cannot be reached: ${store.lastError ?? "no answer"}. ` +
+      "Adds, sales and restocks fail until it is back.",
+  );
 }
 
 function renderActivity() {
@@ -188,6 +229,7 @@ function renderActivity() {
 function applySnapshot(snapshot) {
   feedProcess = String(snapshot.process);
   productTable.replace(snapshot.products);
+  shopCurrency = snapshot.products[0]?.price?.currency ?? shopCurrency;
   dropPanels.replace(snapshot.drops ?? [], snapshot.products);
   history.reset(snapshot.activity, snapshot.startedAt);
   renderWatchers(snapshot.watchers);

@@ -1,4 +1,4 @@
-// The dashboard's product table: a row per product with its numbers and a restock form.
+// The dashboard's product table: a row per product with its numbers, a restock form, edit, retire.
 // @ts-check
 /// <reference lib="dom" />
 import { setText } from "./set_text.js";
@@ -11,7 +11,12 @@ const RESTOCK_PATH = "/admin/inventory";
  * A product as the feed tells of it.
  * @property {string} id
  * @property {string} name
- * @property {number} total
+ * @property {string} [description]
+ * @property {{ amount: string, currency: string }} price
+ * @property {string | null} [image]
+ * @property {number} [limitPerShopper]
+ * @property {string} [opensAt]
+ * @property {number} total Units in stock: not yet sold, held or not.
  * @property {number} held
  * @property {number} sold
  * @property {number} inventoryCount
@@ -19,13 +24,15 @@ const RESTOCK_PATH = "/admin/inventory";
  * @property {boolean} retired
  */
 
-/** The product table's number columns: the field each shows, and its heading for stacked rows. */
+/**
+ * The product table's number columns: the field each shows, its class, and its heading for
+ * stacked rows. The catalog's `total` is what is in stock (not yet sold), held units included.
+ */
 const COLUMNS = /** @type {const} */ ([
-  ["inventoryCount", "available", "Available"],
+  ["total", "total", "In stock"],
   ["held", "held", "Held"],
+  ["inventoryCount", "available", "Available"],
   ["sold", "sold", "Sold"],
-  ["total", "total", "Total"],
-  ["version", "version", "Version"],
 ]);
 
 const numbers = new Intl.NumberFormat();
@@ -34,20 +41,60 @@ const numbers = new Intl.NumberFormat();
  * @typedef {object} ProductTable
  * @property {(list: AdminProduct[]) => void} replace Shows these products, and only these.
  * @property {(product: AdminProduct) => void} offer Takes a product's newer state.
+ * @property {(id: string) => AdminProduct | undefined} find A product as last told.
+ * @property {(text: string) => void} tell Says what was done, in the status line.
  */
 
 /**
- * Makes the product table in a `<tbody>`, with the status and error lines its restocks report in.
+ * @typedef {object} ProductTableElements
+ * @property {HTMLElement} rows The products' `<tbody>`.
+ * @property {HTMLElement} versions The `<tbody>` of each product's version, in the details.
+ * @property {HTMLElement} status The status line the table's actions report in.
+ * @property {HTMLElement} error The alert line of their refusals.
+ */
+
+/**
+ * @typedef {object} ProductRowActions
+ * @property {(product: AdminProduct, opener: HTMLElement) => void} edit Opens a product's editor.
+ * @property {(product: AdminProduct, opener: HTMLElement) => void} retire Asks to retire it.
+ */
+
+/**
+ * Makes the product table, with a restock form, an edit and a retire button in each row.
  *
- * @param {{ rows: HTMLElement, status: HTMLElement, error: HTMLElement }} elements
+ * @param {ProductTableElements} elements
+ * @param {ProductRowActions} actions
  * @returns {ProductTable}
  */
-export function createProductTable({ rows, status, error }) {
+export function createProductTable({ rows, versions, status, error }, actions) {
   /** @type {Map<string, AdminProduct>} The products as last told, by id. */
   const products = new Map();
 
   /**
-   * Makes a product's row: its name, its numbers and a restock form.
+   * Makes a button of a row that names its product for a screen reader ("Edit Moon pin").
+   *
+   * @param {string} text
+   * @param {string} className
+   * @param {(product: AdminProduct, button: HTMLButtonElement) => void} act
+   * @param {string} id The row's product.
+   * @returns {HTMLButtonElement}
+   */
+  function rowButton(text, className, act, id) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `button secondary ${className}`;
+    const name = document.createElement("span");
+    name.className = "visually-hidden button-name";
+    button.append(text, name);
+    button.addEventListener("click", () => {
+      const product = products.get(id);
+      if (product !== undefined) act(product, button);
+    });
+    return button;
+  }
+
+  /**
+   * Makes a product's row: its name, its numbers, a restock form, edit and retire.
    *
    * @param {AdminProduct} product
    * @returns {HTMLTableRowElement}
@@ -57,6 +104,8 @@ export function createProductTable({ rows, status, error }) {
     row.dataset.product = product.id;
     const head = document.createElement("th");
     head.scope = "row";
+    // The focus lands here once the row's retire button is gone.
+    head.tabIndex = -1;
     const name = document.createElement("span");
     name.className = "product-name";
     const id = document.createElement("span");
@@ -90,7 +139,7 @@ export function createProductTable({ rows, status, error }) {
     const button = document.createElement("button");
     button.type = "submit";
     button.className = "button secondary restock-button";
-    button.textContent = "Set total";
+    button.textContent = "Set stock";
     form.append(label, button);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -98,6 +147,18 @@ export function createProductTable({ rows, status, error }) {
     });
     cell.append(form);
     row.append(cell);
+
+    const change = document.createElement("td");
+    change.className = "change-cell";
+    change.dataset.label = "Change";
+    const buttons = document.createElement("div");
+    buttons.className = "row-buttons";
+    buttons.append(
+      rowButton("Edit", "edit-button", actions.edit, product.id),
+      rowButton("Retire", "retire-button", actions.retire, product.id),
+    );
+    change.append(buttons);
+    row.append(change);
     return row;
   }
 
@@ -119,15 +180,42 @@ export function createProductTable({ rows, status, error }) {
     }
     row.dataset.version = String(product.version);
     row.dataset.retired = String(product.retired);
-    setText(part(".restock-label"), `New total for ${product.name}`);
+    setText(part(".restock-label"), `New stock for ${product.name}`);
     const input = /** @type {HTMLInputElement} */ (part(".restock-input"));
     input.placeholder = String(product.total);
     input.disabled = product.retired;
-    /** @type {HTMLButtonElement} */ (part(".restock-button")).disabled = product.retired;
+    for (const button of row.querySelectorAll("button")) {
+      button.disabled = product.retired;
+    }
+    for (const name of row.querySelectorAll(".button-name")) setText(name, ` ${product.name}`);
+  }
+
+  /**
+   * Makes a product's line in the details' table of versions.
+   *
+   * @returns {HTMLTableRowElement}
+   */
+  function versionRow() {
+    const row = document.createElement("tr");
+    const head = document.createElement("th");
+    head.scope = "row";
+    row.append(head, numberCell("version", "Version"));
+    return row;
+  }
+
+  /**
+   * @param {HTMLTableRowElement} row
+   * @param {AdminProduct} product
+   */
+  function showVersion(row, product) {
+    setText(row.children[0], product.id);
+    setText(row.children[1], numbers.format(product.version));
   }
 
   function renderProducts() {
-    syncRows(rows, [...products.values()], (p) => p.id, productRow, showProduct);
+    const list = [...products.values()];
+    syncRows(rows, list, (p) => p.id, productRow, showProduct);
+    syncRows(versions, list, (p) => p.id, versionRow, showVersion);
   }
 
   /**
@@ -179,7 +267,7 @@ export function createProductTable({ rows, status, error }) {
         }
         setText(
           status,
-          `${name}: total set to ${numbers.format(total)}, ` +
+          `${name}: ${numbers.format(total)} in stock, ` +
             `${numbers.format(answer.inventoryCount)} available.`,
         );
       } else {
@@ -205,5 +293,10 @@ export function createProductTable({ rows, status, error }) {
       renderProducts();
     },
     offer: offerProduct,
+    find: (id) => products.get(id),
+    tell(text) {
+      setText(error, "");
+      setText(status, text);
+    },
   };
 }

@@ -283,3 +283,118 @@ Deno.test("PUT /admin/products/:id takes limitPerShopper from 1 to 100 (default 
   assert.equal(server.inventory.get("moon-pin")?.info.limitPerShopper, 3, "nothing changed");
   assert.equal((await put({})).body.limitPerShopper, 1, "a PUT without it sets the default");
 });
+
+/** Sends an admin `PATCH` of a product through the app, with the token. */
+async function patch(
+  server: RunningServer,
+  id: string,
+  body: unknown,
+  authorization: string | null = `Bearer ${TOKEN}`,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (authorization !== null) headers.authorization = authorization;
+  const response = await server.app.handle(
+    new Request(`http://localhost/admin/products/${id}`, {
+      method: "PATCH",
+      headers,
+      body: JSON.stringify(body),
+    }),
+  );
+  return { status: response.status, body: await response.json() };
+}
+
+Deno.test("PATCH /admin/products/:id changes only the fields given and keeps the file's picture", async () => {
+  await using server = await startTestServer(
+    { adminToken: TOKEN },
+    { catalog: catalogOf({ a: 2, b: 3 }) },
+  );
+  await server.inventory.list({
+    info: { ...server.inventory.get("a")!.info, image: "/media/a.svg", description: "Blue" },
+  });
+  const shopper = crypto.randomUUID();
+  await postCart(server.url, "add", shopper, "a");
+
+  const repriced = await patch(server, "a", { price: { amount: "7.50", currency: "EUR" } });
+  assert.equal(repriced.status, 200);
+  assert.deepEqual(
+    { ...repriced.body, version: undefined },
+    {
+      id: "a",
+      name: "Product a",
+      description: "Blue",
+      price: { amount: "7.50", currency: "EUR" },
+      image: "/media/a.svg",
+      limitPerShopper: 1,
+      total: 2,
+      held: 1,
+      sold: 0,
+      inventoryCount: 1,
+      version: undefined,
+      retired: false,
+    },
+  );
+
+  const restocked = await patch(server, "a", { total: 6, limitPerShopper: 2 });
+  assert.deepEqual(
+    [restocked.body.total, restocked.body.held, restocked.body.limitPerShopper],
+    [6, 1, 2],
+    "a total is a restock; holds stay",
+  );
+  assert.equal(await holds(server, shopper, "a"), true);
+
+  const removed = await patch(server, "a", {
+    description: null,
+    image: null,
+    limitPerShopper: null,
+  });
+  assert.deepEqual(
+    [removed.body.description, removed.body.image, removed.body.limitPerShopper],
+    ["", null, 1],
+    "null removes an optional field",
+  );
+  const pictured = await patch(server, "a", { image: "https://cdn.example/a.png" });
+  assert.equal(pictured.body.image, "https://cdn.example/a.png");
+  assert.deepEqual(stateOf(server, "b"), { inventoryCount: 3, version: 0 }, "b is untouched");
+});
+
+Deno.test("PATCH /admin/products/:id refuses bad, unknown and required-null fields and changes nothing", async () => {
+  await using server = await startTestServer(
+    { adminToken: TOKEN },
+    { catalog: catalogOf({ a: 2 }) },
+  );
+  const before = server.inventory.get("a");
+  const refusals: [unknown, number, string][] = [
+    [{ colour: "blue" }, 400, 'product "a": unknown field "colour"'],
+    [
+      { name: null },
+      400,
+      'product "a": field "name" must be text of 1 to 200 characters without control characters, got null',
+    ],
+    [
+      { price: null },
+      400,
+      'product "a": field "price" must be an object {"amount", "currency"}, got null',
+    ],
+    [
+      { total: -1 },
+      400,
+      'product "a": field "total" must be a whole number from 0 to 1000000000, got -1',
+    ],
+    [{ image: "a.png" }, 400, 'product "a": field "image" must be an https:// URL, got "a.png"'],
+    [{ id: "b" }, 400, 'Field "id" must be "a" as in the URL, got "b"'],
+    [[1], 400, "Body must be a JSON object"],
+  ];
+  for (const [body, status, error] of refusals) {
+    assert.deepEqual(
+      await patch(server, "a", body),
+      { status, body: { error } },
+      JSON.stringify(body),
+    );
+  }
+  assert.equal(server.inventory.get("a"), before, "nothing changed");
+  assert.equal((await patch(server, "nope", { total: 1 })).status, 404);
+  assert.equal((await patch(server, "a", { total: 1 }, null)).status, 401);
+  assert.equal((await patch(server, "a", { total: 1 }, `Bearer ${TOKEN}x`)).status, 403);
+  await server.inventory.retire("a");
+  assert.equal((await patch(server, "a", { total: 1 })).status, 409);
+});

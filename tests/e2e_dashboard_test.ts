@@ -145,11 +145,11 @@ browserTest(
     await waitForRow(dashboard, "tote", { available: "3", total: "3" });
 
     const row = dashboard.locator('tr[data-product="tote"]');
-    await row.getByLabel("New total for Product tote").fill("7");
-    await row.getByRole("button", { name: "Set total" }).click();
+    await row.getByLabel("New stock for Product tote").fill("7");
+    await row.getByRole("button", { name: "Set stock" }).click();
     await waitForCount(shop.page, 7);
     await waitForRow(dashboard, "tote", { available: "7", total: "7" });
-    await dashboard.locator("#restock-status", { hasText: "Product tote: total set to 7" })
+    await dashboard.locator("#products-status", { hasText: "Product tote: 7 in stock" })
       .waitFor();
     assert.equal(await cellText(dashboard, "pin", "total"), "2");
 
@@ -158,9 +158,9 @@ browserTest(
     await other.goto(new URL("admin", server.url).href);
     await other.getByRole("button", { name: "Sign out" }).click();
     await other.locator("#token").waitFor();
-    await row.getByLabel("New total for Product tote").fill("9");
-    await row.getByRole("button", { name: "Set total" }).click();
-    const refusal = dashboard.locator("#restock-error");
+    await row.getByLabel("New stock for Product tote").fill("9");
+    await row.getByRole("button", { name: "Set stock" }).click();
+    const refusal = dashboard.locator("#products-error");
     await refusal.filter({ hasText: "Restock of Product tote refused: " }).waitFor();
     assert.equal(await refusal.getAttribute("role"), "alert");
     assert.equal(server.inventory.get("tote")?.total, 7);

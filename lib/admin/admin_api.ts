@@ -182,3 +182,91 @@ export async function putProductResponse(
   });
   return jsonResponse(adminView(record), { status: created ? 201 : 200 });
 }
+
+/** The fields a `PATCH` may remove with `null`: each then takes the value a product without it has. */
+const REMOVABLE_FIELDS: ReadonlySet<string> = new Set([
+  "description",
+  "image",
+  "limitPerShopper",
+  "opensAt",
+  "position",
+]);
+
+/**
+ * Handles `PATCH /admin/products/:id`: changes only the fields the body gives; a new `total` is a
+ * restock (holds stay).
+ *
+ * The body's fields are validated as a `PUT`'s; `null` removes an optional field (`description`,
+ * `image`, `limitPerShopper`, `opensAt`, `position`); a field left out keeps its value, so the
+ * picture a catalog file gave stays unless `image` is given (as an `https://` URL, or null).
+ *
+ * @param inventory The inventory.
+ * @param id The product's id, from the URL.
+ * @param body The body (JSON), e.g. `{"price": {"amount": "12.00", "currency": "EUR"}}`.
+ * @returns 200 with the product as the admin API shows it.
+ * @throws {HttpError} 400 for a bad or unknown field, 404 for an unknown product, 409 for a
+ * retired one (a `PUT` lists it again).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../time/clock.ts";
+ * import { Inventory } from "../inventory/inventory.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const inventory = await Inventory.open(store, 60_000);
+ * const price = { amount: "9.00", currency: "EUR" };
+ * await inventory.list({ info: { id: "pin", name: "Pin", description: "", price, image: "/media/pin.svg" }, total: 5 });
+ * const text = JSON.stringify({ price: { amount: "7.00", currency: "EUR" }, description: null });
+ * const answer = await patchProductResponse(inventory, "pin", { mediaType: "application/json", text });
+ * const product = await answer.json();
+ * assert.deepEqual([product.price.amount, product.image, product.total], ["7.00", "/media/pin.svg", 5]);
+ * await store.close();
+ * ```
+ */
+export async function patchProductResponse(
+  inventory: Inventory,
+  id: string,
+  body: RequestBody,
+): Promise<Response> {
+  const value = parseJsonBody(body.text);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new HttpError(400, "Body must be a JSON object");
+  }
+  const patch = value as Record<string, unknown>;
+  if (patch.id !== undefined && patch.id !== id) {
+    throw new HttpError(
+      400,
+      `Field "id" must be "${id}" as in the URL, got ${JSON.stringify(patch.id)}`,
+    );
+  }
+  const known = inventory.get(id);
+  if (known === undefined) throw new HttpError(404, `No product "${id}"`);
+  if (known.retired) {
+    throw new HttpError(409, `Product "${id}" is retired: PUT /admin/products/:id lists it`);
+  }
+  // The stored image may be a file's `/media/` path, which an admin request may not name: it is
+  // checked only when the body gives a new one.
+  const { image: storedImage, ...stored } = known.info;
+  const merged: Record<string, unknown> = { ...stored, total: known.total };
+  for (const [field, given] of Object.entries(patch)) {
+    if (given === null && REMOVABLE_FIELDS.has(field)) delete merged[field];
+    else merged[field] = given;
+  }
+  let fields;
+  try {
+    fields = parseProductFields(merged, { label: JSON.stringify(id), imageRule: "https-only" });
+  } catch (error) {
+    if (error instanceof ProductError) throw new HttpError(400, error.message);
+    throw error;
+  }
+  const { total, image, ...info } = fields;
+  const { record } = await inventory.list({
+    info: {
+      ...info,
+      image: patch.image === undefined ? storedImage : image?.kind === "https" ? image.url : null,
+    },
+    total: patch.total === undefined ? undefined : total,
+  });
+  return jsonResponse(adminView(record));
+}

@@ -5,6 +5,7 @@ import type { Guard, Route } from "../http/router.ts";
 import type { AdminFeed } from "./admin_feed.ts";
 import {
   MAX_ADMIN_BODY_BYTES,
+  patchProductResponse,
   productsResponse,
   putProductResponse,
   restockResponse,
@@ -24,7 +25,7 @@ const JSON_ONLY = ["application/json"] as const;
 
 /**
  * The admin area: its page and sign-in (from our own pages only), and the API (restock, list,
- * retire and put products, steer a drop's admissions, and the dashboard's live feed) behind the bearer token or the admin
+ * retire, put and patch products, steer a drop's admissions, and the dashboard's live feed) behind the bearer token or the admin
  * cookie.
  *
  * @param inventory The inventory.
@@ -98,6 +99,14 @@ export function adminRoutes(
       guards: admin,
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ params, body }) => putProductResponse(inventory, params.id!, body!, maxProducts),
+    },
+    {
+      name: "admin_product",
+      path: "/admin/products/:id",
+      methods: ["PATCH"],
+      guards: admin,
+      body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
+      handle: ({ params, body }) => patchProductResponse(inventory, params.id!, body!),
     },
     {
       name: "admin_queue",
