@@ -4,11 +4,14 @@
  *
  *     deno run -A bench/drop.ts                                  # ~2 min: 2,000 joins, 1,000 watchers
  *     deno run -A bench/drop.ts --shoppers 20000 --watchers 10000 --joiner-pages 7500
+ *     deno run -A bench/drop.ts --stores redis --shoppers 20000 --watchers 10000  # 30,000 pages
  *
  * Shoppers join (`POST /queue`) from `--addresses` source addresses (127.0.0.2 on) during the
  * window; then their pages and the watchers open `/queue/status` (WebSocket, SSE and long polls);
  * then the owner moves the drop's `opensAt` to a few seconds ahead (admin API), the draw numbers
- * the tickets, and each admitted shopper adds and checks out until the drop is sold out.
+ * the tickets, and each admitted shopper adds and checks out until the drop is sold out. With
+ * `--stores redis` the drop runs on two processes sharing one redis-server, each shopper process
+ * talking to one of them, so twice the pages fit.
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -16,6 +19,7 @@ import { BenchRun, markdownTable, wholeFlags } from "./bench_run.ts";
 import { withoutSeparator } from "../lib/server/config.ts";
 import { wallClock } from "../tests/support/fleet.ts";
 import { type ChildServer, spawnListening, spawnServer } from "../tests/support/server.ts";
+import { startRedis } from "../tests/support/redis_server.ts";
 import { readMessages } from "./load_protocol.ts";
 import { readRssKiB } from "./load.ts";
 import { cpuMs } from "./siege.ts";
@@ -31,7 +35,7 @@ const USAGE = `Usage: deno run -A bench/drop.ts [options]
   --joiner-pages N      joiners that keep their page open on /queue/status  (default all)
   --units N             the drop's stock                                    (default 100)
   --admit-rate N        the server's --admit-rate                           (default 20)
-  --stores LIST         memory, kv or memory,kv                             (default memory,kv)
+  --stores LIST         memory, kv, redis (two processes on one redis-server) (default memory,kv)
   --join-concurrency N  joins in flight at once over all shopper processes  (default 200)
   --gap S               seconds from the pages' opening to opensAt          (default 3)
   --timeout S           the whole run's limit                               (default 900)`;
@@ -70,30 +74,37 @@ const JOIN_CONCURRENCY = whole("join-concurrency", 1, 2_000);
 const GAP_S = whole("gap", 1, 60);
 const TIMEOUT_MS = whole("timeout", 60, 3_600) * 1000;
 const STORES = values.stores.split(",");
-if (!STORES.every((store) => store === "memory" || store === "kv")) {
-  console.error(`error: --stores must list memory and/or kv\n\n${USAGE}`);
+if (!STORES.every((store) => store === "memory" || store === "kv" || store === "redis")) {
+  console.error(`error: --stores must list memory, kv and/or redis\n\n${USAGE}`);
   Deno.exit(2);
 }
 /** Splits `n` into `parts` whole shares as even as can be. */
 const shares = (n: number, parts: number) =>
   Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
 const PAGES = JOINER_PAGES + WATCHERS;
+/** Server processes of a store: a fleet of two on Redis, else one. */
+const serversOf = (store: string) => store === "redis" ? 2 : 1;
 /**
- * Every process here may hold 20,000 files (`ulimit -n`), the server too: it needs some for
+ * Every process here may hold 20,000 files (`ulimit -n`), the servers too: each needs some for
  * joins, adds and its own files besides the pages it holds.
  */
-const MAX_PAGES = 18_000;
+const PAGES_PER_SERVER = 18_000;
+const MAX_PAGES = PAGES_PER_SERVER * Math.min(...STORES.map(serversOf));
 if (PAGES > MAX_PAGES) {
   console.error(
-    `error: ${PAGES} pages (--joiner-pages + --watchers) pass the ${MAX_PAGES} one server ` +
-      `process can hold under its limit of 20,000 open files\n\n${USAGE}`,
+    `error: ${PAGES} pages (--joiner-pages + --watchers) pass the ${MAX_PAGES} that ` +
+      `${STORES.join(", ")} can hold: ${PAGES_PER_SERVER} per server process under its limit of ` +
+      `20,000 open files\n\n${USAGE}`,
   );
   Deno.exit(2);
 }
 /** Pages one shopper process holds at most, so that it stays far under its own 20,000 files. */
 const PAGES_PER_CHILD = 7_000;
-/** Shopper processes: two at least, so that the joins' clients are not one event loop. */
-const PROCESSES = Math.max(2, Math.ceil(PAGES / PAGES_PER_CHILD));
+/**
+ * Shopper processes: two at least, so that the joins' clients are not one event loop, and as many
+ * for each server process of a fleet.
+ */
+const PROCESSES = Math.ceil(Math.max(2, Math.ceil(PAGES / PAGES_PER_CHILD)) / 2) * 2;
 // A shopper process hears the line through its pages: with none its shoppers would never buy.
 if (
   shares(JOINER_PAGES, PROCESSES).some((n, i) => n + shares(WATCHERS, PROCESSES)[i] === 0)
@@ -205,11 +216,14 @@ class ShopperProcess {
   }
 }
 
-/** Starts the shopper processes for a server: every shopper once, the pages spread evenly. */
-function spawnShoppers(server: string): ShopperProcess[] {
+/**
+ * Starts the shopper processes: every shopper once, the pages spread evenly, the processes over the
+ * servers in turn.
+ */
+function spawnShoppers(servers: readonly string[]): ShopperProcess[] {
   let first = 0;
-  const children = shares(SHOPPERS, PROCESSES).map((shoppers) => {
-    const child = new ShopperProcess(server, first, shoppers);
+  const children = shares(SHOPPERS, PROCESSES).map((shoppers, i) => {
+    const child = new ShopperProcess(servers[i % servers.length], first, shoppers);
     first += shoppers;
     return child;
   });
@@ -235,16 +249,27 @@ async function askAll<T extends DropReport["type"]>(
 interface Joins {
   joinsPerSecond: number;
   cpuPerJoinUs: number;
+  /** redis-server's CPU per join, µs, on a fleet. */
+  storeCpuPerJoinUs?: number;
   statuses: Record<string, number>;
   firstError?: string;
   tickets: Map<number, string>;
 }
 
-async function joinAll(children: ShopperProcess[], pid: number, path: string): Promise<Joins> {
+/** The CPU time of processes so far, summed, ms. */
+const cpuOf = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+
+async function joinAll(
+  children: ShopperProcess[],
+  pids: readonly number[],
+  path: string,
+  storePid?: number,
+): Promise<Joins> {
   const concurrency = shares(JOIN_CONCURRENCY, children.length);
   // A process's start (its modules compiled) is not part of the joins.
   await Promise.all(children.map((child) => child.next("ready", run)));
-  const cpuBefore = cpuMs(pid);
+  const cpuBefore = cpuOf(pids);
+  const storeCpuBefore = storePid === undefined ? 0 : cpuMs(storePid);
   const started = performance.now();
   const reports = await askAll(
     children,
@@ -252,7 +277,8 @@ async function joinAll(children: ShopperProcess[], pid: number, path: string): P
     "joined",
   );
   const seconds = (performance.now() - started) / 1000;
-  const cpu = cpuMs(pid) - cpuBefore;
+  const cpu = cpuOf(pids) - cpuBefore;
+  const storeCpu = storePid === undefined ? undefined : cpuMs(storePid) - storeCpuBefore;
   const statuses: Record<string, number> = {};
   for (const report of reports) {
     for (const [status, n] of Object.entries(report.statuses)) {
@@ -262,6 +288,7 @@ async function joinAll(children: ShopperProcess[], pid: number, path: string): P
   return {
     joinsPerSecond: SHOPPERS / seconds,
     cpuPerJoinUs: cpu * 1000 / SHOPPERS,
+    storeCpuPerJoinUs: storeCpu === undefined ? undefined : storeCpu * 1000 / SHOPPERS,
     statuses,
     firstError: reports.find((report) => report.firstError)?.firstError,
     tickets: new Map(reports.flatMap((report) => report.tickets)),
@@ -272,9 +299,9 @@ async function joinAll(children: ShopperProcess[], pid: number, path: string): P
 async function bareJoins(): Promise<Joins> {
   const server = await spawnListening(BARE_MAIN, [], {}, ["--allow-net"]);
   bench.defer(() => server[Symbol.asyncDispose]());
-  const children = spawnShoppers(server.url);
+  const children = spawnShoppers([server.url]);
   try {
-    return await joinAll(children, server.process.pid, "/queue");
+    return await joinAll(children, [server.process.pid], "/queue");
   } finally {
     await Promise.all(children.map((child) => child.close()));
     await server[Symbol.asyncDispose]();
@@ -304,6 +331,7 @@ interface Drop {
   orderCheck: string;
   verified: string;
   notSoldOut: number;
+  reopened: number;
   lost: number;
   firstLoss?: string;
 }
@@ -318,7 +346,15 @@ function productFields(opensAt: string) {
   };
 }
 
-async function startOurs(store: string, dataDir: string): Promise<ChildServer> {
+/** Our servers for one store: one process, or two on one redis-server. */
+interface Ours extends AsyncDisposable {
+  readonly urls: string[];
+  readonly pids: number[];
+  /** redis-server's process id, on a fleet. */
+  readonly storePid?: number;
+}
+
+async function startOurs(store: string, dataDir: string): Promise<Ours> {
   const catalog = join(dataDir, `${store}-catalog.json`);
   // The window is open from the start; the owner moves opensAt once every page is open.
   const far = new Date(Date.now() + 3_600_000).toISOString();
@@ -326,26 +362,42 @@ async function startOurs(store: string, dataDir: string): Promise<ChildServer> {
     catalog,
     JSON.stringify({ products: [{ ...productFields(far), total: UNITS }] }),
   );
-  const server = await spawnServer([
-    "--catalog",
-    catalog,
-    "--data",
-    store === "memory" ? ":memory:" : join(dataDir, `${store}.kv`),
-    "--queue-window",
-    "2h",
-    "--admit-rate",
-    String(ADMIT_RATE),
-    "--max-holds-per-client",
-    String(TICKETS_PER_ADDRESS),
-    "--add-rate",
-    String(ADD_RATE),
-    "--max-connections",
-    String(PAGES + 500),
-    "--max-connections-per-client",
-    "0",
-  ], { ADMIN_TOKEN });
-  bench.defer(() => server[Symbol.asyncDispose]());
-  return server;
+  const redis = store === "redis" ? await startRedis() : undefined;
+  if (redis) bench.defer(() => redis[Symbol.asyncDispose]());
+  const servers: ChildServer[] = [];
+  for (let i = 0; i < serversOf(store); i++) {
+    const server = await spawnServer([
+      "--catalog",
+      catalog,
+      ...(redis ? ["--redis", redis.url] : [
+        "--data",
+        store === "memory" ? ":memory:" : join(dataDir, `${store}.kv`),
+      ]),
+      "--queue-window",
+      "2h",
+      "--admit-rate",
+      String(ADMIT_RATE),
+      "--max-holds-per-client",
+      String(TICKETS_PER_ADDRESS),
+      "--add-rate",
+      String(ADD_RATE),
+      "--max-connections",
+      String(Math.ceil(PAGES / serversOf(store)) + 500),
+      "--max-connections-per-client",
+      "0",
+    ], { ADMIN_TOKEN });
+    bench.defer(() => server[Symbol.asyncDispose]());
+    servers.push(server);
+  }
+  return {
+    urls: servers.map((server) => server.url),
+    pids: servers.map((server) => server.process.pid),
+    storePid: redis?.process.pid,
+    async [Symbol.asyncDispose]() {
+      await Promise.all(servers.map((server) => server[Symbol.asyncDispose]()));
+      await redis?.[Symbol.asyncDispose]();
+    },
+  };
 }
 
 /** Moves the drop's opening through the admin API, as an owner would. */
@@ -360,14 +412,16 @@ async function moveOpening(base: string, opensAt: string): Promise<void> {
 }
 
 async function drop(store: string, dataDir: string): Promise<Drop> {
-  const server = await startOurs(store, dataDir);
-  const pid = server.process.pid;
-  const children = spawnShoppers(server.url);
+  const ours = await startOurs(store, dataDir);
+  const pids = ours.pids;
+  const [url] = ours.urls;
+  const rssOf = () => pids.reduce((sum, pid) => sum + readRssKiB(pid), 0);
+  const children = spawnShoppers(ours.urls);
   try {
-    const rssBefore = readRssKiB(pid);
-    const joins = await joinAll(children, pid, "/queue");
+    const rssBefore = rssOf();
+    const joins = await joinAll(children, pids, "/queue", ours.storePid);
     await sleep(SETTLE_MS);
-    const kibPerShopper = (readRssKiB(pid) - rssBefore) / SHOPPERS;
+    const kibPerShopper = (rssOf() - rssBefore) / SHOPPERS;
     const joinerPages = shares(JOINER_PAGES, children.length);
     const watchers = shares(WATCHERS, children.length);
     // A shopper process hears the line through its pages: with none its shoppers would never buy.
@@ -398,7 +452,7 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     const firstAdmission = Promise.withResolvers<number>();
     const served: number[] = [];
     let lastVersion = 0;
-    const timer = await openQueuePage(new URL(server.url), "127.0.0.1", "ws", PRODUCT, {
+    const timer = await openQueuePage(new URL(url), "127.0.0.1", "ws", PRODUCT, {
       onMessage(message) {
         if (message.seed !== null && Number.isNaN(seededAt)) {
           seededAt = wallClock();
@@ -414,8 +468,8 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     const opensAt = Math.ceil((Date.now() + GAP_S * 1000) / 1000) * 1000;
     // Who had the cores from the opening to sold out: the server, or the pages' processes.
     const versionAtOpening = lastVersion;
-    const cpuAtOpening = { server: cpuMs(pid), shoppers: sumCpu(children), at: performance.now() };
-    await moveOpening(server.url, new Date(opensAt).toISOString());
+    const cpuAtOpening = { server: cpuOf(pids), shoppers: sumCpu(children), at: performance.now() };
+    await moveOpening(url, new Date(opensAt).toISOString());
 
     // Each shopper's number from the draw recomputed here; they buy when the line reaches it.
     const { seed, commitment } = await within(seeded.promise, 30_000 + GAP_S * 1000, "the draw");
@@ -444,7 +498,7 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     ).catch(() => undefined);
     const sale = {
       seconds: (performance.now() - cpuAtOpening.at) / 1000,
-      serverCpuS: (cpuMs(pid) - cpuAtOpening.server) / 1000,
+      serverCpuS: (cpuOf(pids) - cpuAtOpening.server) / 1000,
       shoppersCpuS: (sumCpu(children) - cpuAtOpening.shoppers) / 1000,
     };
     const reports = await askAll(children, children.map(() => ({ type: "report" })), "report");
@@ -456,7 +510,11 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
     );
     const lastPage = soldOut === undefined ? NaN : Math.max(...soldOut.map((s) => s.at));
 
-    const drawCheck = await checkDraw(server.url, seed!, commitment!, order);
+    // Every process of a fleet publishes the same draw.
+    const drawChecks = await Promise.all(
+      ours.urls.map((base) => checkDraw(base, seed!, commitment!, order)),
+    );
+    const drawCheck = drawChecks.find((check) => !check.startsWith("MATCH")) ?? drawChecks[0];
     const orderCheck = checkAdmissions(purchases, served);
     const verification = await askAll(
       children,
@@ -485,12 +543,13 @@ async function drop(store: string, dataDir: string): Promise<Drop> {
         : `${mismatches} of ${checked} differ; first: shopper ${mismatch!.shopper} expected ` +
           `${mismatch!.expected}, got ${mismatch!.got}`,
       notSoldOut: reports.reduce((sum, report) => sum + report.notSoldOut, 0),
+      reopened: reports.reduce((sum, report) => sum + report.reopened, 0),
       lost: reports.reduce((sum, report) => sum + report.lost, 0),
       firstLoss: reports.find((report) => report.firstLoss)?.firstLoss,
     };
   } finally {
     await Promise.all(children.map((child) => child.close()));
-    await server[Symbol.asyncDispose]();
+    await ours[Symbol.asyncDispose]();
   }
 }
 
@@ -612,7 +671,7 @@ async function main(): Promise<void> {
         `bare Deno.serve (before, after: ${
           bares.map((b) => count(b.joinsPerSecond)).join(", ")
         }/s)`,
-        ...drops.map((d) => `ours, ${d.store}`),
+        ...drops.map((d) => `ours, ${d.store === "redis" ? "two processes on Redis" : d.store}`),
       ],
       [
         [
@@ -630,7 +689,11 @@ async function main(): Promise<void> {
           ...drops.map((d) =>
             `${d.joins.cpuPerJoinUs.toFixed(0)} µs (${
               (d.joins.cpuPerJoinUs / bare!.cpuPerJoinUs).toFixed(2)
-            }×)`
+            }×)${
+              d.joins.storeCpuPerJoinUs === undefined
+                ? ""
+                : `, and redis-server ${d.joins.storeCpuPerJoinUs.toFixed(0)} µs`
+            }`
           ),
         ],
         ["answers", bares.map(statuses).join(" / "), ...drops.map((d) => statuses(d.joins))],
@@ -669,9 +732,11 @@ async function main(): Promise<void> {
         ["admissions against the draw", "-", ...drops.map((d) => d.orderCheck)],
         ["every number by GET /queue", "-", ...drops.map((d) => d.verified)],
         [
-          "pages lost",
+          "pages the server dropped: opened again / lost",
           "-",
-          ...drops.map((d) => `${d.lost}${d.firstLoss ? ` (${d.firstLoss})` : ""}`),
+          ...drops.map((d) =>
+            `${d.reopened} / ${d.lost}${d.firstLoss ? ` (first: ${d.firstLoss})` : ""}`
+          ),
         ],
       ],
     ));

@@ -115,9 +115,18 @@ async function join(path: string, concurrency: number): Promise<void> {
   await send({ type: "joined", tickets, statuses, firstError });
 }
 
-const pages: QueuePage[] = [];
-const soldOutPages = new Set<QueuePage>();
+/** A page as a shopper keeps it open: its connection now, reopened when the server drops it. */
+interface PageSlot {
+  readonly address: string;
+  readonly transport: Transport;
+  page?: QueuePage;
+}
+const pages: PageSlot[] = [];
+const soldOutPages = new Set<PageSlot>();
 let lastSoldOutAt = 0;
+/** Pages whose connection ended and that opened it again, as our page's script does. */
+let reopened = 0;
+/** Pages that could not open their connection again. */
 let lost = 0;
 let firstLoss: string | undefined;
 /** Each `servingUpTo` seen, with when; and the shoppers waiting for their number, lowest first. */
@@ -126,18 +135,19 @@ let highest = 0;
 let waiting: Shopper[] = [];
 const purchases: Purchase[] = [];
 let soldOutTold = false;
+/** Set when the bench has gone: dropped pages are not opened again. */
+let closing = false;
 /** Purchases under way: a report waits for them. */
 const inFlight = new Set<Promise<void>>();
 
-function onMessage(page: () => QueuePage | undefined, message: QueueMessage): void {
+function onMessage(slot: PageSlot, message: QueueMessage): void {
   if (message.servingUpTo > highest) {
     highest = message.servingUpTo;
     servingUpTo.push([highest, wallClock()]);
     buyUpTo(highest);
   }
-  const own = page();
-  if (message.phase === "soldOut" && own !== undefined && !soldOutPages.has(own)) {
-    soldOutPages.add(own);
+  if (message.phase === "soldOut" && !soldOutPages.has(slot)) {
+    soldOutPages.add(slot);
     lastSoldOutAt = wallClock();
     tellSoldOut();
   }
@@ -163,25 +173,51 @@ async function open(joinerPages: number, watchers: number): Promise<void> {
   ];
   let failed = 0;
   let firstError: string | undefined;
-  await eachAtMost(plans, 256, async ({ address, transport }) => {
-    let page: QueuePage | undefined;
+  await eachAtMost(plans, 256, async (plan) => {
+    const slot: PageSlot = { ...plan };
     try {
-      page = await openQueuePage(base, address, transport, PRODUCT, {
-        onMessage: (message) => onMessage(() => page, message),
-        onLost: (error) => {
-          lost++;
-          firstLoss ??= `${transport}: ${error.message}`;
-        },
-      });
-      pages.push(page);
-      // Its first message came before `page` was set.
-      onMessage(() => page, page.latest);
+      await connect(slot);
+      pages.push(slot);
     } catch (error) {
       failed++;
-      firstError ??= `${transport}: ${error}`;
+      firstError ??= `${plan.transport}: ${error}`;
     }
   });
   await send({ type: "opened", opened: pages.length, failed, firstError });
+}
+
+/** How often a dropped page tries to open its connection again, and the pause before each try. */
+const REOPEN_TRIES = 5;
+const REOPEN_PAUSE_MS = 500;
+
+/** Opens a page's connection; when the server ends it, opens it again as our page's script does. */
+async function connect(slot: PageSlot): Promise<void> {
+  const page: QueuePage = await openQueuePage(base, slot.address, slot.transport, PRODUCT, {
+    onMessage: (message) => onMessage(slot, message),
+    onLost: (error) => {
+      firstLoss ??= `${slot.transport}: ${error.message}`;
+      if (slot.page === page) reopen(slot);
+    },
+  });
+  slot.page = page;
+  // Its first message came before the page was kept.
+  onMessage(slot, page.latest);
+}
+
+async function reopen(slot: PageSlot): Promise<void> {
+  slot.page = undefined;
+  for (let tries = 0; tries < REOPEN_TRIES && !closing; tries++) {
+    // Spread like the page's own backoff, so that dropped pages do not all come back at once.
+    await new Promise((resolve) => setTimeout(resolve, REOPEN_PAUSE_MS * (1 + Math.random())));
+    try {
+      await connect(slot);
+      reopened++;
+      return;
+    } catch {
+      // Tried again below, a few times.
+    }
+  }
+  if (!closing) lost++;
 }
 
 function buyUpTo(servingUpTo: number): void {
@@ -273,11 +309,13 @@ for await (const order of readMessages<DropOrder>(Deno.stdin.readable)) {
       purchases,
       servingUpTo,
       notSoldOut: pages.length - soldOutPages.size,
+      reopened,
       lost,
       firstLoss,
     });
   } else if (order.type === "verify") await verify(order.concurrency);
   else break;
 }
-for (const page of pages) page.close();
+closing = true;
+for (const slot of pages) slot.page?.close();
 Deno.exit(0);

@@ -51,8 +51,11 @@ export type DropReport =
     purchases: Purchase[];
     /** Each `servingUpTo` this process saw, with when it first saw it. */
     servingUpTo: [value: number, at: number][];
-    /** Pages that never showed `soldOut`, and lost connections. */
+    /** Pages that never showed `soldOut`. */
     notSoldOut: number;
+    /** Pages whose connection the server ended and that opened it again. */
+    reopened: number;
+    /** Pages that could not open their connection again. */
     lost: number;
     firstLoss?: string;
   }
