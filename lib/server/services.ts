@@ -262,6 +262,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
         options.maxProducts,
         adminFeed,
         options.drops,
+        { trustProxy: options.trustProxy, log: (line) => console.log(line) },
       ),
     );
   }
