@@ -28,6 +28,7 @@ if (import.meta.main) {
       catalog = {
         entries: file.products.map(({ total, ...info }) => ({ info, total })),
         media: file.media,
+        shop: file.shop,
       };
     }
   } catch (error) {

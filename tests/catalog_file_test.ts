@@ -310,8 +310,24 @@ Deno.test("bad catalog files are refused with one line naming the file or the pr
     ],
     [
       "an unknown top-level field",
+      { "catalog.json": { products: three, shelf: "Moon" } },
+      (_, path) => `catalog file ${JSON.stringify(path)} has an unknown top-level field "shelf"`,
+    ],
+    [
+      "a shop that is no object",
       { "catalog.json": { products: three, shop: "Moon" } },
-      (_, path) => `catalog file ${JSON.stringify(path)} has an unknown top-level field "shop"`,
+      (_, path) =>
+        `catalog file ${
+          JSON.stringify(path)
+        }: field "shop" must be an object {"name", "tagline"}, got "Moon"`,
+    ],
+    [
+      "a shop with an empty name",
+      { "catalog.json": { products: three, shop: { name: " " } } },
+      (_, path) =>
+        `catalog file ${
+          JSON.stringify(path)
+        }: field "shop.name" must be text of 1 to 100 characters without control characters, got " "`,
     ],
     [
       "no products field",
@@ -401,4 +417,17 @@ Deno.test("a catalog file that is missing or unreadable is named", async () => {
       "i",
     ),
   );
+});
+
+Deno.test("the file's shop gives the pages' name and tagline; each left out takes the default", async () => {
+  await using folder = await catalogFolder({
+    "catalog.json": { shop: { name: " Moonlit Press " }, products: [product("a")] },
+  });
+  const { shop } = await loadCatalogFile(folder.path, { maxProducts: 10 });
+  assert.deepEqual(shop, {
+    name: "Moonlit Press",
+    tagline: "Everything in this drop, with its stock counted live.",
+  });
+  await using plain = await catalogFolder({ "catalog.json": { products: [product("a")] } });
+  assert.equal((await loadCatalogFile(plain.path, { maxProducts: 10 })).shop.name, "The drop");
 });

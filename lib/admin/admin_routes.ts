@@ -13,6 +13,7 @@ import {
 } from "./admin_api.ts";
 import { type AdminAccess, adminGuard } from "./admin_auth.ts";
 import { queueControlResponse } from "./admin_queue.ts";
+import { type AdminLogOptions, loggedAdminRoute } from "./admin_log.ts";
 import type { Drops } from "../queue/drops.ts";
 import {
   adminPageResponse,
@@ -35,7 +36,8 @@ const JSON_ONLY = ["application/json"] as const;
  * @param maxProducts The most products the catalog may hold.
  * @param feed The dashboard's feeds.
  * @param drops The drops, whose admissions the owner steers.
- * @returns The routes.
+ * @param changeLog Where each change is logged, and whether to believe a proxy's client address.
+ * @returns The routes; every change through them is logged.
  */
 export function adminRoutes(
   inventory: Inventory,
@@ -45,9 +47,11 @@ export function adminRoutes(
   maxProducts: number,
   feed: AdminFeed,
   drops: Drops,
+  changeLog: Omit<AdminLogOptions, "inventory">,
 ): Route[] {
   // The bearer token works from anywhere (curl); the cookie only on our own pages' requests.
   const admin = [adminGuard(access)];
+  const logged = (route: Route) => loggedAdminRoute(route, { ...changeLog, inventory });
   return [
     {
       name: "admin_page",
@@ -70,14 +74,14 @@ export function adminRoutes(
       guards: [sameOrigin],
       handle: ({ request }) => signOutResponse(request, access),
     },
-    {
+    logged({
       name: "admin_inventory",
       path: "/admin/inventory",
       methods: ["POST"],
       guards: admin,
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ body }) => restockResponse(inventory, body!),
-    },
+    }),
     {
       name: "admin_products",
       path: "/admin/products",
@@ -85,37 +89,37 @@ export function adminRoutes(
       guards: admin,
       handle: () => productsResponse(inventory),
     },
-    {
+    logged({
       name: "admin_product",
       path: "/admin/products/:id",
       methods: ["DELETE"],
       guards: admin,
       handle: ({ params }) => retireResponse(inventory, params.id!),
-    },
-    {
+    }),
+    logged({
       name: "admin_product",
       path: "/admin/products/:id",
       methods: ["PUT"],
       guards: admin,
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ params, body }) => putProductResponse(inventory, params.id!, body!, maxProducts),
-    },
-    {
+    }),
+    logged({
       name: "admin_product",
       path: "/admin/products/:id",
       methods: ["PATCH"],
       guards: admin,
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ params, body }) => patchProductResponse(inventory, params.id!, body!),
-    },
-    {
+    }),
+    logged({
       name: "admin_queue",
       path: "/admin/products/:id/queue",
       methods: ["POST"],
       guards: admin,
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ params, body }) => queueControlResponse(inventory, drops, params.id!, body!),
-    },
+    }),
     {
       name: "admin_feed",
       path: "/admin/feed",

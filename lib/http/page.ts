@@ -2,6 +2,7 @@
 import type { Inventory } from "../inventory/inventory.ts";
 import { inventoryCountOf, type ProductState } from "../inventory/ledger.ts";
 import { formatPrice, limitText } from "../inventory/product.ts";
+import type { ShopWords } from "../inventory/shop.ts";
 import { holdValues } from "./hold_text.ts";
 import { pageHeaders, type PageSecurity } from "./page_headers.ts";
 import { sessionCookie, sessionFromCookie } from "./session.ts";
@@ -33,6 +34,8 @@ export interface PageOptions {
   readonly newSession: () => string;
   /** The server's time, in ms since the epoch: a drop's page sets its countdown by it. */
   readonly now: () => number;
+  /** The shop's name and tagline, from the catalog file. */
+  readonly shop: ShopWords;
 }
 
 /** The image of a product that has none. */
@@ -140,6 +143,7 @@ export async function productPage(
     // countdown.
     opensAt: record.info.opensAt ?? "",
     serverTime: String(options.now()),
+    shopName: options.shop.name,
   });
   return htmlResponse(request, html, {
     security: securityOf(options),
@@ -221,6 +225,8 @@ export function catalogPage(
   const html = renderTemplate(options.templates.catalog, {
     session,
     epoch: inventory.epoch,
+    shopName: options.shop.name,
+    tagline: options.shop.tagline,
     products: new TrustedHtml(tiles.join("\n")),
     tile: new TrustedHtml(tileHtml({ ...blank, image: PLACEHOLDER_IMAGE })),
   });
@@ -246,6 +252,7 @@ export function missingProductPage(
   options: PageOptions,
 ): Response {
   const html = renderTemplate(options.templates.missing, {
+    shopName: options.shop.name,
     title: retired ? "No longer on sale" : "Not found",
     message: retired
       ? `“${id}” is no longer on sale.`

@@ -1,5 +1,6 @@
 /** The shop's inventory as this process knows it: a read model fed by the store's change feed. */
 import type { ProductState } from "./ledger.ts";
+import { catalogOrder } from "./catalog_order.ts";
 import {
   type ClientLimit,
   type HeldUnit,
@@ -34,6 +35,8 @@ import type { CheckoutStart } from "./rules.ts";
 export class Inventory {
   readonly #store: InventoryStore;
   readonly #records = new Map<string, ProductState>();
+  /** Every product in {@linkcode catalogOrder}, retired ones too; null until asked for again. */
+  #ordered: ProductState[] | null = null;
   readonly #listeners = new Set<(record: ProductState) => void>();
   readonly #epoch: string;
   readonly #holdTtlMs: number;
@@ -94,9 +97,9 @@ export class Inventory {
     return this.#records.get(id);
   }
 
-  /** Every product on sale, in the order they were first listed. */
+  /** Every product on sale, in the catalog's order (see {@linkcode catalogOrder}). */
   products(): ProductState[] {
-    return [...this.#records.values()].filter((record) => !record.retired);
+    return this.allProducts().filter((record) => !record.retired);
   }
 
   /**
@@ -115,9 +118,11 @@ export class Inventory {
     return sole;
   }
 
-  /** Every product, retired ones too. */
+  /** Every product, retired ones too, in the catalog's order. */
   allProducts(): ProductState[] {
-    return [...this.#records.values()];
+    // Pages ask for every change; the order changes only with a product's position or place.
+    this.#ordered ??= catalogOrder([...this.#records.values()]);
+    return [...this.#ordered];
   }
 
   /**
@@ -176,8 +181,11 @@ export class Inventory {
    * @param listing Its data and total.
    * @returns Its record and whether it is new.
    */
-  list(listing: Listing): Promise<{ record: ProductState; created: boolean }> {
-    return this.#store.list(listing);
+  async list(listing: Listing): Promise<{ record: ProductState; created: boolean }> {
+    const listed = await this.#store.list(listing);
+    // What the file gives changes no version, so no store tells it as a change; the order needs it.
+    this.#learn(listed.record);
+    return listed;
   }
 
   /**
@@ -238,15 +246,22 @@ export class Inventory {
    */
   async cartOf(session: string): Promise<HeldUnit[]> {
     const units = await this.#store.holdsOf(session);
-    const order = [...this.#records.keys()];
+    const order = this.allProducts().map((record) => record.info.id);
     return units.sort((a, b) => order.indexOf(a.product) - order.indexOf(b.product));
   }
 
   #learn(record: ProductState): void {
     const known = this.#records.get(record.info.id);
     // A feed may repeat or reorder (another process's news); a record never goes back.
-    if (known !== undefined && known.version >= record.version) return;
+    if (known !== undefined && known.version >= record.version) {
+      if (newlyListed(known, record)) {
+        this.#records.set(record.info.id, record);
+        this.#ordered = null;
+      }
+      return;
+    }
     this.#records.set(record.info.id, record);
+    this.#ordered = null;
     for (const listener of this.#listeners) {
       try {
         listener(record);
@@ -255,4 +270,13 @@ export class Inventory {
       }
     }
   }
+}
+
+/**
+ * Whether a record of the same version brings what the catalog file now gives: the store keeps
+ * that without a new version, as no page shows it, but the order follows it.
+ */
+function newlyListed(known: ProductState, record: ProductState): boolean {
+  return known.version === record.version &&
+    JSON.stringify(known.listed ?? null) !== JSON.stringify(record.listed ?? null);
 }

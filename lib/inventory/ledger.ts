@@ -12,6 +12,9 @@ import type { ProductInfo } from "./product.ts";
  * - `version`: rises by one on every change a page can see.
  * - `retired`: a retired product is no longer sold; its page answers 410.
  * - `listedTotal`: the total the catalog file gave when it was last applied; null when it never did.
+ * - `listed`: what the catalog file gave at the last start that listed the product (its data and
+ *   its place in the file), so that the next start changes only the fields the file changed; null
+ *   (or missing, in a state written before it existed) when the file never listed it.
  *
  * @example
  * ```ts
@@ -26,7 +29,16 @@ export const STORED_FIELDS = {
   version: "count",
   retired: "flag",
   listedTotal: "optional count",
+  listed: "optional listing",
 } as const;
+
+/** A product as the catalog file last listed it. */
+export interface Listed {
+  /** Its data in the file (an image as the loader serves it). */
+  readonly info: ProductInfo;
+  /** Its place in the file: 0 for the first product. */
+  readonly place: number;
+}
 
 /** What a stored field holds: a product's info, a whole number, a yes or no, or a number or null. */
 export interface FieldValues {
@@ -38,15 +50,26 @@ export interface FieldValues {
   flag: boolean;
   /** A whole number from 0, or null for none. */
   "optional count": number | null;
+  /** What the catalog file gave, or null for nothing. */
+  "optional listing": Listed | null;
 }
 
 /** A stored field's name. */
 export type StoredField = keyof typeof STORED_FIELDS;
 
+/** A stored field that a state written before it existed lacks; it reads as null. */
+export type OptionalStoredField = "listed";
+
 /** A product's state as a store keeps it: every field of {@linkcode STORED_FIELDS}. */
-export type StoredState = {
-  readonly [K in StoredField]: FieldValues[(typeof STORED_FIELDS)[K]];
-};
+export type StoredState =
+  & {
+    readonly [K in Exclude<StoredField, OptionalStoredField>]: FieldValues[
+      (typeof STORED_FIELDS)[K]
+    ];
+  }
+  & {
+    readonly [K in OptionalStoredField]?: FieldValues[(typeof STORED_FIELDS)[K]];
+  };
 
 /** A product's state at one version: what every store answers after an operation. */
 export interface ProductState extends StoredState {
@@ -115,7 +138,7 @@ export function endOf(hold: Hold): number {
 }
 
 /** A product's stored fields, each one writable: what the rules change. */
-export type WritableState = { -readonly [K in StoredField]: StoredState[K] };
+export type WritableState = { -readonly [K in keyof StoredState]: StoredState[K] };
 
 /** A product's stock as the rules decide on it: its state, its holds and its sales, changed in place. */
 export interface Stock extends WritableState {
@@ -224,7 +247,7 @@ export function storedStateOf(from: StoredState): StoredState {
  * ```
  */
 export function storedFieldsDiffer(a: StoredState, b: StoredState): boolean {
-  return STORED_FIELD_NAMES.some((field) => a[field] !== b[field]);
+  return STORED_FIELD_NAMES.some((field) => (a[field] ?? null) !== (b[field] ?? null));
 }
 
 /**
@@ -241,7 +264,7 @@ export function storedFieldsDiffer(a: StoredState, b: StoredState): boolean {
  * const stock = LocalStock.of(info, 3);
  * stock.hold("s1", { expiresAt: 100, heldAt: 0, orderId: null, checkingOut: false });
  * assert.deepEqual(stateOf(stock), {
- *   info, total: 3, sold: 0, version: 0, retired: false, listedTotal: null, held: 1,
+ *   info, total: 3, sold: 0, version: 0, retired: false, listedTotal: null, listed: null, held: 1,
  * });
  * ```
  */
@@ -263,7 +286,7 @@ export function stateOf(stock: Stock): ProductState {
  * import assert from "node:assert/strict";
  * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
  * assert.deepEqual(newStoredState(info), {
- *   info, total: 0, sold: 0, version: 0, retired: false, listedTotal: null,
+ *   info, total: 0, sold: 0, version: 0, retired: false, listedTotal: null, listed: null,
  * });
  * ```
  */
@@ -291,8 +314,10 @@ const FIRST_VALUES: { readonly [K in Exclude<keyof FieldValues, "info">]: FieldV
   count: 0,
   flag: false,
   "optional count": null,
+  "optional listing": null,
 };
 
-function copyField<K extends StoredField>(to: WritableState, from: StoredState, field: K): void {
-  to[field] = from[field];
+function copyField(to: WritableState, from: StoredState, field: StoredField): void {
+  // A state written before an optional field existed lacks it: its copy says null.
+  (to as Record<StoredField, unknown>)[field] = from[field] ?? null;
 }

@@ -30,7 +30,17 @@ export interface ProductInfo {
    * room and its draw come before it. Without it, the product is on sale at once.
    */
   readonly opensAt?: string;
+  /**
+   * Where the catalog page lists it: a whole number from 1 to {@linkcode MAX_POSITION}, compared
+   * with the other products' positions and places in the catalog file (see `catalogOrder`).
+   * Without it, a product listed by the file takes its place there; one added through the admin
+   * API comes after every product of the file.
+   */
+  readonly position?: number;
 }
+
+/** The largest position of a product. */
+export const MAX_POSITION = 1_000_000;
 
 /** The limit per shopper of a product that gives none. */
 export const DEFAULT_LIMIT_PER_SHOPPER = 1;

@@ -3,6 +3,7 @@ import { posix } from "node:path";
 import {
   DEFAULT_LIMIT_PER_SHOPPER,
   MAX_LIMIT_PER_SHOPPER,
+  MAX_POSITION,
   MAX_TOTAL,
   type Price,
   PRODUCT_ID_PATTERN,
@@ -45,6 +46,7 @@ const PRODUCT_KEYS: ReadonlySet<string> = new Set([
   "total",
   "limitPerShopper",
   "opensAt",
+  "position",
 ]);
 /** An ISO 8601 date and time with a zone, to the minute at least and the millisecond at most. */
 const OPENS_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -58,8 +60,9 @@ const MAX_SHOWN_LENGTH = 80;
  * Validates one product as given in a catalog file or an admin `PUT` body.
  *
  * The fields are `id`, `name`, `price` and `total` (required) and `description`, `image` and
- * `limitPerShopper` (optional, 1 by default) and `opensAt` (optional: the drop's opening, ISO 8601
- * with a zone); any other field is refused. The name is trimmed.
+ * `limitPerShopper` (optional, 1 by default), `opensAt` (optional: the drop's opening, ISO 8601
+ * with a zone) and `position` (optional: where the catalog page lists it, from 1 to
+ * {@linkcode MAX_POSITION}); any other field is refused. The name is trimmed.
  *
  * @param value The parsed JSON of one product.
  * @param where `label` names the product in errors while it has no valid id (e.g. `#2`, its
@@ -116,7 +119,18 @@ export function parseProductFields(
     image: imageOf(id, value.image, where.imageRule),
     limitPerShopper: limitOf(id, value.limitPerShopper),
     ...opensAtOf(id, value.opensAt),
+    ...positionOf(id, value.position),
   };
+}
+
+function positionOf(id: string, value: unknown): { position?: number } {
+  if (value === undefined) return {};
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_POSITION
+  ) {
+    throw fieldError(id, "position", `a whole number from 1 to ${MAX_POSITION}`, value);
+  }
+  return { position: value };
 }
 
 function opensAtOf(id: string, value: unknown): { opensAt?: string } {

@@ -301,5 +301,6 @@ export function checkTotal(total: number): void {
 function sameInfo(a: ProductInfo, b: ProductInfo): boolean {
   return a.name === b.name && a.description === b.description && a.image === b.image &&
     a.price.amount === b.price.amount && a.price.currency === b.price.currency &&
-    limitPerShopperOf(a) === limitPerShopperOf(b) && a.opensAt === b.opensAt;
+    limitPerShopperOf(a) === limitPerShopperOf(b) && a.opensAt === b.opensAt &&
+    a.position === b.position;
 }

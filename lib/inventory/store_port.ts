@@ -1,5 +1,5 @@
 /** The store port: what the inventory asks of a store, whatever engine keeps the data (store adapters implement it). */
-import type { ProductState } from "./ledger.ts";
+import type { Listed, ProductState } from "./ledger.ts";
 import type { ProductInfo } from "./product.ts";
 import type { Refusal } from "./refusal.ts";
 import type { CheckoutStart } from "./rules.ts";
@@ -79,6 +79,8 @@ export interface Listing {
   readonly total?: number;
   /** Remember `total` as the catalog file's, so that a later start can tell the file changed. */
   readonly fromFile?: boolean;
+  /** What the catalog file gives now, remembered so that the next start can tell what it changed. */
+  readonly listed?: Listed;
 }
 
 /** Whether a store can be reached, as its last command found it. */

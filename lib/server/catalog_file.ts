@@ -3,6 +3,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { type Asset, assetOf } from "../http/static_assets.ts";
 import { ProductError, type ProductInfo } from "../inventory/product.ts";
 import { type ImageSource, parseProductFields } from "../inventory/product_fields.ts";
+import { type ShopWords, shopWordsOf } from "../inventory/shop.ts";
 
 /** An image from the catalog's folder, ready to serve below `/media/`. */
 export type MediaFile = Asset;
@@ -16,6 +17,8 @@ export interface Catalog {
   readonly products: CatalogProduct[];
   /** The images by their name below `/media/` (e.g. `3f2a9c0d1e4b5a67.svg`). */
   readonly media: Map<string, MediaFile>;
+  /** The shop's name and tagline: the file's `shop`, or the defaults. */
+  readonly shop: ShopWords;
 }
 
 /** The largest image file accepted, in bytes (2 MiB). */
@@ -27,7 +30,8 @@ const RIFF = [0x52, 0x49, 0x46, 0x46];
 const WEBP = [0x57, 0x45, 0x42, 0x50];
 
 /**
- * Loads a catalog file `{"products": [...]}` and the image files it names beside it.
+ * Loads a catalog file `{"shop": {"name", "tagline"}, "products": [...]}` (`shop` optional) and
+ * the image files it names beside it.
  *
  * Images are recognized by their content (PNG, JPEG, WebP or SVG, at most 2 MiB), never by their
  * name, and named by their SHA-256, so a changed image gets a new URL. A file image must stay
@@ -35,11 +39,11 @@ const WEBP = [0x57, 0x45, 0x42, 0x50];
  *
  * @param path The catalog file.
  * @param options `maxProducts`: the most products the file may hold.
- * @returns The products, each with its image as `/media/<name>`, an `https://` URL or null, and
- *   the images by name.
+ * @returns The products, each with its image as `/media/<name>`, an `https://` URL or null, the
+ *   images by name, and the shop's words.
  * @throws {ProductError} For a bad product, a duplicate id or a bad or missing image file.
  * @throws {RangeError} For a file that is missing, unreadable, not UTF-8 or not valid JSON, an
- *   unknown top-level field, no products or more than `maxProducts`.
+ *   unknown top-level field, a bad `shop`, no products or more than `maxProducts`.
  *
  * @example
  * ```ts
@@ -54,7 +58,9 @@ export async function loadCatalogFile(
   path: string,
   options: { readonly maxProducts: number },
 ): Promise<Catalog> {
-  const entries = productsOf(parseJson(path, await readText(path)), path, options.maxProducts);
+  const document = parseJson(path, await readText(path));
+  const entries = productsOf(document, path, options.maxProducts);
+  const shop = shopOf(document, path);
   const folder = dirname(path);
   const realFolder = await Deno.realPath(folder);
   const places = new Map<string, number>();
@@ -80,7 +86,15 @@ export async function loadCatalogFile(
       image: await linkImage(fields.id, image, folder, realFolder, media),
     });
   }
-  return { products, media };
+  return { products, media, shop };
+}
+
+function shopOf(document: unknown, path: string): ShopWords {
+  try {
+    return shopWordsOf((document as { shop?: unknown }).shop);
+  } catch (error) {
+    throw new RangeError(`catalog file ${JSON.stringify(path)}: ${(error as Error).message}`);
+  }
 }
 
 async function readText(path: string): Promise<string> {
@@ -123,7 +137,7 @@ function productsOf(document: unknown, path: string, maxProducts: number): unkno
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
     throw new RangeError(`${file} must hold an object {"products": [...]}`);
   }
-  const unknown = Object.keys(document).find((key) => key !== "products");
+  const unknown = Object.keys(document).find((key) => key !== "products" && key !== "shop");
   if (unknown !== undefined) {
     throw new RangeError(`${file} has an unknown top-level field ${JSON.stringify(unknown)}`);
   }

@@ -26,6 +26,7 @@ import { type Gauges, Metrics } from "../http/monitoring.ts";
 import { isHttpsRequest, originGuard } from "../http/origin.ts";
 import type { Templates } from "../http/page.ts";
 import { RefusalLog } from "../http/refusal_log.ts";
+import { DEFAULT_SHOP, type ShopWords } from "../inventory/shop.ts";
 import {
   cartRoutes,
   fileRoutes,
@@ -94,6 +95,8 @@ export interface AppOptions extends AppSettings {
   assets: AssetTable;
   /** The catalog's images under /media/. */
   media: AssetTable;
+  /** The shop's name and tagline on its pages; {@linkcode DEFAULT_SHOP} by default. */
+  shop?: ShopWords;
   /** The admin API's bearer token and the sign-in's; without one `/admin/*` answers 404. */
   adminToken?: string;
   /**
@@ -206,6 +209,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     frameAncestors: options.frameAncestors ?? [],
     newSession: () => clock.randomUUID(),
     now: () => clock.now(),
+    shop: options.shop ?? DEFAULT_SHOP,
   });
 
   const routes: Route[] = [
@@ -268,6 +272,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
         options.maxProducts,
         adminFeed,
         options.drops,
+        { trustProxy: options.trustProxy, log: (line) => console.log(line) },
       ),
     );
   }

@@ -19,6 +19,7 @@ import type { Templates } from "../http/page.ts";
 import { type AssetTable, loadAssets } from "../http/static_assets.ts";
 import type { Config } from "./config.ts";
 import { DEMO_PRODUCT } from "./demo_catalog.ts";
+import type { ShopWords } from "../inventory/shop.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
 import { type AppOptions, buildApp } from "./services.ts";
 import { orderWebhook } from "../orders/order_webhook.ts";
@@ -56,7 +57,7 @@ export interface ServerOptions {
   /** Where start-up notes go (the stored inventory, what the catalog changed). */
   log?: (line: string) => void;
   /** The catalog file's products and images, loaded by the caller; none serves the demo. */
-  catalog?: { entries: readonly CatalogEntry[]; media: AssetTable };
+  catalog?: { entries: readonly CatalogEntry[]; media: AssetTable; shop?: ShopWords };
 }
 
 /**
@@ -177,6 +178,7 @@ export async function startServer(
       templates,
       assets,
       media: options.catalog?.media ?? new Map(),
+      shop: options.catalog?.shop,
       orderService: webhook && orderWebhook({
         ...webhook,
         onAttempt: (seconds) => app?.observeOrderCall(seconds),

@@ -59,6 +59,7 @@ export function listingDecision(
     describe(stock, listing.info);
     if (listing.total !== undefined) restock(stock, listing.total);
     if (listing.fromFile) stock.listedTotal = listing.total ?? null;
+    if (listing.listed !== undefined) stock.listed = listing.listed;
     // A new product's life starts at version 0, as a page first sees it.
     if (found === undefined) stock.version = 0;
     return { record: stateOf(stock), created: found === undefined };

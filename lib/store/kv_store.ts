@@ -241,6 +241,10 @@ const KIND_CHECKS: { readonly [K in keyof FieldValues]: (value: unknown) => bool
   count: isCount,
   flag: (value) => typeof value === "boolean",
   "optional count": (value) => value === null || isCount(value),
+  "optional listing": (value) => {
+    const listed = value as { info?: { id?: unknown }; place?: unknown } | null;
+    return listed === null || (typeof listed?.info?.id === "string" && isCount(listed.place));
+  },
 };
 
 /** Checks a stored product's fields against {@linkcode STORED_FIELDS}. */
@@ -253,7 +257,9 @@ function storedStateFrom(value: unknown): StoredState {
   for (const field of STORED_FIELD_NAMES) {
     const kind = STORED_FIELDS[field];
     // An optional field is missing from files written before it existed.
-    const found = stored[field] === undefined && kind === "optional count" ? null : stored[field];
+    const found = stored[field] === undefined && kind.startsWith("optional ")
+      ? null
+      : stored[field];
     if (!KIND_CHECKS[kind](found)) {
       throw new Error(`Stored product is not a product: ${JSON.stringify(value)}`);
     }

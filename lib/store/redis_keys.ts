@@ -2,7 +2,7 @@
 
 /** The keys of one product; the hash tag `{id}` puts them in one Redis Cluster slot. */
 export interface ProductKeys {
-  /** Hash: info (JSON), total, sold, version, retired, listedTotal. */
+  /** Hash: info (JSON), total, sold, version, retired, listedTotal, listed (JSON). */
   readonly record: string;
   /** Hash: session → `expiresAt|heldAt|checkingOut|orderId`. */
   readonly holds: string;

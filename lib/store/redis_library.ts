@@ -112,9 +112,10 @@ local function restock(keys, args)
   return finish(keys, channel, p, changed, 'ok')
 end
 
--- args: channel, info JSON, total ('' keeps the stored one), fromFile ('1' or '0')
+-- args: channel, info JSON, total ('' keeps the stored one), fromFile ('1' or '0'),
+-- listed JSON ('' when the catalog file does not list it now)
 local function list(keys, args)
-  local channel, info, total, from_file = args[1], args[2], args[3], args[4]
+  local channel, info, total, from_file, listed = args[1], args[2], args[3], args[4], args[5] or ''
   local p, changed = open(keys)
   local created = not p
   if created then
@@ -137,6 +138,11 @@ local function list(keys, args)
     -- The file's total is remembered for the next start; pages do not show it.
     p.listedTotal = total
     redis.call('HSET', keys[1], 'listedTotal', total)
+  end
+  if listed ~= '' and p.listed ~= listed then
+    -- What the file gave is remembered for the next start, and for the order; pages do not show it.
+    p.listed = listed
+    redis.call('HSET', keys[1], 'listed', listed)
   end
   return finish(keys, channel, p, changed, created and 'created' or 'ok')
 end

@@ -9,7 +9,7 @@ import { DEFAULT_LIMIT_PER_SHOPPER } from "../inventory/product.ts";
  * A product's stored fields are the hash fields of its record key, one per field of
  * `STORED_FIELDS` (lib/inventory/ledger.ts), whose list and kinds the library is given: a count
  * as its digits, a flag as `1` or `0`, an optional count as its digits or empty for none, the
- * info as JSON. A field missing from the hash reads as its kind's first value.
+ * info as JSON, an optional listing as JSON or empty for none. A field missing from the hash reads as its kind's first value.
  *
  * A sale is stored as `count|orderId`: the units the session bought, and the order of the latest
  * (a sale written before sales were counted is the order id alone, one unit). A product's limit
@@ -48,13 +48,14 @@ local KINDS = { ${
   STORED_FIELD_NAMES.map((name) => `${name} = '${STORED_FIELDS[name]}'`).join(", ")
 } }
 -- Each kind's first value, as the hash keeps it.
-local FIRST = { count = '0', flag = '0', ['optional count'] = '' }
+local FIRST = { count = '0', flag = '0', ['optional count'] = '', ['optional listing'] = '' }
 -- Each kind as JSON, from the text the hash keeps.
 local TO_JSON = {
   info = function(v) return v end,
   count = function(v) return v end,
   flag = function(v) return v == '1' and 'true' or 'false' end,
   ['optional count'] = function(v) return v == '' and 'null' or v end,
+  ['optional listing'] = function(v) return v == '' and 'null' or v end,
 }
 
 local function parse_hold(raw)

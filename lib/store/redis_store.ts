@@ -197,6 +197,7 @@ export class RedisStore implements InventoryStore {
       JSON.stringify(listing.info),
       listing.total === undefined ? "" : String(listing.total),
       listing.fromFile ? "1" : "0",
+      listing.listed === undefined ? "" : JSON.stringify(listing.listed),
     ]);
     return { record: this.#view.learn(state!), created: status === "created" };
   }
