@@ -16,7 +16,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 11;
+export const LIBRARY_REVISION = 12;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
