@@ -12,7 +12,8 @@ import {
   handleCartCommand,
   MAX_BODY_BYTES,
 } from "./cart_api.ts";
-import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
+import { publicRoutes } from "./any_origin.ts";
+import { type ConnectionLimit, requireUpgrade } from "./guards.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
 import type { Gauges, Metrics } from "./monitoring.ts";
 import { catalogPage, missingProductPage, type PageOptions, productPage } from "./page.ts";
@@ -114,8 +115,8 @@ export function cartRoutes(
 }
 
 /**
- * Live status of a product and of the catalog, and the echo socket: each within the connection
- * limit, upgrades from our own pages only.
+ * Live status of a product and of the catalog, readable from any origin, and the echo socket
+ * (from our own pages only): each within the connection limit.
  *
  * @param inventory The inventory.
  * @param topics The topics subscribed to.
@@ -133,30 +134,34 @@ export function statusRoutes(
   sameOrigin: Guard,
   clientLimits: ClientLimits,
 ): Route[] {
-  // Plain long polls and streams are read-only; upgrades come from our own pages only.
-  const guards = [limit.guard, onUpgrades(sameOrigin)];
+  // Every transport of a status feed only reads public counts (a socket's messages are never
+  // read), so any origin may follow one, as a page elsewhere with /embed.js does; the limits
+  // per address still hold.
+  const guards = [limit.guard];
   return [
-    {
-      name: "status",
-      path: "/cart/status",
-      methods: ["GET"],
-      guards,
-      handle: (context) =>
-        subscribe(
-          subscriptions,
-          limit,
-          clientLimits,
-          context,
-          productTopicOf(inventory, topics, context.url),
-        ),
-    },
-    {
-      name: "catalog_status",
-      path: "/catalog/status",
-      methods: ["GET"],
-      guards,
-      handle: (context) => subscribe(subscriptions, limit, clientLimits, context, topics.catalog),
-    },
+    ...publicRoutes([
+      {
+        name: "status",
+        path: "/cart/status",
+        methods: ["GET"],
+        guards,
+        handle: (context) =>
+          subscribe(
+            subscriptions,
+            limit,
+            clientLimits,
+            context,
+            productTopicOf(inventory, topics, context.url),
+          ),
+      },
+      {
+        name: "catalog_status",
+        path: "/catalog/status",
+        methods: ["GET"],
+        guards,
+        handle: (context) => subscribe(subscriptions, limit, clientLimits, context, topics.catalog),
+      },
+    ]),
     {
       name: "echo",
       path: "/echo",
