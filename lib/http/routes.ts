@@ -18,7 +18,8 @@ import { healthResponse, readinessResponse } from "./health.ts";
 import type { Gauges, Metrics } from "./monitoring.ts";
 import { catalogPage, missingProductPage, type PageOptions, productPage } from "./page.ts";
 import type { Guard, Route } from "./router.ts";
-import { type AssetTable, serveAsset } from "./static_assets.ts";
+import { embedScript } from "./embed_script.ts";
+import { assetResponse, type AssetTable, serveAsset } from "./static_assets.ts";
 import { productTopicOf, subscribe } from "./status.ts";
 
 /**
@@ -211,14 +212,21 @@ export function monitoringRoutes(
 }
 
 /**
- * The files under /static/ and the catalog's images under /media/.
+ * The files under /static/, the catalog's images under /media/, and /embed.js for other sites.
  *
  * @param assets The static files.
  * @param media The images.
  * @returns The routes.
  */
 export function fileRoutes(assets: AssetTable, media: AssetTable): Route[] {
+  const embed = embedScript();
   return [
+    {
+      name: "embed",
+      path: "/embed.js",
+      methods: ["GET", "HEAD"],
+      handle: async ({ request }) => assetResponse(await embed, request),
+    },
     {
       name: "static",
       path: "/static/:name+",
