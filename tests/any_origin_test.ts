@@ -78,3 +78,22 @@ Deno.test("writes from another origin are still refused, and carry no CORS heade
   assert.equal(cart.status, 405, "no preflight lets a write through");
   await cart.body?.cancel();
 });
+
+Deno.test("/embed.js and the files it imports load as module scripts from any origin", async () => {
+  await using server = await startTestServer();
+  const embed = await fetch(`${server.url}embed.js`, { headers: { origin: ELSEWHERE } });
+  assert.equal(embed.status, 200);
+  assert.equal(embed.headers.get("access-control-allow-origin"), "*");
+  assert.match(embed.headers.get("content-type")!, /^text\/javascript/);
+  assert.match(await embed.text(), /from "\.\/static\/live_stock\.js"/);
+  for (const name of ["live_stock.js", "connection.js", "live_state.js", "set_text.js"]) {
+    const file = await fetch(`${server.url}static/${name}`, { headers: { origin: ELSEWHERE } });
+    assert.equal(file.status, 200, name);
+    assert.equal(file.headers.get("access-control-allow-origin"), "*", name);
+    await file.body?.cancel();
+  }
+  const head = await fetch(`${server.url}embed.js`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.ok(Number(head.headers.get("content-length")) > 0);
+  assert.equal(await head.text(), "");
+});

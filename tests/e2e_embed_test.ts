@@ -134,7 +134,7 @@ for (const transport of TRANSPORTS) {
 }
 
 browserTest(
-  "e2e: <live-stock> prefers WebSocket, and says when a product is not on sale",
+  "e2e: <live-stock> prefers WebSocket, and says when a product is retired or unknown",
   async (browser) => {
     await using server = await startTestServer({ inventory: 3 });
     const storefront = startStorefront(server.url, "");
@@ -144,6 +144,12 @@ browserTest(
       await waitForStock(page, { count: "3", state: "available" });
       assert.equal((await stockOf(page)).transport, "ws");
 
+      // Retired on our side: the feed's last message says so, and the element stops following.
+      await server.inventory.retire(DEMO);
+      await waitForStock(page, { count: "", state: "retired" });
+      assert.equal((await stockOf(page)).connection, "ended");
+
+      // A product the shop does not have: its feed answers 404, told apart from a lost connection.
       await page.locator("live-stock").evaluate((element) =>
         element.setAttribute("product", "no-such-product")
       );
