@@ -14,7 +14,8 @@ const SERVER = new URL("../", import.meta.url);
 /** What the element shows, as its `state` part and custom state say it. */
 /** @typedef {"loading" | "available" | "sold-out" | "retired"} StockState */
 
-/** The words of each state; the count stands before "left". */
+/** The words of each state, unless a `label-<state>` attribute says others; the count stands
+ * before the words of `available`. */
 const WORDS = {
   loading: "Checking stock…",
   available: "left",
@@ -50,10 +51,16 @@ SHEET.replaceSync(`
  * WebSocket, Server-Sent Events or long polling (the shop page's own connection code), and
  * "Sold out" once none are. Styled from the page through `::part(stock | count | label |
  * connection)` and `:state(available | sold-out | retired)`; the stock is a polite live region.
- * A `transport` attribute (`ws`, `sse` or `poll`) forces one transport.
+ * `label-available`, `label-sold-out`, `label-retired` and `label-loading` attributes give the
+ * words in the shop's language. A `transport` attribute (`ws`, `sse` or `poll`) forces one
+ * transport.
  */
 export class LiveStockElement extends HTMLElement {
-  static observedAttributes = ["product", "transport"];
+  static observedAttributes = [
+    "product",
+    "transport",
+    ...Object.keys(WORDS).map((state) => `label-${state}`),
+  ];
 
   /** @type {{ stop(): void } | undefined} */
   #connection;
@@ -95,9 +102,14 @@ export class LiveStockElement extends HTMLElement {
     this.#connection = undefined;
   }
 
-  /** Follows another product (or transport) when the attribute changes. */
-  attributeChangedCallback() {
-    if (this.isConnected) this.#follow();
+  /**
+   * Follows another product (or transport) when that attribute changes; shows new words at once.
+   *
+   * @param {string} name The attribute's name.
+   */
+  attributeChangedCallback(name) {
+    if (name.startsWith("label-")) this.#relabel();
+    else if (this.isConnected) this.#follow();
   }
 
   #follow() {
@@ -157,13 +169,19 @@ export class LiveStockElement extends HTMLElement {
     this.#stock.dataset.state = state;
     this.#count.hidden = state !== "available";
     setText(this.#count, state === "available" ? String(count) : "");
-    setText(this.#label, WORDS[state]);
+    this.#relabel();
     const states = this.#internals?.states;
     if (states === undefined) return;
     for (const name of Object.keys(WORDS)) {
       if (name === state) states.add(name);
       else states.delete(name);
     }
+  }
+
+  /** Shows the words of the state shown, in the page's words when it gives them. */
+  #relabel() {
+    const state = /** @type {StockState} */ (this.#stock.dataset.state ?? "loading");
+    setText(this.#label, this.getAttribute(`label-${state}`) ?? WORDS[state]);
   }
 }
 

@@ -148,6 +148,14 @@ browserTest(
       await server.inventory.retire(DEMO);
       await waitForStock(page, { count: "", state: "retired" });
       assert.equal((await stockOf(page)).connection, "ended");
+      // The shop's own words, given as attributes, replace ours at once.
+      await page.locator("live-stock").evaluate((element) =>
+        element.setAttribute("label-retired", "Nicht mehr erhältlich")
+      );
+      assert.equal((await stockOf(page)).label, "Nicht mehr erhältlich");
+      await page.locator("live-stock").evaluate((element) =>
+        element.removeAttribute("label-retired")
+      );
 
       // A product the shop does not have: its feed answers 404, told apart from a lost connection.
       await page.locator("live-stock").evaluate((element) =>
