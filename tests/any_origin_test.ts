@@ -1,5 +1,6 @@
 /** The status feeds answer any origin for reading (CORS); writes keep today's origin rules. */
 import assert from "node:assert/strict";
+import { EMBED_SCRIPT } from "../lib/http/embed_script.ts";
 import { startTestServer } from "./support/server.ts";
 
 const ELSEWHERE = "https://storefront.example";
@@ -96,4 +97,20 @@ Deno.test("/embed.js and the files it imports load as module scripts from any or
   assert.equal(head.status, 200);
   assert.ok(Number(head.headers.get("content-length")) > 0);
   assert.equal(await head.text(), "");
+});
+
+Deno.test("/embed.js names every module the element imports, so a browser fetches them at once", async () => {
+  const seen = new Set<string>();
+  const queue = ["live_stock.js"];
+  // Bounded: each file of static/ is read at most once.
+  while (queue.length > 0) {
+    const name = queue.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const text = await Deno.readTextFile(new URL(`../static/${name}`, import.meta.url));
+    for (const [, imported] of text.matchAll(/^import .* from "\.\/([^"]+)";$/gm)) {
+      queue.push(imported);
+    }
+  }
+  for (const name of seen) assert.match(EMBED_SCRIPT, new RegExp(`"\\./static/${name}"`), name);
 });

@@ -3,9 +3,17 @@ import { type Asset, assetOf } from "./static_assets.ts";
 
 /**
  * The module served at `/embed.js`. It only loads the element from `/static/`, where its imports
- * (the shop page's connection code) resolve beside it: one copy of that code serves both.
+ * (the shop page's connection code) resolve beside it: one copy of that code serves both. It
+ * names the element's imports too, so that a browser asks for them all at once instead of one
+ * level of imports per round trip; one left out would still load, a trip later.
  */
-export const EMBED_SCRIPT = 'export * from "./static/live_stock.js";\n';
+export const EMBED_SCRIPT = [
+  'import "./static/live_state.js";',
+  'import "./static/set_text.js";',
+  'import "./static/connection.js";',
+  'export * from "./static/live_stock.js";',
+  "",
+].join("\n");
 
 /**
  * Makes `/embed.js` a servable asset, with its ETag, like the files under `/static/`.
