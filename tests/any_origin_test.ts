@@ -1,6 +1,7 @@
 /** The status feeds answer any origin for reading (CORS); writes keep today's origin rules. */
 import assert from "node:assert/strict";
 import { EMBED_SCRIPT } from "../lib/http/embed_script.ts";
+import { eventually } from "./support/clients.ts";
 import { startTestServer } from "./support/server.ts";
 
 const ELSEWHERE = "https://storefront.example";
@@ -113,4 +114,23 @@ Deno.test("/embed.js names every module the element imports, so a browser fetche
     }
   }
   for (const name of seen) assert.match(EMBED_SCRIPT, new RegExp(`"\\./static/${name}"`), name);
+});
+
+Deno.test("a page elsewhere is held to the connections per address like our own", async () => {
+  await using server = await startTestServer({ maxConnectionsPerClient: 1 });
+  const waiting = new AbortController();
+  // Version 0 is the current one: this long poll waits for the next change, holding its place.
+  const held = fetch(`${server.url}cart/status?since=0`, {
+    headers: { origin: ELSEWHERE },
+    signal: waiting.signal,
+  });
+  await eventually(() => server.app.gauges().longPollWaiters === 1, "the first poll to wait");
+  const refused = await fetch(`${server.url}cart/status?since=0`, {
+    headers: { origin: ELSEWHERE },
+  });
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers.get("access-control-allow-origin"), "*", "the page can tell");
+  await refused.body?.cancel();
+  waiting.abort();
+  await held.catch(() => {});
 });
