@@ -7,7 +7,7 @@ import { type Asset, assetOf } from "./static_assets.ts";
  * names the element's imports too, so that a browser asks for them all at once instead of one
  * level of imports per round trip; one left out would still load, a trip later.
  */
-export const EMBED_SCRIPT = [
+export const EMBED_SCRIPT: string = [
   'import "./static/live_state.js";',
   'import "./static/set_text.js";',
   'import "./static/connection.js";',
