@@ -172,3 +172,24 @@ browserTest(
     }
   },
 );
+
+browserTest(
+  "e2e: <live-stock> falls back to Server-Sent Events where WebSockets are refused",
+  async (browser) => {
+    await using server = await startTestServer({ inventory: 4 });
+    const storefront = startStorefront(server.url, "");
+    try {
+      const page = await browser.newPage();
+      // A proxy on the way that refuses every upgrade, as some corporate ones do.
+      await page.routeWebSocket(/\/cart\/status/, (socket) => socket.close());
+      await page.goto(`http://127.0.0.1:${storefront.addr.port}/`);
+      await waitForStock(page, { count: "4", state: "available" });
+      await eventually(async () => (await stockOf(page)).transport === "sse", "SSE to be chosen");
+      assert.equal((await stockOf(page)).connection, "live");
+      assert.equal((await postCart(server.url, "add", crypto.randomUUID())).status, 200);
+      await waitForStock(page, { count: "3", state: "available" });
+    } finally {
+      await storefront.shutdown();
+    }
+  },
+);
