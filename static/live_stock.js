@@ -43,7 +43,9 @@ SHEET.replaceSync(`
     opacity: 0.6;
   }
   [part~="connection"] { font-size: 0.85em; }
-  [part~="connection"]:empty { display: none; }
+  /* A retired product's updates have ended for good: nothing to say of the connection. */
+  [part~="connection"]:empty, [data-state="retired"] [part~="connection"] { display: none; }
+  [part~="stock"][data-state="retired"] { opacity: 1; }
 `);
 
 /**
@@ -126,13 +128,7 @@ export class LiveStockElement extends HTMLElement {
     const live = new LiveState(
       // Version -1: the feed's first state, of any epoch, is news.
       { product, inventoryCount: 0, version: -1, epoch: undefined, retired: false },
-      (state) => {
-        if (state.retired) this.#show("retired", undefined);
-        else {this.#show(
-            state.inventoryCount === 0 ? "sold-out" : "available",
-            state.inventoryCount,
-          );}
-      },
+      (state) => this.#show(stockStateOf(state), state.inventoryCount),
     );
     const feed = new URL(`cart/status?product=${encodeURIComponent(product)}`, SERVER);
     const connection = keepConnected({
@@ -183,6 +179,15 @@ export class LiveStockElement extends HTMLElement {
     const state = /** @type {StockState} */ (this.#stock.dataset.state ?? "loading");
     setText(this.#label, this.getAttribute(`label-${state}`) ?? WORDS[state]);
   }
+}
+
+/**
+ * @param {import("./live_state.js").ProductState} state
+ * @returns {StockState} What the element says of it.
+ */
+function stockStateOf(state) {
+  if (state.retired) return "retired";
+  return state.inventoryCount === 0 ? "sold-out" : "available";
 }
 
 /**
