@@ -139,30 +139,31 @@ export function statusRoutes(
   // read), so any origin may follow one, as a page elsewhere with /embed.js does; the limits
   // per address still hold.
   const guards = [limit.guard];
+  const feeds: Route[] = [
+    {
+      name: "status",
+      path: "/cart/status",
+      methods: ["GET"],
+      guards,
+      handle: (context) =>
+        subscribe(
+          subscriptions,
+          limit,
+          clientLimits,
+          context,
+          productTopicOf(inventory, topics, context.url),
+        ),
+    },
+    {
+      name: "catalog_status",
+      path: "/catalog/status",
+      methods: ["GET"],
+      guards,
+      handle: (context) => subscribe(subscriptions, limit, clientLimits, context, topics.catalog),
+    },
+  ];
   return [
-    ...publicRoutes([
-      {
-        name: "status",
-        path: "/cart/status",
-        methods: ["GET"],
-        guards,
-        handle: (context) =>
-          subscribe(
-            subscriptions,
-            limit,
-            clientLimits,
-            context,
-            productTopicOf(inventory, topics, context.url),
-          ),
-      },
-      {
-        name: "catalog_status",
-        path: "/catalog/status",
-        methods: ["GET"],
-        guards,
-        handle: (context) => subscribe(subscriptions, limit, clientLimits, context, topics.catalog),
-      },
-    ]),
+    ...publicRoutes(feeds),
     {
       name: "echo",
       path: "/echo",
