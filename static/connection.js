@@ -17,8 +17,10 @@ const UNREACHED_VERSION = 999_999_999_999_999;
 
 /**
  * @typedef {object} Feed
- * @property {string} url The feed's path and query, e.g. `/cart/status?product=moon-pin`.
- * @property {() => string} epoch The epoch the page shows, for the `since` of a first poll.
+ * @property {string} url The feed's path and query, e.g. `/cart/status?product=moon-pin`, or its
+ * whole URL on another origin (a page that embeds our count).
+ * @property {() => string} epoch The epoch the page shows, for the `since` of a first poll; "" when
+ * it shows none yet.
  * @property {(value: unknown) => boolean} onMessage Takes a parsed message; returns false when it
  * is not one of the feed's (the first one that is tells that the connection works).
  * @property {(value: unknown) => string | undefined} cursorOf Where a long poll's answer stands
@@ -27,7 +29,11 @@ const UNREACHED_VERSION = 999_999_999_999_999;
  * Without it such an answer counts as a lost connection.
  * @property {string} [indicator] The id of the indicator that shows this connection (`live` by
  * default): a page with a second feed (the waiting room's) shows it apart from the stock's.
+ * @property {(state: ConnectionState, transport: string, attempt: number) => void} [onConnection]
+ * Shows the connection instead of the page's indicator (an element with its own shadow DOM).
  */
+
+/** @typedef {"connecting" | "live" | "reconnecting" | "ended"} ConnectionState */
 
 /**
  * @typedef {object} Listener
@@ -42,7 +48,8 @@ const UNREACHED_VERSION = 999_999_999_999_999;
 const OPENERS = {
   ws(feed, listener) {
     const url = new URL(feed.url, location.href);
-    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    // The feed's own scheme: a page on https may follow a feed elsewhere, and the other way round.
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(url);
     socket.onmessage = (event) => listener.onText(event.data);
     socket.onclose = () => listener.onLost();
@@ -94,7 +101,9 @@ class GoneError extends Error {}
  * @returns {string} A `since` the server answers at once.
  */
 function firstCursor(feed) {
-  return `${feed.epoch()}.${UNREACHED_VERSION}`;
+  const epoch = feed.epoch();
+  // A version alone that no topic reaches is answered at once too.
+  return epoch === "" ? String(UNREACHED_VERSION) : `${epoch}.${UNREACHED_VERSION}`;
 }
 
 /**
@@ -137,7 +146,7 @@ export function transportsOf(search) {
  * count that is not live is marked on `<body data-connection>` so the page can show it as the
  * last one known.
  *
- * @param {"connecting" | "live" | "reconnecting" | "ended"} state
+ * @param {ConnectionState} state
  * @param {string} transport One of {@linkcode TRANSPORTS}.
  * @param {number} attempt Failed attempts so far, shown to tests and the curious.
  * @param {string} indicator The indicator's id (its words are in `<id>-text`); only the page's main
@@ -180,13 +189,16 @@ export function keepConnected(feed, candidates) {
   let close = () => {};
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
+  /** @type {(state: ConnectionState, transport: string, attempt: number) => void} */
+  const show = feed.onConnection ??
+    ((state, transport, attempt) => showConnection(state, transport, attempt, feed.indicator));
 
   const stop = () => {
     if (stopped) return;
     stopped = true;
     clearTimeout(timer);
     close();
-    showConnection("ended", candidates[index], attempt, feed.indicator);
+    show("ended", candidates[index], attempt);
   };
   const gone = () => {
     stop();
@@ -204,7 +216,7 @@ export function keepConnected(feed, candidates) {
       candidates = [transport];
       index = 0;
       attempt = 0;
-      showConnection("live", transport, attempt, feed.indicator);
+      show("live", transport, attempt);
     };
     const retry = () => {
       if (stopped) return;
@@ -216,10 +228,10 @@ export function keepConnected(feed, candidates) {
       index = 0;
       const delay = backoffDelay(attempt);
       attempt++;
-      showConnection(everLive ? "reconnecting" : "connecting", transport, attempt, feed.indicator);
+      show(everLive ? "reconnecting" : "connecting", transport, attempt);
       timer = setTimeout(connect, delay);
     };
-    showConnection(everLive ? "reconnecting" : "connecting", transport, attempt, feed.indicator);
+    show(everLive ? "reconnecting" : "connecting", transport, attempt);
     close = OPENERS[transport](feed, {
       onText(text) {
         let value;

@@ -6,7 +6,7 @@ import { RequestHead } from "./request_head.ts";
 
 /** What decides which origins are ours and which others are trusted. */
 export interface OriginPolicy {
-  /** Origins besides our own trusted to post and subscribe. */
+  /** Origins besides our own trusted to post (and to open /echo); any origin reads the status feeds. */
   allowedOrigins: readonly string[];
   /** Believe the proxy headers (`X-Forwarded-*`, `Forwarded`) of a reverse proxy in front of us. */
   trustProxy: boolean;

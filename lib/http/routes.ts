@@ -12,12 +12,14 @@ import {
   handleCartCommand,
   MAX_BODY_BYTES,
 } from "./cart_api.ts";
-import { type ConnectionLimit, onUpgrades, requireUpgrade } from "./guards.ts";
+import { publicRoutes } from "./any_origin.ts";
+import { type ConnectionLimit, requireUpgrade } from "./guards.ts";
 import { healthResponse, readinessResponse } from "./health.ts";
 import type { Gauges, Metrics } from "./monitoring.ts";
 import { catalogPage, missingProductPage, type PageOptions, productPage } from "./page.ts";
 import type { Guard, Route } from "./router.ts";
-import { type AssetTable, serveAsset } from "./static_assets.ts";
+import { embedScript } from "./embed_script.ts";
+import { assetResponse, type AssetTable, serveAsset } from "./static_assets.ts";
 import { productTopicOf, subscribe } from "./status.ts";
 
 /**
@@ -114,8 +116,8 @@ export function cartRoutes(
 }
 
 /**
- * Live status of a product and of the catalog, and the echo socket: each within the connection
- * limit, upgrades from our own pages only.
+ * Live status of a product and of the catalog, readable from any origin, and the echo socket
+ * (from our own pages only): each within the connection limit.
  *
  * @param inventory The inventory.
  * @param topics The topics subscribed to.
@@ -133,9 +135,11 @@ export function statusRoutes(
   sameOrigin: Guard,
   clientLimits: ClientLimits,
 ): Route[] {
-  // Plain long polls and streams are read-only; upgrades come from our own pages only.
-  const guards = [limit.guard, onUpgrades(sameOrigin)];
-  return [
+  // Every transport of a status feed only reads public counts (a socket's messages are never
+  // read), so any origin may follow one, as a page elsewhere with /embed.js does; the limits
+  // per address still hold.
+  const guards = [limit.guard];
+  const feeds: Route[] = [
     {
       name: "status",
       path: "/cart/status",
@@ -157,6 +161,9 @@ export function statusRoutes(
       guards,
       handle: (context) => subscribe(subscriptions, limit, clientLimits, context, topics.catalog),
     },
+  ];
+  return [
+    ...publicRoutes(feeds),
     {
       name: "echo",
       path: "/echo",
@@ -206,14 +213,21 @@ export function monitoringRoutes(
 }
 
 /**
- * The files under /static/ and the catalog's images under /media/.
+ * The files under /static/, the catalog's images under /media/, and /embed.js for other sites.
  *
  * @param assets The static files.
  * @param media The images.
  * @returns The routes.
  */
 export function fileRoutes(assets: AssetTable, media: AssetTable): Route[] {
+  const embed = embedScript();
   return [
+    {
+      name: "embed",
+      path: "/embed.js",
+      methods: ["GET", "HEAD"],
+      handle: async ({ request }) => assetResponse(await embed, request),
+    },
     {
       name: "static",
       path: "/static/:name+",

@@ -4,7 +4,8 @@ import { bodyFields } from "../http/body_fields.ts";
 import { CART_MEDIA_TYPES, MAX_BODY_BYTES, productOnSale } from "../http/cart_api.ts";
 import type { AddGate, AddPass } from "../http/cart_api.ts";
 import type { ClientLimits } from "../http/client_limits.ts";
-import { type ConnectionLimit, onUpgrades } from "../http/guards.ts";
+import { publicRoutes } from "../http/any_origin.ts";
+import type { ConnectionLimit } from "../http/guards.ts";
 import { HttpError, jsonResponse, postAnswer } from "../http/http_error.ts";
 import type { Guard, Route, RouteContext } from "../http/router.ts";
 import { sessionFromCookie, sessionIdOf } from "../http/session.ts";
@@ -123,18 +124,19 @@ export function queueRoutes(parts: QueueParts): Route[] {
         return jsonResponse({ product, ...draw });
       },
     },
-    {
+    // A drop's line is public (its length, who is admitted by number), as the counts are.
+    ...publicRoutes([{
       name: "queue_status",
       path: "/queue/status",
       methods: ["GET"],
-      guards: [limit.guard, onUpgrades(sameOrigin)],
+      guards: [limit.guard],
       handle: (context) => {
         const product = queriedProduct(inventory, context.url);
         const topic = feed.topic(product);
         if (topic === undefined) throw noDrop(product);
         return subscribe(subscriptions, limit, clientLimits, context, topic);
       },
-    },
+    }]),
   ];
 }
 

@@ -83,7 +83,7 @@ export interface AppOptions extends AppSettings {
   drops: Drops;
   /** The shop's order service; none sells at once (demo mode). */
   orderService?: OrderService;
-  /** Origins besides our own trusted to post and subscribe. */
+  /** Origins besides our own trusted to post (and to open /echo); any origin reads the status feeds. */
   allowedOrigins: readonly string[];
   /** Origins allowed to frame the shop's pages (never the admin's); none by default. */
   frameAncestors?: readonly string[];

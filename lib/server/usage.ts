@@ -39,7 +39,7 @@ Options (each also read from the environment variable in brackets):
                        minutes a sign-in at /admin lasts, 1 to 10080
                                                               [ADMIN_SESSION_MINUTES] (default 480)
   --poll-timeout S     seconds a long poll waits for a change [POLL_TIMEOUT]  (default 25)
-  --allowed-origin O   another origin allowed to post and subscribe, repeatable
+  --allowed-origin O   another origin allowed to post, repeatable
                                                               [ALLOWED_ORIGINS, comma-separated]
   --frame-ancestors "O O"
                        origins allowed to frame the shop's pages, space- or comma-separated;
