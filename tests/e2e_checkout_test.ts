@@ -4,7 +4,7 @@ import { browserTest, openShopper, waitForCount } from "./support/browser.ts";
 import { startOrderService } from "./support/order_service.ts";
 import { DEMO, holds, startTestServer, stateOf } from "./support/server.ts";
 
-const SECRET = "e2e-checkout-secret";
+const SECRET = `whsec_${btoa("e2e-checkout-secret")}`;
 
 browserTest(
   "e2e: in demo mode Buy now sells the held unit and shows Purchased ✓ with the order id",

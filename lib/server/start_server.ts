@@ -21,6 +21,9 @@ import { DEMO_PRODUCT } from "./demo_catalog.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
 import { type AppOptions, buildApp } from "./services.ts";
 import { orderWebhook } from "../orders/order_webhook.ts";
+import { type PaymentBook, paymentsInMemory } from "../inventory/payment_book.ts";
+import { Payments } from "../inventory/payments.ts";
+import { openKvPaymentBook } from "../store/kv_payment_book.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
 const ROOT = join(import.meta.dirname!, "..", "..");
@@ -106,6 +109,8 @@ export async function startServer(
   let lines: LineStore | undefined;
   let drops: Drops | undefined;
   let redisLines: LineAccess | undefined;
+  let book: PaymentBook | undefined;
+  let payments: Payments | undefined;
   // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
   let presence: Presence = new MemoryPresence();
   let sharedAddRate: AppOptions["sharedAddRate"];
@@ -123,6 +128,7 @@ export async function startServer(
       presence = redis.presence;
       sharedAddRate = (rule) => redis.addRateLimiter(rule);
       redisLines = redis.lines();
+      book = redis.payments();
     }
     store ??= config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
@@ -164,6 +170,24 @@ export async function startServer(
         ? "Checkout: demo mode, a checkout sells at once (no --order-webhook)"
         : `Checkout: orders confirmed by ${webhook.url}`,
     );
+    const orderService = webhook && orderWebhook({
+      ...webhook,
+      onAttempt: (seconds) => app?.observeOrderCall(seconds),
+    });
+    if (orderService !== undefined) {
+      // Payments awaited are kept where the stock is, so a callback finds its order after a
+      // restart and on any process of a fleet.
+      book ??= config.dataPath === MEMORY_PATH
+        ? paymentsInMemory()
+        : await openKvPaymentBook(config.dataPath);
+      payments = new Payments(inventory, book, {
+        service: orderService,
+        paymentTimeoutMs: config.paymentTimeoutMs,
+        callTimeoutMs: config.webhookTimeoutMs,
+        clock,
+        log,
+      });
+    }
     app = buildApp(inventory, {
       ...config,
       clock,
@@ -171,16 +195,17 @@ export async function startServer(
       templates,
       assets,
       media: options.catalog?.media ?? new Map(),
-      orderService: webhook && orderWebhook({
-        ...webhook,
-        onAttempt: (seconds) => app?.observeOrderCall(seconds),
-      }),
+      orderService,
+      payments,
+      log,
       listeners: () => server.listeners,
       presence,
       sharedAddRate,
       drops,
     });
     becomeReady(app);
+    // Payments a stopped server left awaited end at their time, here or on another process.
+    payments?.start().catch((error) => console.error("reading payments awaited failed:", error));
     // Checkouts a stopped server left in flight end now, each with the order it had.
     app.checkouts.resume().then((results) => {
       if (results.length === 0) return;
@@ -191,11 +216,13 @@ export async function startServer(
         } kept as holds`,
       );
     }).catch((error) => console.error("resuming checkouts failed:", error));
-    return running(server, app, inventory, { drops, store }, tls !== undefined);
+    return running(server, app, inventory, { drops, store, payments, book }, tls !== undefined);
   } catch (error) {
     failToStart(error);
     await server.shutdown();
     await (drops ?? lines)?.close();
+    await payments?.stop();
+    await book?.close();
     await store?.close();
     throw error;
   }
@@ -229,7 +256,12 @@ function running(
   server: ResilientServer,
   app: App,
   inventory: Inventory,
-  { drops, store }: { drops: Drops; store: InventoryStore },
+  { drops, store, payments, book }: {
+    drops: Drops;
+    store: InventoryStore;
+    payments?: Payments;
+    book?: PaymentBook;
+  },
   https: boolean,
 ): RunningServer {
   const { hostname, port } = server.addr;
@@ -252,6 +284,8 @@ function running(
           // closes; shutdown() stops accepting and lets the answers reach their clients.
           await Promise.all([app.checkouts.settle(CHECKOUT_SETTLE_MS), server.shutdown()]);
           await app.checkouts.settle(0);
+          await payments?.stop();
+          await book?.close();
           // Requests in flight were answered; let their commits and any expiry end, then close.
           await drops.close();
           await store.close();

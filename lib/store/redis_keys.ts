@@ -42,6 +42,8 @@ export class RedisKeys {
   readonly queueChanges: string;
   /** Hash: process id → its watchers by transport, as JSON `{websocket, sse, longPoll, at}`. */
   readonly watchers: string;
+  /** Hash: order id → its payment awaited, as JSON (lib/inventory/payment_book.ts). */
+  readonly payments: string;
   readonly #prefix: string;
 
   /**
@@ -66,6 +68,7 @@ export class RedisKeys {
     this.changes = `${prefix}:changes`;
     this.queueChanges = `${prefix}:queue-changes`;
     this.watchers = `${prefix}:{fleet}:watchers`;
+    this.payments = `${prefix}:payments`;
   }
 
   /**

@@ -90,7 +90,7 @@ local function release(keys, args)
   local p, changed, refused = open_on_sale(keys, channel)
   if refused then return refused end
   local raw = redis.call('HGET', keys[2], session)
-  if raw and parse_hold(raw).checkingOut then
+  if raw and pinned(parse_hold(raw)) then
     return finish(keys, channel, p, changed, 'checkout in progress')
   end
   if raw then
@@ -150,7 +150,7 @@ local function retire(keys, args)
   local ending = {}
   local more = false
   for i = 1, #holds, 2 do
-    if not parse_hold(holds[i + 1]).checkingOut then
+    if not pinned(parse_hold(holds[i + 1])) then
       if #ending < MAX_ENDS then ending[#ending + 1] = holds[i] else more = true end
     end
   end
@@ -174,7 +174,7 @@ local function begin_checkout(keys, args)
   end
   local hold = parse_hold(raw)
   local now = now_ms()
-  if hold.checkingOut and hold.lease > now then
+  if (hold.checkingOut and hold.lease > now) or hold.payBy then
     return finish(keys, channel, p, changed, 'checkout in progress')
   end
   if hold.orderId == '' then hold.orderId = new_order end
@@ -225,6 +225,49 @@ local function end_checkout(keys, args)
   return finish(keys, channel, p, changed, 'ok')
 end
 
+-- args: channel, session, order, payBy (ms). The order's checkout in flight awaits payment.
+local function await_payment(keys, args)
+  local channel, session, order, pay_by = args[1], args[2], args[3], tonumber(args[4])
+  local p, changed = open(keys)
+  if not p then return { 'gone' } end
+  local raw = redis.call('HGET', keys[2], session)
+  local hold = raw and parse_hold(raw)
+  if not hold or hold.orderId ~= order or not hold.checkingOut then
+    return finish(keys, channel, p, changed, 'gone')
+  end
+  hold.checkingOut = false
+  hold.payBy = pay_by
+  redis.call('HSET', keys[2], session, format_hold(hold))
+  redis.call('ZREM', keys[3], session)
+  track(keys, session, hold)
+  return finish(keys, channel, p, changed, 'ok')
+end
+
+-- args: channel, session, order, 'paid' | 'cancelled' | 'expired'. Answers 'done', 'sold',
+-- 'gone' or 'not due' (rules.ts's settlePayment), by Redis's clock: one process decides.
+local function settle_payment(keys, args)
+  local channel, session, order, how = args[1], args[2], args[3], args[4]
+  local p, changed = open(keys)
+  if not p then return { 'gone' } end
+  local sale = parse_sale(redis.call('HGET', keys[4], session))
+  if sale.orderId == order then return finish(keys, channel, p, changed, 'sold') end
+  local raw = redis.call('HGET', keys[2], session)
+  local hold = raw and parse_hold(raw)
+  if not hold or hold.orderId ~= order or not hold.payBy then
+    return finish(keys, channel, p, changed, 'gone')
+  end
+  if how == 'expired' and hold.payBy > now_ms() then
+    return finish(keys, channel, p, changed, 'not due')
+  end
+  end_holds(keys, { session })
+  if how == 'paid' then
+    redis.call('HSET', keys[4], session, format_sale({ count = sale.count + 1, orderId = order }))
+    p.total = int(math.max(0, tonumber(p.total) - 1))
+    p.sold = int(tonumber(p.sold) + 1)
+  end
+  return finish(keys, channel, p, true, 'done')
+end
+
 -- Ends the holds that are due; answers the product's state (also how a process reloads one).
 local function sweep(keys, args)
   local p, changed = open(keys)
@@ -247,6 +290,8 @@ redis.register_function('inventory_retire', retire)
 redis.register_function('inventory_begin_checkout', begin_checkout)
 redis.register_function('inventory_complete_sale', complete_sale)
 redis.register_function('inventory_end_checkout', end_checkout)
+redis.register_function('inventory_await_payment', await_payment)
+redis.register_function('inventory_settle_payment', settle_payment)
 redis.register_function('inventory_sweep', sweep)
 redis.register_function('inventory_enlist', enlist)
 ${QUEUE_LUA}

@@ -57,11 +57,13 @@ export interface StoredHold {
   readonly orderId: string;
   /** The key of the client address that took it, or `""` for none. */
   readonly client: string;
+  /** While it awaits payment, when the payment's time runs out in ms; else undefined. */
+  readonly payBy?: number;
 }
 
 /**
- * Parses a hold as the library stores it: `expiresAt|heldAt|lease|orderId|client` (a hold
- * stored before holds were counted has no client).
+ * Parses a hold as the library stores it: `expiresAt|heldAt|lease|orderId|client[|payBy]` (a
+ * hold stored before holds were counted has no client; one not awaiting payment has no payBy).
  *
  * @param raw The stored text.
  * @returns The hold.
@@ -77,17 +79,19 @@ export interface StoredHold {
  *   client: "",
  * });
  * assert.equal(parseStoredHold("1|1|1800000008000|order-7").checkingOut, true);
+ * assert.equal(parseStoredHold("1|1|0|order-7|10.0.0.1|1800000900000").payBy, 1_800_000_900_000);
  * ```
  */
 export function parseStoredHold(raw: string): StoredHold {
-  const [expiresAt, heldAt, lease, orderId = "", client = ""] = raw.split("|");
-  return {
+  const [expiresAt, heldAt, lease, orderId = "", client = "", payBy] = raw.split("|");
+  const hold = {
     expiresAt: Number(expiresAt),
     heldAt: Number(heldAt),
     checkingOut: lease !== "0",
     orderId,
     client,
   };
+  return payBy === undefined || payBy === "" ? hold : { ...hold, payBy: Number(payBy) };
 }
 
 /**
@@ -177,7 +181,7 @@ export function heldUnitsOf(
   raws.forEach((raw, i) => {
     if (typeof raw !== "string") return;
     const hold = parseStoredHold(raw);
-    if (hold.checkingOut || hold.expiresAt > now) {
+    if (hold.checkingOut || hold.payBy !== undefined || hold.expiresAt > now) {
       units.push({ product: ids[i], expiresAt: hold.expiresAt });
     }
   });
