@@ -162,8 +162,17 @@ async function send(action) {
     const answer = await response.json().catch(() => ({}));
     const state = parseState(answer);
     if (state !== undefined) live.offer(state);
+    const paymentUrl = action === "checkout" && response.status === 202
+      ? paymentPageOf(answer.paymentUrl)
+      : undefined;
     if (response.status === 404 || response.status === 410) {
       retire();
+    } else if (paymentUrl !== undefined) {
+      // The order service takes payment on its own page; its callback settles the hold, which
+      // waits until then. Only an http(s) page: never a javascript: URL from a bad answer.
+      setText(elements.error, "Taking you to the payment page…");
+      location.assign(paymentUrl);
+      return;
     } else if (response.ok) {
       const wasHeld = inCart && Number.isFinite(holdExpiresAt);
       inCart = answer.inCart === true;
@@ -203,6 +212,20 @@ async function send(action) {
     const next = Object.values(buttonOf).find((button) => !button.disabled);
     if (buttonOf[action].disabled && next !== undefined) next.focus();
   }
+}
+
+/**
+ * The payment page a checkout's 202 names, when it is an http(s) URL.
+ *
+ * @param {unknown} value The answer's `paymentUrl`.
+ * @returns {string | undefined} The URL, or undefined for anything else.
+ */
+function paymentPageOf(value) {
+  if (typeof value !== "string") return undefined;
+  const url = URL.parse(value);
+  return url !== null && (url.protocol === "https:" || url.protocol === "http:")
+    ? url.href
+    : undefined;
 }
 
 elements.add.addEventListener("click", () => send("add"));
