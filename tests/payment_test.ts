@@ -9,6 +9,7 @@ import { webhookSecret } from "./support/order_service.ts";
 import { type FakePaymentService, startPaymentService } from "./support/payment_service.ts";
 import { DEMO, holds, startTestServer } from "./support/server.ts";
 import { within } from "./support/within.ts";
+import { redisMissing, startRedis } from "./support/redis_server.ts";
 
 const SECRET = webhookSecret("payment-secret-0123456789");
 const TTL_MS = 60_000;
@@ -241,4 +242,53 @@ Deno.test("a restart on Deno KV keeps a hold awaiting payment and its time", asy
     assert.deepEqual(stock(third), { total: 10, held: 0, sold: 0 });
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test({
+  name: "on Redis a restart keeps a hold awaiting payment; of two processes one expires it, once",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    const lines: string[] = [];
+    await using service = await startPaymentService(SECRET);
+    const onRedis = { redis: redis.url, paymentTimeoutMs: 2_000 };
+    const session = crypto.randomUUID();
+    const first = await startShop(service, lines, onRedis);
+    const { orderId } = await checkoutToPay(first.url, session);
+    await first.stop();
+
+    // Two processes start on the same Redis: each finds the payment, and its time.
+    await using one = await startShop(service, lines, onRedis);
+    await using two = await startShop(service, lines, onRedis);
+    assert.equal(await holds(one, session), true, "the hold still awaits payment");
+    assert.equal((await postCart(two.url, "remove", session)).status, 409);
+
+    // Paid through one process, another order sells and is seen on the other.
+    const buyer = crypto.randomUUID();
+    const bought = await checkoutToPay(one.url, buyer);
+    service.shopUrl = two.url;
+    assert.equal((await service.callback(bought.orderId, "paid")).status, 200);
+    await within(
+      (async () => {
+        for (let i = 0; i < 100 && one.inventory.get(DEMO)!.sold !== 1; i++) {
+          await new Promise<void>((resolve) => {
+            const stop = one.inventory.onChange(() => {
+              stop();
+              resolve();
+            });
+          });
+        }
+      })(),
+      "the sale reaching the other process",
+    );
+
+    await within(service.called("order.expired"), "the order.expired call", 10_000);
+    // Both stop once their expiries in flight have ended: one told the service, not two.
+    await one.stop();
+    await two.stop();
+    const expired = service.calls.filter((call) => call.type === "order.expired");
+    assert.equal(expired.length, 1);
+    assert.equal((expired[0].body.data as { orderId: string }).orderId, orderId);
+    assert.equal(lines.filter((line) => line.includes("payment expired")).length, 1);
+  },
 });
