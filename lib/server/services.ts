@@ -148,7 +148,7 @@ export interface AppOptions extends AppSettings {
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
  *   addRate: 5, maxConnectionsPerClient: 32, maxHoldsPerClient: 4,
- *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000, queueChallenge: 0,
+ *   webhookTimeoutMs: 5_000, paymentTimeoutMs: 900_000, adminSessionMs: 480 * 60_000, queueChallenge: 0,
  *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
  *   drops,
  * });
