@@ -184,6 +184,12 @@ export class Checkouts {
       result = { kind: "not possible", reason: start.reason };
     } else if (start.kind === "sold") {
       result = { kind: "sold", orderId: start.orderId, record: this.#inventory.get(product)! };
+    } else if (start.kind === "awaiting payment") {
+      // The shopper left the payment page: send them back to it, the order and deadline unchanged.
+      const paymentUrl = await this.#options.payments?.paymentUrlOf(start.orderId);
+      result = paymentUrl === undefined
+        ? { kind: "not possible", reason: "checkout in progress" }
+        : { kind: "awaiting payment", orderId: start.orderId, paymentUrl, payBy: start.payBy };
     } else {
       result = await this.#track(this.#complete(product, session, start.orderId, start.heldAt));
     }

@@ -129,6 +129,17 @@ export class Payments {
   }
 
   /**
+   * The payment page of an order awaiting payment.
+   *
+   * @param orderId The order.
+   * @returns Its page; undefined for an order not awaiting payment.
+   */
+  async paymentUrlOf(orderId: string): Promise<string | undefined> {
+    const payment = await this.#book.find(orderId);
+    return payment?.ended === null ? payment.paymentUrl : undefined;
+  }
+
+  /**
    * Settles a payment as the order service's callback says; asked again, answers the same.
    *
    * @param orderId The order.

@@ -185,6 +185,8 @@ export type CheckoutStart =
   | { readonly kind: "call"; readonly orderId: string; readonly heldAt: number }
   /** The session bought this product already: answer that sale again. */
   | { readonly kind: "sold"; readonly orderId: string }
+  /** The hold awaits payment of this order until `payBy`: send the shopper to pay again. */
+  | { readonly kind: "awaiting payment"; readonly orderId: string; readonly payBy: number }
   /** Nothing to check out, or another request checks it out now. */
   | {
     readonly kind: "refused";
@@ -223,6 +225,9 @@ export function beginCheckout(
     return sold === undefined
       ? { kind: "refused", reason: "not in cart" }
       : { kind: "sold", orderId: sold.orderId };
+  }
+  if (held.payBy !== undefined && held.orderId !== null) {
+    return { kind: "awaiting payment", orderId: held.orderId, payBy: held.payBy };
   }
   if (isPinned(held)) return { kind: "refused", reason: "checkout in progress" };
   const orderId = held.orderId ?? newOrderId;

@@ -160,7 +160,7 @@ local function retire(keys, args)
 end
 
 -- args: channel, session, new order id, lease (ms). Answers {'call', state, orderId, heldAt},
--- {'sold', state, orderId} or {refusal, state}.
+-- {'sold', state, orderId}, {'awaiting payment', state, orderId, payBy} or {refusal, state}.
 local function begin_checkout(keys, args)
   local channel, session, new_order, lease = args[1], args[2], args[3], tonumber(args[4])
   local p, changed, refused = open_on_sale(keys, channel)
@@ -174,7 +174,13 @@ local function begin_checkout(keys, args)
   end
   local hold = parse_hold(raw)
   local now = now_ms()
-  if (hold.checkingOut and hold.lease > now) or hold.payBy then
+  if hold.payBy then
+    local answer = finish(keys, channel, p, changed, 'awaiting payment')
+    answer[3] = hold.orderId
+    answer[4] = int(hold.payBy)
+    return answer
+  end
+  if hold.checkingOut and hold.lease > now then
     return finish(keys, channel, p, changed, 'checkout in progress')
   end
   if hold.orderId == '' then hold.orderId = new_order end

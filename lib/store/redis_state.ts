@@ -140,7 +140,7 @@ export function refusalOf(status: string): Refusal {
  * Reads what `inventory_begin_checkout` answered.
  *
  * @param reply The reply: `call` with the order and when the unit was taken, `sold` with the
- *   order, or a refusal.
+ *   order, `awaiting payment` with the order and its deadline, or a refusal.
  * @returns How the checkout may begin.
  *
  * @example
@@ -148,10 +148,15 @@ export function refusalOf(status: string): Refusal {
  * import assert from "node:assert/strict";
  * assert.deepEqual(checkoutStartOf(["call", "{}", "o1", "5"]), { kind: "call", orderId: "o1", heldAt: 5 });
  * assert.deepEqual(checkoutStartOf(["not in cart", "{}"]), { kind: "refused", reason: "not in cart" });
+ * assert.deepEqual(checkoutStartOf(["awaiting payment", "{}", "o1", "9"]), { kind: "awaiting payment", orderId: "o1", payBy: 9 });
  * ```
  */
 export function checkoutStartOf([status, , orderId, heldAt]: FunctionReply): CheckoutStart {
   if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
+  // Its fourth part is then when the payment's time runs out.
+  if (status === "awaiting payment") {
+    return { kind: "awaiting payment", orderId: orderId!, payBy: Number(heldAt) };
+  }
   if (status === "sold") return { kind: "sold", orderId: orderId! };
   const reason = refusalOf(status);
   if (reason === "order mismatch" || isAddRefusal(reason)) throw unexpected(status);
