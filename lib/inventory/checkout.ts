@@ -286,8 +286,13 @@ function notSoldLine(
 ): string {
   const shopper = answer.kind === "refused" ? 402 : answer.timedOut ? 504 : 502;
   const service = answer.status ? String(answer.status) : "none";
+  // A service that cannot check our signature answers 401 or 403: most often a secret that
+  // differs between the two sides, which the owner should see named.
+  const hint = answer.status === 401 || answer.status === 403
+    ? " (does the order service have the same --webhook-secret?)"
+    : "";
   return `Checkout not sold: order ${orderId}, product "${product}", answered ${shopper}, ` +
-    `order service status ${service}, reason: ${JSON.stringify(answer.reason)}`;
+    `order service status ${service}, reason: ${JSON.stringify(answer.reason)}${hint}`;
 }
 
 function isoTime(ms: number): string {

@@ -9,7 +9,10 @@ export interface PaymentCallbackOptions {
   readonly payments: Payments;
   /** The Standard Webhooks secret the order service signs with: the order webhook's. */
   readonly secret: string;
-  /** Writes a line per refused callback (a bad signature is a wrong secret or a forgery). */
+  /**
+   * Writes a line per refused callback (a bad signature is a wrong secret or a forgery); the
+   * server throttles it (lib/orders/refusal_throttle.ts).
+   */
   readonly log: (line: string) => void;
 }
 

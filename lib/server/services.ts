@@ -3,6 +3,7 @@ import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory
 import type { Inventory } from "../inventory/inventory.ts";
 import type { Payments } from "../inventory/payments.ts";
 import type { OrderWebhookSetting } from "./config_values.ts";
+import { throttledRefusals } from "../orders/refusal_throttle.ts";
 import { MemoryPresence, type Presence } from "../realtime/presence.ts";
 import { Subscriptions } from "../realtime/subscriptions.ts";
 import { Topics } from "../realtime/topics.ts";
@@ -247,7 +248,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     ...(options.payments === undefined || options.orderWebhook === undefined ? [] : paymentRoutes({
       payments: options.payments,
       secret: options.orderWebhook.secret,
-      log,
+      log: throttledRefusals(log, () => clock.now()),
     })),
     ...fileRoutes(options.assets, options.media),
   ];
