@@ -257,14 +257,25 @@ export class Checkouts {
       answer = { kind: "failed", reason: String(error), timedOut: false };
     }
     if (answer.kind === "payment" && this.#options.payments !== undefined) {
-      const payBy = await this.#options.payments.begin(
-        { orderId, product, session },
-        answer.paymentUrl,
-      );
+      let payBy: number | undefined;
+      try {
+        payBy = await this.#options.payments.begin(
+          { orderId, product, session },
+          answer.paymentUrl,
+        );
+      } catch {
+        // The store could not keep it: the hold goes back to normal, and the next checkout asks
+        // the service again with the same order, which answers the same payment page.
+      }
       if (payBy !== undefined) {
         return { kind: "awaiting payment", orderId, paymentUrl: answer.paymentUrl, payBy };
       }
-      answer = { kind: "failed", reason: "the checkout ended meanwhile", timedOut: false };
+      answer = {
+        kind: "failed",
+        reason: "the shop could not keep the payment: try again",
+        timedOut: false,
+        status: 202,
+      };
     }
     if (answer.kind === "accepted" || answer.kind === "payment") {
       const outcome = await this.#inventory.completeSale(product, session, orderId);
