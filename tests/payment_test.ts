@@ -61,6 +61,9 @@ Deno.test("a 202 awaits payment: the hold neither expires nor goes; paid sells i
   assert.equal(answer.product, DEMO);
   assert.equal(answer.paymentUrl, service.url.replace("/orders", `/pay/${answer.orderId}`));
   assert.equal(answer.payBy, new Date(clock.now() + PAYMENT_MS).toISOString());
+  // The cart shows it held until the payment's time runs out.
+  const cart = await fetch(new URL("cart", server.url), { headers: { cookie: `sid=${session}` } });
+  assert.deepEqual(await cart.json(), { items: [{ product: DEMO, expiresAt: answer.payBy }] });
   const call = await service.called("checkout");
   assert.equal(call.signatureValid, true);
   assert.equal(call.headers.get("idempotency-key"), answer.orderId);

@@ -55,7 +55,7 @@ export const UNCOUNTED_CLIENT: ClientLimit = { key: "unknown", maxHolds: 0 };
 export interface HeldUnit {
   /** The product's id. */
   readonly product: string;
-  /** When the hold ends, in ms since the epoch. */
+  /** When the hold ends, in ms since the epoch (for one awaiting payment: when its time runs out). */
   readonly expiresAt: number;
 }
 

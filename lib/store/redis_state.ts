@@ -187,7 +187,8 @@ export function heldUnitsOf(
     if (typeof raw !== "string") return;
     const hold = parseStoredHold(raw);
     if (hold.checkingOut || hold.payBy !== undefined || hold.expiresAt > now) {
-      units.push({ product: ids[i], expiresAt: hold.expiresAt });
+      // A hold awaiting payment lasts until the payment's time runs out.
+      units.push({ product: ids[i], expiresAt: hold.payBy ?? hold.expiresAt });
     }
   });
   return units;
