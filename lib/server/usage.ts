@@ -20,7 +20,7 @@ Options (each also read from the environment variable in brackets):
                        the base64 of a 16+ byte key           [WEBHOOK_SECRET]
   --webhook-timeout S  seconds a checkout may take            [WEBHOOK_TIMEOUT] (default 5)
   --payment-timeout D  how long a hold awaits payment on the order service's
-                       payment page (90, 15m, 1h)       [PAYMENT_TIMEOUT] (default 15m)
+                       payment page (90, 15m, 1h)             [PAYMENT_TIMEOUT] (default 15m)
   --data PATH          Deno KV file keeping stock and holds, or :memory:
                                                               [DATA]   (default ./data/inventory.kv)
   --redis URL          Redis server keeping a shop that several processes serve,
