@@ -7,7 +7,7 @@ import { postCart } from "./support/clients.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { startOrderService, webhookSecret } from "./support/order_service.ts";
 import { type FakePaymentService, startPaymentService } from "./support/payment_service.ts";
-import { DEMO, holds, startTestServer } from "./support/server.ts";
+import { DEMO, holds, spawnServer, startTestServer } from "./support/server.ts";
 import { within } from "./support/within.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 
@@ -321,4 +321,40 @@ Deno.test("an order service that refuses our signature (a wrong secret on its si
     /answered 402, order service status 401, reason: "bad signature" \(does the order service have the same --webhook-secret\?\)$/,
   );
   for (const line of lines) assert.ok(!line.includes(SECRET.slice(6)), line);
+});
+
+Deno.test({
+  name:
+    "SIGKILL while a hold awaits payment on Deno KV: the next start keeps it, and paid sells it once",
+  sanitizeOps: false, // deno#22387
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "payment_kill_test_" });
+    await using service = await startPaymentService(SECRET);
+    const flags = ["--data", join(dir, "inventory.kv"), "--order-webhook", service.url];
+    const env = { WEBHOOK_SECRET: SECRET };
+    const session = crypto.randomUUID();
+    const first = await spawnServer(flags, env);
+    const { orderId } = await checkoutToPay(first.url, session);
+    first.process.kill("SIGKILL");
+    assert.equal((await first.status).signal, "SIGKILL");
+
+    await using next = await spawnServer(flags, env);
+    service.shopUrl = next.url;
+    assert.equal(
+      (await postCart(next.url, "remove", session)).status,
+      409,
+      "still awaiting payment",
+    );
+    const paid = await service.callback(orderId, "paid");
+    assert.equal(paid.status, 200);
+    assert.equal(paid.body.inventoryCount, 9);
+    assert.deepEqual(await service.callback(orderId, "paid"), paid);
+    // One unit sold, none held: a checkout of the same session answers that sale.
+    const again = await postCart(next.url, "checkout", session);
+    assert.deepEqual([again.status, again.body.orderId], [200, orderId]);
+    assert.equal(next.output().includes(SECRET.slice(6)), false, "no secret in the log");
+    await next[Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true });
+  },
 });
