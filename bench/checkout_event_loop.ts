@@ -44,7 +44,7 @@ const BASELINE_MS = ANSWER_MS - MARGIN_MS;
 const HEALTH_PROBE_MS = 10;
 /** A pause between two measured changes, so that each one's push is over before the next. */
 const CHANGE_GAP_MS = 20;
-const SECRET = "bench-secret-0123456789";
+const SECRET = `whsec_${btoa("bench-secret-0123456789")}`;
 /** The whole run ends by then, whatever happens. */
 const whole = AbortSignal.timeout(180_000);
 whole.addEventListener("abort", () => {

@@ -44,6 +44,8 @@ let holdTimer;
 let pending;
 /** @type {string | undefined} The order id of this page's last purchase, once the shopper buys. */
 let orderId;
+/** The browser is leaving for the order service's payment page. */
+let leaving = false;
 /** @type {Record<Action, HTMLButtonElement>} The button that sends each action. */
 const buttonOf = { add: elements.add, remove: elements.remove, checkout: elements.buy };
 
@@ -162,8 +164,18 @@ async function send(action) {
     const answer = await response.json().catch(() => ({}));
     const state = parseState(answer);
     if (state !== undefined) live.offer(state);
+    const paymentUrl = action === "checkout" && response.status === 202
+      ? paymentPageOf(answer.paymentUrl)
+      : undefined;
     if (response.status === 404 || response.status === 410) {
       retire();
+    } else if (paymentUrl !== undefined) {
+      // The order service takes payment on its own page; its callback settles the hold, which
+      // waits until then. Only an http(s) page: never a javascript: URL from a bad answer.
+      setText(elements.error, "Taking you to the payment page…");
+      // The buttons stay as they are ("Buying…") while the browser leaves.
+      leaving = true;
+      location.assign(paymentUrl);
     } else if (response.ok) {
       const wasHeld = inCart && Number.isFinite(holdExpiresAt);
       inCart = answer.inCart === true;
@@ -194,16 +206,45 @@ async function send(action) {
   } catch {
     setText(elements.error, "Could not reach the shop. Check your connection and try again.");
   } finally {
-    pending = undefined;
-    // An add uses the shopper's turn: the waiting room learns so from the server.
-    if (action === "add") queue?.refresh();
-    render();
-    // The clicked button is often disabled now (in the cart, sold out, bought): keep keyboard
-    // focus on the page's next useful control rather than losing it to the document.
-    const next = Object.values(buttonOf).find((button) => !button.disabled);
-    if (buttonOf[action].disabled && next !== undefined) next.focus();
+    if (!leaving) settle(action);
   }
 }
+
+/**
+ * Ends a command: the buttons come back, and keyboard focus stays on a useful one.
+ *
+ * @param {Action} action The command that ended.
+ */
+function settle(action) {
+  pending = undefined;
+  // An add uses the shopper's turn: the waiting room learns so from the server.
+  if (action === "add") queue?.refresh();
+  render();
+  // The clicked button is often disabled now (in the cart, sold out, bought): keep keyboard
+  // focus on the page's next useful control rather than losing it to the document.
+  const next = Object.values(buttonOf).find((button) => !button.disabled);
+  if (buttonOf[action].disabled && next !== undefined) next.focus();
+}
+
+/**
+ * The payment page a checkout's 202 names, when it is an http(s) URL.
+ *
+ * @param {unknown} value The answer's `paymentUrl`.
+ * @returns {string | undefined} The URL, or undefined for anything else.
+ */
+function paymentPageOf(value) {
+  if (typeof value !== "string") return undefined;
+  const url = URL.parse(value);
+  return url !== null && (url.protocol === "https:" || url.protocol === "http:")
+    ? url.href
+    : undefined;
+}
+
+// Back from the payment page, a page restored from the back-forward cache still says "Buying…":
+// load it afresh, to show the hold as it is now (awaiting payment, or sold).
+addEventListener("pageshow", (event) => {
+  if (event.persisted && leaving) location.reload();
+});
 
 elements.add.addEventListener("click", () => send("add"));
 elements.remove.addEventListener("click", () => send("remove"));

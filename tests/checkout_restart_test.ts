@@ -8,7 +8,7 @@ import { type ChildServer, spawnServer } from "./support/server.ts";
 import { openWebSocketFeed } from "./support/status_clients.ts";
 
 const DEMO = DEMO_PRODUCT.id;
-const SECRET = "order-secret-0123456789";
+const SECRET = `whsec_${btoa("order-secret-0123456789")}`;
 const SOLD = `inventory_sold_units{product="${DEMO}"}`;
 const COUNT = `inventory_available_units{product="${DEMO}"}`;
 

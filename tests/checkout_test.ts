@@ -12,13 +12,14 @@ import {
   type OrderReply,
   startOrderService,
   verifySignature,
+  webhookSecret,
 } from "./support/order_service.ts";
 import { startTestServer } from "./support/server.ts";
 import { openWebSocketFeed } from "./support/status_clients.ts";
 import { within } from "./support/within.ts";
 
 const DEMO = DEMO_PRODUCT.id;
-const SECRET = "order-secret-0123456789";
+const SECRET = `whsec_${btoa("order-secret-0123456789")}`;
 const ADMIN_TOKEN = "admin-token-0123456789";
 const TTL_MS = 60_000;
 /** Short, so that the tests of a late order service end soon; real time (fetch's own timer). */
@@ -199,8 +200,9 @@ Deno.test("a service that never answers: 504 at the timeout; till then the hold 
   const late = await checkout;
   assert.equal(late.status, 504);
   assert.deepEqual(late.body, { error: "the order service did not answer in time" });
-  assert.equal(stock(server).held, 2, "the hold stays when the checkout ends");
-  // Now free to expire: its time passed during the checkout, so it ends at the next tick.
+  // The checkout ends with the hold kept, unpinned; its time passed during the checkout, so it
+  // expires at the next tick, which a real timer may run before this test reads the answer.
+  assert.ok([1, 2].includes(stock(server).held), "the hold stays until its time is seen");
   clock.advance(0);
   assert.deepEqual(stock(server), { total: 10, held: 1, sold: 0, version: 3 });
   assert.deepEqual(await cartOf(server, session), []);
@@ -262,11 +264,16 @@ Deno.test("5xx then 2xx: one checkout, the same Idempotency-Key and body, signed
   assert.equal(second.headers.get("idempotency-key"), sale.body.orderId);
   assert.equal(second.body, first.body);
   for (const request of [first, second]) {
-    const signature = request.headers.get("x-inventory-signature")!;
-    assert.match(signature, /^sha256=[0-9a-f]{64}$/);
-    assert.equal(await verifySignature(SECRET, request.body, signature), true);
-    assert.equal(await verifySignature(`${SECRET}!`, request.body, signature), false);
-    assert.equal(await verifySignature(SECRET, `${request.body} `, signature), false);
+    // Standard Webhooks: the order id names the message on every try, signed anew at each.
+    assert.equal(request.headers.get("webhook-id"), sale.body.orderId);
+    assert.match(request.headers.get("webhook-signature")!, /^v1,[A-Za-z0-9+/]+=*$/);
+    assert.equal(request.headers.get("x-inventory-signature"), null);
+    assert.equal(verifySignature(SECRET, request.body, request.headers), true);
+    assert.equal(
+      verifySignature(webhookSecret("another-secret-0123456789"), request.body, request.headers),
+      false,
+    );
+    assert.equal(verifySignature(SECRET, `${request.body} `, request.headers), false);
   }
   assert.deepEqual(stock(server), { total: 9, held: 0, sold: 1, version: 2 });
   assert.equal(await metric(server.url, "inventory_order_webhook_duration_seconds_count"), 2);

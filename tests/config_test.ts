@@ -44,6 +44,7 @@ Deno.test("defaults: 127.0.0.1:8000, 10 units, 25 s poll, no extra origins", () 
     maxProducts: 1000,
     orderWebhook: undefined,
     webhookTimeoutMs: 5_000,
+    paymentTimeoutMs: 900_000,
     dataPath: "./data/inventory.kv",
     redis: null,
     holdTtlMs: 15 * 60_000,
@@ -80,6 +81,7 @@ Deno.test("flags set every value", () => {
       maxProducts: 1000,
       orderWebhook: undefined,
       webhookTimeoutMs: 5_000,
+      paymentTimeoutMs: 900_000,
       dataPath: "./data/inventory.kv",
       redis: null,
       holdTtlMs: 15 * 60_000,
@@ -393,8 +395,8 @@ Deno.test("a bad environment value is refused like a bad flag", () => {
   );
 });
 
-Deno.test("--order-webhook takes an http(s) URL and needs a 16-character --webhook-secret", () => {
-  const secret = "0123456789abcdef";
+Deno.test("--order-webhook takes an http(s) URL and needs a Standard Webhooks --webhook-secret", () => {
+  const secret = `whsec_${btoa("0123456789abcdef")}`;
   const config = configOf([
     "--order-webhook",
     "https://orders.example/hook",
@@ -405,16 +407,32 @@ Deno.test("--order-webhook takes an http(s) URL and needs a 16-character --webho
   });
   assert.deepEqual(config.orderWebhook, { url: "https://orders.example/hook", secret });
   assert.equal(config.webhookTimeoutMs, 2_500);
+  assert.equal(config.paymentTimeoutMs, 900_000);
+  assert.equal(configOf(["--payment-timeout", "30m"], {}).paymentTimeoutMs, 1_800_000);
+  assert.equal(configOf([], { PAYMENT_TIMEOUT: "90" }).paymentTimeoutMs, 90_000);
   assert.deepEqual(
     configOf([], { ORDER_WEBHOOK: "http://127.0.0.1:9/o", WEBHOOK_SECRET: secret }).orderWebhook,
     { url: "http://127.0.0.1:9/o", secret },
   );
   const refusals: [string[], Record<string, string>, RegExp][] = [
     [["--order-webhook", "https://orders.example/hook"], {}, /needs --webhook-secret/],
-    [["--order-webhook", "https://orders.example/hook", "--webhook-secret", "short"], {}, /16\+/],
+    [["--order-webhook", "https://orders.example/hook", "--webhook-secret", "short"], {}, /whsec_/],
+    // The secrets of earlier versions: plain text, refused with a line that does not print it.
+    [["--order-webhook", "https://orders.example/hook"], {
+      WEBHOOK_SECRET: "order-secret-0123456789",
+    }, /^--webhook-secret \(WEBHOOK_SECRET\) must be whsec_ and the base64 of a key of 16\+ bytes/],
+    [["--order-webhook", "https://orders.example/hook"], {
+      WEBHOOK_SECRET: `whsec_${btoa("too-short")}`,
+    }, /16\+ bytes/],
+    [
+      ["--order-webhook", "https://orders.example/hook"],
+      { WEBHOOK_SECRET: "whsec_not*base64" },
+      /whsec_/,
+    ],
     [["--order-webhook", "ftp://orders.example/hook"], { WEBHOOK_SECRET: secret }, /http/],
     [["--webhook-secret", secret], {}, /needs --order-webhook/],
     [["--webhook-timeout", "0"], {}, /--webhook-timeout/],
+    [["--payment-timeout", "0"], {}, /--payment-timeout/],
   ];
   for (const [args, env, message] of refusals) {
     assert.throws(() => configOf(args, env), { name: "RangeError", message }, args.join(" "));

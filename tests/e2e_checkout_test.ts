@@ -1,10 +1,11 @@
-/** Browser tests of Buy now: a sale in demo mode, and an order service's refusal shown as text. */
+/** Browser tests of Buy now: a sale in demo mode, a refusal shown as text, paying on the service's page. */
 import assert from "node:assert/strict";
-import { browserTest, openShopper, waitForCount } from "./support/browser.ts";
+import { browserTest, openShopper, waitForConnection, waitForCount } from "./support/browser.ts";
 import { startOrderService } from "./support/order_service.ts";
+import { startPaymentService } from "./support/payment_service.ts";
 import { DEMO, holds, startTestServer, stateOf } from "./support/server.ts";
 
-const SECRET = "e2e-checkout-secret";
+const SECRET = `whsec_${btoa("e2e-checkout-secret")}`;
 
 browserTest(
   "e2e: in demo mode Buy now sells the held unit and shows Purchased ✓ with the order id",
@@ -89,5 +90,40 @@ browserTest(
     assert.equal(await page.locator("#order").isHidden(), true);
     assert.equal(server.inventory.get(DEMO)!.sold, 0);
     assert.equal(stateOf(server).inventoryCount, 2);
+  },
+);
+
+browserTest(
+  "e2e: Buy now goes to the order service's payment page; once paid there, every page shows it sold",
+  async (browser) => {
+    await using service = await startPaymentService(SECRET);
+    await using server = await startTestServer({
+      inventory: 3,
+      orderWebhook: { url: service.url, secret: SECRET },
+    });
+    service.shopUrl = server.url;
+    const { page } = await openShopper(browser, server.url);
+    const other = await openShopper(browser, server.url);
+    await page.click("#add");
+    await page.locator("#add", { hasText: "In your cart" }).waitFor();
+    const session = await page.locator("body").getAttribute("data-session");
+
+    await page.click("#buy");
+    await page.waitForURL(/\/pay\//);
+    const orderId = new URL(page.url()).pathname.split("/").at(-1)!;
+    // On the payment page the unit is held for the shopper, awaiting payment.
+    assert.equal(await holds(server, session!), true);
+    assert.equal(server.inventory.get(DEMO)!.sold, 0);
+
+    await page.click("#pay");
+    // The service's paid callback sold it; the shopper is back on the shop's page.
+    await page.waitForURL(server.url);
+    await waitForConnection(page, "live");
+    const { inventoryCount, version } = stateOf(server);
+    assert.equal(inventoryCount, 2);
+    assert.equal(server.inventory.get(DEMO)!.sold, 1);
+    assert.equal(await holds(server, session!), false);
+    for (const shown of [page, other.page]) assert.equal(await waitForCount(shown, 2), version);
+    assert.equal(service.calls[0].body.orderId, orderId);
   },
 );

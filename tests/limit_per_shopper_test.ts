@@ -8,7 +8,7 @@ import { redisMissing, startRedis } from "./support/redis_server.ts";
 import { productInfo } from "./support/products.ts";
 import { startTestServer } from "./support/server.ts";
 
-const SECRET = "order-secret-0123456789";
+const SECRET = `whsec_${btoa("order-secret-0123456789")}`;
 
 /** Two products: a poster two to a shopper, a pin at the default of one. */
 const CATALOG = {

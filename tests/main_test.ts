@@ -72,6 +72,12 @@ for (
     [[], { ADMIN_SESSION_MINUTES: "0" }, /--admin-session-minutes must be a whole number from 1/],
     [[], { FRAME_ANCESTORS: "https://a.example *" }, /--frame-ancestors must be an origin .*"\*"/],
     [[], { MAX_HOLDS_PER_CLIENT: "many" }, /--max-holds-per-client must be a whole number from 0/],
+    [
+      ["--order-webhook", "http://127.0.0.1:9/orders"],
+      { WEBHOOK_SECRET: "plain-old-secret-0123456789" },
+      /--webhook-secret \(WEBHOOK_SECRET\) must be whsec_ and the base64/,
+    ],
+    [[], { PAYMENT_TIMEOUT: "soon" }, /--payment-timeout/],
   ] as const
 ) {
   Deno.test(`main.ts ${args.join(" ")} ${JSON.stringify(env)} exits 2 with one line`, async () => {
@@ -80,6 +86,10 @@ for (
     assert.equal(stdout, "");
     assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
     assert.match(stderr, message);
+    // A refused secret is named, never printed.
+    for (const value of Object.values(env)) {
+      if (value.includes("secret")) assert.ok(!stderr.includes(value), stderr);
+    }
   });
 }
 

@@ -5,7 +5,7 @@ import { startOrderService } from "./support/order_service.ts";
 import { spawnServer } from "./support/server.ts";
 import { within } from "./support/within.ts";
 
-const SECRET = "order-secret-0123456789";
+const SECRET = `whsec_${btoa("order-secret-0123456789")}`;
 const MIB = 1024 * 1024;
 
 /** A process's peak resident memory so far (`VmHWM` of /proc/PID/status), in bytes. */

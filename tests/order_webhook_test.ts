@@ -4,7 +4,7 @@ import type { Order } from "../lib/inventory/checkout.ts";
 import { orderWebhook } from "../lib/orders/order_webhook.ts";
 import { startOrderService } from "./support/order_service.ts";
 
-const SECRET = "order-secret-0123456789";
+const SECRET = `whsec_${btoa("order-secret-0123456789")}`;
 const ORDER: Order = {
   orderId: "6f1c09a2-0000-4000-8000-000000000001",
   product: "night-sky-print",
@@ -22,6 +22,7 @@ Deno.test("a service that only fails is answered as failed, wherever the time ru
     kind: "failed",
     reason: "the order service answered 503",
     timedOut: false,
+    status: 503,
   });
   assert.ok(service.requests.length > 1);
 });
@@ -34,6 +35,7 @@ Deno.test("a first try that never comes back is a timeout", async () => {
     kind: "failed",
     reason: "the order service did not answer in time",
     timedOut: true,
+    status: 0,
   });
   assert.equal(service.requests.length, 1);
 });

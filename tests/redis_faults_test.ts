@@ -213,7 +213,7 @@ Deno.test({
   name: "a checkout whose process was killed mid-call is taken over by another once its lease ends",
   ignore: redisMissing,
   async fn() {
-    const secret = "fleet-webhook-secret-0001";
+    const secret = `whsec_${btoa("fleet-webhook-secret-0001")}`;
     await using redis = await startRedis();
     await using service = await startOrderService({ secret });
     service.reply(0, "hang");

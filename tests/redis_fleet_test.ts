@@ -13,7 +13,7 @@ import {
 } from "./support/status_clients.ts";
 
 const ADMIN_TOKEN = "fleet-admin-token-0001";
-const SECRET = "fleet-webhook-secret-0001";
+const SECRET = `whsec_${btoa("fleet-webhook-secret-0001")}`;
 
 /** Opens a WebSocket, an SSE and a long-poll feed on a server. */
 async function openAllFeeds(base: string, since: number): Promise<StateFeed[]> {

@@ -461,6 +461,55 @@ for (const engine of ENGINES) {
     assert.equal(record.held, 0);
     assert.deepEqual(await inventory.cartOf(shopper), []);
   });
+
+  Deno.test({
+    name:
+      `${engine.name}: a hold awaiting payment outlives its time, stays through remove and retire, and is settled once`,
+    ignore: engine.missing,
+  }, async () => {
+    const ttl = expiryTtl;
+    await using inventory = await openInventoryOn(engine, { a: 3 }, ttl);
+    const [payer, canceller, late] = [session(), session(), session()];
+    const orders = new Map<string, string>();
+    for (const shopper of [payer, canceller, late]) {
+      await inventory.add("a", shopper);
+      const start = await inventory.beginCheckout("a", shopper, crypto.randomUUID());
+      assert.equal(start.kind, "call");
+      const orderId = start.kind === "call" ? start.orderId : "";
+      orders.set(shopper, orderId);
+      // Far off for two; already past for the third, which only an expiry ends.
+      const payBy = shopper === late ? 0 : Date.now() + 3_600_000;
+      assert.equal(await inventory.awaitPayment("a", shopper, orderId, payBy), true);
+      assert.equal(await inventory.awaitPayment("a", shopper, orderId, payBy), false);
+    }
+    await inventory.pass(ttl);
+    // Past their time, they are still held (a restock visits the product, ending what is due).
+    await inventory.restock("a", 3);
+    assert.equal(inventory.get("a")?.held, 3);
+    assert.equal((await inventory.remove("a", payer)).ok, false);
+    const again = await inventory.beginCheckout("a", payer, crypto.randomUUID());
+    assert.equal(again.kind, "awaiting payment");
+    assert.equal(again.kind === "awaiting payment" && again.orderId, orders.get(payer));
+
+    // Retiring ends every hold but those being paid for, which end as their payments do.
+    await inventory.retire("a");
+    assert.equal(inventory.get("a")?.held, 3);
+
+    const pay = orders.get(payer)!;
+    assert.equal(await inventory.settlePayment("a", payer, pay, "expired"), "not due");
+    assert.equal(await inventory.settlePayment("a", payer, pay, "paid"), "done");
+    assert.equal(await inventory.settlePayment("a", payer, pay, "paid"), "sold");
+    assert.equal(await inventory.settlePayment("a", payer, pay, "cancelled"), "sold");
+    const cancel = orders.get(canceller)!;
+    assert.equal(await inventory.settlePayment("a", canceller, "another", "cancelled"), "gone");
+    assert.equal(await inventory.settlePayment("a", canceller, cancel, "cancelled"), "done");
+    assert.equal(await inventory.settlePayment("a", canceller, cancel, "paid"), "gone");
+    const lateOrder = orders.get(late)!;
+    assert.equal(await inventory.settlePayment("a", late, lateOrder, "expired"), "done");
+    assert.equal(await inventory.settlePayment("a", late, lateOrder, "expired"), "gone");
+    const record = inventory.get("a")!;
+    assert.deepEqual([record.total, record.sold, record.held], [2, 1, 0]);
+  });
 }
 
 Deno.test("a hold expires on the store's clock; no timer is left without a hold, none after close", async () => {

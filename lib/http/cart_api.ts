@@ -114,7 +114,8 @@ export function productOnSale(inventory: Inventory, product: string | undefined)
  * @param client The client an add is counted against, with its limit of holds at once.
  * @param limits Refuses an add past its client's rate (429) or before the session's turn in a
  *   drop (409), and hears of every refused add or remove, to count it.
- * @returns 200 `{product, inventoryCount, version, inCart}` (and `orderId` for a checkout), or
+ * @returns 200 `{product, inventoryCount, version, inCart}` (and `orderId` for a checkout), 202
+ *   `{product, orderId, paymentUrl, payBy}` for a checkout to be paid on the order service's page, or
  * 409 `{error: "sold out", ...}`.
  * @throws {HttpError} 400 or 404 as {@linkcode cartCommandOf} and {@linkcode productOnSale} say;
  * 429 for an add past its client's rate or holds;
@@ -197,6 +198,14 @@ async function checkoutResponse(
         inCart: false,
         orderId: result.orderId,
       });
+    case "awaiting payment":
+      // The shopper pays on the order service's page; the hold waits for its callback.
+      return postAnswer({
+        product,
+        orderId: result.orderId,
+        paymentUrl: result.paymentUrl,
+        payBy: new Date(result.payBy).toISOString(),
+      }, 202);
     case "refused":
       throw new HttpError(402, result.reason);
     case "failed":

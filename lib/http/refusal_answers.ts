@@ -167,6 +167,7 @@ export const CHECKOUT_LABELS: readonly string[] = [
   "refused",
   "failed",
   "timeout",
+  "payment",
   ...REFUSALS.filter(isCheckoutRefusal).map(checkoutLabel),
 ];
 

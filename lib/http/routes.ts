@@ -21,6 +21,7 @@ import type { Guard, Route } from "./router.ts";
 import { embedScript } from "./embed_script.ts";
 import { assetResponse, type AssetTable, serveAsset } from "./static_assets.ts";
 import { productTopicOf, subscribe } from "./status.ts";
+import { paymentCallback, type PaymentCallbackOptions } from "../orders/payment_callbacks.ts";
 
 /**
  * The shop's pages: the product page (or the catalog, for several products) and each product's.
@@ -243,4 +244,25 @@ export function fileRoutes(assets: AssetTable, media: AssetTable): Route[] {
         serveAsset(media, url.pathname.slice("/media/".length), request),
     },
   ];
+}
+
+/** A callback's body is a small JSON object (`{}` will do). */
+const MAX_CALLBACK_BYTES = 16 * 1024;
+
+/**
+ * The order service's callbacks, `POST /orders/{orderId}/paid` and `/cancelled`: server to server,
+ * so no origin or session rule of the shop's pages; the Standard Webhooks signature is the guard.
+ *
+ * @param options The payments, the secret and the log.
+ * @returns The routes.
+ */
+export function paymentRoutes(options: PaymentCallbackOptions): Route[] {
+  return (["paid", "cancelled"] as const).map((how) => ({
+    name: `order_${how}`,
+    path: `/orders/:orderId/${how}`,
+    methods: ["POST"],
+    body: { maxBytes: MAX_CALLBACK_BYTES, mediaTypes: ["application/json"] },
+    handle: ({ request, params, body }) =>
+      paymentCallback(options, params.orderId!, how, request.headers, body?.text ?? ""),
+  }));
 }

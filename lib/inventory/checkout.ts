@@ -4,6 +4,7 @@ import type { ProductState } from "./ledger.ts";
 import type { Price } from "./product.ts";
 import type { CheckoutRefusal } from "./refusal.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
+import type { Payments } from "./payments.ts";
 
 /** What the order service is told of a sale to book. */
 export interface Order {
@@ -23,10 +24,32 @@ export interface Order {
 export type OrderAnswer =
   /** Booked: sell the unit. */
   | { readonly kind: "accepted" }
-  /** Refused (a 4xx): the hold stays. */
-  | { readonly kind: "refused"; readonly reason: string }
-  /** No answer in time, or only failures (5xx, connection errors): the hold stays. */
-  | { readonly kind: "failed"; readonly reason: string; readonly timedOut: boolean };
+  /** Booked, to be paid on the service's payment page: the hold awaits payment. */
+  | { readonly kind: "payment"; readonly paymentUrl: string }
+  /** Refused (a 4xx, its status): the hold stays. */
+  | { readonly kind: "refused"; readonly reason: string; readonly status?: number }
+  /**
+   * No answer in time, or only failures (5xx, connection errors; the last status, 0 for none):
+   * the hold stays.
+   */
+  | {
+    readonly kind: "failed";
+    readonly reason: string;
+    readonly timedOut: boolean;
+    readonly status?: number;
+  };
+
+/** What the order service is told when a payment's time ran out and its unit went back. */
+export interface ExpiredOrder {
+  /** The order. */
+  readonly orderId: string;
+  /** The product's id. */
+  readonly product: string;
+  /** The shopper's session. */
+  readonly session: string;
+  /** When the payment's time ran out, in ISO 8601. */
+  readonly payBy: string;
+}
 
 /** The shop's order service: stocks an order, retrying as it sees fit until the signal aborts. */
 export interface OrderService {
@@ -38,22 +61,48 @@ export interface OrderService {
    * @returns Its answer; never throws.
    */
   place(order: Order, signal: AbortSignal): Promise<OrderAnswer>;
+  /**
+   * Tells the service that an order's payment time ran out and its unit went back.
+   *
+   * @param order The order that expired.
+   * @param signal Aborts when the time to tell it is up.
+   * @returns True once the service answered 2xx; never throws.
+   */
+  expire(order: ExpiredOrder, signal: AbortSignal): Promise<boolean>;
 }
 
 /** What a checkout did. */
 export type CheckoutResult =
   /** Sold (now, or by an earlier checkout of the same hold). */
   | { readonly kind: "sold"; readonly orderId: string; readonly record: ProductState }
+  /** The shopper is to pay on the service's page by `payBy` (ms since the epoch); the hold waits. */
+  | {
+    readonly kind: "awaiting payment";
+    readonly orderId: string;
+    readonly paymentUrl: string;
+    readonly payBy: number;
+  }
   /** The order service refused the order; the hold stays. */
-  | { readonly kind: "refused"; readonly reason: string }
+  | { readonly kind: "refused"; readonly reason: string; readonly status?: number }
   /** The order service failed or did not answer in time; the hold stays. */
-  | { readonly kind: "failed"; readonly reason: string; readonly timedOut: boolean }
+  | {
+    readonly kind: "failed";
+    readonly reason: string;
+    readonly timedOut: boolean;
+    readonly status?: number;
+  }
   /** Nothing to check out (no hold, a checkout already in flight, no product on sale) or the
    * hold was not the order's when its sale came. */
   | { readonly kind: "not possible"; readonly reason: CheckoutRefusal };
 
 /** How a checkout ended, as metrics count it: what the order service did, or the refusal. */
-export type CheckoutOutcome = "sold" | "refused" | "failed" | "timeout" | CheckoutRefusal;
+export type CheckoutOutcome =
+  | "sold"
+  | "payment"
+  | "refused"
+  | "failed"
+  | "timeout"
+  | CheckoutRefusal;
 
 /** How checkouts run. */
 export interface CheckoutOptions {
@@ -65,6 +114,10 @@ export interface CheckoutOptions {
   readonly onOutcome?: (outcome: CheckoutOutcome) => void;
   /** Draws the order ids and times a graceful stop's wait; real ones by default. */
   readonly clock?: Clock;
+  /** Keeps the payments the order service sends shoppers to make; none sells such an order at once. */
+  readonly payments?: Payments;
+  /** Writes a line for each checkout that did not sell, with its order and the service's answer. */
+  readonly log?: (line: string) => void;
 }
 
 /**
@@ -131,6 +184,12 @@ export class Checkouts {
       result = { kind: "not possible", reason: start.reason };
     } else if (start.kind === "sold") {
       result = { kind: "sold", orderId: start.orderId, record: this.#inventory.get(product)! };
+    } else if (start.kind === "awaiting payment") {
+      // The shopper left the payment page: send them back to it, the order and deadline unchanged.
+      const paymentUrl = await this.#options.payments?.paymentUrlOf(start.orderId);
+      result = paymentUrl === undefined
+        ? { kind: "not possible", reason: "checkout in progress" }
+        : { kind: "awaiting payment", orderId: start.orderId, paymentUrl, payBy: start.payBy };
     } else {
       result = await this.#track(this.#complete(product, session, start.orderId, start.heldAt));
     }
@@ -197,15 +256,54 @@ export class Checkouts {
     } catch (error) {
       answer = { kind: "failed", reason: String(error), timedOut: false };
     }
-    if (answer.kind === "accepted") {
+    if (answer.kind === "payment" && this.#options.payments !== undefined) {
+      let payBy: number | undefined;
+      try {
+        payBy = await this.#options.payments.begin(
+          { orderId, product, session },
+          answer.paymentUrl,
+        );
+      } catch {
+        // The store could not keep it: the hold goes back to normal, and the next checkout asks
+        // the service again with the same order, which answers the same payment page.
+      }
+      if (payBy !== undefined) {
+        return { kind: "awaiting payment", orderId, paymentUrl: answer.paymentUrl, payBy };
+      }
+      answer = {
+        kind: "failed",
+        reason: "the shop could not keep the payment: try again",
+        timedOut: false,
+        status: 202,
+      };
+    }
+    if (answer.kind === "accepted" || answer.kind === "payment") {
       const outcome = await this.#inventory.completeSale(product, session, orderId);
       if (outcome.ok) return { kind: "sold", orderId, record: outcome.record };
       // A sale takes no free unit, so it is never refused as sold out.
       return { kind: "not possible", reason: outcome.reason as CheckoutRefusal };
     }
     await this.#inventory.endCheckout(product, session, orderId);
+    this.#options.log?.(notSoldLine(orderId, product, answer));
     return answer;
   }
+}
+
+/** One line on a checkout that did not sell: the order, the shopper's answer, the service's. */
+function notSoldLine(
+  orderId: string,
+  product: string,
+  answer: Extract<OrderAnswer, { kind: "refused" | "failed" }>,
+): string {
+  const shopper = answer.kind === "refused" ? 402 : answer.timedOut ? 504 : 502;
+  const service = answer.status ? String(answer.status) : "none";
+  // A service that cannot check our signature answers 401 or 403: most often a secret that
+  // differs between the two sides, which the owner should see named.
+  const hint = answer.status === 401 || answer.status === 403
+    ? " (does the order service have the same --webhook-secret?)"
+    : "";
+  return `Checkout not sold: order ${orderId}, product "${product}", answered ${shopper}, ` +
+    `order service status ${service}, reason: ${JSON.stringify(answer.reason)}${hint}`;
 }
 
 function isoTime(ms: number): string {
@@ -217,6 +315,8 @@ function outcomeOf(result: CheckoutResult): CheckoutOutcome {
     case "sold":
     case "refused":
       return result.kind;
+    case "awaiting payment":
+      return "payment";
     case "failed":
       return result.timedOut ? "timeout" : "failed";
     case "not possible":

@@ -11,7 +11,7 @@ import {
   type StoreOutcome,
   UNCOUNTED_CLIENT,
 } from "./store_port.ts";
-import type { CheckoutStart } from "./rules.ts";
+import type { CheckoutStart, PaymentEnd, PaymentSettlement } from "./rules.ts";
 
 /**
  * Every product's latest record, kept in memory from the store's changes, so that pages and pushes
@@ -231,6 +231,37 @@ export class Inventory {
    */
   endCheckout(product: string, session: string, orderId: string): Promise<void> {
     return this.#store.endCheckout(product, session, orderId);
+  }
+
+  /**
+   * Leaves a checkout awaiting payment (see {@linkcode InventoryStore.awaitPayment}).
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order being checked out.
+   * @param payBy When the payment's time runs out, in ms since the epoch.
+   * @returns True when the hold was that order's checkout in flight.
+   */
+  awaitPayment(product: string, session: string, orderId: string, payBy: number): Promise<boolean> {
+    return this.#store.awaitPayment(product, session, orderId, payBy);
+  }
+
+  /**
+   * Settles a payment awaited (see {@linkcode InventoryStore.settlePayment}).
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order.
+   * @param how Paid, cancelled or expired.
+   * @returns What the store did.
+   */
+  settlePayment(
+    product: string,
+    session: string,
+    orderId: string,
+    how: PaymentSettlement,
+  ): Promise<PaymentEnd> {
+    return this.#store.settlePayment(product, session, orderId, how);
   }
 
   /** The checkouts a stopped server left in flight. */

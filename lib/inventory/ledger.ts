@@ -110,6 +110,11 @@ export interface Hold {
    * the hold ends; absent from holds taken before holds were counted, which count for none.
    */
   readonly client?: string;
+  /**
+   * The order service sent the shopper to pay: until then (ms since the epoch) the hold awaits
+   * payment and neither expires nor goes; absent from holds not awaiting payment.
+   */
+  readonly payBy?: number;
 }
 
 /** What one session bought of a product. */
@@ -121,7 +126,8 @@ export interface Sale {
 }
 
 /**
- * When a hold stops counting against the stock: never while a checkout is in flight.
+ * When a hold stops counting against the stock: never while a checkout is in flight or its
+ * payment awaited (a payment's deadline is kept by the checkouts, which tell the order service).
  *
  * @param hold The hold.
  * @returns Its expiry, or Infinity while it is being checked out.
@@ -131,10 +137,11 @@ export interface Sale {
  * import assert from "node:assert/strict";
  * assert.equal(endOf({ expiresAt: 5, heldAt: 0, orderId: null, checkingOut: false }), 5);
  * assert.equal(endOf({ expiresAt: 5, heldAt: 0, orderId: "o", checkingOut: true }), Infinity);
+ * assert.equal(endOf({ expiresAt: 5, heldAt: 0, orderId: "o", checkingOut: false, payBy: 9 }), Infinity);
  * ```
  */
 export function endOf(hold: Hold): number {
-  return hold.checkingOut ? Infinity : hold.expiresAt;
+  return hold.checkingOut || hold.payBy !== undefined ? Infinity : hold.expiresAt;
 }
 
 /** A product's stored fields, each one writable: what the rules change. */

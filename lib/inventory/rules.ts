@@ -1,5 +1,5 @@
 /** The rules of the shop: hold, release, restock, describe, retire and expire, on one stock. */
-import type { Stock } from "./ledger.ts";
+import type { Hold, Stock } from "./ledger.ts";
 import { limitPerShopperOf, MAX_TOTAL, type ProductInfo } from "./product.ts";
 import type { CheckoutRefusal, Refusal } from "./refusal.ts";
 
@@ -95,7 +95,7 @@ export function takeUnit(
 export function releaseUnit(stock: Stock, session: string): ProductDecision {
   if (stock.retired) return { ok: false, reason: "retired" };
   const held = stock.holdOf(session);
-  if (held?.checkingOut) return { ok: false, reason: "checkout in progress" };
+  if (held !== undefined && isPinned(held)) return { ok: false, reason: "checkout in progress" };
   if (held !== undefined) {
     stock.release(session);
     stock.version++;
@@ -157,7 +157,7 @@ export function describe(stock: Stock, info: ProductInfo): void {
  */
 export function retire(stock: Stock): boolean {
   if (stock.retired) return true;
-  const ending = [...stock.holds()].filter(([, hold]) => !hold.checkingOut);
+  const ending = [...stock.holds()].filter(([, hold]) => !isPinned(hold));
   for (const [session] of ending.slice(0, MAX_EXPIRIES_PER_CHANGE)) stock.release(session);
   const done = ending.length <= MAX_EXPIRIES_PER_CHANGE;
   if (done) stock.retired = true;
@@ -185,6 +185,8 @@ export type CheckoutStart =
   | { readonly kind: "call"; readonly orderId: string; readonly heldAt: number }
   /** The session bought this product already: answer that sale again. */
   | { readonly kind: "sold"; readonly orderId: string }
+  /** The hold awaits payment of this order until `payBy`: send the shopper to pay again. */
+  | { readonly kind: "awaiting payment"; readonly orderId: string; readonly payBy: number }
   /** Nothing to check out, or another request checks it out now. */
   | {
     readonly kind: "refused";
@@ -224,7 +226,10 @@ export function beginCheckout(
       ? { kind: "refused", reason: "not in cart" }
       : { kind: "sold", orderId: sold.orderId };
   }
-  if (held.checkingOut) return { kind: "refused", reason: "checkout in progress" };
+  if (held.payBy !== undefined && held.orderId !== null) {
+    return { kind: "awaiting payment", orderId: held.orderId, payBy: held.payBy };
+  }
+  if (isPinned(held)) return { kind: "refused", reason: "checkout in progress" };
   const orderId = held.orderId ?? newOrderId;
   stock.hold(session, { ...held, orderId, checkingOut: true });
   return { kind: "call", orderId, heldAt: held.heldAt };
@@ -284,6 +289,106 @@ export function endCheckout(stock: Stock, session: string, orderId: string): voi
   if (held?.orderId === orderId && held.checkingOut) {
     stock.hold(session, { ...held, checkingOut: false });
   }
+}
+
+/**
+ * Leaves a checkout in flight awaiting payment: the order service sent the shopper to its payment
+ * page. Until `payBy` (or a settlement) the hold neither expires nor goes, though no call is in
+ * flight any more.
+ *
+ * @param stock The product.
+ * @param session The shopper's session id.
+ * @param orderId The order being checked out.
+ * @param payBy When the payment's time runs out, in ms since the epoch.
+ * @returns True when the hold was that order's checkout in flight, and now awaits payment.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalStock } from "../store/local_stock.ts";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const stock = LocalStock.of(info, 1);
+ * takeUnit(stock, "s1", 0, 1000);
+ * beginCheckout(stock, "s1", "o1");
+ * assert.equal(awaitPayment(stock, "s1", "o1", 5000), true);
+ * assert.deepEqual(releaseUnit(stock, "s1"), { ok: false, reason: "checkout in progress" });
+ * assert.equal(stock.due(2000, 10).length, 0);
+ * ```
+ */
+export function awaitPayment(
+  stock: Stock,
+  session: string,
+  orderId: string,
+  payBy: number,
+): boolean {
+  const held = stock.holdOf(session);
+  if (held?.orderId !== orderId || !held.checkingOut) return false;
+  stock.hold(session, { ...held, checkingOut: false, payBy });
+  return true;
+}
+
+/** How a payment awaited ends: the order service says paid or cancelled, or its time ran out. */
+export type PaymentSettlement = "paid" | "cancelled" | "expired";
+
+/**
+ * What settling a payment did: `done` (sold, or the unit went back), `sold` (this order had sold
+ * the unit already), `gone` (no hold of this order awaits payment: it ended otherwise) or
+ * `not due` (an expiry asked before the payment's time ran out).
+ */
+export type PaymentEnd = "done" | "sold" | "gone" | "not due";
+
+/**
+ * Settles a payment awaited: paid sells the unit (as {@linkcode completeSale}); cancelled and
+ * expired put it back. Only a hold of this order awaiting payment is settled, so a settlement
+ * asked twice, or after another, changes nothing.
+ *
+ * @param stock The product.
+ * @param session The shopper's session id.
+ * @param orderId The order.
+ * @param how Paid, cancelled, or expired (done only once `payBy` has passed).
+ * @param now The time.
+ * @returns What it did.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LocalStock } from "../store/local_stock.ts";
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * const stock = LocalStock.of(info, 2);
+ * takeUnit(stock, "s1", 0, 1000);
+ * beginCheckout(stock, "s1", "o1");
+ * awaitPayment(stock, "s1", "o1", 5000);
+ * assert.equal(settlePayment(stock, "s1", "o1", "expired", 4000), "not due");
+ * assert.equal(settlePayment(stock, "s1", "o1", "paid", 4000), "done");
+ * assert.equal(settlePayment(stock, "s1", "o1", "paid", 4000), "sold");
+ * assert.equal(settlePayment(stock, "s1", "o1", "cancelled", 4000), "sold");
+ * assert.equal(settlePayment(stock, "s1", "o2", "cancelled", 4000), "gone");
+ * assert.deepEqual([stock.total, stock.sold, stock.held], [1, 1, 0]);
+ * ```
+ */
+export function settlePayment(
+  stock: Stock,
+  session: string,
+  orderId: string,
+  how: PaymentSettlement,
+  now: number,
+): PaymentEnd {
+  if (stock.saleOf(session)?.orderId === orderId) return "sold";
+  const held = stock.holdOf(session);
+  if (held?.orderId !== orderId || held.payBy === undefined) return "gone";
+  if (how === "expired" && held.payBy > now) return "not due";
+  if (how === "paid") {
+    completeSale(stock, session, orderId);
+  } else {
+    stock.release(session);
+    stock.version++;
+  }
+  return "done";
+}
+
+/** A hold being checked out or awaiting payment: the shopper is paying, so it stays. */
+function isPinned(hold: Hold): boolean {
+  return hold.checkingOut || hold.payBy !== undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { Listed, ProductState } from "./ledger.ts";
 import type { ProductInfo } from "./product.ts";
 import type { Refusal } from "./refusal.ts";
-import type { CheckoutStart } from "./rules.ts";
+import type { CheckoutStart, PaymentEnd, PaymentSettlement } from "./rules.ts";
 
 /** Every product of a store, read at one moment. */
 export interface StoreSnapshot {
@@ -55,7 +55,7 @@ export const UNCOUNTED_CLIENT: ClientLimit = { key: "unknown", maxHolds: 0 };
 export interface HeldUnit {
   /** The product's id. */
   readonly product: string;
-  /** When the hold ends, in ms since the epoch. */
+  /** When the hold ends, in ms since the epoch (for one awaiting payment: when its time runs out). */
   readonly expiresAt: number;
 }
 
@@ -216,6 +216,33 @@ export interface InventoryStore {
    * @param orderId The order tried.
    */
   endCheckout(product: string, session: string, orderId: string): Promise<void>;
+  /**
+   * Leaves a checkout in flight awaiting payment until a time: the hold neither expires nor goes
+   * until it is settled. Durable before it answers.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order being checked out.
+   * @param payBy When the payment's time runs out, in ms since the epoch.
+   * @returns True when the hold was that order's checkout in flight.
+   */
+  awaitPayment(product: string, session: string, orderId: string, payBy: number): Promise<boolean>;
+  /**
+   * Settles a payment awaited, atomically: of several processes asking, one does it.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order.
+   * @param how Paid (a sale), cancelled or expired (the unit goes back; expired only past `payBy`
+   *   by the store's clock).
+   * @returns What it did.
+   */
+  settlePayment(
+    product: string,
+    session: string,
+    orderId: string,
+    how: PaymentSettlement,
+  ): Promise<PaymentEnd>;
   /**
    * Lists the checkouts in flight, as a start finds them after a stop.
    *

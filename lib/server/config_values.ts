@@ -159,8 +159,8 @@ export function catalogPathOf(
  * @param url The URL as given; undefined for none.
  * @param secret The secret as given; undefined for none.
  * @returns Both, or undefined to sell at once.
- * @throws {RangeError} For a URL that is not http(s), a missing or short secret, or a secret
- *   without a URL.
+ * @throws {RangeError} For a URL that is not http(s), a missing secret or one not of the
+ *   Standard Webhooks form (`whsec_` and base64), or a secret without a URL.
  */
 export function orderWebhookOf(
   url: string | undefined,
@@ -174,12 +174,46 @@ export function orderWebhookOf(
   if (parsed === null || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
     throw new RangeError(`--order-webhook must be an http:// or https:// URL, got "${url}"`);
   }
-  if (secret === undefined || !/^[\x21-\x7e]{16,}$/.test(secret)) {
+  if (secret === undefined) {
     throw new RangeError(
-      "--order-webhook needs --webhook-secret (WEBHOOK_SECRET): 16+ visible ASCII characters",
+      "--order-webhook needs --webhook-secret (WEBHOOK_SECRET): whsec_ and the base64 of the key",
     );
   }
+  checkWebhookSecret(secret);
   return { url: parsed.href, secret };
+}
+
+/** The shortest key of a webhook secret: HMAC-SHA256 keys shorter than this are guessable. */
+const MIN_SECRET_KEY_BYTES = 16;
+
+/**
+ * Checks a Standard Webhooks secret: `whsec_` and the base64 of a key of 16 bytes or more. The
+ * secret itself never appears in the error, which goes to the log.
+ *
+ * @param secret The secret as given.
+ * @throws {RangeError} For any other text.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * checkWebhookSecret(`whsec_${btoa("0123456789abcdef")}`);
+ * assert.throws(() => checkWebhookSecret("a-plain-16-char-secret"), /whsec_/);
+ * ```
+ */
+export function checkWebhookSecret(secret: string): void {
+  const base64 = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret)?.[1];
+  let keyBytes = 0;
+  try {
+    if (base64 !== undefined && base64.length % 4 === 0) keyBytes = atob(base64).length;
+  } catch {
+    // Not base64: refused below.
+  }
+  if (keyBytes < MIN_SECRET_KEY_BYTES) {
+    throw new RangeError(
+      "--webhook-secret (WEBHOOK_SECRET) must be whsec_ and the base64 of a key of " +
+        `${MIN_SECRET_KEY_BYTES}+ bytes (a Standard Webhooks secret)`,
+    );
+  }
 }
 
 /**

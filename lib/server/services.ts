@@ -1,6 +1,9 @@
 /** Builds the shop's services (topics, subscriptions, checkouts, admin area) and its app. */
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
+import type { Payments } from "../inventory/payments.ts";
+import type { OrderWebhookSetting } from "./config_values.ts";
+import { throttledRefusals } from "../orders/refusal_throttle.ts";
 import { MemoryPresence, type Presence } from "../realtime/presence.ts";
 import { Subscriptions } from "../realtime/subscriptions.ts";
 import { Topics } from "../realtime/topics.ts";
@@ -32,6 +35,7 @@ import {
   fileRoutes,
   monitoringRoutes,
   pageRoutes,
+  paymentRoutes,
   statusRoutes,
 } from "../http/routes.ts";
 import type { Guard, Route } from "../http/router.ts";
@@ -71,6 +75,8 @@ export interface AppSettings {
   maxProducts: number;
   /** How long a checkout may take, all tries of the order service included, in ms. */
   webhookTimeoutMs: number;
+  /** How long a hold awaits payment once the order service sent the shopper to pay, in ms. */
+  paymentTimeoutMs: number;
   /** How long an admin sign-in lasts, in ms: the admin cookie expires then. */
   adminSessionMs: number;
   /** The proof of work a drop's join needs (ALTCHA's maxnumber); 0 needs none. */
@@ -83,6 +89,15 @@ export interface AppOptions extends AppSettings {
   drops: Drops;
   /** The shop's order service; none sells at once (demo mode). */
   orderService?: OrderService;
+  /**
+   * The payments the order service sends shoppers to make, with its callbacks' routes; none
+   * sells an order sent to pay at once.
+   */
+  payments?: Payments;
+  /** Where checkouts that did not sell and refused callbacks are logged; the console by default. */
+  log?: (line: string) => void;
+  /** The order service's URL and secret, whose callbacks are checked with it. */
+  orderWebhook?: OrderWebhookSetting;
   /** Origins besides our own trusted to post (and to open /echo); any origin reads the status feeds. */
   allowedOrigins: readonly string[];
   /** Origins allowed to frame the shop's pages (never the admin's); none by default. */
@@ -142,7 +157,7 @@ export interface AppOptions extends AppSettings {
  *   websocketTimeoutMs: 60_000, sseHeartbeatMs: 15_000, bodyTimeoutMs: 10_000,
  *   maxUrlBytes: 8192, maxHeaderBytes: 16_384, https: false, trustProxy: false, maxProducts: 1000,
  *   addRate: 5, maxConnectionsPerClient: 32, maxHoldsPerClient: 4,
- *   webhookTimeoutMs: 5_000, adminSessionMs: 480 * 60_000, queueChallenge: 0,
+ *   webhookTimeoutMs: 5_000, paymentTimeoutMs: 900_000, adminSessionMs: 480 * 60_000, queueChallenge: 0,
  *   templates: { product: "", catalog: "", missing: "", admin: "", adminSignIn: "" }, assets: new Map(), media: new Map(),
  *   drops,
  * });
@@ -164,11 +179,14 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     () => subscriptions.connections,
     clock,
   );
+  const log = options.log ?? ((line: string) => console.warn(line));
   const checkouts = new Checkouts(inventory, {
     service: options.orderService,
     timeoutMs: options.webhookTimeoutMs,
     onOutcome: (outcome: CheckoutOutcome) => metrics.countCheckout(outcome),
     clock,
+    payments: options.payments,
+    log,
   });
   const gauges = (): Gauges => ({
     longPollWaiters: topics.tally.waiters,
@@ -237,6 +255,11 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
       clientLimits,
     }),
     ...monitoringRoutes(inventory, metrics, gauges),
+    ...(options.payments === undefined || options.orderWebhook === undefined ? [] : paymentRoutes({
+      payments: options.payments,
+      secret: options.orderWebhook.secret,
+      log: throttledRefusals(log, () => clock.now()),
+    })),
     ...fileRoutes(options.assets, options.media),
   ];
   let adminFeed: AdminFeed | undefined;

@@ -23,6 +23,9 @@ import type { ShopWords } from "../inventory/shop.ts";
 import { type ResilientServer, serveResiliently } from "./listener.ts";
 import { type AppOptions, buildApp } from "./services.ts";
 import { orderWebhook } from "../orders/order_webhook.ts";
+import { type PaymentBook, paymentsInMemory } from "../inventory/payment_book.ts";
+import { Payments } from "../inventory/payments.ts";
+import { openKvPaymentBook } from "../store/kv_payment_book.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
 const ROOT = join(import.meta.dirname!, "..", "..");
@@ -108,6 +111,8 @@ export async function startServer(
   let lines: LineStore | undefined;
   let drops: Drops | undefined;
   let redisLines: LineAccess | undefined;
+  let book: PaymentBook | undefined;
+  let payments: Payments | undefined;
   // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
   let presence: Presence = new MemoryPresence();
   let sharedAddRate: AppOptions["sharedAddRate"];
@@ -130,6 +135,7 @@ export async function startServer(
         sharedJoinChallenges = await redis.joinChallenges(newChallengeKey());
       }
       redisLines = redis.lines();
+      book = redis.payments();
     }
     store ??= config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
@@ -171,6 +177,24 @@ export async function startServer(
         ? "Checkout: demo mode, a checkout sells at once (no --order-webhook)"
         : `Checkout: orders confirmed by ${webhook.url}`,
     );
+    const orderService = webhook && orderWebhook({
+      ...webhook,
+      onAttempt: (seconds) => app?.observeOrderCall(seconds),
+    });
+    if (orderService !== undefined) {
+      // Payments awaited are kept where the stock is, so a callback finds its order after a
+      // restart and on any process of a fleet.
+      book ??= config.dataPath === MEMORY_PATH
+        ? paymentsInMemory()
+        : await openKvPaymentBook(config.dataPath);
+      payments = new Payments(inventory, book, {
+        service: orderService,
+        paymentTimeoutMs: config.paymentTimeoutMs,
+        callTimeoutMs: config.webhookTimeoutMs,
+        clock,
+        log,
+      });
+    }
     app = buildApp(inventory, {
       ...config,
       clock,
@@ -179,10 +203,9 @@ export async function startServer(
       assets,
       media: options.catalog?.media ?? new Map(),
       shop: options.catalog?.shop,
-      orderService: webhook && orderWebhook({
-        ...webhook,
-        onAttempt: (seconds) => app?.observeOrderCall(seconds),
-      }),
+      orderService,
+      payments,
+      log,
       listeners: () => server.listeners,
       presence,
       sharedAddRate,
@@ -190,6 +213,8 @@ export async function startServer(
       drops,
     });
     becomeReady(app);
+    // Payments a stopped server left awaited end at their time, here or on another process.
+    payments?.start().catch((error) => console.error("reading payments awaited failed:", error));
     // Checkouts a stopped server left in flight end now, each with the order it had.
     app.checkouts.resume().then((results) => {
       if (results.length === 0) return;
@@ -200,11 +225,13 @@ export async function startServer(
         } kept as holds`,
       );
     }).catch((error) => console.error("resuming checkouts failed:", error));
-    return running(server, app, inventory, { drops, store }, tls !== undefined);
+    return running(server, app, inventory, { drops, store, payments, book }, tls !== undefined);
   } catch (error) {
     failToStart(error);
     await server.shutdown();
     await (drops ?? lines)?.close();
+    await payments?.stop();
+    await book?.close();
     await store?.close();
     throw error;
   }
@@ -238,7 +265,12 @@ function running(
   server: ResilientServer,
   app: App,
   inventory: Inventory,
-  { drops, store }: { drops: Drops; store: InventoryStore },
+  { drops, store, payments, book }: {
+    drops: Drops;
+    store: InventoryStore;
+    payments?: Payments;
+    book?: PaymentBook;
+  },
   https: boolean,
 ): RunningServer {
   const { hostname, port } = server.addr;
@@ -261,6 +293,8 @@ function running(
           // closes; shutdown() stops accepting and lets the answers reach their clients.
           await Promise.all([app.checkouts.settle(CHECKOUT_SETTLE_MS), server.shutdown()]);
           await app.checkouts.settle(0);
+          await payments?.stop();
+          await book?.close();
           // Requests in flight were answered; let their commits and any expiry end, then close.
           await drops.close();
           await store.close();

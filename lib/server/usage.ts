@@ -16,9 +16,11 @@ Options (each also read from the environment variable in brackets):
   --max-products N     most products in the catalog           [MAX_PRODUCTS]  (default 1000)
   --order-webhook URL  the order service confirming each checkout; without one a
                        checkout sells at once (demo mode)     [ORDER_WEBHOOK]
-  --webhook-secret S   HMAC-SHA256 key signing each order, 16+ characters
-                                                              [WEBHOOK_SECRET]
+  --webhook-secret S   Standard Webhooks secret signing calls both ways: whsec_ and
+                       the base64 of a 16+ byte key           [WEBHOOK_SECRET]
   --webhook-timeout S  seconds a checkout may take            [WEBHOOK_TIMEOUT] (default 5)
+  --payment-timeout D  how long a hold awaits payment on the order service's
+                       payment page (90, 15m, 1h)             [PAYMENT_TIMEOUT] (default 15m)
   --data PATH          Deno KV file keeping stock and holds, or :memory:
                                                               [DATA]   (default ./data/inventory.kv)
   --redis URL          Redis server keeping a shop that several processes serve,

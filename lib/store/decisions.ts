@@ -1,12 +1,16 @@
 /** The store port's writes as decisions on stocks: the same whether memory or an engine keeps them. */
 import { type ProductState, stateOf, type Stock } from "../inventory/ledger.ts";
 import {
+  awaitPayment,
   beginCheckout,
   type CheckoutStart,
   describe,
   endCheckout,
+  type PaymentEnd,
+  type PaymentSettlement,
   type ProductDecision,
   restock,
+  settlePayment,
 } from "../inventory/rules.ts";
 import type { Listing, StoreOutcome } from "../inventory/store_port.ts";
 import type { Decide, Stocks } from "./shelf.ts";
@@ -83,6 +87,48 @@ export function checkoutStartDecision(
     const stock = stocks.get(product);
     if (stock === undefined) return { kind: "refused", reason: "unknown product" };
     return beginCheckout(stock, session, newOrderId);
+  };
+}
+
+/**
+ * Leaves a checkout awaiting payment; nothing happens to an unknown product.
+ *
+ * @param product The product's id.
+ * @param session The shopper's session.
+ * @param orderId The order being checked out.
+ * @param payBy When the payment's time runs out.
+ * @returns The operation, answering whether the hold now awaits payment.
+ */
+export function awaitPaymentDecision(
+  product: string,
+  session: string,
+  orderId: string,
+  payBy: number,
+): Decide<boolean> {
+  return (stocks) => {
+    const stock = stocks.get(product);
+    return stock !== undefined && awaitPayment(stock, session, orderId, payBy);
+  };
+}
+
+/**
+ * Settles a payment awaited; an unknown product's order is gone.
+ *
+ * @param product The product's id.
+ * @param session The shopper's session.
+ * @param orderId The order.
+ * @param how Paid, cancelled or expired.
+ * @returns The operation, answering what it did.
+ */
+export function settlePaymentDecision(
+  product: string,
+  session: string,
+  orderId: string,
+  how: PaymentSettlement,
+): Decide<PaymentEnd> {
+  return (stocks, now) => {
+    const stock = stocks.get(product);
+    return stock === undefined ? "gone" : settlePayment(stock, session, orderId, how, now);
   };
 }
 

@@ -278,7 +278,8 @@ function holdOf(value: unknown): Hold {
     typeof hold?.expiresAt !== "number" || typeof hold.heldAt !== "number" ||
     (hold.orderId !== null && typeof hold.orderId !== "string") ||
     typeof hold.checkingOut !== "boolean" ||
-    (hold.client !== undefined && typeof hold.client !== "string")
+    (hold.client !== undefined && typeof hold.client !== "string") ||
+    (hold.payBy !== undefined && typeof hold.payBy !== "number")
   ) {
     throw new Error(`Stored hold is not a hold: ${JSON.stringify(value)}`);
   }

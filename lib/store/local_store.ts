@@ -4,6 +4,8 @@ import { type ProductState, stateOf, type Stock } from "../inventory/ledger.ts";
 import {
   type CheckoutStart,
   completeSale,
+  type PaymentEnd,
+  type PaymentSettlement,
   type ProductDecision,
   releaseUnit,
   restock,
@@ -11,10 +13,12 @@ import {
   takeUnit,
 } from "../inventory/rules.ts";
 import {
+  awaitPaymentDecision,
   checkoutEndDecision,
   checkoutStartDecision,
   listingDecision,
   productDecision,
+  settlePaymentDecision,
 } from "./decisions.ts";
 import type { StoredProduct, StoreEngine } from "./engine.ts";
 import { GroupCommit, MAX_PRODUCTS_PER_COMMIT } from "./group_commit.ts";
@@ -238,6 +242,37 @@ export class LocalStore implements InventoryStore {
    */
   endCheckout(product: string, session: string, orderId: string): Promise<void> {
     return this.#transact(checkoutEndDecision(product, session, orderId), false);
+  }
+
+  /**
+   * Leaves a checkout awaiting payment; with an engine, written before it answers.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order being checked out.
+   * @param payBy When the payment's time runs out.
+   * @returns True when the hold was that order's checkout in flight.
+   */
+  awaitPayment(product: string, session: string, orderId: string, payBy: number): Promise<boolean> {
+    return this.#transact(awaitPaymentDecision(product, session, orderId, payBy), false);
+  }
+
+  /**
+   * Settles a payment awaited, by this store's clock.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order.
+   * @param how Paid, cancelled or expired.
+   * @returns What it did.
+   */
+  settlePayment(
+    product: string,
+    session: string,
+    orderId: string,
+    how: PaymentSettlement,
+  ): Promise<PaymentEnd> {
+    return this.#transact(settlePaymentDecision(product, session, orderId, how), false);
   }
 
   /**

@@ -49,6 +49,8 @@ export class RedisKeys {
   readonly watchers: string;
   /** String: the HMAC key that signs the join challenges of every process. */
   readonly challengeKey: string;
+  /** Hash: order id → its payment awaited, as JSON (lib/inventory/payment_book.ts). */
+  readonly payments: string;
   readonly #prefix: string;
 
   /**
@@ -74,6 +76,7 @@ export class RedisKeys {
     this.queueChanges = `${prefix}:queue-changes`;
     this.watchers = `${prefix}:{fleet}:watchers`;
     this.challengeKey = `${prefix}:challenge-key`;
+    this.payments = `${prefix}:payments`;
   }
 
   /**

@@ -16,7 +16,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 12;
+export const LIBRARY_REVISION = 13;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -91,7 +91,7 @@ local function release(keys, args)
   local p, changed, refused = open_on_sale(keys, channel)
   if refused then return refused end
   local raw = redis.call('HGET', keys[2], session)
-  if raw and parse_hold(raw).checkingOut then
+  if raw and pinned(parse_hold(raw)) then
     return finish(keys, channel, p, changed, 'checkout in progress')
   end
   if raw then
@@ -157,7 +157,7 @@ local function retire(keys, args)
   local ending = {}
   local more = false
   for i = 1, #holds, 2 do
-    if not parse_hold(holds[i + 1]).checkingOut then
+    if not pinned(parse_hold(holds[i + 1])) then
       if #ending < MAX_ENDS then ending[#ending + 1] = holds[i] else more = true end
     end
   end
@@ -167,7 +167,7 @@ local function retire(keys, args)
 end
 
 -- args: channel, session, new order id, lease (ms). Answers {'call', state, orderId, heldAt},
--- {'sold', state, orderId} or {refusal, state}.
+-- {'sold', state, orderId}, {'awaiting payment', state, orderId, payBy} or {refusal, state}.
 local function begin_checkout(keys, args)
   local channel, session, new_order, lease = args[1], args[2], args[3], tonumber(args[4])
   local p, changed, refused = open_on_sale(keys, channel)
@@ -181,6 +181,12 @@ local function begin_checkout(keys, args)
   end
   local hold = parse_hold(raw)
   local now = now_ms()
+  if hold.payBy then
+    local answer = finish(keys, channel, p, changed, 'awaiting payment')
+    answer[3] = hold.orderId
+    answer[4] = int(hold.payBy)
+    return answer
+  end
   if hold.checkingOut and hold.lease > now then
     return finish(keys, channel, p, changed, 'checkout in progress')
   end
@@ -232,6 +238,49 @@ local function end_checkout(keys, args)
   return finish(keys, channel, p, changed, 'ok')
 end
 
+-- args: channel, session, order, payBy (ms). The order's checkout in flight awaits payment.
+local function await_payment(keys, args)
+  local channel, session, order, pay_by = args[1], args[2], args[3], tonumber(args[4])
+  local p, changed = open(keys)
+  if not p then return { 'gone' } end
+  local raw = redis.call('HGET', keys[2], session)
+  local hold = raw and parse_hold(raw)
+  if not hold or hold.orderId ~= order or not hold.checkingOut then
+    return finish(keys, channel, p, changed, 'gone')
+  end
+  hold.checkingOut = false
+  hold.payBy = pay_by
+  redis.call('HSET', keys[2], session, format_hold(hold))
+  redis.call('ZREM', keys[3], session)
+  track(keys, session, hold)
+  return finish(keys, channel, p, changed, 'ok')
+end
+
+-- args: channel, session, order, 'paid' | 'cancelled' | 'expired'. Answers 'done', 'sold',
+-- 'gone' or 'not due' (rules.ts's settlePayment), by Redis's clock: one process decides.
+local function settle_payment(keys, args)
+  local channel, session, order, how = args[1], args[2], args[3], args[4]
+  local p, changed = open(keys)
+  if not p then return { 'gone' } end
+  local sale = parse_sale(redis.call('HGET', keys[4], session))
+  if sale.orderId == order then return finish(keys, channel, p, changed, 'sold') end
+  local raw = redis.call('HGET', keys[2], session)
+  local hold = raw and parse_hold(raw)
+  if not hold or hold.orderId ~= order or not hold.payBy then
+    return finish(keys, channel, p, changed, 'gone')
+  end
+  if how == 'expired' and hold.payBy > now_ms() then
+    return finish(keys, channel, p, changed, 'not due')
+  end
+  end_holds(keys, { session })
+  if how == 'paid' then
+    redis.call('HSET', keys[4], session, format_sale({ count = sale.count + 1, orderId = order }))
+    p.total = int(math.max(0, tonumber(p.total) - 1))
+    p.sold = int(tonumber(p.sold) + 1)
+  end
+  return finish(keys, channel, p, true, 'done')
+end
+
 -- Ends the holds that are due; answers the product's state (also how a process reloads one).
 local function sweep(keys, args)
   local p, changed = open(keys)
@@ -254,6 +303,8 @@ redis.register_function('inventory_retire', retire)
 redis.register_function('inventory_begin_checkout', begin_checkout)
 redis.register_function('inventory_complete_sale', complete_sale)
 redis.register_function('inventory_end_checkout', end_checkout)
+redis.register_function('inventory_await_payment', await_payment)
+redis.register_function('inventory_settle_payment', settle_payment)
 redis.register_function('inventory_sweep', sweep)
 redis.register_function('inventory_enlist', enlist)
 ${QUEUE_LUA}

@@ -15,9 +15,11 @@ import { DEFAULT_LIMIT_PER_SHOPPER } from "../inventory/product.ts";
  * (a sale written before sales were counted is the order id alone, one unit). A product's limit
  * per shopper is its info's `limitPerShopper`, 1 when the info has none.
  *
- * A hold is stored as `expiresAt|heldAt|lease|orderId|client`: ms, ms, 0 or, while it is checked
- * out, the end of the checkout's lease in ms, the order id (maybe empty) and the key of the client
- * address that took it (empty, or missing in a hold stored before holds were counted, for none).
+ * A hold is stored as `expiresAt|heldAt|lease|orderId|client[|payBy]`: ms, ms, 0 or, while it is
+ * checked out, the end of the checkout's lease in ms, the order id (maybe empty), the key of the
+ * client address that took it (empty, or missing in a hold stored before holds were counted, for
+ * none) and, only while it awaits payment, when the payment's time runs out in ms. A hold awaiting
+ * payment is in no expiry set (the checkouts expire it, to tell the order service).
  * Each hold with a client is also a member `<product key>|<session>` of the client's sorted set
  * `<prefix>:client:<client>`, scored by its end (`+inf` while it is checked out): whatever ends a
  * hold takes it out, so the set counts the client's holds over every product and process. That key
@@ -59,11 +61,16 @@ local TO_JSON = {
 }
 
 local function parse_hold(raw)
-  local e, h, l, o, c = string.match(raw, '^(%d+)|(%d+)|(%d+)|([^|]*)|?(.*)$')
+  local e, h, l, o, c, b = string.match(raw, '^(%d+)|(%d+)|(%d+)|([^|]*)|?([^|]*)|?(%d*)$')
   return {
     expiresAt = tonumber(e), heldAt = tonumber(h), lease = tonumber(l),
-    checkingOut = l ~= '0', orderId = o, client = c,
+    checkingOut = l ~= '0', orderId = o, client = c, payBy = tonumber(b),
   }
+end
+
+-- Checked out or awaiting payment: the shopper is paying, so the hold neither expires nor goes.
+local function pinned(hold)
+  return hold.checkingOut or hold.payBy ~= nil
 end
 
 -- The sorted set of a client's holds over every product: beside the product's keys' prefix.
@@ -74,7 +81,7 @@ end
 -- Notes a hold (or its new end) in its client's set.
 local function track(keys, session, hold)
   if hold.client == '' then return end
-  local score = hold.checkingOut and '+inf' or int(hold.expiresAt)
+  local score = pinned(hold) and '+inf' or int(hold.expiresAt)
   redis.call('ZADD', client_key(keys, hold.client), score, keys[1] .. '|' .. session)
 end
 
@@ -108,7 +115,8 @@ end
 
 local function format_hold(hold)
   return int(hold.expiresAt) .. '|' .. int(hold.heldAt) .. '|' ..
-    (hold.checkingOut and int(hold.lease) or '0') .. '|' .. hold.orderId .. '|' .. hold.client
+    (hold.checkingOut and int(hold.lease) or '0') .. '|' .. hold.orderId .. '|' .. hold.client ..
+    (hold.payBy and ('|' .. int(hold.payBy)) or '')
 end
 
 -- Ends holds: out of the holds, the expiry and their clients' sets.

@@ -57,11 +57,13 @@ export interface StoredHold {
   readonly orderId: string;
   /** The key of the client address that took it, or `""` for none. */
   readonly client: string;
+  /** While it awaits payment, when the payment's time runs out in ms; else undefined. */
+  readonly payBy?: number;
 }
 
 /**
- * Parses a hold as the library stores it: `expiresAt|heldAt|lease|orderId|client` (a hold
- * stored before holds were counted has no client).
+ * Parses a hold as the library stores it: `expiresAt|heldAt|lease|orderId|client[|payBy]` (a
+ * hold stored before holds were counted has no client; one not awaiting payment has no payBy).
  *
  * @param raw The stored text.
  * @returns The hold.
@@ -77,17 +79,19 @@ export interface StoredHold {
  *   client: "",
  * });
  * assert.equal(parseStoredHold("1|1|1800000008000|order-7").checkingOut, true);
+ * assert.equal(parseStoredHold("1|1|0|order-7|10.0.0.1|1800000900000").payBy, 1_800_000_900_000);
  * ```
  */
 export function parseStoredHold(raw: string): StoredHold {
-  const [expiresAt, heldAt, lease, orderId = "", client = ""] = raw.split("|");
-  return {
+  const [expiresAt, heldAt, lease, orderId = "", client = "", payBy] = raw.split("|");
+  const hold = {
     expiresAt: Number(expiresAt),
     heldAt: Number(heldAt),
     checkingOut: lease !== "0",
     orderId,
     client,
   };
+  return payBy === undefined || payBy === "" ? hold : { ...hold, payBy: Number(payBy) };
 }
 
 /**
@@ -136,7 +140,7 @@ export function refusalOf(status: string): Refusal {
  * Reads what `inventory_begin_checkout` answered.
  *
  * @param reply The reply: `call` with the order and when the unit was taken, `sold` with the
- *   order, or a refusal.
+ *   order, `awaiting payment` with the order and its deadline, or a refusal.
  * @returns How the checkout may begin.
  *
  * @example
@@ -144,10 +148,15 @@ export function refusalOf(status: string): Refusal {
  * import assert from "node:assert/strict";
  * assert.deepEqual(checkoutStartOf(["call", "{}", "o1", "5"]), { kind: "call", orderId: "o1", heldAt: 5 });
  * assert.deepEqual(checkoutStartOf(["not in cart", "{}"]), { kind: "refused", reason: "not in cart" });
+ * assert.deepEqual(checkoutStartOf(["awaiting payment", "{}", "o1", "9"]), { kind: "awaiting payment", orderId: "o1", payBy: 9 });
  * ```
  */
 export function checkoutStartOf([status, , orderId, heldAt]: FunctionReply): CheckoutStart {
   if (status === "call") return { kind: "call", orderId: orderId!, heldAt: Number(heldAt) };
+  // Its fourth part is then when the payment's time runs out.
+  if (status === "awaiting payment") {
+    return { kind: "awaiting payment", orderId: orderId!, payBy: Number(heldAt) };
+  }
   if (status === "sold") return { kind: "sold", orderId: orderId! };
   const reason = refusalOf(status);
   if (reason === "order mismatch" || isAddRefusal(reason)) throw unexpected(status);
@@ -177,8 +186,9 @@ export function heldUnitsOf(
   raws.forEach((raw, i) => {
     if (typeof raw !== "string") return;
     const hold = parseStoredHold(raw);
-    if (hold.checkingOut || hold.expiresAt > now) {
-      units.push({ product: ids[i], expiresAt: hold.expiresAt });
+    if (hold.checkingOut || hold.payBy !== undefined || hold.expiresAt > now) {
+      // A hold awaiting payment lasts until the payment's time runs out.
+      units.push({ product: ids[i], expiresAt: hold.payBy ?? hold.expiresAt });
     }
   });
   return units;

@@ -1,7 +1,12 @@
 /** The store on Redis: every process of a fleet decides on the same data through the library. */
 import type { Clock } from "../time/clock.ts";
 import type { ProductState } from "../inventory/ledger.ts";
-import { type CheckoutStart, checkTotal } from "../inventory/rules.ts";
+import {
+  type CheckoutStart,
+  checkTotal,
+  type PaymentEnd,
+  type PaymentSettlement,
+} from "../inventory/rules.ts";
 import type {
   ClientLimit,
   HeldUnit,
@@ -23,6 +28,8 @@ import { RedisView } from "./redis_view.ts";
 import type { Presence } from "../realtime/presence.ts";
 import { redisPresence } from "./redis_watchers.ts";
 import type { LineAccess } from "./redis_drops.ts";
+import type { PaymentBook } from "../inventory/payment_book.ts";
+import { redisPaymentBook } from "./redis_payment_book.ts";
 
 /**
  * How much longer than its call to the order service a checkout's lease lasts: time to record the
@@ -266,6 +273,57 @@ export class RedisStore implements InventoryStore {
   }
 
   /**
+   * Leaves a checkout awaiting payment, in one function call.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order being checked out.
+   * @param payBy When the payment's time runs out.
+   * @returns True when the hold was that order's checkout in flight.
+   */
+  async awaitPayment(
+    product: string,
+    session: string,
+    orderId: string,
+    payBy: number,
+  ): Promise<boolean> {
+    const [status, state] = await this.#link.call(
+      "inventory_await_payment",
+      product,
+      [session, orderId, String(payBy)],
+    );
+    if (state !== undefined) this.#view.learn(state);
+    return status === "ok";
+  }
+
+  /**
+   * Settles a payment awaited by Redis's clock: of the fleet's processes asking, one does it.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @param orderId The order.
+   * @param how Paid, cancelled or expired.
+   * @returns What it did.
+   */
+  async settlePayment(
+    product: string,
+    session: string,
+    orderId: string,
+    how: PaymentSettlement,
+  ): Promise<PaymentEnd> {
+    const [status, state] = await this.#link.call(
+      "inventory_settle_payment",
+      product,
+      [session, orderId, how],
+    );
+    if (state !== undefined) this.#view.learn(state);
+    if (status === "done" || status === "sold" || status === "gone" || status === "not due") {
+      return status;
+    }
+    throw new Error(`The Redis library answered an unknown status: ${JSON.stringify(status)}`);
+  }
+
+  /**
    * Lists the checkouts in flight in every product (a fleet's, not only this process's).
    *
    * @returns Each one, with its order.
@@ -290,6 +348,15 @@ export class RedisStore implements InventoryStore {
    */
   get presence(): Presence {
     return redisPresence((args) => this.#link.send(args), this.#keys.watchers);
+  }
+
+  /**
+   * The payments awaited, in this store's Redis: the fleet's one book.
+   *
+   * @returns The book.
+   */
+  payments(): PaymentBook {
+    return redisPaymentBook((args) => this.#link.send(args), this.#keys.payments);
   }
 
   /**

@@ -91,7 +91,8 @@ export class Shelf {
     for (const [product, stock] of this.#stocks) {
       const hold = stock.holdOf(session);
       if (hold !== undefined && endOf(hold) > now) {
-        units.push({ product, expiresAt: hold.expiresAt });
+        // A hold awaiting payment lasts until the payment's time runs out.
+        units.push({ product, expiresAt: hold.payBy ?? hold.expiresAt });
       }
     }
     return units;

@@ -1,4 +1,5 @@
 /** A fake order service on a real socket: the test scripts each answer and reads every request. */
+import { Webhook } from "standardwebhooks";
 
 /** How the fake answers one request. */
 export interface OrderReply {
@@ -33,7 +34,7 @@ export interface OrderRequest {
   readonly headers: Headers;
   /** Its body, as text. */
   readonly body: string;
-  /** Whether `x-inventory-signature` is the body's HMAC-SHA256 under the fake's secret. */
+  /** Whether its Standard Webhooks signature holds under the fake's secret, checked by the package. */
   readonly signatureValid: boolean;
   /** The answer was the one given earlier to the same `Idempotency-Key`, not the script's. */
   readonly replayed: boolean;
@@ -103,8 +104,7 @@ export function startOrderService(
 
   const handle = async (request: Request): Promise<Response> => {
     const body = await request.text();
-    const signature = request.headers.get("x-inventory-signature") ?? "";
-    const signatureValid = await verifySignature(options.secret, body, signature);
+    const signatureValid = verifySignature(options.secret, body, request.headers);
     // From here to the push nothing awaits, so concurrent requests get distinct places.
     const key = request.headers.get("idempotency-key") ?? "";
     const index = requests.length;
@@ -166,29 +166,35 @@ export function startOrderService(
 }
 
 /**
- * Checks an `x-inventory-signature` header with Web Crypto, the way an order service would.
+ * Checks a Standard Webhooks signature with the `standardwebhooks` package, the way an order
+ * service would (its 5-minute window on the timestamp included).
  *
- * @param secret The shared secret.
+ * @param secret The shared secret, `whsec_` and base64.
  * @param body The body as received.
- * @param header The header's value, `sha256=<hex>`.
- * @returns True when the header is the body's HMAC-SHA256 under the secret.
+ * @param headers The request's headers.
+ * @returns True when `webhook-signature` signs `webhook-id.webhook-timestamp.body` under it.
  */
-export async function verifySignature(
-  secret: string,
-  body: string,
-  header: string,
-): Promise<boolean> {
-  const hex = /^sha256=([0-9a-f]{64})$/.exec(header)?.[1];
-  if (hex === undefined) return false;
-  const mac = new Uint8Array(hex.match(/../g)!.map((pair) => parseInt(pair, 16)));
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-  return crypto.subtle.verify("HMAC", key, mac, encoder.encode(body));
+export function verifySignature(secret: string, body: string, headers: Headers): boolean {
+  try {
+    new Webhook(secret).verify(body, {
+      "webhook-id": headers.get("webhook-id") ?? "",
+      "webhook-timestamp": headers.get("webhook-timestamp") ?? "",
+      "webhook-signature": headers.get("webhook-signature") ?? "",
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes a test's Standard Webhooks secret from a readable seed.
+ *
+ * @param seed Any text of 16+ characters.
+ * @returns `whsec_` and the base64 of the seed.
+ */
+export function webhookSecret(seed: string): string {
+  return `whsec_${btoa(seed)}`;
 }
 
 /** A body whose first bytes come at once and the rest never, until the signal aborts. */

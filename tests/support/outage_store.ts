@@ -1,7 +1,7 @@
 /** A store in memory that a test can cut off, to see what the shop does while its store is down. */
 import { systemClock } from "../../lib/time/clock.ts";
 import type { ProductState } from "../../lib/inventory/ledger.ts";
-import type { CheckoutStart } from "../../lib/inventory/rules.ts";
+import type { CheckoutStart, PaymentEnd, PaymentSettlement } from "../../lib/inventory/rules.ts";
 import {
   type ClientLimit,
   type HeldUnit,
@@ -105,6 +105,21 @@ export class OutageStore implements InventoryStore {
   /** Throws while cut off. */
   endCheckout(product: string, session: string, orderId: string): Promise<void> {
     return this.#write(() => this.#store.endCheckout(product, session, orderId));
+  }
+
+  /** Throws while cut off. */
+  awaitPayment(product: string, session: string, orderId: string, payBy: number): Promise<boolean> {
+    return this.#write(() => this.#store.awaitPayment(product, session, orderId, payBy));
+  }
+
+  /** Throws while cut off. */
+  settlePayment(
+    product: string,
+    session: string,
+    orderId: string,
+    how: PaymentSettlement,
+  ): Promise<PaymentEnd> {
+    return this.#write(() => this.#store.settlePayment(product, session, orderId, how));
   }
 
   /** @returns The checkouts in flight. */

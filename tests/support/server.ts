@@ -36,6 +36,7 @@ export const TEST_CONFIG: Config = {
   maxProducts: 1000,
   orderWebhook: undefined,
   webhookTimeoutMs: 5_000,
+  paymentTimeoutMs: 900_000,
   dataPath: ":memory:",
   redis: null,
   holdTtlMs: 15 * 60_000,

@@ -1,0 +1,267 @@
+/** Payments awaited: a hold waits while the shopper pays on the order service's page, then ends. */
+import type { ExpiredOrder, OrderService } from "./checkout.ts";
+import type { Inventory } from "./inventory.ts";
+import type { ProductState } from "./ledger.ts";
+import type { AwaitedPayment, PaymentBook } from "./payment_book.ts";
+import { type Clock, systemClock } from "../time/clock.ts";
+
+/**
+ * Every process looks for payments whose time ran out this often, besides its own timers: one
+ * that another process of a fleet started (and that process stopped) still ends near its time.
+ */
+export const PAYMENT_SWEEP_MS = 60_000;
+
+/** How the order service's callback ended, as its answer says it. */
+export type Settlement =
+  /** Paid: the unit is sold (now, or by this callback asked before). */
+  | { readonly kind: "paid"; readonly record: ProductState | undefined }
+  /** Cancelled: the unit went back (now, or by this callback asked before). */
+  | { readonly kind: "cancelled" }
+  /** No order of that id was sent to pay. */
+  | { readonly kind: "unknown" }
+  /** The order ended otherwise: its time ran out, or it was paid or cancelled. */
+  | { readonly kind: "ended"; readonly ended: "paid" | "cancelled" | "expired" };
+
+/** What the payments need. */
+export interface PaymentsOptions {
+  /** The order service, told of each payment whose time ran out; none tells no one. */
+  readonly service: OrderService | undefined;
+  /** How long a shopper has to pay, in ms. */
+  readonly paymentTimeoutMs: number;
+  /** How long telling the order service of an expired payment may take, all tries, in ms. */
+  readonly callTimeoutMs: number;
+  /** Times the payments; the real one by default. */
+  readonly clock?: Clock;
+  /** Writes a line per payment that expired, and per failure to tell the order service. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Keeps the payments the order service sent shoppers to make: starts each (its hold awaits
+ * payment), settles it on the service's callback, and when its time runs out puts the unit back
+ * and tells the service. The store decides each ending atomically, so on a fleet exactly one
+ * process ends a payment, and only that one tells the service it expired.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { systemClock } from "../time/clock.ts";
+ * import { Inventory } from "./inventory.ts";
+ * import { openMemoryStore } from "../store/memory_store.ts";
+ * import { paymentsInMemory } from "./payment_book.ts";
+ * const store = openMemoryStore({ holdTtlMs: 60_000, clock: systemClock });
+ * const inventory = await Inventory.open(store, 60_000);
+ * const info = { id: "a", name: "A", description: "", price: { amount: "1", currency: "EUR" }, image: null };
+ * await inventory.list({ info, total: 3 });
+ * await inventory.add("a", "s1");
+ * await inventory.beginCheckout("a", "s1", "o1");
+ * const payments = new Payments(inventory, paymentsInMemory(), {
+ *   service: undefined, paymentTimeoutMs: 900_000, callTimeoutMs: 5_000,
+ * });
+ * assert.equal(typeof await payments.begin({ orderId: "o1", product: "a", session: "s1" }, "https://pay.example/o1"), "number");
+ * assert.equal((await payments.settle("o1", "paid")).kind, "paid");
+ * assert.equal((await payments.settle("o1", "cancelled")).kind, "ended");
+ * assert.equal((await payments.settle("o2", "paid")).kind, "unknown");
+ * assert.equal(inventory.get("a")?.sold, 1);
+ * await payments.stop();
+ * await store.close();
+ * ```
+ */
+export class Payments {
+  readonly #inventory: Inventory;
+  readonly #book: PaymentBook;
+  readonly #options: PaymentsOptions;
+  readonly #clock: Clock;
+  /** Order id → its timer's cancel. */
+  readonly #timers = new Map<string, () => void>();
+  readonly #working = new Set<Promise<unknown>>();
+  readonly #stopping = new AbortController();
+  #cancelSweep: (() => void) | undefined;
+
+  /**
+   * Makes the payments; nothing runs until {@linkcode Payments.begin} or
+   * {@linkcode Payments.start}.
+   *
+   * @param inventory The inventory whose holds await payment.
+   * @param book Where payments are kept.
+   * @param options The order service, the times, clock and log.
+   */
+  constructor(inventory: Inventory, book: PaymentBook, options: PaymentsOptions) {
+    this.#inventory = inventory;
+    this.#book = book;
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Finds the payments still awaited (a stopped server's, another process's) and ends each when
+   * its time runs out; then looks again every {@linkcode PAYMENT_SWEEP_MS}.
+   */
+  async start(): Promise<void> {
+    await this.#sweep();
+  }
+
+  /**
+   * Starts a payment: written to the book, then the hold of the checkout in flight awaits it.
+   *
+   * @param order The order, its product and the shopper's session.
+   * @param paymentUrl The order service's payment page.
+   * @returns When the payment's time runs out (ms since the epoch); undefined when the hold was
+   *   no longer that order's checkout in flight.
+   */
+  async begin(
+    order: { orderId: string; product: string; session: string },
+    paymentUrl: string,
+  ): Promise<number | undefined> {
+    const payBy = this.#clock.now() + this.#options.paymentTimeoutMs;
+    const payment: AwaitedPayment = { ...order, paymentUrl, payBy, ended: null };
+    // The book first: a callback that comes at once finds its order.
+    await this.#book.save(payment);
+    const awaiting = await this.#inventory.awaitPayment(
+      order.product,
+      order.session,
+      order.orderId,
+      payBy,
+    );
+    if (!awaiting) return undefined;
+    this.#arm(payment);
+    return payBy;
+  }
+
+  /**
+   * The payment page of an order awaiting payment.
+   *
+   * @param orderId The order.
+   * @returns Its page; undefined for an order not awaiting payment.
+   */
+  async paymentUrlOf(orderId: string): Promise<string | undefined> {
+    const payment = await this.#book.find(orderId);
+    return payment?.ended === null ? payment.paymentUrl : undefined;
+  }
+
+  /**
+   * Settles a payment as the order service's callback says; asked again, answers the same.
+   *
+   * @param orderId The order.
+   * @param how Paid or cancelled.
+   * @returns How it ended.
+   */
+  async settle(orderId: string, how: "paid" | "cancelled"): Promise<Settlement> {
+    const payment = await this.#book.find(orderId);
+    if (payment === undefined) return { kind: "unknown" };
+    if (payment.ended !== null) return this.#again(payment, how);
+    const end = await this.#inventory.settlePayment(
+      payment.product,
+      payment.session,
+      orderId,
+      how,
+    );
+    if (end === "done" || end === "sold") {
+      const ended = end === "sold" ? "paid" : how;
+      await this.#book.save({ ...payment, ended });
+      this.#disarm(orderId);
+      return this.#again({ ...payment, ended }, how);
+    }
+    // The hold ended otherwise: its time ran out here or on another process, which writes so.
+    const found = await this.#book.find(orderId);
+    const ended = found?.ended ?? "expired";
+    return this.#again({ ...payment, ended }, how);
+  }
+
+  /** Stops the timers and waits for the expiries in flight (their calls are cut short). */
+  async stop(): Promise<void> {
+    this.#cancelSweep?.();
+    this.#cancelSweep = undefined;
+    for (const cancel of this.#timers.values()) cancel();
+    this.#timers.clear();
+    this.#stopping.abort();
+    while (this.#working.size > 0) await Promise.allSettled([...this.#working]);
+  }
+
+  /** The answer to a callback for a payment that has ended. */
+  #again(payment: AwaitedPayment, how: "paid" | "cancelled"): Settlement {
+    if (payment.ended === how && how === "paid") {
+      return { kind: "paid", record: this.#inventory.get(payment.product) };
+    }
+    if (payment.ended === how) return { kind: "cancelled" };
+    return { kind: "ended", ended: payment.ended ?? "expired" };
+  }
+
+  #arm(payment: AwaitedPayment): void {
+    if (this.#stopping.signal.aborted || this.#timers.has(payment.orderId)) return;
+    const wait = Math.max(0, payment.payBy - this.#clock.now());
+    const cancel = this.#clock.setTimer(() => {
+      this.#timers.delete(payment.orderId);
+      this.#track(this.#expire(payment));
+    }, wait);
+    this.#timers.set(payment.orderId, cancel);
+  }
+
+  #disarm(orderId: string): void {
+    this.#timers.get(orderId)?.();
+    this.#timers.delete(orderId);
+  }
+
+  #track(work: Promise<unknown>): void {
+    const done = work.catch((error) => this.#options.log?.(`Payment expiry failed: ${error}`));
+    this.#working.add(done);
+    done.finally(() => this.#working.delete(done));
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#stopping.signal.aborted) return;
+    try {
+      for (const payment of await this.#book.awaited()) this.#arm(payment);
+    } catch (error) {
+      this.#options.log?.(`Reading the payments awaited failed: ${error}`);
+    }
+    if (this.#stopping.signal.aborted) return;
+    this.#cancelSweep = this.#clock.setTimer(
+      () => this.#track(this.#sweep()),
+      PAYMENT_SWEEP_MS,
+    );
+  }
+
+  /** Ends a payment whose time ran out, if the store says it is this process's to end. */
+  async #expire(payment: AwaitedPayment): Promise<void> {
+    const { orderId, product, session } = payment;
+    const end = await this.#inventory.settlePayment(product, session, orderId, "expired");
+    if (end === "not due") {
+      // Another clock (Redis's) has it later: look again then.
+      this.#timers.delete(orderId);
+      this.#arm({ ...payment, payBy: this.#clock.now() + 1_000 });
+      return;
+    }
+    if (end === "sold") {
+      await this.#book.save({ ...payment, ended: "paid" });
+      return;
+    }
+    if (end === "gone") {
+      // Ended by a callback or another process, which write so; if none did (it stopped first),
+      // the payment's time has run out all the same.
+      const found = await this.#book.find(orderId);
+      if (found?.ended === null) await this.#book.save({ ...payment, ended: "expired" });
+      return;
+    }
+    await this.#book.save({ ...payment, ended: "expired" });
+    this.#options.log?.(
+      `Checkout not sold: order ${orderId}, product "${product}", payment expired ` +
+        `(not paid by ${new Date(payment.payBy).toISOString()}); the unit went back`,
+    );
+    await this.#tell({ orderId, product, session, payBy: new Date(payment.payBy).toISOString() });
+  }
+
+  async #tell(order: ExpiredOrder): Promise<void> {
+    const service = this.#options.service;
+    if (service === undefined) return;
+    const told = await service.expire(
+      order,
+      AbortSignal.any([AbortSignal.timeout(this.#options.callTimeoutMs), this.#stopping.signal]),
+    );
+    if (!told) {
+      this.#options.log?.(
+        `Order service not told that order ${order.orderId} expired: no 2xx in time`,
+      );
+    }
+  }
+}

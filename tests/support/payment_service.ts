@@ -1,0 +1,140 @@
+/**
+ * A fake order service that takes payment on its own page, on a real socket: it answers each
+ * checkout 202 with its payment page, serves that page, sends the shop the signed callbacks, and
+ * hears the shop's `order.expired` calls.
+ */
+import { signedHeaders } from "../../lib/orders/order_webhook.ts";
+import { verifySignature } from "./order_service.ts";
+
+/** One call the shop made to the fake. */
+export interface ShopCall {
+  /** `checkout` for an order to book, or the event's `type` (`order.expired`). */
+  readonly type: string;
+  /** Its body, parsed. */
+  readonly body: Record<string, unknown>;
+  /** Its headers. */
+  readonly headers: Headers;
+  /** Whether its Standard Webhooks signature holds under the fake's secret. */
+  readonly signatureValid: boolean;
+}
+
+/** How a test signs a callback: the fake's secret and the time by default. */
+export interface CallbackSigning {
+  /** Another secret (a wrong one). */
+  readonly secret?: string;
+  /** Another time, in ms since the epoch (a stale one). */
+  readonly at?: number;
+  /** Another body; `{}` by default. */
+  readonly body?: string;
+}
+
+/** A running fake payment service. */
+export interface FakePaymentService extends AsyncDisposable {
+  /** Where the shop posts orders (its `--order-webhook`). */
+  readonly url: string;
+  /** Every call the shop made, in order. */
+  readonly calls: readonly ShopCall[];
+  /** The shop the callbacks go to; set once the shop has started. */
+  shopUrl: string;
+  /**
+   * Resolves once the shop has made a call of a type.
+   *
+   * @param type `checkout` or an event's type.
+   * @returns The first such call.
+   */
+  called(type: string): Promise<ShopCall>;
+  /**
+   * Sends the shop a callback for an order, signed as the test says.
+   *
+   * @param orderId The order.
+   * @param how `paid` or `cancelled`.
+   * @param signing Another secret, time or body.
+   * @returns The shop's answer and its parsed body.
+   */
+  callback(
+    orderId: string,
+    how: "paid" | "cancelled",
+    signing?: CallbackSigning,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Stops the fake. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the fake on a free port of 127.0.0.1. Its payment page, `GET /pay/{orderId}`, has one
+ * button, "Pay now", whose form posts to `/pay/{orderId}`: the fake then sends the shop the signed
+ * `paid` callback and sends the browser back to the shop's page.
+ *
+ * @param secret The Standard Webhooks secret it shares with the shop.
+ * @returns The running fake; disposing it closes it.
+ */
+export async function startPaymentService(secret: string): Promise<FakePaymentService> {
+  const calls: ShopCall[] = [];
+  const waiters = new Map<string, PromiseWithResolvers<ShopCall>>();
+  const waiter = (type: string) => {
+    let found = waiters.get(type);
+    if (found === undefined) waiters.set(type, found = Promise.withResolvers<ShopCall>());
+    return found;
+  };
+  let base = "";
+
+  const fake: Omit<FakePaymentService, "url"> = {
+    calls,
+    shopUrl: "",
+    called: (type) => waiter(type).promise,
+    async callback(orderId, how, signing = {}) {
+      const body = signing.body ?? "{}";
+      const id = `${orderId}.${how}`;
+      const response = await fetch(new URL(`orders/${orderId}/${how}`, fake.shopUrl), {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...signedHeaders(signing.secret ?? secret, id, body, signing.at ?? Date.now()),
+        },
+        body,
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    close: () => server.shutdown(),
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+
+  const handle = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const paying = /^\/pay\/([\w-]+)$/.exec(url.pathname);
+    if (paying !== null && request.method === "GET") {
+      return new Response(
+        `<!doctype html><title>Pay</title><h1>Pay for order ${paying[1]}</h1>` +
+          `<form method="post"><button id="pay">Pay now</button></form>`,
+        { headers: { "content-type": "text/html; charset=utf-8" } },
+      );
+    }
+    if (paying !== null && request.method === "POST") {
+      const { status } = await fake.callback(paying[1], "paid");
+      if (status !== 200) return new Response(`the shop answered ${status}`, { status: 502 });
+      return Response.redirect(fake.shopUrl, 303);
+    }
+    const text = await request.text();
+    if (url.pathname !== "/orders") {
+      // Posted elsewhere (a wrong --order-webhook): refused, with a reason.
+      return Response.json({ error: `no order desk at ${url.pathname}` }, { status: 422 });
+    }
+    const body = JSON.parse(text);
+    const call: ShopCall = {
+      type: typeof body.type === "string" ? body.type : "checkout",
+      body,
+      headers: request.headers,
+      signatureValid: verifySignature(secret, text, request.headers),
+    };
+    calls.push(call);
+    waiter(call.type).resolve(call);
+    if (call.type !== "checkout") return new Response(null, { status: 204 });
+    return Response.json({ paymentUrl: `${base}/pay/${body.orderId}` }, { status: 202 });
+  };
+
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: resolve }, handle);
+  const address = await listening;
+  base = `http://127.0.0.1:${address.port}`;
+  return Object.assign(fake, { url: `${base}/orders` });
+}
