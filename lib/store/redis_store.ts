@@ -356,7 +356,11 @@ export class RedisStore implements InventoryStore {
    * @returns The book.
    */
   payments(): PaymentBook {
-    return redisPaymentBook((args) => this.#link.send(args), this.#keys.payments);
+    return redisPaymentBook(
+      (args) => this.#link.send(args),
+      { base: this.#keys.paymentBook, legacy: this.#keys.payments },
+      { clock: this.#options.clock },
+    );
   }
 
   /**

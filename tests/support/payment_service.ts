@@ -16,6 +16,8 @@ export interface ShopCall {
   readonly headers: Headers;
   /** Whether its Standard Webhooks signature holds under the fake's secret. */
   readonly signatureValid: boolean;
+  /** The status the fake answered it with. */
+  readonly status: number;
 }
 
 /** How a test signs a callback: the fake's secret and the time by default. */
@@ -36,6 +38,8 @@ export interface FakePaymentService extends AsyncDisposable {
   readonly calls: readonly ShopCall[];
   /** The shop the callbacks go to; set once the shop has started. */
   shopUrl: string;
+  /** While true, the fake answers the shop's events (`order.expired`) 503, as a service down. */
+  down: boolean;
   /**
    * Resolves once the shop has made a call of a type.
    *
@@ -43,6 +47,14 @@ export interface FakePaymentService extends AsyncDisposable {
    * @returns The first such call.
    */
   called(type: string): Promise<ShopCall>;
+  /**
+   * Resolves once the fake has answered a call of a type with a status.
+   *
+   * @param type `checkout` or an event's type.
+   * @param status The status it answered.
+   * @returns The first such call.
+   */
+  answered(type: string, status: number): Promise<ShopCall>;
   /**
    * Sends the shop a callback for an order, signed as the test says.
    *
@@ -81,7 +93,9 @@ export async function startPaymentService(secret: string): Promise<FakePaymentSe
   const fake: Omit<FakePaymentService, "url"> = {
     calls,
     shopUrl: "",
+    down: false,
     called: (type) => waiter(type).promise,
+    answered: (type, status) => waiter(`${type} ${status}`).promise,
     async callback(orderId, how, signing = {}) {
       const body = signing.body ?? "{}";
       const id = `${orderId}.${how}`;
@@ -120,15 +134,19 @@ export async function startPaymentService(secret: string): Promise<FakePaymentSe
       return Response.json({ error: `no order desk at ${url.pathname}` }, { status: 422 });
     }
     const body = JSON.parse(text);
+    const type = typeof body.type === "string" ? body.type : "checkout";
+    const status = type === "checkout" ? 202 : fake.down ? 503 : 204;
     const call: ShopCall = {
-      type: typeof body.type === "string" ? body.type : "checkout",
+      type,
       body,
       headers: request.headers,
       signatureValid: verifySignature(secret, text, request.headers),
+      status,
     };
     calls.push(call);
     waiter(call.type).resolve(call);
-    if (call.type !== "checkout") return new Response(null, { status: 204 });
+    waiter(`${call.type} ${status}`).resolve(call);
+    if (call.type !== "checkout") return new Response(null, { status });
     return Response.json({ paymentUrl: `${base}/pay/${body.orderId}` }, { status: 202 });
   };
 
