@@ -475,3 +475,18 @@ Deno.test("an ended payment is answered for its retention, then forgotten (404)"
   assert.equal((await service.callback(orderId, "cancelled")).status, 404);
   assert.equal((await service.callback(orderId, "paid")).status, 404);
 });
+
+Deno.test("a callback sent before the checkout's 202 reached the shop is answered 503, to retry; then it sells", async () => {
+  const lines: string[] = [];
+  await using service = await startPaymentService(SECRET);
+  service.paysBeforeAnswering = true;
+  await using server = await startShop(service, lines);
+  const session = crypto.randomUUID();
+  const { orderId } = await checkoutToPay(server.url, session);
+  assert.deepEqual(service.earlyAnswers, [{ status: 503, retryAfter: "1" }]);
+  assert.deepEqual(stock(server), { total: 10, held: 1, sold: 0 }, "nothing changed then");
+  // The sender's retry finds the payment.
+  const paid = await service.callback(orderId, "paid");
+  assert.equal(paid.status, 200);
+  assert.deepEqual(stock(server), { total: 9, held: 0, sold: 1 });
+});

@@ -39,6 +39,11 @@ export type Settlement =
   | { readonly kind: "cancelled" }
   /** No order of that id was sent to pay (or it was forgotten). */
   | { readonly kind: "unknown" }
+  /**
+   * The order's checkout call is still in flight: the service answered it 202, and the shop has
+   * not kept the payment yet. Asked again shortly, it is known.
+   */
+  | { readonly kind: "not yet" }
   /** The order ended otherwise: its time ran out, or it was paid or cancelled. */
   | { readonly kind: "ended"; readonly ended: "paid" | "cancelled" | "expired" };
 
@@ -173,7 +178,9 @@ export class Payments {
    */
   async settle(orderId: string, how: "paid" | "cancelled"): Promise<Settlement> {
     const payment = await this.#book.find(orderId);
-    if (payment === undefined) return { kind: "unknown" };
+    if (payment === undefined) {
+      return await this.#beingSent(orderId) ? { kind: "not yet" } : { kind: "unknown" };
+    }
     if (payment.ended !== null) return this.#again(payment, how);
     const end = await this.#inventory.settlePayment(
       payment.product,
@@ -188,10 +195,21 @@ export class Payments {
         return this.#again({ ...payment, ended }, how);
       }
     }
-    // The hold ended otherwise: its time ran out here or on another process, which writes so.
+    // The hold ended otherwise: its time ran out here or on another process, which writes so;
+    // or it is not awaiting payment yet (the book is written just before the hold's mark).
     const found = await this.#book.find(orderId);
+    if (found?.ended === null && await this.#beingSent(orderId)) return { kind: "not yet" };
     const ended = found?.ended ?? "expired";
     return this.#again({ ...payment, ended }, how);
+  }
+
+  /**
+   * Whether an order's checkout is still in flight, its hold marked (before the service was
+   * called) and not yet awaiting payment: a callback the service sends before its 202 reached us.
+   */
+  async #beingSent(orderId: string): Promise<boolean> {
+    const pending = await this.#inventory.pendingCheckouts();
+    return pending.some((checkout) => checkout.orderId === orderId);
   }
 
   /** Stops the timers and waits for the expiries in flight (their calls are cut short). */

@@ -41,6 +41,13 @@ export interface FakePaymentService extends AsyncDisposable {
   /** While true, the fake answers the shop's events (`order.expired`) 503, as a service down. */
   down: boolean;
   /**
+   * While true, the fake sends the shop the `paid` callback of each order before it answers the
+   * checkout 202 (a saved card, paid at once), and keeps the shop's answer in `earlyAnswers`.
+   */
+  paysBeforeAnswering: boolean;
+  /** The shop's answers to the callbacks sent before the 202, with their `Retry-After`. */
+  readonly earlyAnswers: { status: number; retryAfter: string | null }[];
+  /**
    * Resolves once the shop has made a call of a type.
    *
    * @param type `checkout` or an event's type.
@@ -94,6 +101,8 @@ export async function startPaymentService(secret: string): Promise<FakePaymentSe
     calls,
     shopUrl: "",
     down: false,
+    paysBeforeAnswering: false,
+    earlyAnswers: [],
     called: (type) => waiter(type).promise,
     answered: (type, status) => waiter(`${type} ${status}`).promise,
     async callback(orderId, how, signing = {}) {
@@ -147,6 +156,21 @@ export async function startPaymentService(secret: string): Promise<FakePaymentSe
     waiter(call.type).resolve(call);
     waiter(`${call.type} ${status}`).resolve(call);
     if (call.type !== "checkout") return new Response(null, { status });
+    if (fake.paysBeforeAnswering) {
+      const response = await fetch(new URL(`orders/${body.orderId}/paid`, fake.shopUrl), {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...signedHeaders(secret, `${body.orderId}.paid`, "{}", Date.now()),
+        },
+        body: "{}",
+      });
+      await response.body?.cancel();
+      fake.earlyAnswers.push({
+        status: response.status,
+        retryAfter: response.headers.get("retry-after"),
+      });
+    }
     return Response.json({ paymentUrl: `${base}/pay/${body.orderId}` }, { status: 202 });
   };
 
