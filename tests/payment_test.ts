@@ -490,3 +490,43 @@ Deno.test("a callback sent before the checkout's 202 reached the shop is answere
   assert.equal(paid.status, 200);
   assert.deepEqual(stock(server), { total: 9, held: 0, sold: 1 });
 });
+
+Deno.test({
+  name:
+    "on Redis with the service down at the expiry, one process makes each try; another start makes the call owed, once",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using service = await startPaymentService(SECRET);
+    service.down = true;
+    const onRedis = { redis: redis.url, paymentTimeoutMs: 1_000, webhookTimeoutMs: 300 };
+    const logs = [watchedLog(), watchedLog(), watchedLog()];
+    await using one = await startShop(service, [], onRedis, { log: logs[0].log });
+    await using two = await startShop(service, [], onRedis, { log: logs[1].log });
+    const failed = /not told that order .+ expired: no 2xx \(try 1\)/;
+    const firstFailure = Promise.race([
+      logs[0].next(failed).then(() => one),
+      logs[1].next(failed).then(() => two),
+    ]);
+    const { orderId } = await checkoutToPay(one.url, crypto.randomUUID());
+    const trying = await within(firstFailure, "the first try's failure", 10_000);
+    // The process making the tries stops; the other does not look again for a minute, but a
+    // process that starts looks at once.
+    await trying.stop();
+    service.down = false;
+    const told = service.answered("order.expired", 204);
+    await using three = await startShop(service, [], onRedis, { log: logs[2].log });
+    const call = await within(told, "the owed order.expired call from the new process", 15_000);
+    assert.equal((call.body.data as { orderId: string }).orderId, orderId);
+    await one.stop();
+    await two.stop();
+    await three.stop();
+    // One process expired it (one line), the tries went on elsewhere, and one call was answered.
+    const lines = logs.flatMap((log) => log.lines);
+    assert.equal(lines.filter((line) => line.includes("payment expired")).length, 1);
+    assert.equal(lines.filter((line) => failed.test(line)).length, 1, lines.join("\n"));
+    const expired = service.calls.filter((call) => call.type === "order.expired");
+    assert.equal(expired.filter((call) => call.status === 204).length, 1);
+    assert.equal(expired.at(-1), call, "no call after the one answered 2xx");
+  },
+});
