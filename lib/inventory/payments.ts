@@ -341,12 +341,14 @@ export class Payments {
       EXPIRED_CALL_MAX_RETRY_MS,
       EXPIRED_CALL_FIRST_RETRY_MS * 2 ** owed.tries,
     );
-    const nextAt = this.#clock.now() + window * (0.5 + 0.5 * this.#clock.random());
+    // Whole ms, so the time the log gives is the time of the try.
+    const nextAt = Math.ceil(this.#clock.now() + window * (0.5 + 0.5 * this.#clock.random()));
     const retentionMs = this.#options.retentionMs ?? PAYMENT_RETENTION_MS;
     if (nextAt >= forgottenAt(current, retentionMs)) {
+      const since = new Date(current.endedAt ?? current.payBy).toISOString();
       this.#options.log?.(
         `Order service not told that order ${orderId} expired: no 2xx in ${owed.tries + 1} ` +
-          `tries over ${Math.round(retentionMs / 3_600_000)} hours; giving up`,
+          `tries since ${since}, and the payment is forgotten next; giving up`,
       );
       await this.#book.save(made);
       return;
