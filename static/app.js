@@ -42,8 +42,11 @@ let holdTimer;
 /** @typedef {"add" | "remove" | "checkout"} Action */
 /** @type {Action | undefined} The action being sent, if any: the buttons wait for it. */
 let pending;
-/** @type {string | undefined} The order id of this page's last purchase, once the shopper buys. */
-let orderId;
+/**
+ * @type {string | undefined} The order id of the shopper's last purchase: from the server when the
+ * page loads (a sale made meanwhile, as by the payment callback), then this page's own.
+ */
+let orderId = body.dataset.orderId || undefined;
 /** The browser is leaving for the order service's payment page. */
 let leaving = false;
 /** @type {Record<Action, HTMLButtonElement>} The button that sends each action. */

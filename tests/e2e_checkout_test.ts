@@ -125,5 +125,16 @@ browserTest(
     assert.equal(await holds(server, session!), false);
     for (const shown of [page, other.page]) assert.equal(await waitForCount(shown, 2), version);
     assert.equal(service.calls[0].body.orderId, orderId);
+    // Back from paying, the page says so as after a direct sale, from the shop's own record.
+    await page.locator("#buy", { hasText: "Purchased ✓" }).waitFor();
+    assert.equal(await page.locator("#order").textContent(), `Order ${orderId}`);
+    assert.equal(await page.locator("#buy").isDisabled(), true);
+    // A new tab of the same shopper, which never saw the checkout, says so too.
+    const tab = await page.context().newPage();
+    await tab.goto(server.url);
+    await tab.locator("#buy", { hasText: "Purchased ✓" }).waitFor();
+    assert.equal(await tab.locator("#order").textContent(), `Order ${orderId}`);
+    // Another shopper's page does not.
+    assert.equal(await other.page.locator("#buy").textContent(), "Buy now");
   },
 );

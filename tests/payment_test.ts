@@ -10,6 +10,12 @@ import { type FakePaymentService, startPaymentService } from "./support/payment_
 import { DEMO, holds, spawnServer, startTestServer } from "./support/server.ts";
 import { within } from "./support/within.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
+import { PAYMENT_RETENTION_MS } from "../lib/inventory/payment_book.ts";
+import {
+  EXPIRED_CALL_FIRST_RETRY_MS,
+  EXPIRED_CALL_MAX_RETRY_MS,
+  PAYMENT_SWEEP_MS,
+} from "../lib/inventory/payments.ts";
 
 const SECRET = webhookSecret("payment-secret-0123456789");
 const TTL_MS = 60_000;
@@ -30,6 +36,28 @@ async function startShop(
   }, { log: (line) => lines.push(line), ...options });
   service.shopUrl = server.url;
   return server;
+}
+
+/** A log that keeps its lines and tells a test when a line it waits for is written. */
+function watchedLog() {
+  const lines: string[] = [];
+  const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  return {
+    lines,
+    log(line: string) {
+      lines.push(line);
+      for (const waiter of waiting.filter(({ pattern }) => pattern.test(line))) {
+        waiting.splice(waiting.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    },
+    /** Resolves with the next line written that matches. */
+    next(pattern: RegExp): Promise<string> {
+      const { promise, resolve } = Promise.withResolvers<string>();
+      waiting.push({ pattern, resolve });
+      return promise;
+    },
+  };
 }
 
 function stock(server: { inventory: { get(id: string): unknown } }) {
@@ -356,5 +384,149 @@ Deno.test({
     assert.equal(next.output().includes(SECRET.slice(6)), false, "no secret in the log");
     await next[Symbol.asyncDispose]();
     await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test("the order service down when a payment expires: the expired call is tried again and arrives once it is up", async () => {
+  const clock = new FakeClock();
+  const watched = watchedLog();
+  await using service = await startPaymentService(SECRET);
+  service.down = true;
+  // Each try gives up soon: the retries that matter are the ones after it, on the shop's clock.
+  await using server = await startShop(service, watched.lines, { webhookTimeoutMs: 300 }, {
+    clock,
+    log: watched.log,
+  });
+  const { orderId } = await checkoutToPay(server.url, crypto.randomUUID());
+  const failed = watched.next(/not told that order .+ expired: no 2xx \(try 1\); trying again/);
+  clock.advance(PAYMENT_MS);
+  await within(failed, "the first try's failure");
+  assert.deepEqual(stock(server), { total: 10, held: 0, sold: 0 }, "the unit went back at once");
+  assert.ok(service.calls.some((call) => call.type === "order.expired" && call.status === 503));
+
+  service.down = false;
+  const told = service.answered("order.expired", 204);
+  clock.advance(EXPIRED_CALL_FIRST_RETRY_MS);
+  const call = await within(told, "the order.expired call once the service is up");
+  assert.equal(call.headers.get("webhook-id"), `${orderId}.expired`);
+  assert.equal(call.signatureValid, true);
+  // Made: never again, through every later retry time and sweep.
+  clock.advance(EXPIRED_CALL_MAX_RETRY_MS);
+  clock.advance(PAYMENT_SWEEP_MS);
+  await server.stop();
+  const expired = service.calls.filter((call) => call.type === "order.expired");
+  assert.equal(expired.filter((call) => call.status === 204).length, 1);
+  assert.equal(expired.at(-1), call, "no call after the one answered 2xx");
+});
+
+Deno.test("a restart while the expired call is owed: the next start makes it, once", async () => {
+  const clock = new FakeClock();
+  const dir = await Deno.makeTempDir({ prefix: "payment_test_" });
+  const dataPath = join(dir, "inventory.kv");
+  const watched = watchedLog();
+  await using service = await startPaymentService(SECRET);
+  service.down = true;
+  const overrides = { dataPath, webhookTimeoutMs: 300 };
+  const options = { clock, log: watched.log };
+  const first = await startShop(service, watched.lines, overrides, options);
+  const { orderId } = await checkoutToPay(first.url, crypto.randomUUID());
+  const failed = watched.next(/not told that order .+ expired: no 2xx \(try 1\)/);
+  clock.advance(PAYMENT_MS);
+  await within(failed, "the first try's failure");
+  await first.stop();
+
+  service.down = false;
+  const told = service.answered("order.expired", 204);
+  {
+    await using again = await startShop(service, watched.lines, overrides, options);
+    clock.advance(EXPIRED_CALL_FIRST_RETRY_MS);
+    const call = await within(told, "the owed order.expired call after the restart");
+    assert.equal((call.body.data as { orderId: string }).orderId, orderId);
+    assert.equal((await service.callback(orderId, "paid")).status, 409, "expired for good");
+    assert.deepEqual(stock(again), { total: 10, held: 0, sold: 0 });
+    clock.advance(EXPIRED_CALL_MAX_RETRY_MS);
+    clock.advance(PAYMENT_SWEEP_MS);
+  }
+  {
+    // A third start finds nothing owed.
+    await using third = await startShop(service, watched.lines, overrides, options);
+    clock.advance(EXPIRED_CALL_MAX_RETRY_MS);
+    await third.stop();
+  }
+  const expired = service.calls.filter((call) => call.type === "order.expired");
+  assert.equal(expired.filter((call) => call.status === 204).length, 1);
+  assert.equal(expired.at(-1)?.status, 204, "no call after the one answered 2xx");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("an ended payment is answered for its retention, then forgotten (404)", async () => {
+  const clock = new FakeClock();
+  const lines: string[] = [];
+  await using service = await startPaymentService(SECRET);
+  await using server = await startShop(service, lines, {}, { clock });
+  const { orderId } = await checkoutToPay(server.url, crypto.randomUUID());
+  const cancelled = await service.callback(orderId, "cancelled");
+  assert.equal(cancelled.status, 200);
+  // The order service's retries of its callback get the same answer for the retention...
+  clock.advance(PAYMENT_RETENTION_MS - 1);
+  assert.deepEqual(await service.callback(orderId, "cancelled"), cancelled);
+  // ...then the shop has forgotten the order.
+  clock.advance(1);
+  assert.equal((await service.callback(orderId, "cancelled")).status, 404);
+  assert.equal((await service.callback(orderId, "paid")).status, 404);
+});
+
+Deno.test("a callback sent before the checkout's 202 reached the shop is answered 503, to retry; then it sells", async () => {
+  const lines: string[] = [];
+  await using service = await startPaymentService(SECRET);
+  service.paysBeforeAnswering = true;
+  await using server = await startShop(service, lines);
+  const session = crypto.randomUUID();
+  const { orderId } = await checkoutToPay(server.url, session);
+  assert.deepEqual(service.earlyAnswers, [{ status: 503, retryAfter: "1" }]);
+  assert.deepEqual(stock(server), { total: 10, held: 1, sold: 0 }, "nothing changed then");
+  // The sender's retry finds the payment.
+  const paid = await service.callback(orderId, "paid");
+  assert.equal(paid.status, 200);
+  assert.deepEqual(stock(server), { total: 9, held: 0, sold: 1 });
+});
+
+Deno.test({
+  name:
+    "on Redis with the service down at the expiry, one process makes each try; another start makes the call owed, once",
+  ignore: redisMissing,
+  async fn() {
+    await using redis = await startRedis();
+    await using service = await startPaymentService(SECRET);
+    service.down = true;
+    const onRedis = { redis: redis.url, paymentTimeoutMs: 1_000, webhookTimeoutMs: 300 };
+    const logs = [watchedLog(), watchedLog(), watchedLog()];
+    await using one = await startShop(service, [], onRedis, { log: logs[0].log });
+    await using two = await startShop(service, [], onRedis, { log: logs[1].log });
+    const failed = /not told that order .+ expired: no 2xx \(try 1\)/;
+    const firstFailure = Promise.race([
+      logs[0].next(failed).then(() => one),
+      logs[1].next(failed).then(() => two),
+    ]);
+    const { orderId } = await checkoutToPay(one.url, crypto.randomUUID());
+    const trying = await within(firstFailure, "the first try's failure", 10_000);
+    // The process making the tries stops; the other does not look again for a minute, but a
+    // process that starts looks at once.
+    await trying.stop();
+    service.down = false;
+    const told = service.answered("order.expired", 204);
+    await using three = await startShop(service, [], onRedis, { log: logs[2].log });
+    const call = await within(told, "the owed order.expired call from the new process", 15_000);
+    assert.equal((call.body.data as { orderId: string }).orderId, orderId);
+    await one.stop();
+    await two.stop();
+    await three.stop();
+    // One process expired it (one line), the tries went on elsewhere, and one call was answered.
+    const lines = logs.flatMap((log) => log.lines);
+    assert.equal(lines.filter((line) => line.includes("payment expired")).length, 1);
+    assert.equal(lines.filter((line) => failed.test(line)).length, 1, lines.join("\n"));
+    const expired = service.calls.filter((call) => call.type === "order.expired");
+    assert.equal(expired.filter((call) => call.status === 204).length, 1);
+    assert.equal(expired.at(-1), call, "no call after the one answered 2xx");
   },
 });

@@ -433,6 +433,23 @@ for (const engine of ENGINES) {
   });
 
   Deno.test({
+    name: `${engine.name}: a session's sale is read back, with its latest order and count`,
+    ignore: engine.missing,
+  }, async () => {
+    await using inventory = await openInventoryOn(engine, { a: 2, b: 2 });
+    const shopper = session();
+    assert.equal(await inventory.saleOf("a", shopper), undefined);
+    await inventory.add("a", shopper);
+    const orderId = crypto.randomUUID();
+    await inventory.beginCheckout("a", shopper, orderId);
+    assert.equal(await inventory.saleOf("a", shopper), undefined, "not sold while checked out");
+    assert.equal((await inventory.completeSale("a", shopper, orderId)).ok, true);
+    assert.deepEqual(await inventory.saleOf("a", shopper), { orderId, count: 1 });
+    assert.equal(await inventory.saleOf("b", shopper), undefined, "another product's");
+    assert.equal(await inventory.saleOf("a", session()), undefined, "another shopper's");
+  });
+
+  Deno.test({
     name: `${engine.name}: a checkout that sold nothing gives its hold back to expiry`,
     ignore: engine.missing,
   }, async () => {

@@ -134,6 +134,9 @@ export async function productPage(
   const expiresAt = units.find((unit) => unit.product === record.info.id)?.expiresAt;
   const inventoryCount = inventoryCountOf(record);
   const inCart = expiresAt !== undefined;
+  // A shopper back from the order service's payment page sees the sale its callback made, as
+  // after a direct sale; one holding another unit may buy it in turn.
+  const sale = known && !inCart ? await inventory.saleOf(record.info.id, session) : undefined;
   const html = renderTemplate(options.templates.product, {
     session,
     product: record.info.id,
@@ -146,6 +149,7 @@ export async function productPage(
     inventoryCount,
     version: record.version,
     inCart: String(inCart),
+    orderId: sale?.orderId ?? "",
     stockText: inCart ? "In your cart" : inventoryCount === 0 ? "Sold out" : "Available",
     ...holdValues(inventory.holdTtlMs, expiresAt),
     // A drop's opening (empty for a product on sale at once), and the server's clock for its

@@ -1,5 +1,5 @@
 /** The shop's inventory as this process knows it: a read model fed by the store's change feed. */
-import type { ProductState } from "./ledger.ts";
+import type { ProductState, Sale } from "./ledger.ts";
 import { catalogOrder } from "./catalog_order.ts";
 import {
   type ClientLimit,
@@ -267,6 +267,17 @@ export class Inventory {
   /** The checkouts a stopped server left in flight. */
   pendingCheckouts(): Promise<PendingCheckout[]> {
     return this.#store.pendingCheckouts();
+  }
+
+  /**
+   * Reads what a session bought of a product.
+   *
+   * @param product The product's id.
+   * @param session The shopper's session.
+   * @returns Its latest order and how many units it bought; undefined when it bought none.
+   */
+  saleOf(product: string, session: string): Promise<Sale | undefined> {
+    return this.#store.saleOf(product, session);
   }
 
   /**

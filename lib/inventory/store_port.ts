@@ -1,5 +1,5 @@
 /** The store port: what the inventory asks of a store, whatever engine keeps the data (store adapters implement it). */
-import type { Listed, ProductState } from "./ledger.ts";
+import type { Listed, ProductState, Sale } from "./ledger.ts";
 import type { ProductInfo } from "./product.ts";
 import type { Refusal } from "./refusal.ts";
 import type { CheckoutStart, PaymentEnd, PaymentSettlement } from "./rules.ts";
@@ -148,6 +148,15 @@ export interface InventoryStore {
    * @returns Its units, by product.
    */
   holdsOf(session: string): Promise<HeldUnit[]>;
+  /**
+   * Reads what a session bought of a product: its page says "Purchased" from it, also when the
+   * sale came from a payment callback while the shopper was on the payment page.
+   *
+   * @param product The product's id.
+   * @param session The session id.
+   * @returns Its latest order and how many units it bought; undefined when it bought none.
+   */
+  saleOf(product: string, session: string): Promise<Sale | undefined>;
   /**
    * Holds one unit for a session; a hold it has already stays as it is. A new hold is refused
    * as too many holds when the client has `client.maxHolds` holds already, counted atomically

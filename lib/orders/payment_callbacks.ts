@@ -27,7 +27,8 @@ const MAX_LOGGED_REASON = 100;
  * Answers: 200 `{"orderId", "status": "paid", "product", "inventoryCount", "version"}` or
  * `{"orderId", "status": "cancelled"}` (the same again when asked again); 401 for a missing,
  * forged or stale signature (nothing changes; logged, without the secret); 400 for a body that
- * is not a JSON object; 404 for an order never sent to pay; 409 `{"error", "status"}` for one
+ * is not a JSON object; 404 for an order never sent to pay (or forgotten); 503 with
+ * `Retry-After: 1` for one whose checkout call has not ended yet (the service's 202 is on its way); 409 `{"error", "status"}` for one
  * that ended otherwise (its time ran out and its unit went back, or it was paid or cancelled).
  *
  * @param options The payments, the secret and the log.
@@ -74,6 +75,12 @@ export async function paymentCallback(
   switch (settled.kind) {
     case "unknown":
       return Response.json({ error: "unknown order" }, { status: 404 });
+    case "not yet":
+      // Sent before the service's 202 reached us: its sender retries a 503, and finds it then.
+      return Response.json(
+        { error: "the order is still being sent to pay: try again" },
+        { status: 503, headers: { "retry-after": "1" } },
+      );
     case "paid":
       return Response.json({
         orderId,

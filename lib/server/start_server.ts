@@ -185,8 +185,8 @@ export async function startServer(
       // Payments awaited are kept where the stock is, so a callback finds its order after a
       // restart and on any process of a fleet.
       book ??= config.dataPath === MEMORY_PATH
-        ? paymentsInMemory()
-        : await openKvPaymentBook(config.dataPath);
+        ? paymentsInMemory({ clock })
+        : await openKvPaymentBook(config.dataPath, { clock });
       payments = new Payments(inventory, book, {
         service: orderService,
         paymentTimeoutMs: config.paymentTimeoutMs,

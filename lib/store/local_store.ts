@@ -1,6 +1,6 @@
 /** A store whose stocks live in this process: decided by plain code, written by an engine if any. */
 import type { Clock } from "../time/clock.ts";
-import { type ProductState, stateOf, type Stock } from "../inventory/ledger.ts";
+import { type ProductState, type Sale, stateOf, type Stock } from "../inventory/ledger.ts";
 import {
   type CheckoutStart,
   completeSale,
@@ -133,6 +133,17 @@ export class LocalStore implements InventoryStore {
    */
   holdsOf(session: string): Promise<HeldUnit[]> {
     return Promise.resolve(this.#shelf.holdsOf(session, this.#options.clock.now()));
+  }
+
+  /**
+   * Reads what a session bought of a product.
+   *
+   * @param product The product's id.
+   * @param session The session id.
+   * @returns Its sale; undefined when it bought none.
+   */
+  saleOf(product: string, session: string): Promise<Sale | undefined> {
+    return Promise.resolve(this.#shelf.get(product)?.saleOf(session));
   }
 
   /**

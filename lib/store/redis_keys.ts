@@ -49,8 +49,10 @@ export class RedisKeys {
   readonly watchers: string;
   /** String: the HMAC key that signs the join challenges of every process. */
   readonly challengeKey: string;
-  /** Hash: order id → its payment awaited, as JSON (lib/inventory/payment_book.ts). */
+  /** Hash: order id → its payment awaited, as JSON, as an earlier version kept them. */
   readonly payments: string;
+  /** Begins the payment book's keys, with its hash tag (lib/store/redis_payment_book.ts). */
+  readonly paymentBook: string;
   readonly #prefix: string;
 
   /**
@@ -77,6 +79,7 @@ export class RedisKeys {
     this.watchers = `${prefix}:{fleet}:watchers`;
     this.challengeKey = `${prefix}:challenge-key`;
     this.payments = `${prefix}:payments`;
+    this.paymentBook = `${prefix}:{payments}`;
   }
 
   /**

@@ -1,6 +1,6 @@
 /** The store on Redis: every process of a fleet decides on the same data through the library. */
 import type { Clock } from "../time/clock.ts";
-import type { ProductState } from "../inventory/ledger.ts";
+import type { ProductState, Sale } from "../inventory/ledger.ts";
 import {
   type CheckoutStart,
   checkTotal,
@@ -142,6 +142,23 @@ export class RedisStore implements InventoryStore {
    */
   async holdsOf(session: string): Promise<HeldUnit[]> {
     return await this.#view.unitsOf(session, Date.now());
+  }
+
+  /**
+   * Reads what a session bought of a product, as the fleet's functions wrote it
+   * (`count|orderId`, or the order id alone for a sale written before sales were counted).
+   *
+   * @param product The product's id.
+   * @param session The session id.
+   * @returns Its sale; undefined when it bought none.
+   */
+  async saleOf(product: string, session: string): Promise<Sale | undefined> {
+    const raw = await this.#link.send(["HGET", this.#keys.product(product).sales, session]);
+    if (typeof raw !== "string") return undefined;
+    const counted = /^(\d+)\|(.*)$/.exec(raw);
+    return counted === null
+      ? { orderId: raw, count: 1 }
+      : { orderId: counted[2], count: Number(counted[1]) };
   }
 
   /**
@@ -356,7 +373,11 @@ export class RedisStore implements InventoryStore {
    * @returns The book.
    */
   payments(): PaymentBook {
-    return redisPaymentBook((args) => this.#link.send(args), this.#keys.payments);
+    return redisPaymentBook(
+      (args) => this.#link.send(args),
+      { base: this.#keys.paymentBook, legacy: this.#keys.payments },
+      { clock: this.#options.clock },
+    );
   }
 
   /**

@@ -1,6 +1,6 @@
 /** A store in memory that a test can cut off, to see what the shop does while its store is down. */
 import { systemClock } from "../../lib/time/clock.ts";
-import type { ProductState } from "../../lib/inventory/ledger.ts";
+import type { ProductState, Sale } from "../../lib/inventory/ledger.ts";
 import type { CheckoutStart, PaymentEnd, PaymentSettlement } from "../../lib/inventory/rules.ts";
 import {
   type ClientLimit,
@@ -65,6 +65,11 @@ export class OutageStore implements InventoryStore {
   /** @returns The session's units. */
   holdsOf(session: string): Promise<HeldUnit[]> {
     return this.#store.holdsOf(session);
+  }
+
+  /** @returns The session's sale of the product. */
+  saleOf(product: string, session: string): Promise<Sale | undefined> {
+    return this.#store.saleOf(product, session);
   }
 
   /** @returns The outcome; throws while cut off. */

@@ -16,6 +16,8 @@ export interface ShopCall {
   readonly headers: Headers;
   /** Whether its Standard Webhooks signature holds under the fake's secret. */
   readonly signatureValid: boolean;
+  /** The status the fake answered it with. */
+  readonly status: number;
 }
 
 /** How a test signs a callback: the fake's secret and the time by default. */
@@ -36,6 +38,15 @@ export interface FakePaymentService extends AsyncDisposable {
   readonly calls: readonly ShopCall[];
   /** The shop the callbacks go to; set once the shop has started. */
   shopUrl: string;
+  /** While true, the fake answers the shop's events (`order.expired`) 503, as a service down. */
+  down: boolean;
+  /**
+   * While true, the fake sends the shop the `paid` callback of each order before it answers the
+   * checkout 202 (a saved card, paid at once), and keeps the shop's answer in `earlyAnswers`.
+   */
+  paysBeforeAnswering: boolean;
+  /** The shop's answers to the callbacks sent before the 202, with their `Retry-After`. */
+  readonly earlyAnswers: { status: number; retryAfter: string | null }[];
   /**
    * Resolves once the shop has made a call of a type.
    *
@@ -43,6 +54,14 @@ export interface FakePaymentService extends AsyncDisposable {
    * @returns The first such call.
    */
   called(type: string): Promise<ShopCall>;
+  /**
+   * Resolves once the fake has answered a call of a type with a status.
+   *
+   * @param type `checkout` or an event's type.
+   * @param status The status it answered.
+   * @returns The first such call.
+   */
+  answered(type: string, status: number): Promise<ShopCall>;
   /**
    * Sends the shop a callback for an order, signed as the test says.
    *
@@ -81,7 +100,11 @@ export async function startPaymentService(secret: string): Promise<FakePaymentSe
   const fake: Omit<FakePaymentService, "url"> = {
     calls,
     shopUrl: "",
+    down: false,
+    paysBeforeAnswering: false,
+    earlyAnswers: [],
     called: (type) => waiter(type).promise,
+    answered: (type, status) => waiter(`${type} ${status}`).promise,
     async callback(orderId, how, signing = {}) {
       const body = signing.body ?? "{}";
       const id = `${orderId}.${how}`;
@@ -120,15 +143,34 @@ export async function startPaymentService(secret: string): Promise<FakePaymentSe
       return Response.json({ error: `no order desk at ${url.pathname}` }, { status: 422 });
     }
     const body = JSON.parse(text);
+    const type = typeof body.type === "string" ? body.type : "checkout";
+    const status = type === "checkout" ? 202 : fake.down ? 503 : 204;
     const call: ShopCall = {
-      type: typeof body.type === "string" ? body.type : "checkout",
+      type,
       body,
       headers: request.headers,
       signatureValid: verifySignature(secret, text, request.headers),
+      status,
     };
     calls.push(call);
     waiter(call.type).resolve(call);
-    if (call.type !== "checkout") return new Response(null, { status: 204 });
+    waiter(`${call.type} ${status}`).resolve(call);
+    if (call.type !== "checkout") return new Response(null, { status });
+    if (fake.paysBeforeAnswering) {
+      const response = await fetch(new URL(`orders/${body.orderId}/paid`, fake.shopUrl), {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...signedHeaders(secret, `${body.orderId}.paid`, "{}", Date.now()),
+        },
+        body: "{}",
+      });
+      await response.body?.cancel();
+      fake.earlyAnswers.push({
+        status: response.status,
+        retryAfter: response.headers.get("retry-after"),
+      });
+    }
     return Response.json({ paymentUrl: `${base}/pay/${body.orderId}` }, { status: 202 });
   };
 
