@@ -51,6 +51,8 @@ export class RedisKeys {
   readonly challengeKey: string;
   /** Hash: order id → its payment awaited, as JSON (lib/inventory/payment_book.ts). */
   readonly payments: string;
+  /** The order log: a list of its last entries (JSON) and the newest one's number. */
+  readonly orderLog: { readonly entries: string; readonly latest: string };
   readonly #prefix: string;
 
   /**
@@ -77,6 +79,7 @@ export class RedisKeys {
     this.watchers = `${prefix}:{fleet}:watchers`;
     this.challengeKey = `${prefix}:challenge-key`;
     this.payments = `${prefix}:payments`;
+    this.orderLog = { entries: `${prefix}:{orders}:log`, latest: `${prefix}:{orders}:latest` };
   }
 
   /**
