@@ -15,8 +15,11 @@ import {
 } from "./support/order_service.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 import { sendToRedis } from "./support/redis_truth.ts";
-import { DEMO, startTestServer } from "./support/server.ts";
-import { openAdminFeed } from "./support/admin_feed.ts";
+import { createTestApp, DEMO, startTestServer } from "./support/server.ts";
+import { openMemoryShop } from "./support/memory_shop.ts";
+import { OrderHistory } from "../lib/inventory/order_history.ts";
+import { StoreUnavailableError } from "../lib/inventory/store_port.ts";
+import { openAdminFeed, readAdminFeed } from "./support/admin_feed.ts";
 import { startFleet } from "./support/redis_fleet.ts";
 
 const SECRET = webhookSecret("order-log-secret-0123456789");
@@ -267,4 +270,55 @@ Deno.test({
     assert.deepEqual(await listedSteps(two.url), [[sold.orderId, "sold"]]);
     assert.deepEqual(await listedOrders(two.url), await listedOrders(one.url));
   },
+});
+
+Deno.test("an order log that cannot be written costs its entry and a log line, never the checkout or the feed", async () => {
+  await using shop = await openMemoryShop({ print: 3 });
+  const lines: string[] = [];
+  const away = () => Promise.reject(new StoreUnavailableError("Redis cannot be reached"));
+  const broken: OrderLog = {
+    append: away,
+    recent: away,
+    latest: away,
+    close: () => Promise.resolve(),
+  };
+  const orders = new OrderHistory(broken, { clock: systemClock, log: (line) => lines.push(line) });
+  const app = await createTestApp(shop.inventory, { adminToken: TOKEN, orders });
+  try {
+    const cart = (action: string, session: string) =>
+      app.handle(
+        new Request("http://localhost/cart", {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: "http://localhost" },
+          body: JSON.stringify({ action, session, product: "print" }),
+        }),
+      );
+    const session = crypto.randomUUID();
+    assert.equal((await cart("add", session)).status, 200);
+    const sold = await cart("checkout", session);
+    assert.equal(sold.status, 200);
+    const { orderId } = await sold.json();
+    assert.equal(shop.inventory.get("print")?.sold, 1);
+    assert.deepEqual(lines, [
+      `Order log: order ${orderId} sold not recorded: StoreUnavailableError: Redis cannot be reached`,
+    ]);
+    const listed = await app.handle(
+      new Request("http://localhost/admin/orders", {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
+    assert.equal(listed.status, 503);
+    await listed.body?.cancel();
+    // The dashboard's feed opens all the same; its orders come once the log can be read.
+    await using feed = readAdminFeed(
+      await app.handle(
+        new Request("http://localhost/admin/feed", {
+          headers: { authorization: `Bearer ${TOKEN}`, accept: "text/event-stream" },
+        }),
+      ),
+    );
+    assert.deepEqual((await feed.next("snapshot")).data.orders, []);
+  } finally {
+    app.stop();
+  }
 });
