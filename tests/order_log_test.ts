@@ -206,6 +206,20 @@ async function checkLog(log: OrderLog): Promise<void> {
     reason: 'a "quoted" reason, é',
   });
   assert.equal(await log.append(refund), undefined, "the order's newest entry has that status");
+  // A drop's opening: many checkouts end at once, each entry numbered once; a repeat among them
+  // (two processes ending one payment) is appended once.
+  const rush = await Promise.all([
+    ...Array.from(
+      { length: 50 },
+      (_, i) => log.append({ time: TIME, product: "a", orderId: `r${i}`, status: "sold" }),
+    ),
+    log.append({ time: TIME, product: "a", orderId: "r0", status: "sold" }),
+  ]);
+  assert.deepEqual(
+    rush.map((entry) => entry?.seq).filter((seq) => seq !== undefined).sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, i) => 107 + i),
+  );
+  assert.equal((await log.recent()).filter((entry) => entry.orderId === "r0").length, 1);
 }
 
 Deno.test("every engine keeps the last 100 entries and drops a repeated status", async (t) => {

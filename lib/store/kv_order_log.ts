@@ -1,6 +1,7 @@
 /** The order log on Deno KV: a ring of 100 keys and the newest entry's number, in the stock's file. */
 import {
   ORDER_LOG_SIZE,
+  type OrderChange,
   type OrderEntry,
   orderEntryOf,
   type OrderLog,
@@ -20,7 +21,9 @@ const MAX_APPEND_TRIES = 20;
  * Keeps the order log in a Deno KV file: entry N at `["order_log", "entry", N % 100]`, so the file
  * never holds more than 100 of them, and N at `["order_log", "latest"]`. An append is one atomic
  * commit checked against `latest`, so it is decided on the log as it was read: its number is the
- * next, and a status the order has already is not appended.
+ * next, and a status the order has already is not appended. This process's appends go one at a
+ * time: at a drop's opening many checkouts end at once, and racing commits would refuse each
+ * other until their tries ran out; only another process's commit can make one try again.
  *
  * @param path The KV file (the one the stock lives in), or `:memory:`.
  * @returns The log; close it to let the file go.
@@ -51,20 +54,26 @@ export async function openKvOrderLog(path: string): Promise<OrderLog> {
     return found.sort((a, b) => b.seq - a.seq);
   };
   const latestOf = (value: unknown): number => typeof value === "number" ? value : 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const append = async (change: OrderChange & { readonly time: string }) => {
+    for (let tries = 0; tries < MAX_APPEND_TRIES; tries++) {
+      const latest = await kv.get(LATEST_KEY);
+      if (repeatsStatus(await entries(), change)) return undefined;
+      const entry = orderEntryOf({ ...change, seq: latestOf(latest.value) + 1 });
+      const committed = await kv.atomic()
+        .check(latest)
+        .set(LATEST_KEY, entry.seq)
+        .set([...ENTRY_PREFIX, entry.seq % ORDER_LOG_SIZE], entry)
+        .commit();
+      if (committed.ok) return entry;
+    }
+    throw new Error(`The order log was changed by others ${MAX_APPEND_TRIES} times in a row`);
+  };
   return {
-    async append(change) {
-      for (let tries = 0; tries < MAX_APPEND_TRIES; tries++) {
-        const latest = await kv.get(LATEST_KEY);
-        if (repeatsStatus(await entries(), change)) return undefined;
-        const entry = orderEntryOf({ ...change, seq: latestOf(latest.value) + 1 });
-        const committed = await kv.atomic()
-          .check(latest)
-          .set(LATEST_KEY, entry.seq)
-          .set([...ENTRY_PREFIX, entry.seq % ORDER_LOG_SIZE], entry)
-          .commit();
-        if (committed.ok) return entry;
-      }
-      throw new Error(`The order log was changed by others ${MAX_APPEND_TRIES} times in a row`);
+    append(change) {
+      const appended = queue.then(() => append(change));
+      queue = appended.catch(() => {});
+      return appended;
     },
     recent: entries,
     async latest() {
