@@ -228,9 +228,19 @@ Deno.test("every engine keeps the last 100 entries and drops a repeated status",
     const dir = await Deno.makeTempDir({ prefix: "order_log_kv_" });
     const path = join(dir, "inventory.kv");
     const log = await openKvOrderLog(path);
+    // A second process on the same file: each sees the other's entries.
+    const other = await openKvOrderLog(path);
     try {
       await checkLog(log);
+      const sold = { time: TIME, product: "a", status: "sold" } as const;
+      assert.equal(await other.append({ ...sold, orderId: "r7" }), undefined);
+      assert.equal((await other.append({ ...sold, orderId: "k1" }))?.seq, 157);
+      assert.equal(await log.append({ ...sold, orderId: "k1" }), undefined);
+      assert.equal((await log.append({ ...sold, orderId: "k2" }))?.seq, 158);
+      assert.equal(await other.append({ ...sold, orderId: "k2" }), undefined);
+      assert.deepEqual(await other.recent(), await log.recent());
     } finally {
+      await other.close();
       await log.close();
     }
     // The file holds no more than the 100, whatever it has seen.

@@ -55,17 +55,30 @@ export async function openKvOrderLog(path: string): Promise<OrderLog> {
   };
   const latestOf = (value: unknown): number => typeof value === "number" ? value : 0;
   let queue: Promise<unknown> = Promise.resolve();
+  // The log as this process last read or wrote it, and the `latest` it goes with: while no other
+  // process writes, an append reads one key, not 100 entries.
+  let known: { versionstamp: string | null; entries: OrderEntry[] } | undefined;
   const append = async (change: OrderChange & { readonly time: string }) => {
     for (let tries = 0; tries < MAX_APPEND_TRIES; tries++) {
       const latest = await kv.get(LATEST_KEY);
-      if (repeatsStatus(await entries(), change)) return undefined;
+      if (known?.versionstamp !== latest.versionstamp) {
+        // Read after `latest`: a log newer than it fails the commit's check, and is read again.
+        known = { versionstamp: latest.versionstamp, entries: await entries() };
+      }
+      if (repeatsStatus(known.entries, change)) return undefined;
       const entry = orderEntryOf({ ...change, seq: latestOf(latest.value) + 1 });
       const committed = await kv.atomic()
         .check(latest)
         .set(LATEST_KEY, entry.seq)
         .set([...ENTRY_PREFIX, entry.seq % ORDER_LOG_SIZE], entry)
         .commit();
-      if (committed.ok) return entry;
+      if (committed.ok) {
+        known = {
+          versionstamp: committed.versionstamp,
+          entries: [entry, ...known.entries].slice(0, ORDER_LOG_SIZE),
+        };
+        return entry;
+      }
     }
     throw new Error(`The order log was changed by others ${MAX_APPEND_TRIES} times in a row`);
   };
