@@ -9,6 +9,7 @@ import { createProductTable } from "./admin_products.js";
 import { createProductForm } from "./admin_product_form.js";
 import { createRetireDialog } from "./admin_retire.js";
 import { createDropPanels } from "./admin_drops.js";
+import { createOrderTable } from "./admin_orders.js";
 import { setText } from "./set_text.js";
 import { numberCell, syncRows } from "./table_rows.js";
 
@@ -113,6 +114,10 @@ const dropPanels = createDropPanels({
   status: byId("drop-status"),
   error: byId("drop-error"),
 });
+const orderTable = createOrderTable(
+  { rows: byId("order-rows"), empty: byId("orders-empty") },
+  (id) => productTable.find(id)?.name ?? id,
+);
 const history = new ActivityHistory();
 /** The process that serves this page's feed. */
 let feedProcess = "";
@@ -231,6 +236,7 @@ function applySnapshot(snapshot) {
   productTable.replace(snapshot.products);
   shopCurrency = snapshot.products[0]?.price?.currency ?? shopCurrency;
   dropPanels.replace(snapshot.drops ?? [], snapshot.products);
+  orderTable.replace(snapshot.orders ?? []);
   history.reset(snapshot.activity, snapshot.startedAt);
   renderWatchers(snapshot.watchers);
   renderStore(snapshot.store);
@@ -299,6 +305,7 @@ function follow() {
       dropPanels.product(product);
     });
     on("drop", dropPanels.offer);
+    on("order", orderTable.offer);
     on("tick", applyTick);
     source.onerror = () => {
       source.close();

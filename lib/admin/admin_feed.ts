@@ -1,4 +1,4 @@
-/** `GET /admin/feed`: the dashboard's event stream of snapshots, product and drop changes, and ticks. */
+/** `GET /admin/feed`: the dashboard's event stream of snapshots, product, drop and order news, and ticks. */
 import { Activity, ACTIVITY_SECONDS, ACTIVITY_STEP_MS } from "./activity.ts";
 import type { Clock } from "../time/clock.ts";
 import type { Inventory } from "../inventory/inventory.ts";
@@ -13,6 +13,9 @@ import { isEventStream } from "../http/guards.ts";
 import { RequestHead } from "../http/request_head.ts";
 import { HttpError } from "../http/http_error.ts";
 import { storeReport } from "../http/health.ts";
+import type { OrderHistory } from "../inventory/order_history.ts";
+import { ORDER_LOG_SIZE, type OrderEntry } from "../inventory/order_log.ts";
+import { RecentOrders } from "./recent_orders.ts";
 
 /** The most admin feeds open at once; they do not count toward `--max-connections`. */
 export const MAX_ADMIN_FEEDS = 20;
@@ -23,6 +26,8 @@ interface FeedStream extends SseStream {
   readonly pending: Map<string, Uint8Array>;
   /** Drop frames not yet sent, the latest per product. */
   readonly pendingDrops: Map<string, Uint8Array>;
+  /** Order frames not yet sent, oldest first; at most the log's size (older ones are gone). */
+  readonly pendingOrders: Uint8Array[];
   /** The latest tick not yet sent. */
   tick: Uint8Array | undefined;
   /** The first second its ticks tell: the snapshot's history ends before it. */
@@ -45,6 +50,13 @@ export interface AdminFeedOptions {
    * connections to a server, and the dashboard's own requests must not queue behind its streams.
    */
   readonly drops?: Drops;
+  /**
+   * The last orders. This process's entries go out as they are recorded; other processes' are
+   * looked for at each tick (one read of the log's newest number a second, while a feed is
+   * open): they arrive within about a second, with no channel to subscribe to, resubscribe after
+   * a reconnect, or miss a message on (Redis's pub/sub delivers at most once).
+   */
+  readonly orders?: Pick<OrderHistory, "recent" | "latest" | "onRecord">;
 }
 
 /**
@@ -52,7 +64,8 @@ export interface AdminFeedOptions {
  * activity (an {@linkcode Activity}, in memory: it restarts with the process) and shares this
  * process's watchers with the fleet. Each feed gets `event: snapshot` first, `event: product` at
  * each change, `event: drop` (a drop's status, as `/queue/status` sends it) at each change of a
- * drop, `event: tick` once a second; the tick's timer runs only while a feed is open, and
+ * drop, `event: order` at each new entry of the order log (with `orders`), `event: tick` once a
+ * second; the tick's timer runs only while a feed is open, and
  * also keeps the stream alive (no heartbeat comment is needed). After `close()` a feed is refused.
  *
  * @example
@@ -87,6 +100,8 @@ export class AdminFeed {
   readonly #activity: Activity;
   #stopListening: (() => void) | undefined;
   #stopFollowingDrops: (() => void) | undefined;
+  #stopFollowingOrders: (() => void) | undefined;
+  readonly #orders: RecentOrders | undefined;
   #cancelTick: (() => void) | undefined;
   #lastTickAt = -Infinity;
   #opening = 0;
@@ -103,6 +118,7 @@ export class AdminFeed {
     this.#options = options;
     this.#startedAt = options.clock.now();
     this.#activity = new Activity(options.clock, inventory.allProducts());
+    this.#orders = options.orders && new RecentOrders(options.orders);
     this.#watchers = new FleetWatchers(options.presence, {
       ...options,
       process: newProcessId(options.clock),
@@ -136,6 +152,9 @@ export class AdminFeed {
     this.#stopFollowingDrops = this.#options.drops?.onChange((product) =>
       this.#publishDrop(product)
     );
+    this.#stopFollowingOrders = this.#options.orders?.onRecord((entry) => {
+      if (this.#orders?.take(entry)) this.#publishOrders([entry]);
+    });
     this.#watchers.start();
   }
 
@@ -160,6 +179,8 @@ export class AdminFeed {
     this.#opening++;
     try {
       await this.#watchers.refresh();
+      // A store out of reach does not keep the owner from the feed: its orders come later.
+      await this.#orders?.refresh().catch(() => []);
     } finally {
       this.#opening--;
     }
@@ -172,6 +193,7 @@ export class AdminFeed {
         restartsWithProcess: true,
         products: this.#inventory.products().map(adminView),
         drops: this.#dropStatuses(),
+        orders: this.#orders?.entries ?? [],
         watchers: this.#watchers.current(),
         store: storeReport(this.#inventory),
         activity,
@@ -185,6 +207,7 @@ export class AdminFeed {
         controller,
         pending: new Map(),
         pendingDrops: new Map(),
+        pendingOrders: [],
         tick: undefined,
         firstTickAt,
         missed: 0,
@@ -197,6 +220,7 @@ export class AdminFeed {
     this.#streams.close();
     this.#stopListening?.();
     this.#stopFollowingDrops?.();
+    this.#stopFollowingOrders?.();
     this.#watchers.close();
   }
 
@@ -219,6 +243,26 @@ export class AdminFeed {
     }
   }
 
+  /** Sends order entries, oldest first, to every feed. */
+  #publishOrders(entries: readonly OrderEntry[]): void {
+    if (this.#streams.size === 0 || entries.length === 0) return;
+    const frames = entries.map((entry) => eventFrame("order", JSON.stringify(entry)));
+    for (const stream of this.#streams.values()) {
+      stream.pendingOrders.push(...frames);
+      // A feed that is behind needs no more than the page keeps.
+      stream.pendingOrders.splice(0, stream.pendingOrders.length - ORDER_LOG_SIZE);
+      this.#flush(stream);
+    }
+  }
+
+  /** Looks for other processes' orders and sends them; a store out of reach is looked at again next time. */
+  #refreshOrders(): void {
+    this.#orders?.refresh().then(
+      (entries) => this.#publishOrders(entries),
+      () => {},
+    );
+  }
+
   #publish(record: ProductState): void {
     if (this.#streams.size === 0) return;
     const frame = eventFrame("product", JSON.stringify(adminView(record)));
@@ -228,16 +272,24 @@ export class AdminFeed {
     }
   }
 
-  /** Sends what a feed has pending (products, drops, then the tick), in one chunk, when it has room. */
+  /** Sends what a feed has pending (products, drops, orders, then the tick), in one chunk, when it has room. */
   #flush(entry: FeedStream): void {
-    if (entry.pending.size === 0 && entry.pendingDrops.size === 0 && entry.tick === undefined) {
+    if (
+      entry.pending.size === 0 && entry.pendingDrops.size === 0 &&
+      entry.pendingOrders.length === 0 && entry.tick === undefined
+    ) {
       return;
     }
     if (!this.#streams.hasRoom(entry)) return;
-    const frames = [...entry.pending.values(), ...entry.pendingDrops.values()];
+    const frames = [
+      ...entry.pending.values(),
+      ...entry.pendingDrops.values(),
+      ...entry.pendingOrders,
+    ];
     if (entry.tick !== undefined) frames.push(entry.tick);
     entry.pending.clear();
     entry.pendingDrops.clear();
+    entry.pendingOrders.length = 0;
     entry.tick = undefined;
     const chunk = new Uint8Array(frames.reduce((bytes, frame) => bytes + frame.length, 0));
     let offset = 0;
@@ -283,5 +335,6 @@ export class AdminFeed {
       else this.#streams.missedBeat(entry);
     }
     void this.#watchers.refresh();
+    this.#refreshOrders();
   }
 }

@@ -15,6 +15,8 @@ import { type AdminAccess, adminGuard } from "./admin_auth.ts";
 import { queueControlResponse } from "./admin_queue.ts";
 import { type AdminLogOptions, loggedAdminRoute } from "./admin_log.ts";
 import type { Drops } from "../queue/drops.ts";
+import type { OrderHistory } from "../inventory/order_history.ts";
+import { ordersResponse } from "./admin_orders.ts";
 import {
   adminPageResponse,
   SIGN_IN_MEDIA_TYPES,
@@ -37,6 +39,7 @@ const JSON_ONLY = ["application/json"] as const;
  * @param feed The dashboard's feeds.
  * @param drops The drops, whose admissions the owner steers.
  * @param changeLog Where each change is logged, and whether to believe a proxy's client address.
+ * @param orders The last orders, listed by `GET /admin/orders`.
  * @returns The routes; every change through them is logged.
  */
 export function adminRoutes(
@@ -48,6 +51,7 @@ export function adminRoutes(
   feed: AdminFeed,
   drops: Drops,
   changeLog: Omit<AdminLogOptions, "inventory">,
+  orders: Pick<OrderHistory, "recent">,
 ): Route[] {
   // The bearer token works from anywhere (curl); the cookie only on our own pages' requests.
   const admin = [adminGuard(access)];
@@ -120,6 +124,13 @@ export function adminRoutes(
       body: { maxBytes: MAX_ADMIN_BODY_BYTES, mediaTypes: JSON_ONLY },
       handle: ({ params, body }) => queueControlResponse(inventory, drops, params.id!, body!),
     }),
+    {
+      name: "admin_orders",
+      path: "/admin/orders",
+      methods: ["GET"],
+      guards: admin,
+      handle: () => ordersResponse(orders),
+    },
     {
       name: "admin_feed",
       path: "/admin/feed",

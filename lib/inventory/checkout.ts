@@ -5,6 +5,7 @@ import type { Price } from "./product.ts";
 import type { CheckoutRefusal } from "./refusal.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 import type { Payments } from "./payments.ts";
+import type { OrderChange } from "./order_log.ts";
 
 /** What the order service is told of a sale to book. */
 export interface Order {
@@ -118,6 +119,11 @@ export interface CheckoutOptions {
   readonly payments?: Payments;
   /** Writes a line for each checkout that did not sell, with its order and the service's answer. */
   readonly log?: (line: string) => void;
+  /**
+   * Records each change of an order's status a checkout makes (sold, awaiting payment, refused,
+   * failed), before the shopper is answered; it must not reject.
+   */
+  readonly onOrder?: (change: OrderChange) => Promise<void>;
 }
 
 /**
@@ -268,6 +274,7 @@ export class Checkouts {
         // the service again with the same order, which answers the same payment page.
       }
       if (payBy !== undefined) {
+        await this.#options.onOrder?.({ product, orderId, status: "awaiting payment" });
         return { kind: "awaiting payment", orderId, paymentUrl: answer.paymentUrl, payBy };
       }
       answer = {
@@ -279,12 +286,16 @@ export class Checkouts {
     }
     if (answer.kind === "accepted" || answer.kind === "payment") {
       const outcome = await this.#inventory.completeSale(product, session, orderId);
-      if (outcome.ok) return { kind: "sold", orderId, record: outcome.record };
+      if (outcome.ok) {
+        await this.#options.onOrder?.({ product, orderId, status: "sold" });
+        return { kind: "sold", orderId, record: outcome.record };
+      }
       // A sale takes no free unit, so it is never refused as sold out.
       return { kind: "not possible", reason: outcome.reason as CheckoutRefusal };
     }
     await this.#inventory.endCheckout(product, session, orderId);
     this.#options.log?.(notSoldLine(orderId, product, answer));
+    await this.#options.onOrder?.({ product, orderId, status: answer.kind, reason: answer.reason });
     return answer;
   }
 }

@@ -2,6 +2,8 @@
 import { type CheckoutOutcome, Checkouts, type OrderService } from "../inventory/checkout.ts";
 import type { Inventory } from "../inventory/inventory.ts";
 import type { Payments } from "../inventory/payments.ts";
+import { OrderHistory } from "../inventory/order_history.ts";
+import { orderLogInMemory } from "../inventory/order_log.ts";
 import type { OrderWebhookSetting } from "./config_values.ts";
 import { throttledRefusals } from "../orders/refusal_throttle.ts";
 import { MemoryPresence, type Presence } from "../realtime/presence.ts";
@@ -94,6 +96,11 @@ export interface AppOptions extends AppSettings {
    * sells an order sent to pay at once.
    */
   payments?: Payments;
+  /**
+   * Where each change of an order's status is recorded, for the dashboard; one in this process's
+   * memory by default.
+   */
+  orders?: OrderHistory;
   /** Where checkouts that did not sell and refused callbacks are logged; the console by default. */
   log?: (line: string) => void;
   /** The order service's URL and secret, whose callbacks are checked with it. */
@@ -180,6 +187,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     clock,
   );
   const log = options.log ?? ((line: string) => console.warn(line));
+  const orders = options.orders ?? new OrderHistory(orderLogInMemory(), { clock, log });
   const checkouts = new Checkouts(inventory, {
     service: options.orderService,
     timeoutMs: options.webhookTimeoutMs,
@@ -187,6 +195,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
     clock,
     payments: options.payments,
     log,
+    onOrder: (change) => orders.record(change),
   });
   const gauges = (): Gauges => ({
     longPollWaiters: topics.tally.waiters,
@@ -276,6 +285,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
       drops: options.drops,
       heartbeatMs: options.sseHeartbeatMs,
       presence: options.presence ?? new MemoryPresence(),
+      orders,
       local: () => {
         const { websocketSubscribers, sseSubscribers } = subscriptions.gauges();
         return {
@@ -296,6 +306,7 @@ export function buildApp(inventory: Inventory, options: AppOptions): App {
         adminFeed,
         options.drops,
         { trustProxy: options.trustProxy, log: (line) => console.log(line) },
+        orders,
       ),
     );
   }

@@ -26,6 +26,10 @@ import { orderWebhook } from "../orders/order_webhook.ts";
 import { type PaymentBook, paymentsInMemory } from "../inventory/payment_book.ts";
 import { Payments } from "../inventory/payments.ts";
 import { openKvPaymentBook } from "../store/kv_payment_book.ts";
+import { type OrderLog, orderLogInMemory } from "../inventory/order_log.ts";
+import { OrderHistory } from "../inventory/order_history.ts";
+import { recordingEndings } from "../inventory/payment_endings.ts";
+import { openKvOrderLog } from "../store/kv_order_log.ts";
 
 /** The project's root folder: templates/ and static/ live here, on disk or inside a binary. */
 const ROOT = join(import.meta.dirname!, "..", "..");
@@ -113,6 +117,7 @@ export async function startServer(
   let redisLines: LineAccess | undefined;
   let book: PaymentBook | undefined;
   let payments: Payments | undefined;
+  let orderLog: OrderLog | undefined;
   // A fleet on Redis shares its watchers there; a process alone keeps them in memory.
   let presence: Presence = new MemoryPresence();
   let sharedAddRate: AppOptions["sharedAddRate"];
@@ -136,6 +141,7 @@ export async function startServer(
       }
       redisLines = redis.lines();
       book = redis.payments();
+      orderLog = redis.orderLog();
     }
     store ??= config.dataPath === MEMORY_PATH
       ? openMemoryStore({ holdTtlMs: config.holdTtlMs, clock })
@@ -145,6 +151,12 @@ export async function startServer(
         legacyProduct: DEMO_PRODUCT,
       });
     const inventory = await Inventory.open(store, config.holdTtlMs);
+    // The last orders are kept where the stock is: the dashboard shows them after a restart, and
+    // on a fleet every process's.
+    orderLog ??= config.dataPath === MEMORY_PATH
+      ? orderLogInMemory()
+      : await openKvOrderLog(config.dataPath);
+    const orders = new OrderHistory(orderLog, { clock, log });
     for (const line of await applyCatalog(inventory, config, options.catalog)) log(line);
     const dropSettings = {
       windowMs: config.queueWindowMs,
@@ -187,7 +199,7 @@ export async function startServer(
       book ??= config.dataPath === MEMORY_PATH
         ? paymentsInMemory({ clock })
         : await openKvPaymentBook(config.dataPath, { clock });
-      payments = new Payments(inventory, book, {
+      payments = new Payments(inventory, recordingEndings(book, orders), {
         service: orderService,
         paymentTimeoutMs: config.paymentTimeoutMs,
         callTimeoutMs: config.webhookTimeoutMs,
@@ -205,6 +217,7 @@ export async function startServer(
       shop: options.catalog?.shop,
       orderService,
       payments,
+      orders,
       log,
       listeners: () => server.listeners,
       presence,
@@ -225,13 +238,20 @@ export async function startServer(
         } kept as holds`,
       );
     }).catch((error) => console.error("resuming checkouts failed:", error));
-    return running(server, app, inventory, { drops, store, payments, book }, tls !== undefined);
+    return running(
+      server,
+      app,
+      inventory,
+      { drops, store, payments, book, orderLog },
+      tls !== undefined,
+    );
   } catch (error) {
     failToStart(error);
     await server.shutdown();
     await (drops ?? lines)?.close();
     await payments?.stop();
     await book?.close();
+    await orderLog?.close();
     await store?.close();
     throw error;
   }
@@ -265,11 +285,12 @@ function running(
   server: ResilientServer,
   app: App,
   inventory: Inventory,
-  { drops, store, payments, book }: {
+  { drops, store, payments, book, orderLog }: {
     drops: Drops;
     store: InventoryStore;
     payments?: Payments;
     book?: PaymentBook;
+    orderLog: OrderLog;
   },
   https: boolean,
 ): RunningServer {
@@ -295,6 +316,7 @@ function running(
           await app.checkouts.settle(0);
           await payments?.stop();
           await book?.close();
+          await orderLog.close();
           // Requests in flight were answered; let their commits and any expiry end, then close.
           await drops.close();
           await store.close();

@@ -53,6 +53,8 @@ export class RedisKeys {
   readonly payments: string;
   /** Begins the payment book's keys, with its hash tag (lib/store/redis_payment_book.ts). */
   readonly paymentBook: string;
+  /** The order log: a list of its last entries (JSON) and the newest one's number. */
+  readonly orderLog: { readonly entries: string; readonly latest: string };
   readonly #prefix: string;
 
   /**
@@ -80,6 +82,7 @@ export class RedisKeys {
     this.challengeKey = `${prefix}:challenge-key`;
     this.payments = `${prefix}:payments`;
     this.paymentBook = `${prefix}:{payments}`;
+    this.orderLog = { entries: `${prefix}:{orders}:log`, latest: `${prefix}:{orders}:latest` };
   }
 
   /**

@@ -30,6 +30,8 @@ import { redisPresence } from "./redis_watchers.ts";
 import type { LineAccess } from "./redis_drops.ts";
 import type { PaymentBook } from "../inventory/payment_book.ts";
 import { redisPaymentBook } from "./redis_payment_book.ts";
+import type { OrderLog } from "../inventory/order_log.ts";
+import { redisOrderLog } from "./redis_order_log.ts";
 
 /**
  * How much longer than its call to the order service a checkout's lease lasts: time to record the
@@ -428,6 +430,15 @@ export class RedisStore implements InventoryStore {
       hmacKey: await fleetChallengeKey(call, this.#keys.challengeKey, candidate),
       spent: redisSpentChallenges(call, (challenge) => this.#keys.spentChallenge(challenge)),
     };
+  }
+
+  /**
+   * The order log, in this store's Redis: the fleet's one log of the last orders.
+   *
+   * @returns The log.
+   */
+  orderLog(): OrderLog {
+    return redisOrderLog((args) => this.#link.send(args), this.#keys.orderLog);
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */
