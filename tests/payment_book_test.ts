@@ -11,6 +11,7 @@ import {
 import { openKvPaymentBook } from "../lib/store/kv_payment_book.ts";
 import { redisPaymentBook } from "../lib/store/redis_payment_book.ts";
 import { RedisKeys } from "../lib/store/redis_keys.ts";
+import { LIBRARY_SOURCE } from "../lib/store/redis_library.ts";
 import { FakeClock } from "./support/fake_clock.ts";
 import { redisMissing, startRedis } from "./support/redis_server.ts";
 
@@ -67,8 +68,13 @@ const ENGINES: Engine[] = [
       const client = createClient({ url: redis.url });
       await client.connect();
       const send = (args: string[]) => client.sendCommand(args);
+      // The book's ending is a function of the store's library, loaded as a store loads it.
+      await send(["FUNCTION", "LOAD", "REPLACE", LIBRARY_SOURCE]);
+      const call = (name: string, keys: readonly string[], args: readonly string[]) =>
+        client.sendCommand(["FCALL", name, String(keys.length), ...keys, ...args]);
       const book = redisPaymentBook(
         send,
+        call,
         { base: KEYS.paymentBook, legacy: KEYS.payments },
         { clock },
       );

@@ -8,6 +8,8 @@ import { PRODUCT_LUA } from "./redis_product_lua.ts";
 import { QUEUE_LUA } from "./redis_queue_lua.ts";
 import { RATE_LUA } from "./redis_rate_limiter.ts";
 import { CHALLENGE_LUA } from "./redis_join_challenges.ts";
+import { ORDER_LOG_LUA } from "./redis_order_log.ts";
+import { PAYMENT_END_LUA } from "./redis_payment_book.ts";
 
 /** The library's name, as `FUNCTION LOAD` registers it. */
 export const LIBRARY_NAME = "inventory";
@@ -16,7 +18,7 @@ export const LIBRARY_NAME = "inventory";
  * Raised with every change the library makes; bump it when a function changes, so that a fleet
  * mid-deploy is told apart in `FUNCTION LIST` (every process loads with REPLACE at start).
  */
-export const LIBRARY_REVISION = 13;
+export const LIBRARY_REVISION = 14;
 
 /**
  * The Lua source of the library, loaded with `FUNCTION LOAD REPLACE`.
@@ -309,4 +311,6 @@ redis.register_function('inventory_sweep', sweep)
 redis.register_function('inventory_enlist', enlist)
 ${QUEUE_LUA}
 ${RATE_LUA}
-${CHALLENGE_LUA}`;
+${CHALLENGE_LUA}
+${ORDER_LOG_LUA}
+${PAYMENT_END_LUA}`;

@@ -1,30 +1,37 @@
 /** The order log in Redis: one list of the last 100 entries and a counter, shared by the fleet. */
 import { ORDER_LOG_SIZE, orderEntryOf, type OrderLog } from "../inventory/order_log.ts";
 
+/** The library function that appends to the order log ({@linkcode ORDER_LOG_LUA}). */
+export const APPEND_ORDER_FUNCTION = "inventory_append_order";
+
 /**
- * Appends one entry, atomically: unless the order's newest entry in the list has the status
- * already, numbers it from the counter, pushes it and trims the list to its size.
+ * The Lua of {@linkcode APPEND_ORDER_FUNCTION}, part of the Redis library
+ * (lib/store/redis_library.ts). It appends one entry, atomically: unless the order's newest entry
+ * in the list has the status already, numbers it from the counter, pushes it and trims the list to
+ * its size.
  *
- * KEYS: the list, the counter. ARGV: the order's `"orderId":"…"` as the entries' JSON writes it,
- * status, size, the entry's JSON without `seq`. The order's entries are found by that text (a
+ * Keys: the list, the counter. Arguments: the order's `"orderId":"…"` as the entries' JSON writes
+ * it, status, size, the entry's JSON without `seq`. The order's entries are found by that text (a
  * quote inside a JSON string is escaped, so no other field can hold it) and only the newest is
- * decoded: a new order, the common case, decodes none of the 100.
- * Sent whole with EVAL rather than kept in the function library: it reads and writes only the
- * log's two keys, and EVAL never meets the NOSCRIPT of a Redis that lost its script cache.
+ * decoded: a new order, the common case, decodes none of the 100. Answers the entry written, or
+ * false for a repeat.
  */
-const APPEND_SCRIPT = `
-local size = tonumber(ARGV[3])
-for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, size - 1)) do
-  if string.find(raw, ARGV[1], 1, true) then
-    if cjson.decode(raw).status == ARGV[2] then return false end
-    break
+export const ORDER_LOG_LUA = `
+local function append_order(keys, args)
+  local size = tonumber(args[3])
+  for _, raw in ipairs(redis.call('LRANGE', keys[1], 0, size - 1)) do
+    if string.find(raw, args[1], 1, true) then
+      if cjson.decode(raw).status == args[2] then return false end
+      break
+    end
   end
+  local seq = redis.call('INCR', keys[2])
+  local raw = '{"seq":' .. seq .. ',' .. string.sub(args[4], 2)
+  redis.call('LPUSH', keys[1], raw)
+  redis.call('LTRIM', keys[1], 0, size - 1)
+  return raw
 end
-local seq = redis.call('INCR', KEYS[2])
-local raw = '{"seq":' .. seq .. ',' .. string.sub(ARGV[4], 2)
-redis.call('LPUSH', KEYS[1], raw)
-redis.call('LTRIM', KEYS[1], 0, size - 1)
-return raw
+redis.register_function('${APPEND_ORDER_FUNCTION}', append_order)
 `;
 
 /** The log's keys, in one hash tag so that a Redis Cluster keeps them in one slot. */
@@ -39,6 +46,7 @@ export interface OrderLogKeys {
  * Keeps the order log in Redis, so that every process of a fleet appends to one log and reads it.
  *
  * @param send Sends one command on the store's connection (its deadline, its errors).
+ * @param call Calls a function of the store's Redis library on keys, with arguments.
  * @param keys The list and the counter.
  * @returns The log; the store's connection is closed with the store.
  *
@@ -47,25 +55,23 @@ export interface OrderLogKeys {
  * import assert from "node:assert/strict";
  * // A stand-in for Redis's GET and LRANGE on an empty log.
  * const send = (args: string[]) => Promise.resolve(args[0] === "GET" ? null : []);
- * const log = redisOrderLog(send, { entries: "inv:{orders}:log", latest: "inv:{orders}:latest" });
+ * const call = () => Promise.resolve(false);
+ * const keys = { entries: "inv:{orders}:log", latest: "inv:{orders}:latest" };
+ * const log = redisOrderLog(send, call, keys);
  * assert.deepEqual(await log.recent(), []);
  * assert.equal(await log.latest(), 0);
  * ```
  */
 export function redisOrderLog(
   send: (args: string[]) => Promise<unknown>,
+  call: (name: string, keys: readonly string[], args: readonly string[]) => Promise<unknown>,
   keys: OrderLogKeys,
 ): OrderLog {
   return {
     async append(change) {
       const { time, product, orderId, status } = change;
       const json = JSON.stringify({ time, product, orderId, status, reason: change.reason });
-      const raw = await send([
-        "EVAL",
-        APPEND_SCRIPT,
-        "2",
-        keys.entries,
-        keys.latest,
+      const raw = await call(APPEND_ORDER_FUNCTION, [keys.entries, keys.latest], [
         `"orderId":${JSON.stringify(orderId)}`,
         status,
         String(ORDER_LOG_SIZE),

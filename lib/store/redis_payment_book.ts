@@ -11,22 +11,30 @@ import {
 import { systemClock } from "../time/clock.ts";
 import { hashEntries } from "./redis_state.ts";
 
+/** The library function that writes a payment's ending once ({@linkcode PAYMENT_END_LUA}). */
+export const END_PAYMENT_FUNCTION = "inventory_end_payment";
+
 /**
- * Writes a payment's ending only if the payment kept has not ended. KEYS: the payment, the open
- * set. ARGV: the payment as JSON, its time to live in ms ('' for none), '1' when it stays open,
- * its order id. Answers 1 when written, 0 when it had ended already.
+ * The Lua of {@linkcode END_PAYMENT_FUNCTION}, part of the Redis library
+ * (lib/store/redis_library.ts). It writes a payment's ending only if the payment kept has not
+ * ended. Keys: the payment, the open set. Arguments: the payment as JSON, its time to live in ms
+ * ('' for none), '1' when it stays open, its order id. Answers 1 when written, 0 when it had ended
+ * already.
  */
-const END_LUA = `
-local raw = redis.call('GET', KEYS[1])
-if raw then
-  local ended = cjson.decode(raw).ended
-  if ended ~= nil and ended ~= cjson.null then return 0 end
+export const PAYMENT_END_LUA = `
+local function end_payment(keys, args)
+  local raw = redis.call('GET', keys[1])
+  if raw then
+    local ended = cjson.decode(raw).ended
+    if ended ~= nil and ended ~= cjson.null then return 0 end
+  end
+  if args[2] == '' then redis.call('SET', keys[1], args[1])
+  else redis.call('SET', keys[1], args[1], 'PX', args[2]) end
+  if args[3] == '1' then redis.call('SADD', keys[2], args[4])
+  else redis.call('SREM', keys[2], args[4]) end
+  return 1
 end
-if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1])
-else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-if ARGV[3] == '1' then redis.call('SADD', KEYS[2], ARGV[4])
-else redis.call('SREM', KEYS[2], ARGV[4]) end
-return 1
+redis.register_function('${END_PAYMENT_FUNCTION}', end_payment)
 `;
 
 /** The keys of the payment book. */
@@ -68,7 +76,8 @@ export interface PaymentKeys {
  *   if (command === "SMEMBERS") return Promise.resolve([...set]);
  *   return Promise.resolve(command === "HGETALL" ? [] : 0);
  * };
- * const book = redisPaymentBook(send, { base: "inv:{payments}", legacy: "inv:payments" });
+ * const call = () => Promise.resolve(1);
+ * const book = redisPaymentBook(send, call, { base: "inv:{payments}", legacy: "inv:payments" });
  * const payment = {
  *   orderId: "o1", product: "a", session: "s1", paymentUrl: "https://pay.example/o1",
  *   payBy: 5_000, ended: null,
@@ -81,6 +90,7 @@ export interface PaymentKeys {
  */
 export function redisPaymentBook(
   send: (args: string[]) => Promise<unknown>,
+  call: (name: string, keys: readonly string[], args: readonly string[]) => Promise<unknown>,
   keys: PaymentKeys,
   options: PaymentBookOptions = {},
 ): PaymentBook {
@@ -128,12 +138,7 @@ export function redisPaymentBook(
   return {
     save,
     async end(payment) {
-      const written = await send([
-        "EVAL",
-        END_LUA,
-        "2",
-        orderKey(payment.orderId),
-        openKey,
+      const written = await call(END_PAYMENT_FUNCTION, [orderKey(payment.orderId), openKey], [
         JSON.stringify(payment),
         ttlOf(payment),
         isOpen(payment) ? "1" : "0",

@@ -377,6 +377,7 @@ export class RedisStore implements InventoryStore {
   payments(): PaymentBook {
     return redisPaymentBook(
       (args) => this.#link.send(args),
+      (name, keys, args) => this.#link.callOn(name, keys, args),
       { base: this.#keys.paymentBook, legacy: this.#keys.payments },
       { clock: this.#options.clock },
     );
@@ -438,7 +439,11 @@ export class RedisStore implements InventoryStore {
    * @returns The log.
    */
   orderLog(): OrderLog {
-    return redisOrderLog((args) => this.#link.send(args), this.#keys.orderLog);
+    return redisOrderLog(
+      (args) => this.#link.send(args),
+      (name, keys, args) => this.#link.callOn(name, keys, args),
+      this.#keys.orderLog,
+    );
   }
 
   /** Stops the timers and closes both connections after the commands in flight. */
