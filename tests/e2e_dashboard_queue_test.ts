@@ -173,6 +173,9 @@ browserTest(
     await dashboard.keyboard.type("12");
     await dashboard.keyboard.press("Enter");
     await waitForFigure(card, "admit-rate", "12 a second");
+    // The feed may show the new rate before the control's own answer: its Set button is enabled
+    // again (and so in the tab order) once the dashboard says the change was made.
+    await dashboard.waitForFunction(() => document.getElementById("drop-status")?.textContent);
     await dashboard.keyboard.press("Tab");
     await dashboard.keyboard.press("Tab");
     const focused = await dashboard.evaluate(() => document.activeElement?.textContent);
