@@ -20,6 +20,11 @@ export interface BareDuties {
    * changes that arrive during a commit go together in the next one (group commit), one key.
    */
   readonly kvPath?: string;
+  /**
+   * With {@linkcode BareDuties.kvPath}: each change is a commit of its own, answered once it is
+   * written, none grouped: what a group commit saves (bench/group_commit.ts).
+   */
+  readonly kvEach?: boolean;
 }
 
 /** A listening baseline server. */
@@ -115,6 +120,9 @@ export async function createBareHandler(duties: BareDuties = {}): Promise<BareHa
         version++;
         json = JSON.stringify({ inventoryCount, version });
         if (kv === undefined) {
+          publish();
+        } else if (duties.kvEach) {
+          await kv.set(["count"], { inventoryCount, version });
           publish();
         } else {
           const { promise, resolve } = Promise.withResolvers<void>();

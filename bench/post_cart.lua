@@ -7,8 +7,10 @@
 --          connections a session's next request is sent only after 54 others, so its previous one
 --          has almost always been answered; if not, the server takes the repeat as a no-op (an add
 --          of a unit already held, or a remove of one not held, answers 200 and changes nothing).
--- Usage: wrk -t1 -c32 -d5s -s bench/post_cart.lua http://127.0.0.1:PORT/cart -- RUN_TAG [MODE]
--- RUN_TAG (up to 8 hex digits) keeps the sessions of one run apart from another's.
+--          More connections need a larger pool to keep that spacing (bench/group_commit.ts).
+-- Usage: wrk -t1 -c32 -d5s -s bench/post_cart.lua http://127.0.0.1:PORT/cart -- RUN_TAG [MODE] [POOL]
+-- RUN_TAG (up to 8 hex digits) keeps the sessions of one run apart from another's; POOL is the
+-- toggle mode's sessions per thread (64 unless given).
 
 local POOL = 64
 local tag = 0
@@ -24,6 +26,7 @@ end
 function init(args)
   tag = tonumber(args[1] or "0", 16) or 0
   toggle = args[2] == "toggle"
+  POOL = tonumber(args[3] or "64") or 64
   wrk.method = "POST"
   wrk.headers["content-type"] = "application/x-www-form-urlencoded"
 end

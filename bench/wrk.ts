@@ -9,6 +9,8 @@ export interface WrkRun {
   requests: number;
   /** Answers that were not 2xx or 3xx. */
   non2xx: number;
+  /** wrk's median latency, in ms. */
+  p50: number;
   /** wrk's 99th percentile latency, in ms. */
   p99: number;
   /** CPU time of the measured processes per request, in µs. */
@@ -51,7 +53,7 @@ function wrkMs(text: string, label: string): number {
  * Runs `wrk -t1 --latency -s SCRIPT` and counts the servers' CPU time across it.
  *
  * @param options The URL, script, connections, length and the processes to count.
- * @returns Requests/s, requests, non-2xx answers, p99 and CPU per request.
+ * @returns Requests/s, requests, non-2xx answers, p50, p99 and CPU per request.
  * @throws {Error} When wrk fails or prints no figures.
  */
 export async function runWrk(options: WrkOptions): Promise<WrkRun> {
@@ -79,6 +81,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkRun> {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
     requests,
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0),
+    p50: wrkMs(text, "50%"),
     p99: wrkMs(text, "99%"),
     serverCpu: used / requests * 1000,
   };
