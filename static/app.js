@@ -2,7 +2,7 @@
 // @ts-check
 /// <reference lib="dom" />
 import { keepConnected, transportsOf } from "./connection.js";
-import { LiveState, parseState } from "./live_state.js";
+import { LiveState, parseState, parseStateOf, stateCursor } from "./live_state.js";
 import { startQueue } from "./queue.js";
 import { setText } from "./set_text.js";
 
@@ -259,17 +259,12 @@ const connection = keepConnected({
   url: statusUrl,
   epoch: () => live.current.epoch ?? "",
   onMessage(value) {
-    const state = parseState(value);
-    if (state === undefined || (state.product !== undefined && state.product !== product)) {
-      return false;
-    }
+    const state = parseStateOf(value, product);
+    if (state === undefined) return false;
     live.offer(state);
     if (live.current.retired) retire();
     return true;
   },
-  cursorOf(value) {
-    const state = parseState(value);
-    return state?.epoch === undefined ? undefined : `${state.epoch}.${state.version}`;
-  },
+  cursorOf: stateCursor,
   onGone: retire,
 }, transportsOf(location.search));

@@ -84,6 +84,48 @@ export function parseState(value) {
 }
 
 /**
+ * Reads the state of one product from a parsed message of its feed: anything else, a state of
+ * another product included, is not one. The shop page and `<live-stock>` read their feed with it.
+ *
+ * @param {unknown} value A parsed JSON value.
+ * @param {string} product The product the feed is of.
+ * @returns {ProductState | undefined} The state, or undefined when the value is not one of it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parseStateOf({ product: "a", inventoryCount: 3, version: 7 }, "a")?.version, 7);
+ * assert.equal(parseStateOf({ inventoryCount: 3, version: 7 }, "a")?.inventoryCount, 3);
+ * assert.equal(parseStateOf({ product: "b", inventoryCount: 3, version: 7 }, "a"), undefined);
+ * ```
+ */
+export function parseStateOf(value, product) {
+  const state = parseState(value);
+  if (state === undefined || (state.product !== undefined && state.product !== product)) {
+    return undefined;
+  }
+  return state;
+}
+
+/**
+ * Where a long poll's answer of a product's feed stands, for the next poll's `since`.
+ *
+ * @param {unknown} value A parsed JSON value.
+ * @returns {string | undefined} `epoch.version`; undefined without a state or an epoch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(stateCursor({ inventoryCount: 3, version: 7, epoch: "e1" }), "e1.7");
+ * assert.equal(stateCursor({ inventoryCount: 3, version: 7 }), undefined);
+ * ```
+ */
+export function stateCursor(value) {
+  const state = parseState(value);
+  return state?.epoch === undefined ? undefined : `${state.epoch}.${state.version}`;
+}
+
+/**
  * Reads one product of the catalog feed.
  *
  * @param {unknown} value A parsed JSON value.

@@ -2,7 +2,7 @@
 // @ts-check
 /// <reference lib="dom" />
 import { keepConnected, transportsOf } from "./connection.js";
-import { LiveState, parseState } from "./live_state.js";
+import { LiveState, parseStateOf, stateCursor } from "./live_state.js";
 import { setText } from "./set_text.js";
 
 /**
@@ -135,18 +135,13 @@ export class LiveStockElement extends HTMLElement {
       url: feed.href,
       epoch: () => live.current.epoch ?? "",
       onMessage(value) {
-        const state = parseState(value);
-        if (state === undefined || (state.product !== undefined && state.product !== product)) {
-          return false;
-        }
+        const state = parseStateOf(value, product);
+        if (state === undefined) return false;
         live.offer(state);
         if (live.current.retired) connection.stop();
         return true;
       },
-      cursorOf(value) {
-        const state = parseState(value);
-        return state?.epoch === undefined ? undefined : `${state.epoch}.${state.version}`;
-      },
+      cursorOf: stateCursor,
       onGone: () => this.#show("retired", undefined),
       onConnection: (state, via) => {
         this.#stock.dataset.connection = state;
