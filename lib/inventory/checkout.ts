@@ -27,18 +27,33 @@ export type OrderAnswer =
   | { readonly kind: "accepted" }
   /** Booked, to be paid on the service's payment page: the hold awaits payment. */
   | { readonly kind: "payment"; readonly paymentUrl: string }
-  /** Refused (a 4xx, its status): the hold stays. */
-  | { readonly kind: "refused"; readonly reason: string; readonly status?: number }
-  /**
-   * No answer in time, or only failures (5xx, connection errors; the last status, 0 for none):
-   * the hold stays.
-   */
-  | {
-    readonly kind: "failed";
-    readonly reason: string;
-    readonly timedOut: boolean;
-    readonly status?: number;
-  };
+  | OrderRefused
+  | OrderFailed;
+
+/** The order service refused the order (a 4xx, its status): the hold stays. */
+export interface OrderRefused {
+  /** What happened. */
+  readonly kind: "refused";
+  /** The service's reason. */
+  readonly reason: string;
+  /** The service's status. */
+  readonly status?: number;
+}
+
+/**
+ * The order service did not answer in time, or only failed (5xx, connection errors): the hold
+ * stays.
+ */
+export interface OrderFailed {
+  /** What happened. */
+  readonly kind: "failed";
+  /** What went wrong. */
+  readonly reason: string;
+  /** Whether the time ran out. */
+  readonly timedOut: boolean;
+  /** The last status the service answered, 0 for none. */
+  readonly status?: number;
+}
 
 /** What the order service is told when a payment's time ran out and its unit went back. */
 export interface ExpiredOrder {
@@ -83,15 +98,8 @@ export type CheckoutResult =
     readonly paymentUrl: string;
     readonly payBy: number;
   }
-  /** The order service refused the order; the hold stays. */
-  | { readonly kind: "refused"; readonly reason: string; readonly status?: number }
-  /** The order service failed or did not answer in time; the hold stays. */
-  | {
-    readonly kind: "failed";
-    readonly reason: string;
-    readonly timedOut: boolean;
-    readonly status?: number;
-  }
+  | OrderRefused
+  | OrderFailed
   /** Nothing to check out (no hold, a checkout already in flight, no product on sale) or the
    * hold was not the order's when its sale came. */
   | { readonly kind: "not possible"; readonly reason: CheckoutRefusal };

@@ -1,6 +1,7 @@
 /** The proof of work a shopper's page solves before joining a drop's queue (ALTCHA, v1 scheme). */
 import { createChallenge, extractParams, verifySolution } from "altcha-lib/v1";
 import type { Clock } from "../time/clock.ts";
+import { hexOf } from "./draw.ts";
 import { MemorySpentChallenges, type SpentChallenges } from "./spent_challenges.ts";
 
 /**
@@ -174,8 +175,7 @@ export class JoinChallenge {
  * ```
  */
 export function newChallengeKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return hexOf(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** Decodes a posted payload, or null when it is not base64 of a JSON solution of our form. */
