@@ -36,6 +36,7 @@ const USAGE = `Usage: deno run -A bench/ratios.ts [options]
   --passes N               passes of each measurement, medians over them       (default 5)
   --subscribers N          subscribers of each transport for the fan-out rows  (default 5000)
   --changes N              timed changes per fan-out measurement               (default 10)
+  --change-gap MS          pause after the last subscriber has a change        (default 500)
   --connections N          wrk's keep-alive connections for POST /cart         (default 10)
   --seconds S              length of each wrk run                              (default 5)
   --flash-units N          stock of the flash crowd's product                  (default 10)
@@ -54,6 +55,7 @@ const { values } = parseArgs({
     passes: { type: "string", default: "5" },
     subscribers: { type: "string", default: "5000" },
     changes: { type: "string", default: "10" },
+    "change-gap": { type: "string", default: "500" },
     connections: { type: "string", default: "10" },
     seconds: { type: "string", default: "5" },
     "flash-units": { type: "string", default: "10" },
@@ -95,8 +97,11 @@ const CATALOG_SUBSCRIBERS = whole("catalog-subscribers", 1, 16_000);
 const CATALOG_CHANGES = whole("catalog-changes", 1, 10_000);
 const TIMEOUT_MS = whole("timeout", 60, 7_200) * 1000;
 
-/** The pause before each timed change: long polls must be back before the next one. */
-const CHANGE_GAP_MS = 500;
+/**
+ * The pause between the last subscriber having a change and the next change: 500 ms lets long polls
+ * come back first; 20 ms is the issue's "a change that finds the server idle".
+ */
+const CHANGE_GAP_MS = whole("change-gap", 0, 60_000);
 /** Stock for the steady POST path and the fan-out rows: far more than any run holds. */
 const PLENTY = "1000000";
 /** Our long polls wait this long (s), so that none times out during a measurement (bare: never). */

@@ -1,5 +1,6 @@
-/** PushThrottle: cheap pushes go at once; costly ones are spaced out and carry the newest state. */
+/** PushThrottle: cheap pushes go at once; costly ones wait for an idle turn, carrying the newest state. */
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { PushThrottle } from "../lib/realtime/push_throttle.ts";
 
 /** A push that takes `cost` ms on a fake clock and records the state it carried. */
@@ -52,7 +53,7 @@ Deno.test("after a costly push, the changes that follow are conflated into one l
   assert.deepEqual(fake.sent, [1, 50], "no push was left waiting");
 });
 
-Deno.test("the pause lasts spacing × cost, measured until the writes had their turn", async () => {
+Deno.test("the longest pause is spacing × cost, measured until the writes had their turn", async () => {
   const fake = fakePush(5);
   const throttle = new PushThrottle(fake.push, { minCostMs: 1, spacing: 3 }, () => fake.clock.now);
   throttle.request(); // Starts at 0; its loop ends at 5.
@@ -130,4 +131,68 @@ Deno.test("a push in slices holds later changes until it ends, then sends the ne
   await second.promise;
   assert.deepEqual(sent, [1, 9]);
   throttle.flush();
+});
+
+/** Fails a test that waited longer than the throttle could have on its own. */
+function within(ms: number, what: string): Promise<never> {
+  return new Promise((_, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+    Deno.unrefTimer(timer);
+  });
+}
+
+/** Keeps the event loop busy: `turns` immediates in a row, each taking `ms` on the fake clock. */
+function busyLoop(clock: { now: number }, turns: number, ms: number) {
+  const state = { done: 0 };
+  const turn = () => {
+    clock.now += ms;
+    if (++state.done < turns) setImmediate(turn);
+  };
+  setImmediate(turn);
+  return state;
+}
+
+Deno.test("after a costly push, a lone change goes out at the next idle turn, not after the pause", async () => {
+  // A push that costs a minute of the fake clock: a pause of two minutes would fail the test.
+  const fake = fakePush(60_000);
+  const throttle = new PushThrottle(fake.push, { minCostMs: 1, spacing: 2 }, () => fake.clock.now);
+  throttle.request();
+  await new Promise((resolve) => setTimeout(resolve, 0)); // The writes have had their turn.
+  fake.clock.now += 10;
+  fake.state.version = 2;
+  throttle.request();
+  assert.deepEqual(fake.sent, [0], "not from inside the change's own turn");
+  await Promise.race([fake.nextPush(), within(5_000, "the push")]);
+  assert.deepEqual(fake.sent, [0, 2]);
+  throttle.flush();
+});
+
+Deno.test("while other work keeps the event loop busy, the change waits for it", async () => {
+  const fake = fakePush(60_000);
+  const throttle = new PushThrottle(fake.push, { minCostMs: 1, spacing: 2 }, () => fake.clock.now);
+  throttle.request();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const busy = busyLoop(fake.clock, 20, 2); // 20 turns of 2 ms each, queued before the change.
+  fake.state.version = 2;
+  throttle.request();
+  await Promise.race([fake.nextPush(), within(5_000, "the push")]);
+  assert.equal(busy.done, 20, "the push went only once the other work had run");
+  assert.deepEqual(fake.sent, [0, 2]);
+  throttle.flush();
+});
+
+Deno.test("work that never stops waiting gets spacing × cost, then the push goes anyway", async () => {
+  // A 5 ms push: the pause ends 10 ms after it began, on the fake clock the busy loop advances.
+  const fake = fakePush(5);
+  const throttle = new PushThrottle(fake.push, { minCostMs: 1, spacing: 2 }, () => fake.clock.now);
+  throttle.request();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const busy = busyLoop(fake.clock, 1_000_000, 2);
+  fake.state.version = 2;
+  throttle.request();
+  await Promise.race([fake.nextPush(), within(5_000, "the push")]);
+  assert.ok(busy.done < 1_000_000, "pushed while the loop was still busy");
+  assert.deepEqual(fake.sent, [0, 2]);
+  throttle.flush();
+  busy.done = 1_000_000; // Stops the busy loop at its next turn.
 });

@@ -1,16 +1,24 @@
 /** Keeps a costly push from taking over the event loop in a storm of changes, by conflating them. */
+import { clearImmediate, setImmediate } from "node:timers";
 
 /** When pushes start to be spread out. */
 export interface PushThrottleOptions {
-  /** A push whose loop took less than this never delays the next one, in ms. */
+  /**
+   * A push whose loop took less than this never delays the next one, in ms; and a turn of the event
+   * loop that comes less than this late finds nothing else waiting.
+   */
   minCostMs: number;
-  /** After a push that cost `c` ms, the next one starts no sooner than `c * spacing` ms after it. */
+  /**
+   * While other work is waiting, after a push that cost `c` ms the next one starts no sooner than
+   * `c * spacing` ms after it.
+   */
   spacing: number;
 }
 
 /**
- * Defaults: a push that takes under a millisecond is never delayed; a costlier one leaves the
- * server at least half of its time for everything else, whatever the rate of changes.
+ * Defaults: a push that takes under a millisecond is never delayed; after a costlier one, while
+ * other work is waiting, the server keeps at least half of its time for it, whatever the rate of
+ * changes.
  */
 export const DEFAULT_PUSH_THROTTLE_OPTIONS: PushThrottleOptions = {
   minCostMs: 1,
@@ -18,8 +26,9 @@ export const DEFAULT_PUSH_THROTTLE_OPTIONS: PushThrottleOptions = {
 };
 
 /**
- * Runs a push of the newest state at once when it is cheap or the last one was long enough ago,
- * and otherwise once, later, for every change that came in between.
+ * Runs a push of the newest state at once when it is cheap, when the last one was long enough ago,
+ * or when nothing else is waiting for the event loop; otherwise once, later, for every change that
+ * came in between.
  *
  * The state is a count, not a stream of events: a subscriber may skip versions but always ends on
  * the newest. So under a storm of changes to many sockets the server sends a few pushes a second
@@ -27,6 +36,10 @@ export const DEFAULT_PUSH_THROTTLE_OPTIONS: PushThrottleOptions = {
  *
  * A push's cost is more than its loop: each socket then writes its frame on the same thread. So a
  * costly push is measured until a timer set after it fires, once those writes have had their turn.
+ * After it the next push waits for the first turn of the event loop that finds nothing else waiting
+ * (an immediate callback that runs less than `minCostMs` after it was set: no request, socket write
+ * or timer was queued before it), and at most `spacing` times that cost while other work keeps
+ * coming. Conflation is for a storm, not for a lone change that finds the server idle.
  *
  * @example
  * ```ts
@@ -44,10 +57,12 @@ export class PushThrottle {
   readonly #push: () => void | Promise<void>;
   readonly #options: PushThrottleOptions;
   readonly #now: () => number;
-  /** When the next push may start. */
+  /** When the next push may start even while other work waits. */
   #readyAt = -Infinity;
   /** Waits for `#readyAt`. */
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Looks for an idle turn of the event loop before `#readyAt`. */
+  #probe: ReturnType<typeof setImmediate> | undefined;
   /** A costly push is running or being measured. */
   #busy = false;
   /** A change came while a push ran or waited: push once that ends. */
@@ -72,33 +87,64 @@ export class PushThrottle {
     this.#now = now;
   }
 
-  /** Asks for a push: now, or when the running one and the pause after it end. */
+  /** Asks for a push: now, at the next idle turn, or when the running one and its pause end. */
   request(): void {
-    if (this.#busy || this.#timer !== undefined) {
+    if (this.#busy) {
       this.#wanted = true; // The coming push will carry the newest state.
       return;
     }
     const wait = this.#readyAt - this.#now();
-    if (wait <= 0) {
+    if (wait <= 0 && this.#timer === undefined) {
       this.#run();
       return;
     }
     this.#wanted = true;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#wanted = false;
-      this.#run();
-    }, wait);
+    this.#timer ??= setTimeout(() => this.#runWanted(), wait);
+    this.#probeIdle();
   }
 
-  /** Runs a waiting push at once and stops the timer. For shutdown: the newest state goes out. */
+  /** Runs a waiting push at once and stops the timers. For shutdown: the newest state goes out. */
   flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#stopTimers();
     this.#readyAt = -Infinity;
     if (!this.#wanted) return;
     this.#wanted = false;
     this.#push()?.catch(() => {});
+  }
+
+  /**
+   * Pushes at the first turn of the event loop that finds nothing else queued before it. An
+   * immediate, not a timer: a timer of no delay still fires a millisecond or two later in Deno.
+   */
+  #probeIdle(): void {
+    if (this.#probe !== undefined) return;
+    let set = this.#now();
+    const turn = () => {
+      const now = this.#now();
+      if (now - set < this.#options.minCostMs) {
+        this.#probe = undefined;
+        this.#runWanted();
+        return;
+      }
+      // Other work was waiting and has just had its turn: look again after whatever came next.
+      set = now;
+      this.#probe = setImmediate(turn);
+    };
+    this.#probe = setImmediate(turn);
+  }
+
+  #runWanted(): void {
+    this.#stopTimers();
+    if (!this.#wanted) return;
+    this.#wanted = false;
+    this.#run();
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#timer);
+    clearImmediate(this.#probe);
+    this.#timer = undefined;
+    this.#probe = undefined;
   }
 
   #run(): void {
