@@ -422,8 +422,9 @@ interface Flash {
  * Distinct shoppers post one `add` each, `FLASH_CONCURRENCY` at a time over keep-alive
  * connections, while `watchers` WebSockets follow the product.
  */
-async function flashCrowd(kind: Kind, watchers: number): Promise<Flash> {
-  const server = await start(kind, ["--inventory", String(FLASH_UNITS)]);
+async function flashCrowd(kind: Kind, watchers: number, kvPath?: string): Promise<Flash> {
+  const store = kvPath === undefined ? [] : ["--data", kvPath];
+  const server = await start(kind, ["--inventory", String(FLASH_UNITS), ...store]);
   const children = watchers ? await subscribe(server, "ws", watchers) : [];
   try {
     // A fresh product is at version 0 and each unit taken adds one.
@@ -489,20 +490,29 @@ async function flashCrowd(kind: Kind, watchers: number): Promise<Flash> {
   }
 }
 
-async function flash(): Promise<void> {
+async function flash(dataDir: string): Promise<void> {
   const runs = new Map<string, Flash[]>();
-  const setups: [string, Kind, number][] = [
-    [`ours, ${count(FLASH_WATCHERS)} WebSockets watching`, "ours", FLASH_WATCHERS],
-    ["ours, no watchers", "ours", 0],
-    ["bare Deno, no watchers (every add is a 200)", "bare", 0],
+  /** Name, server, watchers, and whether ours keeps its stock in a fresh Deno KV file. */
+  const setups: [string, Kind, number, boolean][] = [
+    [`ours, ${count(FLASH_WATCHERS)} WebSockets watching`, "ours", FLASH_WATCHERS, false],
+    ["ours, no watchers", "ours", 0, false],
+    [
+      `ours on a Deno KV file, ${count(FLASH_WATCHERS)} WebSockets watching`,
+      "ours",
+      FLASH_WATCHERS,
+      true,
+    ],
+    ["bare Deno, no watchers (every add is a 200)", "bare", 0, false],
   ];
+  const bareName = setups[3][0];
   for (let pass = 0; pass < PASSES; pass++) {
-    for (const [name, kind, watchers] of pass % 2 ? [...setups].reverse() : setups) {
-      runs.set(name, [...runs.get(name) ?? [], await flashCrowd(kind, watchers)]);
+    for (const [name, kind, watchers, kv] of pass % 2 ? [...setups].reverse() : setups) {
+      const kvPath = kv ? join(dataDir, `flash-${pass}.kv`) : undefined;
+      runs.set(name, [...runs.get(name) ?? [], await flashCrowd(kind, watchers, kvPath)]);
     }
     console.error(`flash crowd: pass ${pass + 1} of ${PASSES} done`);
   }
-  const bareRps = median(runs.get(setups[2][0])!.map((r) => r.rps));
+  const bareRps = median(runs.get(bareName)!.map((r) => r.rps));
   const optional = (value: number | undefined) =>
     value === undefined || Number.isNaN(value) ? "-" : `${value.toFixed(1)} ms`;
   report.push(
@@ -578,7 +588,7 @@ async function main(): Promise<void> {
   let failure: unknown;
   try {
     if (scenarios.includes("ratios")) await ratios(dataDir);
-    if (scenarios.includes("flash")) await flash();
+    if (scenarios.includes("flash")) await flash(dataDir);
     if (scenarios.includes("catalog")) await catalog();
   } catch (error) {
     failure = error;
