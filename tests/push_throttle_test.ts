@@ -152,47 +152,40 @@ function busyLoop(clock: { now: number }, turns: number, ms: number) {
   return state;
 }
 
-Deno.test("after a costly push, a lone change goes out at the next idle turn, not after the pause", async () => {
-  // A push that costs a minute of the fake clock: a pause of two minutes would fail the test.
-  const fake = fakePush(60_000);
+/**
+ * A throttle whose first push (costing `cost` ms of the fake clock) is over, writes included;
+ * then `before` runs and version 2 is asked for. Resolves once it went out (within 5 s).
+ */
+async function secondPush(cost: number, before: (clock: { now: number }) => void) {
+  const fake = fakePush(cost);
   const throttle = new PushThrottle(fake.push, { minCostMs: 1, spacing: 2 }, () => fake.clock.now);
   throttle.request();
   await new Promise((resolve) => setTimeout(resolve, 0)); // The writes have had their turn.
-  fake.clock.now += 10;
+  before(fake.clock);
   fake.state.version = 2;
   throttle.request();
   assert.deepEqual(fake.sent, [0], "not from inside the change's own turn");
   await Promise.race([fake.nextPush(), within(5_000, "the push")]);
   assert.deepEqual(fake.sent, [0, 2]);
   throttle.flush();
+}
+
+Deno.test("after a costly push, a lone change goes out at the next idle turn, not after the pause", async () => {
+  // A push that costs a minute of the fake clock: a pause of two minutes would fail the test.
+  await secondPush(60_000, (clock) => clock.now += 10);
 });
 
 Deno.test("while other work keeps the event loop busy, the change waits for it", async () => {
-  const fake = fakePush(60_000);
-  const throttle = new PushThrottle(fake.push, { minCostMs: 1, spacing: 2 }, () => fake.clock.now);
-  throttle.request();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  const busy = busyLoop(fake.clock, 20, 2); // 20 turns of 2 ms each, queued before the change.
-  fake.state.version = 2;
-  throttle.request();
-  await Promise.race([fake.nextPush(), within(5_000, "the push")]);
+  let busy = { done: 0 };
+  // 20 turns of 2 ms each, queued before the change.
+  await secondPush(60_000, (clock) => busy = busyLoop(clock, 20, 2));
   assert.equal(busy.done, 20, "the push went only once the other work had run");
-  assert.deepEqual(fake.sent, [0, 2]);
-  throttle.flush();
 });
 
 Deno.test("work that never stops waiting gets spacing × cost, then the push goes anyway", async () => {
   // A 5 ms push: the pause ends 10 ms after it began, on the fake clock the busy loop advances.
-  const fake = fakePush(5);
-  const throttle = new PushThrottle(fake.push, { minCostMs: 1, spacing: 2 }, () => fake.clock.now);
-  throttle.request();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  const busy = busyLoop(fake.clock, 1_000_000, 2);
-  fake.state.version = 2;
-  throttle.request();
-  await Promise.race([fake.nextPush(), within(5_000, "the push")]);
+  let busy = { done: 0 };
+  await secondPush(5, (clock) => busy = busyLoop(clock, 1_000_000, 2));
   assert.ok(busy.done < 1_000_000, "pushed while the loop was still busy");
-  assert.deepEqual(fake.sent, [0, 2]);
-  throttle.flush();
   busy.done = 1_000_000; // Stops the busy loop at its next turn.
 });
